@@ -1,0 +1,21 @@
+//! Audit actions: `<area>.<verb>`, stable names that filters and reports rely on.
+
+pub const CUSTOMER_CREATE: &str = "customer.create";
+pub const CUSTOMER_UPDATE: &str = "customer.update";
+pub const ACCOUNT_UPDATE: &str = "account.update";
+pub const ACCOUNT_EMAIL_CHANGE_REQUESTED: &str = "account.email_change_requested";
+pub const ACCOUNT_PASSWORD_CHANGE: &str = "account.password_change";
+pub const ACCOUNT_CREATE_OPERATOR: &str = "account.create_operator";
+pub const SESSION_LOGIN: &str = "session.login";
+pub const SESSION_LOGOUT: &str = "session.logout";
+pub const SESSION_LOGOUT_EVERYWHERE: &str = "session.logout_everywhere";
+pub const SESSION_REFRESH_REUSED: &str = "session.refresh_token_reused";
+pub const API_KEY_CREATE: &str = "api_key.create";
+pub const API_KEY_REVOKE: &str = "api_key.revoke";
+
+/// What an audited change was done to.
+pub mod target {
+    pub const ACCOUNT: &str = "account";
+    pub const SESSION: &str = "session";
+    pub const API_KEY: &str = "api_key";
+}

@@ -1,0 +1,14 @@
+//! hostadmin's rules: what an account is, what a credential is, and who may do what.
+//!
+//! Nothing here performs I/O: persistence stores what this crate decides, the API
+//! speaks HTTP about it.
+
+pub mod accounts;
+pub mod audit;
+pub mod credentials;
+pub mod ids;
+pub mod passwords;
+pub mod policy;
+pub mod scopes;
+pub mod time;
+pub mod validation;

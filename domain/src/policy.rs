@@ -1,0 +1,252 @@
+//! The one authorization policy: every route asks it "may this actor do this?" before it
+//! looks anything up, and asks it what the actor can reach before it loads an object.
+//!
+//! The order of the answers is the contract's: a route this kind of account or key may
+//! never call (`forbidden`, `insufficient_scope`), then what an impersonation token may
+//! not do, then a suspended account's read-only state. Reach (404) comes after, from
+//! [`reach`], applied by persistence in SQL.
+
+use crate::accounts::{AccountKind, AccountStatus};
+use crate::scopes::{Scope, ScopeSet};
+
+/// Who is asking, as far as the policy cares.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account_id: String,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub credential: Credential,
+    /// The real person behind an impersonation token (RFC 8693 `act`).
+    pub impersonator_id: Option<String>,
+}
+
+/// How the actor proved who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A login session (access JWT).
+    Session { session_id: String },
+    /// An integration's API key and the scopes it was given.
+    ApiKey { key_id: String, scopes: ScopeSet },
+}
+
+/// What a route does, in the policy's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadOwnAccount,
+    UpdateOwnProfile,
+    ChangeOwnEmail,
+    ChangeOwnPassword,
+    ManageOwnApiKeys,
+    EndSession,
+    EndAllSessions,
+    ListCustomers,
+    ReadCustomer,
+    CreateCustomer,
+    UpdateCustomer,
+    ReadAuditLog,
+}
+
+const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
+const WITH_ACCOUNTS_BELOW: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller];
+
+impl Action {
+    /// The kinds of account that may ever call the route.
+    fn allowed_kinds(self) -> &'static [AccountKind] {
+        match self {
+            Self::ListCustomers | Self::ReadCustomer | Self::CreateCustomer | Self::UpdateCustomer => {
+                WITH_ACCOUNTS_BELOW
+            }
+            _ => EVERYONE,
+        }
+    }
+
+    /// The scope an API key needs; `None` for routes no API key may call.
+    fn scope(self) -> Option<Scope> {
+        match self {
+            Self::ReadOwnAccount | Self::UpdateOwnProfile | Self::ReadAuditLog => Some(Scope::AccountRead),
+            Self::ListCustomers | Self::ReadCustomer => Some(Scope::CustomersRead),
+            Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
+            Self::ChangeOwnEmail | Self::ChangeOwnPassword | Self::ManageOwnApiKeys | Self::EndSession | Self::EndAllSessions => None,
+        }
+    }
+
+    /// Whether a key's scope must be a write scope (`account:read` covers reading
+    /// one's own account; changing the profile needs a session or `customers:write`).
+    fn key_scope_for_change(self) -> Option<Scope> {
+        match self {
+            Self::UpdateOwnProfile => Some(Scope::CustomersWrite),
+            _ => self.scope(),
+        }
+    }
+
+    /// Changes are refused to a suspended account. Logging out and changing one's
+    /// password stay allowed: a suspended account must still be able to secure itself.
+    fn is_change(self) -> bool {
+        matches!(
+            self,
+            Self::UpdateOwnProfile
+                | Self::ChangeOwnEmail
+                | Self::ManageOwnApiKeys
+                | Self::CreateCustomer
+                | Self::UpdateCustomer
+        )
+    }
+
+    /// What an impersonation token may not do: anything about the customer's
+    /// credentials, and ending every session of the customer.
+    fn refused_when_impersonating(self) -> bool {
+        matches!(
+            self,
+            Self::ChangeOwnEmail | Self::ChangeOwnPassword | Self::ManageOwnApiKeys | Self::EndAllSessions
+        )
+    }
+}
+
+/// Why the policy said no. Each maps to one `403` code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// This kind of account or credential may never call the route.
+    Forbidden,
+    /// The API key lacks the scope.
+    InsufficientScope(Scope),
+    /// Not with an impersonation token.
+    ImpersonationForbidden,
+    /// The account is suspended: read-only.
+    AccountSuspended,
+}
+
+impl Denied {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::ImpersonationForbidden => "impersonation_forbidden",
+            Self::AccountSuspended => "account_suspended",
+        }
+    }
+}
+
+/// May `actor` perform `action` at all? Decided before any object is looked up.
+pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denied> {
+    if !action.allowed_kinds().contains(&actor.kind) {
+        return Err(Denied::Forbidden);
+    }
+    if let Credential::ApiKey { scopes, .. } = &actor.credential {
+        let needed = if action.is_change() { action.key_scope_for_change() } else { action.scope() };
+        match needed {
+            None => return Err(Denied::Forbidden),
+            Some(scope) if !scopes.contains(scope) => return Err(Denied::InsufficientScope(scope)),
+            Some(_) => {}
+        }
+    }
+    if actor.impersonator_id.is_some() && action.refused_when_impersonating() {
+        return Err(Denied::ImpersonationForbidden);
+    }
+    if actor.status == AccountStatus::Suspended && action.is_change() {
+        return Err(Denied::AccountSuspended);
+    }
+    Ok(())
+}
+
+/// The accounts an actor may act on besides itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Operators: every account that is not an operator.
+    AllButOperators,
+    /// Resellers: every account strictly below this one in the tree.
+    Below { ancestor_id: String },
+    /// Customers: nobody.
+    Nobody,
+}
+
+pub fn reach(actor: &Actor) -> Reach {
+    match actor.kind {
+        AccountKind::Operator => Reach::AllButOperators,
+        AccountKind::Reseller => Reach::Below {
+            ancestor_id: actor.account_id.clone(),
+        },
+        AccountKind::Customer => Reach::Nobody,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(kind: AccountKind) -> Actor {
+        Actor {
+            account_id: "a".into(),
+            kind,
+            status: AccountStatus::Active,
+            credential: Credential::Session { session_id: "s".into() },
+            impersonator_id: None,
+        }
+    }
+
+    fn with_key(mut actor: Actor, scopes: &[Scope]) -> Actor {
+        actor.credential = Credential::ApiKey {
+            key_id: "k".into(),
+            scopes: scopes.iter().copied().collect(),
+        };
+        actor
+    }
+
+    #[test]
+    fn customers_never_reach_the_customer_routes() {
+        let customer = actor(AccountKind::Customer);
+        for action in [Action::ListCustomers, Action::ReadCustomer, Action::CreateCustomer, Action::UpdateCustomer] {
+            assert_eq!(authorize(&customer, action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()));
+            assert_eq!(authorize(&actor(AccountKind::Operator), action), Ok(()));
+        }
+        assert_eq!(reach(&customer), Reach::Nobody);
+    }
+
+    #[test]
+    fn api_keys_need_the_scope_and_never_touch_credentials() {
+        let key = with_key(actor(AccountKind::Reseller), &[Scope::CustomersRead]);
+        assert_eq!(authorize(&key, Action::ListCustomers), Ok(()));
+        assert_eq!(
+            authorize(&key, Action::CreateCustomer),
+            Err(Denied::InsufficientScope(Scope::CustomersWrite))
+        );
+        let all = with_key(actor(AccountKind::Reseller), &Scope::ALL);
+        for action in [Action::ChangeOwnPassword, Action::ManageOwnApiKeys, Action::EndSession, Action::ChangeOwnEmail] {
+            assert_eq!(authorize(&all, action), Err(Denied::Forbidden), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn the_role_is_checked_before_the_scope() {
+        let key = with_key(actor(AccountKind::Customer), &[]);
+        assert_eq!(authorize(&key, Action::ListCustomers), Err(Denied::Forbidden));
+    }
+
+    #[test]
+    fn a_suspended_account_reads_and_secures_itself_but_changes_nothing() {
+        let mut suspended = actor(AccountKind::Reseller);
+        suspended.status = AccountStatus::Suspended;
+        assert_eq!(authorize(&suspended, Action::ReadCustomer), Ok(()));
+        assert_eq!(authorize(&suspended, Action::ChangeOwnPassword), Ok(()));
+        assert_eq!(authorize(&suspended, Action::EndAllSessions), Ok(()));
+        assert_eq!(authorize(&suspended, Action::CreateCustomer), Err(Denied::AccountSuspended));
+        assert_eq!(authorize(&suspended, Action::UpdateOwnProfile), Err(Denied::AccountSuspended));
+    }
+
+    #[test]
+    fn impersonation_never_touches_the_customers_credentials() {
+        let mut impersonated = actor(AccountKind::Customer);
+        impersonated.impersonator_id = Some("operator".into());
+        for action in [Action::ChangeOwnPassword, Action::ChangeOwnEmail, Action::ManageOwnApiKeys, Action::EndAllSessions] {
+            assert_eq!(authorize(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
+        }
+        assert_eq!(authorize(&impersonated, Action::UpdateOwnProfile), Ok(()));
+        assert_eq!(authorize(&impersonated, Action::EndSession), Ok(()));
+    }
+
+    #[test]
+    fn reach_follows_the_tree() {
+        assert_eq!(reach(&actor(AccountKind::Operator)), Reach::AllButOperators);
+        assert_eq!(reach(&actor(AccountKind::Reseller)), Reach::Below { ancestor_id: "a".into() });
+    }
+}

@@ -1,0 +1,10 @@
+DROP TABLE login_failures;
+DROP TABLE idempotency_keys;
+DROP TRIGGER audit_events_no_update ON audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE audit_events;
+DROP TABLE api_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE account_tree;
+DROP TABLE accounts;

@@ -1,0 +1,141 @@
+//! The append-only audit log. Events are written in the transaction of the change they
+//! describe; the tables' triggers refuse UPDATE and DELETE.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use hostadmin_domain::policy::Reach;
+
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::schema::{account_tree, audit_events};
+
+/// Who did it, from where: the same for every event of one request.
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    /// The person acting: the impersonator under an impersonation token.
+    pub actor_id: Option<String>,
+    /// The account acted as, when someone impersonates it.
+    pub on_behalf_of: Option<String>,
+    pub api_key_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    /// The account whose data changed: decides who may read the event.
+    pub account_id: Option<&'a str>,
+    pub details: serde_json::Value,
+}
+
+pub fn record(conn: &mut DbConnection, context: &AuditContext, event: NewEvent<'_>, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(hostadmin_domain::ids::new_id()),
+            audit_events::at.eq(at),
+            audit_events::action.eq(event.action),
+            audit_events::actor_id.eq(&context.actor_id),
+            audit_events::on_behalf_of.eq(&context.on_behalf_of),
+            audit_events::api_key_id.eq(&context.api_key_id),
+            audit_events::ip.eq(&context.ip),
+            audit_events::request_id.eq(&context.request_id),
+            audit_events::target_type.eq(event.target_type),
+            audit_events::target_id.eq(event.target_id),
+            audit_events::account_id.eq(event.account_id),
+            audit_events::details.eq(event.details.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub action: String,
+    pub actor_id: Option<String>,
+    pub on_behalf_of: Option<String>,
+    pub api_key_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub actor_id: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub before_id: Option<String>,
+}
+
+/// Events the reader may see, newest first: operators all of them, resellers those of
+/// their own account and their subtree, customers those of their own account.
+pub fn list(
+    conn: &mut DbConnection,
+    reader_id: &str,
+    reach: &Reach,
+    filter: &EventFilter,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    let mut query = audit_events::table.into_boxed();
+    query = match reach {
+        Reach::AllButOperators => query,
+        Reach::Below { ancestor_id } => query.filter(
+            audit_events::account_id.eq_any(
+                account_tree::table
+                    .filter(account_tree::ancestor_id.eq(ancestor_id))
+                    .select(account_tree::descendant_id)
+                    .nullable(),
+            ),
+        ),
+        Reach::Nobody => query.filter(audit_events::account_id.eq(reader_id)),
+    };
+    if let Some(actor) = &filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor));
+    }
+    if let Some(target_type) = &filter.target_type {
+        query = query.filter(audit_events::target_type.eq(target_type));
+    }
+    if let Some(target_id) = &filter.target_id {
+        query = query.filter(audit_events::target_id.eq(target_id));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_events::at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::at.lt(until));
+    }
+    if let Some(before) = &filter.before_id {
+        query = query.filter(audit_events::id.lt(before));
+    }
+    Ok(query
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select((
+            audit_events::id,
+            audit_events::at,
+            audit_events::action,
+            audit_events::actor_id,
+            audit_events::on_behalf_of,
+            audit_events::api_key_id,
+            audit_events::ip,
+            audit_events::request_id,
+            audit_events::target_type,
+            audit_events::target_id,
+            audit_events::details,
+        ))
+        .load(conn)?)
+}

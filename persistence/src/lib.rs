@@ -1,0 +1,18 @@
+//! hostadmin's storage: diesel over SQLite (embedded default) and PostgreSQL
+//! (production), one code path for both through `MultiConnection`.
+//!
+//! Everything here is synchronous; the API runs it off the async workers.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+pub mod connection;
+pub mod error;
+pub mod idempotency;
+pub mod login_failures;
+pub mod migrations;
+pub mod schema;
+pub mod sessions;
+
+pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
+pub use error::StoreError;
