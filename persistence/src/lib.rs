@@ -13,6 +13,8 @@ pub mod login_failures;
 pub mod migrations;
 pub mod schema;
 pub mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
 pub use error::StoreError;
