@@ -1,1 +1,15 @@
+//! hostadmin's HTTP API: routes under `/v1`, authentication, the conventions every route
+//! follows, and the command line that starts it all.
 
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod hashing;
+pub mod http;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+pub mod worker;

@@ -20,8 +20,8 @@ pub enum DbConnection {
 pub type ConnectionPool = Pool<Manager>;
 pub type Pooled = diesel::r2d2::PooledConnection<Manager>;
 
-/// The database behind a URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The database behind a URL. Its `Debug` form hides a PostgreSQL password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Backend {
     Postgres { url: String },
     /// A file path (SQLite is always a file here: `:memory:` would give every pooled
@@ -63,6 +63,12 @@ impl Backend {
             Self::Sqlite { path } => format!("sqlite://{path}"),
             Self::Postgres { url } => redact_password(url),
         }
+    }
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
     }
 }
 
@@ -197,5 +203,6 @@ mod tests {
         let backend = Backend::from_url("postgres://app:s3cret@db:5432/hostadmin").unwrap();
         assert_eq!(backend.redacted(), "postgres://app:***@db:5432/hostadmin");
         assert!(!backend.redacted().contains("s3cret"));
+        assert!(!format!("{backend:?}").contains("s3cret"));
     }
 }

@@ -17,4 +17,5 @@ pub mod sessions;
 pub mod testing;
 
 pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
+pub use diesel::result::Error as DieselError;
 pub use error::StoreError;

@@ -1,0 +1,193 @@
+//! The authenticated caller, extracted from `Authorization: Bearer ...`: an access JWT
+//! whose session is open and whose account's token version still matches, or an API
+//! key (`hk_...`) that is neither revoked nor expired. Nothing else authenticates: a
+//! key in a URL or another header is not looked at.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use hostadmin_domain::accounts::{AccountKind, AccountStatus};
+use hostadmin_domain::credentials::{self, SecretKind};
+use hostadmin_domain::policy::{self, Action, Actor, Credential, Reach};
+use hostadmin_domain::scopes::ScopeSet;
+use hostadmin_domain::time;
+use hostadmin_persistence::accounts::{self as account_store, AccountRow};
+use hostadmin_persistence::audit::AuditContext;
+use hostadmin_persistence::{api_keys, sessions};
+
+use crate::http::client_ip::client_ip;
+use crate::http::problem::ApiError;
+use crate::http::request_id::RequestId;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    /// The account acted as (under impersonation: the customer).
+    pub account: AccountRow,
+    pub audit: AuditContext,
+}
+
+impl Principal {
+    pub fn id(&self) -> &str {
+        &self.actor.account_id
+    }
+
+    pub fn kind(&self) -> AccountKind {
+        self.actor.kind
+    }
+
+    /// Asks the policy; the refusal is the route's 403.
+    pub fn authorize(&self, action: Action) -> Result<(), ApiError> {
+        policy::authorize(&self.actor, action).map_err(ApiError::from)
+    }
+
+    pub fn reach(&self) -> Reach {
+        policy::reach(&self.actor)
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        match &self.actor.credential {
+            Credential::Session { session_id } => Some(session_id),
+            Credential::ApiKey { .. } => None,
+        }
+    }
+
+    /// Whose idempotency keys and rate limit these are: a key's own, or the account's.
+    pub fn key(&self) -> String {
+        match &self.actor.credential {
+            Credential::ApiKey { key_id, .. } => format!("key:{key_id}"),
+            Credential::Session { .. } => format!("account:{}", self.actor.account_id),
+        }
+    }
+}
+
+/// The bearer token of the request, if it has one.
+fn bearer(request: &HttpRequest) -> Option<String> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Where the request came from and which request it is, for the audit log.
+pub fn request_context(request: &HttpRequest, state: &AppState) -> AuditContext {
+    AuditContext {
+        actor_id: None,
+        on_behalf_of: None,
+        api_key_id: None,
+        ip: client_ip(request, &state.config.trusted_proxies).map(|ip| ip.to_string()),
+        request_id: request.extensions().get::<RequestId>().map(|id| id.0.clone()),
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::unauthenticated("the bearer token is not valid")
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let state = request
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = bearer(&request).ok_or_else(|| ApiError::unauthenticated("send Authorization: Bearer <token>"))?;
+            let context = request_context(&request, &state);
+            let principal = if token.starts_with(SecretKind::ApiKey.prefix()) {
+                from_api_key(&state, token, context).await?
+            } else {
+                let claims = state.tokens.verify(&token)?;
+                from_session(&state, claims, context).await?
+            };
+            state.limiter.check(&principal.key())?;
+            Ok(principal)
+        })
+    }
+}
+
+async fn from_session(
+    state: &AppState,
+    claims: crate::auth::tokens::AccessClaims,
+    mut context: AuditContext,
+) -> Result<Principal, ApiError> {
+    let (account, session) = state
+        .db
+        .run(move |conn| {
+            let session = sessions::find(conn, &claims.sid)?.ok_or_else(invalid_token)?;
+            let account = account_store::find(conn, &claims.sub)?.ok_or_else(invalid_token)?;
+            let valid = session.ended_at.is_none()
+                && session.account_id == account.id
+                && account.token_version == claims.ver
+                && session.impersonator_id.as_deref() == claims.act.as_ref().map(|a| a.sub.as_str());
+            if !valid {
+                return Err(invalid_token());
+            }
+            Ok((account, session))
+        })
+        .await?;
+    let status = account.status()?;
+    if status == AccountStatus::Blocked {
+        return Err(invalid_token());
+    }
+    context.actor_id = Some(session.impersonator_id.clone().unwrap_or_else(|| account.id.clone()));
+    context.on_behalf_of = session.impersonator_id.as_ref().map(|_| account.id.clone());
+    Ok(Principal {
+        actor: Actor {
+            account_id: account.id.clone(),
+            kind: account.kind()?,
+            status,
+            credential: Credential::Session { session_id: session.id },
+            impersonator_id: session.impersonator_id,
+        },
+        account,
+        audit: context,
+    })
+}
+
+async fn from_api_key(state: &AppState, token: String, mut context: AuditContext) -> Result<Principal, ApiError> {
+    let digest = credentials::digest(&token);
+    let (key, account) = state
+        .db
+        .run(move |conn| {
+            let key = api_keys::find_by_hash(conn, &digest)?.ok_or_else(invalid_token)?;
+            let now = time::now();
+            let usable = key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now);
+            if !usable {
+                return Err(invalid_token());
+            }
+            let account = account_store::find(conn, &key.account_id)?.ok_or_else(invalid_token)?;
+            if key.last_used_at.is_none_or(|at| at < now - chrono::Duration::minutes(1)) {
+                api_keys::touch(conn, &key.id, now)?;
+            }
+            Ok((key, account))
+        })
+        .await?;
+    let status = account.status()?;
+    if status == AccountStatus::Blocked {
+        return Err(invalid_token());
+    }
+    context.actor_id = Some(account.id.clone());
+    context.api_key_id = Some(key.id.clone());
+    Ok(Principal {
+        actor: Actor {
+            account_id: account.id.clone(),
+            kind: account.kind()?,
+            status,
+            credential: Credential::ApiKey {
+                key_id: key.id,
+                scopes: ScopeSet::from_storage(&key.scopes),
+            },
+            impersonator_id: None,
+        },
+        account,
+        audit: context,
+    })
+}

@@ -1,0 +1,163 @@
+//! The command line: `serve`, `worker`, `migrate`, `operator create`, `openapi`.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use hostadmin_domain::accounts::{AccountKind, DisplayName, EmailAddress, Login};
+use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::ids::new_id;
+use hostadmin_domain::passwords::{self, NewPassword};
+use hostadmin_domain::time;
+use hostadmin_persistence::accounts::{self as account_store, NewAccount};
+use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::connection::connect;
+use hostadmin_persistence::{migrations, write_transaction, StoreError};
+
+use crate::config::Config;
+use crate::{openapi, server, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "hostadmin", version, about = "The customer administration and reseller control panel API of a web hosting provider")]
+pub struct Cli {
+    /// A TOML configuration file (also HOSTADMIN_CONFIG); HOSTADMIN_* variables override it.
+    #[arg(long, global = true, env = "HOSTADMIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the API and its background worker.
+    Serve,
+    /// Run the background worker alone.
+    Worker,
+    /// Apply the migrations to the configured database.
+    Migrate,
+    /// Manage operator accounts.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator account; the password is one line on standard input.
+    Create(CreateOperator),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateOperator {
+    #[arg(long)]
+    pub login: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the password from standard input (required: passwords never go in arguments).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    if let Command::Openapi = cli.command {
+        print!("{}", openapi::document_json());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve => runtime()?.block_on(server::serve(config)),
+        Command::Worker => runtime()?.block_on(async {
+            let (_, db) = server::state(config)?;
+            println!("worker running");
+            crate::worker::run(db, None).await;
+            Ok(())
+        }),
+        Command::Migrate => migrate(&config),
+        Command::Operator {
+            command: OperatorCommand::Create(args),
+        } => create_operator(&config, args),
+        Command::Openapi => Ok(()),
+    }
+}
+
+fn runtime() -> Result<actix_web::rt::Runtime> {
+    actix_web::rt::Runtime::new().context("starting the runtime")
+}
+
+fn migrate(config: &Config) -> Result<()> {
+    let mut conn = connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
+    let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
+    if applied.is_empty() {
+        println!("the database is up to date");
+    } else {
+        for version in applied {
+            println!("applied {version}");
+        }
+    }
+    Ok(())
+}
+
+fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password_text = line.strip_suffix('\n').unwrap_or(&line);
+    let password_text = password_text.strip_suffix('\r').unwrap_or(password_text);
+    let login = Login::parse(&args.login).map_err(|e| anyhow::anyhow!("--login: {e}"))?;
+    let email = EmailAddress::parse(&args.email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = DisplayName::parse(args.name.as_deref().unwrap_or(login.as_str())).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let password = NewPassword::parse(password_text).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let hash = passwords::hash(&password)?;
+
+    server::open_database(config)?;
+    let mut conn = connect(&config.database)?;
+    let id = new_id();
+    let result = write_transaction(&mut conn, |conn| -> Result<(), StoreError> {
+        if let Some(taken) = account_store::taken(conn, login.as_str(), email.normalized())? {
+            return Err(StoreError::Unique(format!("{taken:?}")));
+        }
+        let now = time::now();
+        account_store::insert(
+            conn,
+            &NewAccount {
+                id: id.clone(),
+                kind: AccountKind::Operator,
+                parent_id: None,
+                login: login.as_str().to_owned(),
+                email: email.as_str().to_owned(),
+                email_normalized: email.normalized().to_owned(),
+                name: name.as_str().to_owned(),
+                profile: "{}".to_owned(),
+                password_hash: Some(hash.clone()),
+                now,
+            },
+        )?;
+        audit::record(
+            conn,
+            &AuditContext::default(),
+            NewEvent {
+                action: actions::ACCOUNT_CREATE_OPERATOR,
+                target_type: target::ACCOUNT,
+                target_id: &id,
+                account_id: Some(&id),
+                details: serde_json::json!({ "login": login.as_str(), "via": "cli" }),
+            },
+            now,
+        )
+    });
+    match result {
+        Ok(()) => {
+            println!("created operator {} ({id})", login.as_str());
+            Ok(())
+        }
+        Err(StoreError::Unique(which)) => bail!("an account with this {} exists already", which.to_lowercase()),
+        Err(other) => Err(other.into()),
+    }
+}

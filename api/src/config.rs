@@ -1,0 +1,508 @@
+//! Configuration: built-in defaults, then a TOML file, then `HOSTADMIN_*` variables.
+//!
+//! Secrets are wrapped in [`Secret`], whose `Debug` prints nothing of them, so a
+//! configuration can be logged whole.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use hostadmin_persistence::Backend;
+
+/// A value that must never reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The file and the environment speak the same keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    database_pool_size: Option<u32>,
+    jwt_secret: Option<String>,
+    jwt_secret_file: Option<String>,
+    encryption_key: Option<String>,
+    encryption_key_file: Option<String>,
+    cors_origins: Option<String>,
+    trusted_proxies: Option<String>,
+    metrics_allow: Option<String>,
+    public_url: Option<String>,
+    mail_dir: Option<String>,
+    smtp_url: Option<String>,
+    dns_nameservers: Option<String>,
+    soa_hostmaster: Option<String>,
+    soa_refresh: Option<u32>,
+    soa_retry: Option<u32>,
+    soa_expire: Option<u32>,
+    soa_minimum: Option<u32>,
+    access_token_ttl_seconds: Option<u32>,
+    refresh_token_ttl_days: Option<u32>,
+    registration_enabled: Option<bool>,
+    login_failures_per_login: Option<u32>,
+    login_failures_per_address: Option<u32>,
+    requests_per_minute: Option<u32>,
+    password_hash_concurrency: Option<u32>,
+    log_format: Option<String>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "database_pool_size",
+    "jwt_secret",
+    "jwt_secret_file",
+    "encryption_key",
+    "encryption_key_file",
+    "cors_origins",
+    "trusted_proxies",
+    "metrics_allow",
+    "public_url",
+    "mail_dir",
+    "smtp_url",
+    "dns_nameservers",
+    "soa_hostmaster",
+    "soa_refresh",
+    "soa_retry",
+    "soa_expire",
+    "soa_minimum",
+    "access_token_ttl_seconds",
+    "refresh_token_ttl_days",
+    "registration_enabled",
+    "login_failures_per_login",
+    "login_failures_per_address",
+    "requests_per_minute",
+    "password_hash_concurrency",
+    "log_format",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub login_failures_per_login: u32,
+    pub login_failures_per_address: u32,
+    pub requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dns {
+    pub nameservers: Vec<String>,
+    pub soa_hostmaster: String,
+    pub soa_refresh: u32,
+    pub soa_retry: u32,
+    pub soa_expire: u32,
+    pub soa_minimum: u32,
+}
+
+/// The resolved configuration. Secrets are filled in by [`Config::load_secrets`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Backend,
+    pub database_pool_size: u32,
+    jwt_secret: Option<Secret>,
+    encryption_key: Option<Secret>,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub metrics_allow: Vec<IpNet>,
+    pub public_url: String,
+    pub mail_dir: PathBuf,
+    pub smtp_url: Option<Secret>,
+    pub dns: Dns,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_days: u32,
+    pub registration_enabled: bool,
+    pub limits: Limits,
+    pub password_hash_concurrency: u32,
+    pub log_format: LogFormat,
+}
+
+/// The secrets every instance must share.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub jwt: Secret,
+    pub encryption_key: [u8; 32],
+}
+
+impl Config {
+    /// Reads the file (if any) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::from_sources(file, &env)
+    }
+
+    fn from_sources(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self> {
+        let mut raw = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => RawConfig::default(),
+        };
+        overlay_env(&mut raw, env)?;
+        Self::resolve(raw)
+    }
+
+    fn resolve(raw: RawConfig) -> Result<Self> {
+        let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .with_context(|| format!("listen: {listen_text:?} is not an address:port"))?;
+        let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "./data".to_owned()));
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("hostadmin.db").display()));
+        let database = Backend::from_url(&database_url).context("database_url")?;
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+        let database_pool_size = raw.database_pool_size.unwrap_or(4 * cores);
+        if !(1..=1000).contains(&database_pool_size) {
+            bail!("database_pool_size must be 1 to 1000");
+        }
+        let jwt_secret = read_secret(raw.jwt_secret, raw.jwt_secret_file, "jwt_secret")?;
+        let encryption_key = read_secret(raw.encryption_key, raw.encryption_key_file, "encryption_key")?;
+        let log_format = match raw.log_format.as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => bail!("log_format must be json or pretty, not {other:?}"),
+        };
+        let password_hash_concurrency = raw.password_hash_concurrency.unwrap_or(cores).max(1);
+        Ok(Self {
+            listen,
+            public_url: raw
+                .public_url
+                .unwrap_or_else(|| format!("http://{listen}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            mail_dir: raw.mail_dir.map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail")),
+            data_dir,
+            database,
+            database_pool_size,
+            jwt_secret,
+            encryption_key,
+            cors_origins: list(raw.cors_origins.as_deref()),
+            trusted_proxies: networks(raw.trusted_proxies.as_deref(), "trusted_proxies")?,
+            metrics_allow: match raw.metrics_allow.as_deref() {
+                Some(text) => networks(Some(text), "metrics_allow")?,
+                None => networks(Some("127.0.0.0/8,::1"), "metrics_allow")?,
+            },
+            smtp_url: raw.smtp_url.map(Secret),
+            dns: Dns {
+                nameservers: match raw.dns_nameservers.as_deref() {
+                    Some(text) => list(Some(text)),
+                    None => vec!["ns1.hostadmin.test".to_owned(), "ns2.hostadmin.test".to_owned()],
+                },
+                soa_hostmaster: raw.soa_hostmaster.unwrap_or_else(|| "hostmaster.hostadmin.test".to_owned()),
+                soa_refresh: raw.soa_refresh.unwrap_or(3600),
+                soa_retry: raw.soa_retry.unwrap_or(600),
+                soa_expire: raw.soa_expire.unwrap_or(1_209_600),
+                soa_minimum: raw.soa_minimum.unwrap_or(300),
+            },
+            access_token_ttl_seconds: raw.access_token_ttl_seconds.unwrap_or(900).clamp(60, 86_400),
+            refresh_token_ttl_days: raw.refresh_token_ttl_days.unwrap_or(30).clamp(1, 365),
+            registration_enabled: raw.registration_enabled.unwrap_or(false),
+            limits: Limits {
+                login_failures_per_login: raw.login_failures_per_login.unwrap_or(10).max(1),
+                login_failures_per_address: raw.login_failures_per_address.unwrap_or(50).max(1),
+                requests_per_minute: raw.requests_per_minute.unwrap_or(1200).max(1),
+            },
+            password_hash_concurrency,
+            log_format,
+        })
+    }
+
+    /// The configured secrets, or on SQLite the ones generated into the data directory
+    /// on first start. PostgreSQL deployments run several instances, which must share
+    /// them, so there they are required.
+    pub fn load_secrets(&self) -> Result<Secrets> {
+        let jwt = match &self.jwt_secret {
+            Some(secret) => secret.clone(),
+            None if self.database.is_sqlite() => Secret(generated_secret(&self.data_dir.join("jwt_secret"), || {
+                let bytes = hostadmin_domain::credentials::random_bytes::<48>()?;
+                Ok(STANDARD.encode(bytes))
+            })?),
+            None => bail!("HOSTADMIN_JWT_SECRET (or _FILE) is required with PostgreSQL"),
+        };
+        if jwt.expose().len() < 32 {
+            bail!("the JWT secret must be at least 32 bytes");
+        }
+        let key_text = match &self.encryption_key {
+            Some(secret) => secret.clone(),
+            None if self.database.is_sqlite() => Secret(generated_secret(&self.data_dir.join("encryption_key"), || {
+                let bytes = hostadmin_domain::credentials::random_bytes::<32>()?;
+                Ok(STANDARD.encode(bytes))
+            })?),
+            None => bail!("HOSTADMIN_ENCRYPTION_KEY (or _FILE) is required with PostgreSQL"),
+        };
+        let decoded = STANDARD
+            .decode(key_text.expose())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .context("the encryption key must be 32 bytes in standard padded base64")?;
+        Ok(Secrets { jwt, encryption_key: decoded })
+    }
+}
+
+fn overlay_env(raw: &mut RawConfig, env: &HashMap<String, String>) -> Result<()> {
+    let mut table = toml::Table::new();
+    for key in ENV_KEYS {
+        let name = format!("HOSTADMIN_{}", key.to_uppercase());
+        if let Some(value) = env.get(&name) {
+            table.insert((*key).to_owned(), toml::Value::String(value.clone()));
+        }
+    }
+    if table.is_empty() {
+        return Ok(());
+    }
+    // Environment values are text; numbers and booleans are parsed by their field type.
+    let typed: toml::Table = table
+        .into_iter()
+        .map(|(key, value)| {
+            let text = value.as_str().unwrap_or_default().to_owned();
+            let parsed = text
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .or_else(|_| text.parse::<bool>().map(toml::Value::Boolean))
+                .unwrap_or(toml::Value::String(text.clone()));
+            let value = if is_text_key(&key) { toml::Value::String(text) } else { parsed };
+            (key, value)
+        })
+        .collect();
+    let from_env: RawConfig = typed
+        .try_into()
+        .context("a HOSTADMIN_* environment variable has a value of the wrong type")?;
+    merge(raw, from_env);
+    Ok(())
+}
+
+fn is_text_key(key: &str) -> bool {
+    !matches!(
+        key,
+        "database_pool_size"
+            | "soa_refresh"
+            | "soa_retry"
+            | "soa_expire"
+            | "soa_minimum"
+            | "access_token_ttl_seconds"
+            | "refresh_token_ttl_days"
+            | "registration_enabled"
+            | "login_failures_per_login"
+            | "login_failures_per_address"
+            | "requests_per_minute"
+            | "password_hash_concurrency"
+    )
+}
+
+macro_rules! take_some {
+    ($into:ident, $from:ident, $($field:ident),*) => {
+        $( if $from.$field.is_some() { $into.$field = $from.$field; } )*
+    };
+}
+
+fn merge(into: &mut RawConfig, from: RawConfig) {
+    take_some!(
+        into, from, listen, data_dir, database_url, database_pool_size, jwt_secret, jwt_secret_file,
+        encryption_key, encryption_key_file, cors_origins, trusted_proxies, metrics_allow, public_url,
+        mail_dir, smtp_url, dns_nameservers, soa_hostmaster, soa_refresh, soa_retry, soa_expire,
+        soa_minimum, access_token_ttl_seconds, refresh_token_ttl_days, registration_enabled,
+        login_failures_per_login, login_failures_per_address, requests_per_minute,
+        password_hash_concurrency, log_format
+    );
+}
+
+fn list(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// IP addresses or CIDR networks; a bare address is a network of one.
+fn networks(text: Option<&str>, setting: &str) -> Result<Vec<IpNet>> {
+    list(text)
+        .into_iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .with_context(|| format!("{setting}: {item:?} is not an IP address or network"))
+        })
+        .collect()
+}
+
+fn read_secret(value: Option<String>, file: Option<String>, name: &str) -> Result<Option<Secret>> {
+    match (value, file) {
+        (Some(_), Some(_)) => bail!("set {name} or {name}_file, not both"),
+        (Some(value), None) => Ok(Some(Secret(value))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("{name}_file: reading {path}"))?;
+            Ok(Some(Secret(strip_newline(text))))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn strip_newline(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    text
+}
+
+/// Reads a secret file, creating it (mode 0600) with `make` when absent.
+fn generated_secret(path: &Path, make: impl FnOnce() -> Result<String, hostadmin_domain::credentials::RandomError>) -> Result<String> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok(strip_newline(text));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let secret = make()?;
+    write_private(path, &format!("{secret}\n"))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let config = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database, Backend::Sqlite { path: "./data/hostadmin.db".into() });
+        assert_eq!(config.limits.requests_per_minute, 1200);
+        assert!(!config.registration_enabled);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hostadmin.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nrequests_per_minute = 5\n").unwrap();
+        let config = Config::from_sources(
+            Some(&file),
+            &env(&[("HOSTADMIN_REQUESTS_PER_MINUTE", "7"), ("HOSTADMIN_REGISTRATION_ENABLED", "true")]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.limits.requests_per_minute, 7);
+        assert!(config.registration_enabled);
+    }
+
+    #[test]
+    fn unknown_schemes_and_file_keys_are_errors() {
+        assert!(Config::from_sources(None, &env(&[("HOSTADMIN_DATABASE_URL", "mysql://x/y")])).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "lisen = \"typo\"\n").unwrap();
+        assert!(Config::from_sources(Some(&file), &env(&[])).is_err());
+    }
+
+    #[test]
+    fn secrets_are_required_with_postgres_and_generated_with_sqlite() {
+        let pg = Config::from_sources(None, &env(&[("HOSTADMIN_DATABASE_URL", "postgres://h/db")])).unwrap();
+        assert!(pg.load_secrets().is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_string_lossy().into_owned();
+        let sqlite = Config::from_sources(None, &env(&[("HOSTADMIN_DATA_DIR", &data)])).unwrap();
+        let first = sqlite.load_secrets().unwrap();
+        let second = sqlite.load_secrets().unwrap();
+        assert_eq!(first.jwt, second.jwt, "generated once, then read back");
+        assert_eq!(first.encryption_key, second.encryption_key);
+        let key_file = dir.path().join("jwt_secret");
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn secret_files_lose_one_trailing_newline_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let jwt = dir.path().join("jwt");
+        std::fs::write(&jwt, format!("{}\n", "s".repeat(40))).unwrap();
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("HOSTADMIN_DATABASE_URL", "postgres://h/db"),
+                ("HOSTADMIN_JWT_SECRET_FILE", &jwt.to_string_lossy()),
+                ("HOSTADMIN_ENCRYPTION_KEY", &STANDARD.encode([7u8; 32])),
+            ]),
+        )
+        .unwrap();
+        let secrets = config.load_secrets().unwrap();
+        assert_eq!(secrets.jwt.expose(), "s".repeat(40));
+        assert_eq!(secrets.encryption_key, [7u8; 32]);
+        assert!(!format!("{config:?}").contains("ssss"), "secrets never reach Debug output");
+
+        let short = Config::from_sources(
+            None,
+            &env(&[("HOSTADMIN_DATABASE_URL", "postgres://h/db"), ("HOSTADMIN_JWT_SECRET", "short"), ("HOSTADMIN_ENCRYPTION_KEY", &STANDARD.encode([7u8; 32]))]),
+        )
+        .unwrap();
+        assert!(short.load_secrets().is_err());
+    }
+}
+
+#[cfg(test)]
+pub mod tests_support {
+    use super::Secret;
+
+    pub fn secret(text: &str) -> Secret {
+        Secret(text.to_owned())
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP conventions shared by every route.
+
+pub mod body;
+pub mod client_ip;
+pub mod etag;
+pub mod fallback;
+pub mod idempotency;
+pub mod merge_patch;
+pub mod metrics;
+pub mod pagination;
+pub mod problem;
+pub mod rate_limit;
+pub mod request_id;

@@ -1,0 +1,159 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes
+//! through the same route list the server serves.
+
+use actix_web::App;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi as _, ToSchema};
+use utoipa_actix_web::{scope, AppExt};
+
+use crate::http::problem::{FieldError, Problem};
+use crate::routes;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "hostadmin",
+        description = "The customer administration and reseller control panel API of a web hosting provider.\n\n\
+Errors are `application/problem+json` (RFC 9457) with a stable `code`. Lists are cursor-paginated \
+(`limit` 1-100, `cursor`). Authenticate with `Authorization: Bearer <access token>` from `/v1/auth/login`, \
+or `Authorization: Bearer hk_...` with an API key.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&SecuritySchemes, &SharedErrors),
+    tags(
+        (name = "Authentication", description = "Log in, refresh, log out"),
+        (name = "Current account", description = "The account the caller is logged in as"),
+        (name = "API keys", description = "Keys for integrations and scripts"),
+        (name = "Customers", description = "Accounts below the caller"),
+        (name = "Audit log", description = "Who changed what, when"),
+        (name = "System", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct Base;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.bearer_format = Some("JWT".into());
+        bearer.description = Some("An access token from `/v1/auth/login` or `/v1/auth/refresh`.".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        let mut api_key = Http::new(HttpAuthScheme::Bearer);
+        api_key.bearer_format = Some("hk_...".into());
+        api_key.description =
+            Some("An API key (`hk_...`) with the scopes the route needs. Never accepted in a URL or another header.".into());
+        components.add_security_scheme("api_key", SecurityScheme::Http(api_key));
+    }
+}
+
+/// Documents the answers every route can give, so that each operation lists all of its
+/// statuses without repeating them in every handler.
+struct SharedErrors;
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name(Problem::name()))).build(),
+            )
+            .build(),
+    )
+}
+
+impl Modify for SharedErrors {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let is_api = path.starts_with("/v1/") && path != "/v1/openapi.json";
+            for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let secured = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|requirements| requirements.iter().any(|r| r != &Default::default()));
+                let mut shared = vec![("500", "`internal`: an error on our side; the request id identifies it")];
+                if is_api {
+                    shared.extend([
+                        ("400", "`malformed_json`, `idempotency_not_supported`"),
+                        ("413", "`payload_too_large`: more than 64 KiB"),
+                        ("415", "`unsupported_media_type`: the body is not JSON"),
+                        ("422", "`validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors`"),
+                        ("429", "`rate_limited`: see `Retry-After`"),
+                        ("503", "`unavailable`: busy; see `Retry-After`"),
+                    ]);
+                }
+                if secured {
+                    shared.extend([
+                        ("401", "`unauthenticated` or `token_expired`"),
+                        ("403", "`forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended`"),
+                    ]);
+                }
+                for (status, description) in shared {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description));
+                }
+            }
+        }
+    }
+}
+
+/// The document, as served at `/v1/openapi.json` and checked in at `openapi/v1.json`.
+pub fn document() -> OpenApi {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(Base::openapi())
+        .configure(routes::configure_system)
+        .service(scope::scope("/v1").configure(routes::configure_v1))
+        .split_for_parts();
+    // The routes were collected after `Base`'s modifiers ran: run them again.
+    SharedErrors.modify(&mut document);
+    document
+}
+
+/// The document as checked in: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut text = document().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checked_in_document_matches_the_code() {
+        let checked_in = include_str!("../../openapi/v1.json");
+        assert!(
+            checked_in == document_json(),
+            "openapi/v1.json is stale: run `cargo run -q -- openapi > openapi/v1.json`"
+        );
+    }
+
+    #[test]
+    fn every_operation_documents_its_errors_and_is_secured_or_public_on_purpose() {
+        let document = document();
+        assert!(document.paths.paths.len() >= 14);
+        for (path, item) in &document.paths.paths {
+            for operation in [&item.get, &item.post, &item.put, &item.patch, &item.delete].into_iter().flatten() {
+                assert!(operation.responses.responses.contains_key("500"), "{path}");
+                assert!(operation.security.is_some(), "{path}: say who may call it");
+                if path.starts_with("/v1/") && path != "/v1/openapi.json" {
+                    for status in ["422", "429"] {
+                        assert!(operation.responses.responses.contains_key(status), "{path} {status}");
+                    }
+                }
+            }
+        }
+    }
+}

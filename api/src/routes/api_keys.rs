@@ -1,0 +1,267 @@
+//! API keys of the current account, for integrations and scripts.
+
+use actix_web::http::header;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use hostadmin_domain::accounts::DisplayName;
+use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::credentials::{self, SecretKind};
+use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::policy::Action;
+use hostadmin_domain::scopes::{Scope, ScopeSet};
+use hostadmin_domain::time;
+use hostadmin_domain::validation::Invalid;
+use hostadmin_persistence::api_keys::{self as key_store, ApiKeyRow, NewApiKey};
+use hostadmin_persistence::audit::{self, NewEvent};
+
+use crate::auth::Principal;
+use crate::http::body::JsonBody;
+use crate::http::idempotency;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::problem::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// Keys live at most this long.
+const MAX_LIFETIME_DAYS: i64 = 3 * 365;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    #[schema(example = "hk_AbCdEfGh")]
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&ApiKeyRow> for ApiKeyView {
+    fn from(row: &ApiKeyRow) -> Self {
+        Self {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            prefix: row.prefix.clone(),
+            scopes: ScopeSet::from_storage(&row.scopes).iter().collect(),
+            expires_at: row.expires_at.map(time::to_utc),
+            last_used_at: row.last_used_at.map(time::to_utc),
+            created_at: time::to_utc(row.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+    /// The key itself: shown in this answer only. Send it as `Authorization: Bearer hk_...`.
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// What the key may do; it never does more than its owner may.
+    #[schema(min_items = 1, max_items = 18)]
+    pub scopes: Vec<String>,
+    /// When the key stops working (at most three years ahead); null: never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn validate(input: &CreateApiKey) -> Result<(DisplayName, ScopeSet), ApiError> {
+    let mut errors = Vec::new();
+    let name = DisplayName::parse(&input.name).map_err(|invalid| errors.push(FieldError::new("/name", invalid))).ok();
+    if input.scopes.is_empty() || input.scopes.len() > Scope::ALL.len() {
+        errors.push(FieldError::new("/scopes", Invalid::new("invalid_length", format!("give 1 to {} scopes", Scope::ALL.len()))));
+    }
+    let mut scopes = Vec::new();
+    for (index, text) in input.scopes.iter().enumerate() {
+        match Scope::parse(text) {
+            Some(scope) => scopes.push(scope),
+            None => errors.push(FieldError::new(format!("/scopes/{index}"), Invalid::new("unknown_scope", format!("{text:?} is not a scope")))),
+        }
+    }
+    if let Some(expires_at) = input.expires_at {
+        let now = Utc::now();
+        if expires_at <= now || expires_at > now + Duration::days(MAX_LIFETIME_DAYS) {
+            errors.push(FieldError::new("/expires_at", Invalid::new("out_of_range", "must be in the future and at most three years ahead")));
+        }
+    }
+    match name {
+        Some(name) if errors.is_empty() => Ok((name, scopes.into_iter().collect())),
+        _ => Err(ApiError::fields(errors)),
+    }
+}
+
+/// Create an API key. The key is in this answer only.
+#[utoipa::path(
+    tag = "API keys",
+    request_body = CreateApiKey,
+    responses(
+        (status = 201, description = "Created; `key` is shown this once", body = CreatedApiKey, headers(("Location" = String))),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/api-keys")]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ManageOwnApiKeys)?;
+    idempotency::refuse(&request)?;
+    let input: CreateApiKey = body.parse()?;
+    let (name, scopes) = validate(&input)?;
+    let key = credentials::new_secret(SecretKind::ApiKey).map_err(ApiError::internal)?;
+    let id = new_id();
+    let prefix = credentials::visible_prefix(&key);
+    let digest = credentials::digest(&key);
+    let expires_at = input.expires_at.map(|at| at.naive_utc());
+    let row = state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            let stored_scopes = scopes.to_storage();
+            key_store::insert(
+                conn,
+                &NewApiKey {
+                    id: &id,
+                    account_id: principal.id(),
+                    name: name.as_str(),
+                    prefix: &prefix,
+                    key_hash: &digest,
+                    scopes: &stored_scopes,
+                    expires_at,
+                    now,
+                },
+            )?;
+            audit::record(
+                conn,
+                &principal.audit,
+                NewEvent {
+                    action: actions::API_KEY_CREATE,
+                    target_type: target::API_KEY,
+                    target_id: &id,
+                    account_id: Some(principal.id()),
+                    details: serde_json::json!({ "name": name.as_str(), "scopes": stored_scopes, "prefix": prefix }),
+                },
+                now,
+            )?;
+            key_store::find(conn, &id)?.ok_or_else(|| ApiError::internal("the new key vanished"))
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/me/api-keys/{}", row.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(CreatedApiKey {
+            api_key: ApiKeyView::from(&row),
+            key,
+        }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+/// The current account's keys that are not revoked, newest first.
+#[utoipa::path(
+    tag = "API keys",
+    params(PageQuery),
+    responses((status = 200, description = "A page of keys", body = Page<ApiKeyView>)),
+    security(("bearer" = []))
+)]
+#[get("/me/api-keys")]
+pub async fn list_api_keys(state: web::Data<AppState>, principal: Principal, query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ManageOwnApiKeys)?;
+    let page = PageRequest::new(query.limit, query.cursor.as_deref(), String::new())?;
+    let account_id = principal.id().to_owned();
+    let (before, fetch) = (page.before_id.clone(), page.fetch());
+    let rows = state
+        .db
+        .run(move |conn| Ok(key_store::list_for_account(conn, &account_id, before.as_deref(), fetch)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, |row| ApiKeyView::from(&row))))
+}
+
+async fn own_key(state: &AppState, principal: &Principal, id: &str) -> Result<ApiKeyRow, ApiError> {
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    let owner = principal.id().to_owned();
+    state
+        .db
+        .run(move |conn| {
+            key_store::find(conn, &id)?
+                .filter(|key| key.account_id == owner && key.revoked_at.is_none())
+                .ok_or_else(ApiError::not_found)
+        })
+        .await
+}
+
+/// One of the current account's keys (never the key itself).
+#[utoipa::path(
+    tag = "API keys",
+    params(("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The key", body = ApiKeyView),
+        (status = 404, description = "No such key of the caller's", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/api-keys/{id}")]
+pub async fn get_api_key(state: web::Data<AppState>, principal: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ManageOwnApiKeys)?;
+    let row = own_key(&state, &principal, &id).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyView::from(&row)))
+}
+
+/// Revoke a key: it stops working at once.
+#[utoipa::path(
+    tag = "API keys",
+    params(("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such key of the caller's", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/me/api-keys/{id}")]
+pub async fn revoke_api_key(state: web::Data<AppState>, principal: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ManageOwnApiKeys)?;
+    let row = own_key(&state, &principal, &id).await?;
+    state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            if !key_store::revoke(conn, principal.id(), &row.id, now)? {
+                return Err(ApiError::not_found());
+            }
+            audit::record(
+                conn,
+                &principal.audit,
+                NewEvent {
+                    action: actions::API_KEY_REVOKE,
+                    target_type: target::API_KEY,
+                    target_id: &row.id,
+                    account_id: Some(principal.id()),
+                    details: serde_json::json!({ "prefix": row.prefix }),
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,120 @@
+//! Reading the audit log. Nothing changes it: there is no route to.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use hostadmin_domain::policy::Action;
+use hostadmin_domain::time;
+use hostadmin_domain::validation::Invalid;
+use hostadmin_persistence::audit::{self, EventFilter, EventRow};
+
+use crate::auth::Principal;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    /// `<area>.<verb>`, e.g. `customer.create`.
+    pub action: String,
+    /// The person who acted (the real actor under impersonation).
+    pub actor_id: Option<String>,
+    /// The account acted as, when someone impersonated it.
+    pub on_behalf_of: Option<String>,
+    pub api_key_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub target_type: String,
+    pub target_id: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<EventRow> for AuditEventView {
+    fn from(row: EventRow) -> Self {
+        Self {
+            details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+            id: row.id,
+            at: time::to_utc(row.at),
+            action: row.action,
+            actor_id: row.actor_id,
+            on_behalf_of: row.on_behalf_of,
+            api_key_id: row.api_key_id,
+            ip: row.ip,
+            request_id: row.request_id,
+            target_type: row.target_type,
+            target_id: row.target_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    #[param(max_length = 64)]
+    pub actor_id: Option<String>,
+    #[param(max_length = 64)]
+    pub target_type: Option<String>,
+    #[param(max_length = 64)]
+    pub target_id: Option<String>,
+    #[param(max_length = 64)]
+    pub action: Option<String>,
+    /// Events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Events before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// 1-100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+fn bounded(value: Option<String>, name: &str) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) if text.chars().count() > 64 => Err(ApiError::field(
+            format!("/query/{name}"),
+            Invalid::new("invalid_length", format!("{name} is at most 64 characters")),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Audit events the caller may see, newest first: operators all, resellers their own
+/// and their subtree's, customers their own account's.
+#[utoipa::path(
+    tag = "Audit log",
+    params(AuditQuery),
+    responses((status = 200, description = "A page of events", body = Page<AuditEventView>)),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[get("/audit-events")]
+pub async fn list_audit_events(state: web::Data<AppState>, principal: Principal, query: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ReadAuditLog)?;
+    let query = query.into_inner();
+    let mut filter = EventFilter {
+        actor_id: bounded(query.actor_id, "actor_id")?,
+        target_type: bounded(query.target_type, "target_type")?,
+        target_id: bounded(query.target_id, "target_id")?,
+        action: bounded(query.action, "action")?,
+        since: query.since.map(|at| at.naive_utc()),
+        until: query.until.map(|at| at.naive_utc()),
+        before_id: None,
+    };
+    let filters = format!("{:?}", (&filter.actor_id, &filter.target_type, &filter.target_id, &filter.action, filter.since, filter.until));
+    let page = PageRequest::new(query.limit, query.cursor.as_deref(), filters)?;
+    filter.before_id = page.before_id.clone();
+    let reader = principal.id().to_owned();
+    let reach = principal.reach();
+    let fetch = page.fetch();
+    let rows = state
+        .db
+        .run(move |conn| Ok(audit::list(conn, &reader, &reach, &filter, fetch)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, AuditEventView::from)))
+}

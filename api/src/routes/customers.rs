@@ -1,0 +1,500 @@
+//! Customers: the accounts below the caller. Resellers and operators create, list, read
+//! and change them; customers have nobody below them (403).
+
+use actix_web::http::header;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use hostadmin_domain::accounts::{AccountKind, AccountStatus, DisplayName, EmailAddress, Login, NewAccountKind, Profile};
+use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::passwords::NewPassword;
+use hostadmin_domain::policy::{Action, Reach};
+use hostadmin_domain::time;
+use hostadmin_domain::validation::Invalid;
+use hostadmin_persistence::accounts::{self as account_store, AccountChanges, AccountFilter, AccountRow, NewAccount, Taken};
+use hostadmin_persistence::audit::{self, NewEvent};
+use hostadmin_persistence::StoreError;
+
+use crate::auth::Principal;
+use crate::http::body::JsonBody;
+use crate::http::etag::{etag, precondition_failed, IfMatch};
+use crate::http::idempotency;
+use crate::http::merge_patch::{self, Patch};
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::problem::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// An account as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub kind: AccountKind,
+    pub login: String,
+    pub email: String,
+    /// A new address waiting for verification; `email` stays in use until then.
+    pub pending_email: Option<String>,
+    pub name: String,
+    pub status: AccountStatus,
+    pub email_verified: bool,
+    pub fraud: bool,
+    pub two_factor_enabled: bool,
+    pub profile: Profile,
+    /// The account directly above; null for operators and the provider's own accounts.
+    pub parent_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AccountView {
+    pub fn from_row(row: &AccountRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: row.id.clone(),
+            kind: row.kind()?,
+            login: row.login.clone(),
+            email: row.email.clone(),
+            pending_email: row.pending_email.clone(),
+            name: row.name.clone(),
+            status: row.status()?,
+            email_verified: row.email_verified,
+            fraud: row.fraud,
+            two_factor_enabled: row.two_factor_enabled,
+            profile: serde_json::from_str(&row.profile).map_err(|e| ApiError::internal(format!("stored profile of {}: {e}", row.id)))?,
+            parent_id: row.parent_id.clone(),
+            created_at: time::to_utc(row.created_at),
+            updated_at: time::to_utc(row.updated_at),
+        })
+    }
+}
+
+/// An answer with the resource and its `ETag`.
+pub fn account_response(mut builder: actix_web::HttpResponseBuilder, row: &AccountRow) -> Result<HttpResponse, ApiError> {
+    Ok(builder
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(AccountView::from_row(row)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    /// 3-32 of `a-z 0-9 . _ -`, starting with a letter or digit; unique.
+    #[schema(min_length = 3, max_length = 32, pattern = "^[a-z0-9][a-z0-9._-]{2,31}$")]
+    pub login: String,
+    /// At least 8 characters (12 or more recommended), at most 128; not a common password.
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Unique across the installation, case-insensitively.
+    #[schema(max_length = 254)]
+    pub email: String,
+    /// `reseller` creates a (sub-)reseller below the caller.
+    #[serde(default)]
+    pub kind: NewAccountKind,
+    pub profile: Option<Profile>,
+    /// Send the account a welcome mail with a link to set a password.
+    #[serde(default)]
+    pub send_welcome_email: bool,
+}
+
+/// A checked new account, or every field that was refused.
+struct ValidCustomer {
+    login: Login,
+    password: NewPassword,
+    name: DisplayName,
+    email: EmailAddress,
+    profile: Profile,
+}
+
+fn collect<T>(errors: &mut Vec<FieldError>, pointer: &str, result: Result<T, Invalid>) -> Option<T> {
+    result.map_err(|invalid| errors.push(FieldError::new(pointer, invalid))).ok()
+}
+
+fn profile_errors(profile: &Profile, prefix: &str) -> Vec<FieldError> {
+    profile
+        .problems()
+        .into_iter()
+        .map(|(field, invalid)| FieldError::new(format!("{prefix}/{field}"), invalid))
+        .collect()
+}
+
+impl CreateCustomer {
+    fn validate(self) -> Result<ValidCustomer, ApiError> {
+        let mut errors = Vec::new();
+        let login = collect(&mut errors, "/login", Login::parse(&self.login));
+        let password = collect(&mut errors, "/password", NewPassword::parse(&self.password));
+        let name = collect(&mut errors, "/name", DisplayName::parse(&self.name));
+        let email = collect(&mut errors, "/email", EmailAddress::parse(&self.email));
+        let profile = self.profile.unwrap_or_default();
+        errors.extend(profile_errors(&profile, "/profile"));
+        match (login, password, name, email) {
+            (Some(login), Some(password), Some(name), Some(email)) if errors.is_empty() => Ok(ValidCustomer {
+                login,
+                password,
+                name,
+                email,
+                profile,
+            }),
+            _ => Err(ApiError::fields(errors)),
+        }
+    }
+}
+
+pub fn taken_error(taken: Taken) -> ApiError {
+    match taken {
+        Taken::Login => ApiError::conflict("login_taken", "another account has this login"),
+        Taken::Email => ApiError::conflict("email_taken", "another account has this email address"),
+    }
+}
+
+/// A unique index refused the row: another request took the name between our check
+/// and our insert (possible on PostgreSQL, where the check does not lock).
+fn store_to_api(error: StoreError) -> ApiError {
+    match &error {
+        StoreError::Unique(constraint) => match Taken::from_violation(constraint) {
+            Some(taken) => taken_error(taken),
+            None => error.into(),
+        },
+        _ => error.into(),
+    }
+}
+
+/// Create an account below the caller.
+#[utoipa::path(
+    tag = "Customers",
+    request_body = CreateCustomer,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers the stored result for 24 hours.")),
+    responses(
+        (status = 201, description = "Created", body = AccountView, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "`login_taken`, `email_taken` or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/customers")]
+pub async fn create_customer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::CreateCustomer)?;
+    idempotency::once(&state, &request, &principal, &body, || async {
+        let input: CreateCustomer = body.parse()?;
+        let kind = AccountKind::from(input.kind);
+        let send_welcome_email = input.send_welcome_email;
+        let valid = input.validate()?;
+        let password_hash = state.hasher.hash(valid.password).await?;
+        let parent_id = match principal.kind() {
+            AccountKind::Operator => None,
+            _ => Some(principal.id().to_owned()),
+        };
+        let new = NewAccount {
+            id: new_id(),
+            kind,
+            parent_id,
+            login: valid.login.as_str().to_owned(),
+            email: valid.email.as_str().to_owned(),
+            email_normalized: valid.email.normalized().to_owned(),
+            name: valid.name.as_str().to_owned(),
+            profile: serde_json::to_string(&valid.profile).map_err(ApiError::internal)?,
+            password_hash: Some(password_hash),
+            now: time::now(),
+        };
+        let audit_context = principal.audit.clone();
+        let row = state
+            .db
+            .write(move |conn| {
+                if let Some(taken) = account_store::taken(conn, &new.login, &new.email_normalized)? {
+                    return Err(taken_error(taken));
+                }
+                account_store::insert(conn, &new).map_err(store_to_api)?;
+                audit::record(
+                    conn,
+                    &audit_context,
+                    NewEvent {
+                        action: actions::CUSTOMER_CREATE,
+                        target_type: target::ACCOUNT,
+                        target_id: &new.id,
+                        account_id: Some(&new.id),
+                        details: serde_json::json!({
+                            "kind": new.kind.as_str(),
+                            "login": new.login,
+                            "send_welcome_email": send_welcome_email,
+                        }),
+                    },
+                    new.now,
+                )?;
+                account_store::find(conn, &new.id)?.ok_or_else(|| ApiError::internal("the new account vanished"))
+            })
+            .await?;
+        let location = format!("/v1/customers/{}", row.id);
+        let mut builder = HttpResponse::Created();
+        builder.insert_header((header::LOCATION, location));
+        account_response(builder, &row)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListCustomersQuery {
+    /// Case-insensitive prefix of the login, email address or name.
+    #[param(min_length = 1, max_length = 200)]
+    pub q: Option<String>,
+    pub status: Option<AccountStatus>,
+    pub kind: Option<AccountKind>,
+    /// Only the accounts directly below this one.
+    pub parent_id: Option<String>,
+    /// 1-100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+/// List the accounts below the caller, newest first.
+#[utoipa::path(
+    tag = "Customers",
+    params(ListCustomersQuery),
+    responses((status = 200, description = "A page of accounts", body = Page<AccountView>)),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[get("/customers")]
+pub async fn list_customers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<ListCustomersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ListCustomers)?;
+    let query = query.into_inner();
+    let prefix = match query.q.as_deref() {
+        Some(q) if q.is_empty() || q.chars().count() > 200 => {
+            return Err(ApiError::field("/query/q", Invalid::new("invalid_length", "q must be 1 to 200 characters")))
+        }
+        q => q.map(str::to_lowercase),
+    };
+    let filters = format!(
+        "q={}&status={}&kind={}&parent_id={}",
+        prefix.as_deref().unwrap_or_default(),
+        query.status.map(AccountStatus::as_str).unwrap_or_default(),
+        query.kind.map(AccountKind::as_str).unwrap_or_default(),
+        query.parent_id.as_deref().unwrap_or_default()
+    );
+    let page = PageRequest::new(query.limit, query.cursor.as_deref(), filters)?;
+    let filter = AccountFilter {
+        prefix,
+        status: query.status,
+        kind: query.kind,
+        parent_id: query.parent_id,
+        before_id: page.before_id.clone(),
+    };
+    let reach = principal.reach();
+    let fetch = page.fetch();
+    let rows = state
+        .db
+        .run(move |conn| Ok(account_store::list_in_reach(conn, &reach, &filter, fetch)?))
+        .await?;
+    let views = rows.iter().map(AccountView::from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
+}
+
+/// Loads an account the caller may reach, or answers 404 as if it did not exist.
+pub async fn find_reachable(state: &AppState, reach: Reach, id: &str) -> Result<AccountRow, ApiError> {
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    state
+        .db
+        .run(move |conn| account_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found))
+        .await
+}
+
+/// Read one account below the caller.
+#[utoipa::path(
+    tag = "Customers",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account", body = AccountView, headers(("ETag" = String))),
+        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[get("/customers/{id}")]
+pub async fn get_customer(state: web::Data<AppState>, principal: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::ReadCustomer)?;
+    let row = find_reachable(&state, principal.reach(), &id).await?;
+    account_response(HttpResponse::Ok(), &row)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomer {
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[serde(default)]
+    pub name: Patch<String>,
+    /// Becomes `pending_email` until the new address is verified.
+    #[schema(value_type = Option<String>, max_length = 254)]
+    #[serde(default)]
+    pub email: Patch<String>,
+    /// Merged into the stored profile (RFC 7396); `null` clears it.
+    #[schema(value_type = Option<Profile>)]
+    #[serde(default)]
+    pub profile: Patch<serde_json::Value>,
+}
+
+/// What a valid profile change resolves to.
+pub struct ProfileChanges {
+    pub changes: AccountChanges,
+    pub new_email: Option<EmailAddress>,
+    pub fields: Vec<&'static str>,
+}
+
+/// Checks the name and profile parts of a merge patch against the stored account.
+pub fn resolve_changes(
+    row: &AccountRow,
+    name: &Patch<String>,
+    email: &Patch<String>,
+    profile: &Patch<serde_json::Value>,
+) -> Result<ProfileChanges, ApiError> {
+    let mut errors = Vec::new();
+    let mut changes = AccountChanges::default();
+    let mut fields = Vec::new();
+    match name {
+        Patch::Absent => {}
+        Patch::Null => errors.push(FieldError::new("/name", Invalid::new("required", "name cannot be cleared"))),
+        Patch::Value(text) => {
+            if let Some(name) = collect(&mut errors, "/name", DisplayName::parse(text)) {
+                changes.name = Some(name.as_str().to_owned());
+                fields.push("name");
+            }
+        }
+    }
+    let new_email = match email {
+        Patch::Absent => None,
+        Patch::Null => {
+            errors.push(FieldError::new("/email", Invalid::new("required", "email cannot be cleared")));
+            None
+        }
+        Patch::Value(text) => collect(&mut errors, "/email", EmailAddress::parse(text)),
+    };
+    match profile {
+        Patch::Absent => {}
+        Patch::Null => {
+            changes.profile = Some("{}".to_owned());
+            fields.push("profile");
+        }
+        Patch::Value(patch) => {
+            let mut merged: serde_json::Value = serde_json::from_str(&row.profile).unwrap_or_else(|_| serde_json::json!({}));
+            merge_patch::merge(&mut merged, patch);
+            match serde_json::from_value::<Profile>(merged) {
+                Ok(profile) => {
+                    errors.extend(profile_errors(&profile, "/profile"));
+                    changes.profile = Some(serde_json::to_string(&profile).map_err(ApiError::internal)?);
+                    fields.push("profile");
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    let (code, pointer) = match message.split_once("unknown field `") {
+                        Some((_, rest)) => ("unknown_field", format!("/profile/{}", rest.split('`').next().unwrap_or_default())),
+                        None => ("invalid_value", "/profile".to_owned()),
+                    };
+                    let error = FieldError::new(pointer, Invalid::new(code, message));
+                    if code == "unknown_field" {
+                        return Err(ApiError::Validation { code, errors: vec![error] });
+                    }
+                    errors.push(error);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::fields(errors));
+    }
+    if let Some(email) = &new_email {
+        // Asking for the address already in use withdraws a pending change.
+        let pending = (email.normalized() != row.email.to_lowercase()).then(|| email.as_str().to_owned());
+        changes.pending_email = Some(pending);
+        fields.push("pending_email");
+    }
+    Ok(ProfileChanges { changes, new_email, fields })
+}
+
+/// Applies resolved changes in one transaction with their audit event; answers the
+/// stored account.
+pub async fn apply_changes(
+    state: &AppState,
+    principal: &Principal,
+    row: AccountRow,
+    if_match: IfMatch,
+    resolved: ProfileChanges,
+    action: &'static str,
+) -> Result<AccountRow, ApiError> {
+    let audit_context = principal.audit.clone();
+    let expected = match if_match {
+        IfMatch::Absent | IfMatch::Any => None,
+        IfMatch::Versions(versions) => Some(versions.first().copied().unwrap_or(-1)),
+    };
+    state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            if let Some(email) = &resolved.new_email {
+                if account_store::email_taken(conn, email.normalized(), Some(&row.id))? {
+                    return Err(taken_error(Taken::Email));
+                }
+            }
+            let updated = account_store::update(conn, &row.id, expected, &resolved.changes, now)?;
+            if updated.is_none() {
+                return Err(precondition_failed());
+            }
+            audit::record(
+                conn,
+                &audit_context,
+                NewEvent {
+                    action,
+                    target_type: target::ACCOUNT,
+                    target_id: &row.id,
+                    account_id: Some(&row.id),
+                    details: serde_json::json!({ "fields": resolved.fields }),
+                },
+                now,
+            )?;
+            account_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)
+        })
+        .await
+}
+
+/// Change an account below the caller (JSON merge patch).
+#[utoipa::path(
+    tag = "Customers",
+    params(
+        ("id" = String, Path, description = "The account's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+    ),
+    request_body(content = UpdateCustomer, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The changed account", body = AccountView, headers(("ETag" = String))),
+        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[patch("/customers/{id}")]
+pub async fn update_customer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::UpdateCustomer)?;
+    let row = find_reachable(&state, principal.reach(), &id).await?;
+    let input: UpdateCustomer = body.parse()?;
+    let resolved = resolve_changes(&row, &input.name, &input.email, &input.profile)?;
+    let if_match = IfMatch::from_request(&request);
+    if_match.check(row.version)?;
+    let row = apply_changes(&state, &principal, row, if_match, resolved, actions::CUSTOMER_UPDATE).await?;
+    account_response(HttpResponse::Ok(), &row)
+}

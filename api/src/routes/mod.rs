@@ -1,0 +1,40 @@
+//! Every route of the API, grouped by area. `configure` is the one list: the server
+//! serves it and the OpenAPI document is generated from it.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+pub mod me;
+pub mod system;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The routes under `/v1`.
+pub fn configure_v1(config: &mut ServiceConfig) {
+    config
+        .service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(me::get_me)
+        .service(me::update_me)
+        .service(me::change_password)
+        .service(api_keys::list_api_keys)
+        .service(api_keys::create_api_key)
+        .service(api_keys::get_api_key)
+        .service(api_keys::revoke_api_key)
+        .service(customers::list_customers)
+        .service(customers::create_customer)
+        .service(customers::get_customer)
+        .service(customers::update_customer)
+        .service(audit::list_audit_events);
+}
+
+/// The routes outside `/v1`.
+pub fn configure_system(config: &mut ServiceConfig) {
+    config
+        .service(system::healthz)
+        .service(system::readyz)
+        .service(system::metrics)
+        .service(system::openapi_json);
+}

@@ -1,0 +1,86 @@
+//! Health, readiness and metrics, for load balancers and monitoring.
+
+use std::sync::Arc;
+
+use actix_web::http::header::ContentType;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use hostadmin_persistence::migrations;
+
+use crate::http::client_ip::client_ip;
+use crate::http::metrics::Metrics;
+use crate::http::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "System", responses((status = 200, description = "Up", body = Health)), security(()))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into() })
+}
+
+/// The database is reachable and has every migration this build knows.
+#[utoipa::path(
+    tag = "System",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let ready = state
+        .db
+        .run(|conn| migrations::is_up_to_date(conn).map_err(|e| ApiError::Unavailable(e.to_string())))
+        .await?;
+    if !ready {
+        return Err(ApiError::Unavailable("the database has pending migrations".into()));
+    }
+    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+}
+
+/// Prometheus metrics, for the addresses in `HOSTADMIN_METRICS_ALLOW`.
+#[utoipa::path(
+    tag = "System",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 403, description = "Not an allowed address", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = client_ip(&request, &state.config.trusted_proxies)
+        .is_some_and(|ip| state.config.metrics_allow.iter().any(|net| net.contains(&ip)));
+    if !allowed {
+        return Err(ApiError::forbidden("metrics are not served to this address"));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render()))
+}
+
+/// The served OpenAPI document, serialised once at start-up.
+pub struct OpenApiJson(pub Arc<String>);
+
+/// This document.
+#[utoipa::path(
+    tag = "System",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+    security(())
+)]
+#[get("/v1/openapi.json")]
+pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(document.0.as_str().to_owned())
+}

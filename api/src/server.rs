@@ -1,0 +1,139 @@
+//! Starting the API: the database, the shared state, the routes and the background work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::http::{header, Method};
+use actix_web::middleware::{from_fn, Condition};
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context, Result};
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use hostadmin_persistence::connection::{self, connect};
+use hostadmin_persistence::{migrations, Backend, ConnectionPool};
+
+use crate::auth::tokens::TokenService;
+use crate::config::Config;
+use crate::db::Db;
+use crate::hashing::Hasher;
+use crate::http::fallback::{self, RouteTable};
+use crate::http::metrics::Metrics;
+use crate::http::problem::{ApiError, FieldError};
+use crate::http::rate_limit::RequestLimiter;
+use crate::http::request_id;
+use crate::routes;
+use crate::routes::system::OpenApiJson;
+use crate::state::AppState;
+use crate::{openapi, worker};
+
+/// Opens the database. SQLite is migrated on the spot (zero set-up); PostgreSQL must
+/// have been migrated with `hostadmin migrate` before instances start.
+pub fn open_database(config: &Config) -> Result<ConnectionPool> {
+    if let Backend::Sqlite { path } = &config.database {
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let mut conn = connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
+    if config.database.is_sqlite() {
+        let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "migrated the SQLite database");
+        }
+    } else if !migrations::is_up_to_date(&mut conn).map_err(|e| anyhow::anyhow!("reading migrations: {e}"))? {
+        bail!("the database has pending migrations: run `hostadmin migrate` first");
+    }
+    connection::pool(&config.database, config.database_pool_size, Duration::from_secs(10)).map_err(Into::into)
+}
+
+pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
+    let secrets = config.load_secrets()?;
+    let pool = open_database(&config)?;
+    let db = Db::new(pool, config.database_pool_size);
+    let state = AppState {
+        tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
+        hasher: Hasher::new(config.password_hash_concurrency),
+        limiter: RequestLimiter::per_minute(config.limits.requests_per_minute),
+        db: db.clone(),
+        config: Arc::new(config),
+    };
+    Ok((web::Data::new(state), db))
+}
+
+/// Query strings that do not parse are a 422 pointing at the query.
+fn query_error(error: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let detail = error.to_string();
+    let parameter = detail
+        .split('`')
+        .nth(1)
+        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or_default()
+        .to_owned();
+    let pointer = if parameter.is_empty() { "/query".to_owned() } else { format!("/query/{parameter}") };
+    ApiError::fields(vec![FieldError::new(
+        pointer,
+        hostadmin_domain::validation::Invalid::new("invalid_value", detail),
+    )])
+    .into()
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            request_id::HEADER,
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, request_id::HEADER])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+pub async fn serve(config: Config) -> Result<()> {
+    let listen = config.listen;
+    let cors_origins = config.cors_origins.clone();
+    let (state, db) = state(config)?;
+    let metrics = web::Data::new(Metrics::default());
+    let document = openapi::document();
+    let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
+    let document_json = web::Data::new(OpenApiJson(Arc::new(
+        document.to_json().context("serialising the OpenAPI document")?,
+    )));
+    tokio::spawn(worker::run(db, Some(state.limiter.clone())));
+
+    let server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(routes_table.clone())
+            .app_data(document_json.clone())
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(Condition::new(!cors_origins.is_empty(), cors(&cors_origins)))
+            .wrap(from_fn(request_id::middleware))
+            .into_utoipa_app()
+            .configure(routes::configure_system)
+            .service(scope::scope("/v1").configure(routes::configure_v1))
+            .split_for_parts();
+        // The docs page reads the document the API serves itself; its assets are
+        // compiled in (vendored), so it works without internet.
+        app.service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/v1/openapi.json")))
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(fallback::not_matched))
+    })
+    .bind(listen)
+    .with_context(|| format!("listening on {listen}"))?;
+    for address in server.addrs() {
+        println!("listening on http://{address}");
+        println!("API docs at http://{address}/docs/ and http://{address}/v1/openapi.json");
+    }
+    println!("create the first operator with: hostadmin operator create --login LOGIN --email EMAIL --password-stdin");
+    server.run().await.context("serving")
+}

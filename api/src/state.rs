@@ -1,0 +1,17 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenService;
+use crate::config::Config;
+use crate::db::Db;
+use crate::hashing::Hasher;
+use crate::http::rate_limit::RequestLimiter;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub hasher: Hasher,
+    pub tokens: TokenService,
+    pub limiter: RequestLimiter,
+}
