@@ -104,9 +104,11 @@ impl JsonBody {
                 }
             }
         };
-        let deserializer = &mut serde_json::Deserializer::from_slice(text);
-        let value: T = serde_path_to_error::deserialize(deserializer).map_err(refusal)?;
-        Ok(value)
+        // Syntax first, shape second: a truncated document is 400 even when its first
+        // values already have the wrong type.
+        let document: serde_json::Value = serde_json::from_slice(text)
+            .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+        serde_path_to_error::deserialize(document).map_err(refusal)
     }
 
     /// The body as a generic JSON value (for fingerprints), if it is JSON.

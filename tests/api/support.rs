@@ -1,0 +1,378 @@
+//! The harness: servers on both backends, an HTTP client that never treats a status as
+//! an error, and a fixture account tree.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub use hostadmin_persistence::testing::{TestBackend, TestDatabase};
+pub use serde_json::{json, Value};
+
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-at-least-32-bytes-long";
+pub const ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs one test body on both backends.
+macro_rules! both_backends {
+    ($name:ident, |$server:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Sqlite, &[]) {
+                    $body
+                }
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Postgres, &[]) {
+                    $body
+                }
+            }
+        }
+    };
+    ($name:ident, env = $env:expr, |$server:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Sqlite, $env) {
+                    $body
+                }
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Postgres, $env) {
+                    $body
+                }
+            }
+        }
+    };
+}
+pub(crate) use both_backends;
+
+/// A running server on its own database and data directory.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub backend: TestBackend,
+    pub database: TestDatabase,
+    env: Vec<(String, String)>,
+    _data_dir: tempfile::TempDir,
+    agent: ureq::Agent,
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_hostadmin")
+}
+
+impl Server {
+    /// Starts the binary with `env` on top of the test defaults; `None` only when the
+    /// PostgreSQL half is skipped on this machine.
+    pub fn start(backend: TestBackend, env: &[(&str, &str)]) -> Option<Self> {
+        let database = TestDatabase::new(backend)?;
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let mut vars: Vec<(String, String)> = vec![
+            ("HOSTADMIN_DATA_DIR".into(), data_dir.path().display().to_string()),
+            ("HOSTADMIN_DATABASE_URL".into(), database.url.clone()),
+            ("HOSTADMIN_JWT_SECRET".into(), JWT_SECRET.into()),
+            ("HOSTADMIN_ENCRYPTION_KEY".into(), ENCRYPTION_KEY.into()),
+            ("HOSTADMIN_LISTEN".into(), "127.0.0.1:0".into()),
+            ("HOSTADMIN_DATABASE_POOL_SIZE".into(), "4".into()),
+            ("HOSTADMIN_LOG".into(), "warn".into()),
+        ];
+        for (key, value) in env {
+            vars.retain(|(k, _)| k != key);
+            vars.push(((*key).into(), (*value).into()));
+        }
+        let mut command = Command::new(binary());
+        command.arg("serve").stdout(Stdio::piped()).stderr(Stdio::inherit());
+        for (key, value) in &vars {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start hostadmin serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    let _ = sender.send(address.to_owned());
+                }
+            }
+        });
+        let base = match receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("hostadmin serve did not print its address within 60 s");
+            }
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Some(Self {
+            child,
+            base,
+            backend,
+            database,
+            env: vars,
+            _data_dir: data_dir,
+            agent,
+        })
+    }
+
+    /// Runs another subcommand of the binary against the same configuration.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        let mut command = Command::new(binary());
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start hostadmin");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("hostadmin output")
+    }
+
+    /// Creates an operator with the CLI and logs it in.
+    pub fn operator(&self, login: &str) -> Account {
+        let output = self.cli(
+            &["operator", "create", "--login", login, "--email", &format!("{login}@operators.test"), "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(output.status.success(), "operator create: {}", String::from_utf8_lossy(&output.stderr));
+        self.login(login, PASSWORD)
+    }
+
+    pub fn login(&self, login: &str, password: &str) -> Account {
+        let response = self.post("/v1/auth/login", None, json!({"login": login, "password": password}));
+        assert_eq!(response.status, 200, "login {login}: {}", response.body);
+        let access = response.str("access_token");
+        let me = self.get("/v1/me", Some(&access));
+        assert_eq!(me.status, 200, "{}", me.body);
+        Account {
+            id: me.str("id"),
+            login: login.to_owned(),
+            token: access,
+            refresh: response.str("refresh_token"),
+        }
+    }
+
+    /// Creates an account below `parent` and logs it in.
+    pub fn create(&self, parent: &Account, login: &str, kind: &str) -> Account {
+        let response = self.post(
+            "/v1/customers",
+            Some(&parent.token),
+            json!({"login": login, "password": PASSWORD, "name": format!("Name of {login}"), "email": format!("{login}@example.test"), "kind": kind}),
+        );
+        assert_eq!(response.status, 201, "create {login}: {}", response.body);
+        self.login(login, PASSWORD)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.send("GET", path, token, Body::None, &[])
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send("POST", path, token, Body::Json(body), &[])
+    }
+
+    pub fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send("PATCH", path, token, Body::Json(body), &[])
+    }
+
+    pub fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send("PUT", path, token, Body::Json(body), &[])
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.send("DELETE", path, token, Body::None, &[])
+    }
+
+    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Body, headers: &[(&str, &str)]) -> Response {
+        let mut request = ureq::http::Request::builder().method(method).uri(self.url(path));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let result = match body {
+            Body::None => self.agent.run(request.body(()).expect("request")),
+            Body::Json(value) => {
+                let has_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+                if !has_type {
+                    request = request.header("content-type", "application/json");
+                }
+                self.agent.run(request.body(value.to_string()).expect("request"))
+            }
+            Body::Raw(content_type, bytes) => {
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                self.agent.run(request.body(bytes).expect("request"))
+            }
+        };
+        let mut response = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
+        Response { status, headers, body, text }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub enum Body {
+    None,
+    Json(Value),
+    Raw(Option<&'static str>, Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    pub fn str(&self, field: &str) -> String {
+        self.body[field].as_str().unwrap_or_else(|| panic!("{field} in {}", self.body)).to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// The problem's code, checking the problem+json shape on the way.
+    pub fn code(&self) -> &str {
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        for field in ["type", "title", "detail", "code", "request_id"] {
+            assert!(self.body[field].is_string(), "problem without {field}: {}", self.body);
+        }
+        assert_eq!(self.body["status"], self.status, "{}", self.body);
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// The pointers of a 422's refused fields.
+    pub fn pointers(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().map(|e| e["pointer"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.body["data"]
+            .as_array()
+            .map(|items| items.iter().map(|i| i["id"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A logged-in account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub login: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+/// The tenancy fixture: an operator; resellers A and B with two customers each; a
+/// sub-reseller of A with its own customer.
+pub struct Tree {
+    pub operator: Account,
+    pub reseller_a: Account,
+    pub reseller_b: Account,
+    pub customer_a1: Account,
+    pub customer_a2: Account,
+    pub customer_b1: Account,
+    pub customer_b2: Account,
+    pub sub_reseller: Account,
+    pub sub_customer: Account,
+}
+
+impl Tree {
+    pub fn build(server: &Server) -> Self {
+        let operator = server.operator("operator");
+        let reseller_a = server.create(&operator, "reseller-a", "reseller");
+        let reseller_b = server.create(&operator, "reseller-b", "reseller");
+        let customer_a1 = server.create(&reseller_a, "customer-a1", "customer");
+        let customer_a2 = server.create(&reseller_a, "customer-a2", "customer");
+        let customer_b1 = server.create(&reseller_b, "customer-b1", "customer");
+        let customer_b2 = server.create(&reseller_b, "customer-b2", "customer");
+        let sub_reseller = server.create(&reseller_a, "sub-reseller", "reseller");
+        let sub_customer = server.create(&sub_reseller, "sub-customer", "customer");
+        Self {
+            operator,
+            reseller_a,
+            reseller_b,
+            customer_a1,
+            customer_a2,
+            customer_b1,
+            customer_b2,
+            sub_reseller,
+            sub_customer,
+        }
+    }
+
+    /// Every account with its role name.
+    pub fn all(&self) -> Vec<(&'static str, &Account)> {
+        vec![
+            ("operator", &self.operator),
+            ("reseller_a", &self.reseller_a),
+            ("reseller_b", &self.reseller_b),
+            ("customer_a1", &self.customer_a1),
+            ("customer_a2", &self.customer_a2),
+            ("customer_b1", &self.customer_b1),
+            ("customer_b2", &self.customer_b2),
+            ("sub_reseller", &self.sub_reseller),
+            ("sub_customer", &self.sub_customer),
+        ]
+    }
+
+    /// The role names strictly below `role` in the tree.
+    pub fn below(&self, role: &str) -> Vec<&'static str> {
+        match role {
+            "operator" => vec![
+                "reseller_a", "reseller_b", "customer_a1", "customer_a2", "customer_b1", "customer_b2", "sub_reseller", "sub_customer",
+            ],
+            "reseller_a" => vec!["customer_a1", "customer_a2", "sub_reseller", "sub_customer"],
+            "reseller_b" => vec!["customer_b1", "customer_b2"],
+            "sub_reseller" => vec!["sub_customer"],
+            _ => vec![],
+        }
+    }
+
+    pub fn is_customer(role: &str) -> bool {
+        role.starts_with("customer") || role == "sub_customer"
+    }
+}
