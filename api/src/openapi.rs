@@ -21,7 +21,7 @@ or `Authorization: Bearer hk_...` with an API key.",
         license(name = "AGPL-3.0-or-later")
     ),
     components(schemas(Problem, FieldError)),
-    modifiers(&SecuritySchemes, &SharedErrors),
+    modifiers(&SecuritySchemes, &SharedErrors, &Links),
     tags(
         (name = "Authentication", description = "Log in, refresh, log out"),
         (name = "Current account", description = "The account the caller is logged in as"),
@@ -107,6 +107,41 @@ impl Modify for SharedErrors {
     }
 }
 
+/// Links from each creating operation to the operations on what it created, so that
+/// clients (and schemathesis' stateful phase) can follow them.
+struct Links;
+
+/// (path of the creating POST, operations that take the created `id`)
+const CREATES: &[(&str, &[&str])] = &[
+    ("/v1/customers", &["get_customer", "update_customer"]),
+    ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"]),
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for (path, targets) in CREATES {
+            let Some(created) = openapi
+                .paths
+                .paths
+                .get_mut(*path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|operation| operation.responses.responses.get_mut("201"))
+            else {
+                continue;
+            };
+            if let RefOr::T(response) = created {
+                for target in *targets {
+                    let link = utoipa::openapi::link::LinkBuilder::new()
+                        .operation_id(*target)
+                        .parameter("id", "$response.body#/id")
+                        .build();
+                    response.links.insert((*target).to_owned(), RefOr::T(link));
+                }
+            }
+        }
+    }
+}
+
 /// The document, as served at `/v1/openapi.json` and checked in at `openapi/v1.json`.
 pub fn document() -> OpenApi {
     let (_, mut document) = App::new()
@@ -117,6 +152,7 @@ pub fn document() -> OpenApi {
         .split_for_parts();
     // The routes were collected after `Base`'s modifiers ran: run them again.
     SharedErrors.modify(&mut document);
+    Links.modify(&mut document);
     document
 }
 
@@ -144,6 +180,9 @@ mod tests {
     fn every_operation_documents_its_errors_and_is_secured_or_public_on_purpose() {
         let document = document();
         assert!(document.paths.paths.len() >= 14);
+        let created = &document.paths.paths["/v1/customers"].post.as_ref().unwrap().responses.responses["201"];
+        let RefOr::T(created) = created else { panic!("inline response") };
+        assert!(created.links.contains_key("get_customer"), "links name real operations");
         for (path, item) in &document.paths.paths {
             for operation in [&item.get, &item.post, &item.put, &item.patch, &item.delete].into_iter().flatten() {
                 assert!(operation.responses.responses.contains_key("500"), "{path}");

@@ -95,6 +95,19 @@ impl PageRequest {
     }
 }
 
+/// `deserialize_with` for the `limit` query parameter: a value that is not a whole
+/// number is refused naming the parameter, so that the 422 points at `/query/limit`
+/// (the query string parser alone does not say which parameter failed).
+pub fn limit_param<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    text.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}, not {text:?}")))
+}
+
 fn fingerprint(filters: &str) -> String {
     hostadmin_domain::credentials::digest(filters)[..16].to_owned()
 }

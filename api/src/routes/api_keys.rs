@@ -64,11 +64,12 @@ pub struct CreatedApiKey {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "billing sync", "scopes": ["customers:read", "services:read"]}))]
 pub struct CreateApiKey {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// What the key may do; it never does more than its owner may.
-    #[schema(min_items = 1, max_items = 18)]
+    #[schema(min_items = 1, max_items = 18, value_type = Vec<Scope>)]
     pub scopes: Vec<String>,
     /// When the key stops working (at most three years ahead); null: never.
     pub expires_at: Option<DateTime<Utc>>,
@@ -171,6 +172,7 @@ pub async fn create_api_key(
 pub struct PageQuery {
     /// 1-100, default 20.
     #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::http::pagination::limit_param")]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]

@@ -69,6 +69,7 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
     /// 1-100, default 20.
     #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::http::pagination::limit_param")]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]

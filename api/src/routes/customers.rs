@@ -78,6 +78,7 @@ pub fn account_response(mut builder: actix_web::HttpResponseBuilder, row: &Accou
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "shop-owner", "password": "a long passphrase of words", "name": "Shop Owner", "email": "owner@shop.example", "kind": "customer", "profile": {"company": "Shop BV", "country": "NL"}}))]
 pub struct CreateCustomer {
     /// 3-32 of `a-z 0-9 . _ -`, starting with a letter or digit; unique.
     #[schema(min_length = 3, max_length = 32, pattern = "^[a-z0-9][a-z0-9._-]{2,31}$")]
@@ -88,7 +89,7 @@ pub struct CreateCustomer {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Unique across the installation, case-insensitively.
-    #[schema(max_length = 254)]
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     /// `reseller` creates a (sub-)reseller below the caller.
     #[serde(default)]
@@ -249,6 +250,7 @@ pub struct ListCustomersQuery {
     pub parent_id: Option<String>,
     /// 1-100, default 20.
     #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::http::pagination::limit_param")]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
