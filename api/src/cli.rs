@@ -20,7 +20,11 @@ use crate::config::Config;
 use crate::{openapi, server, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "hostadmin", version, about = "The customer administration and reseller control panel API of a web hosting provider")]
+#[command(
+    name = "hostadmin",
+    version,
+    about = "The customer administration and reseller control panel API of a web hosting provider"
+)]
 pub struct Cli {
     /// A TOML configuration file (also HOSTADMIN_CONFIG); HOSTADMIN_* variables override it.
     #[arg(long, global = true, env = "HOSTADMIN_CONFIG")]
@@ -81,9 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }),
         Command::Migrate => migrate(&config),
-        Command::Operator {
-            command: OperatorCommand::Create(args),
-        } => create_operator(&config, args),
+        Command::Operator { command: OperatorCommand::Create(args) } => create_operator(&config, args),
         Command::Openapi => Ok(()),
     }
 }
@@ -93,7 +95,8 @@ fn runtime() -> Result<actix_web::rt::Runtime> {
 }
 
 fn migrate(config: &Config) -> Result<()> {
-    let mut conn = connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
+    let mut conn =
+        connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
     let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
     if applied.is_empty() {
         println!("the database is up to date");
@@ -112,7 +115,8 @@ fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
     let password_text = password_text.strip_suffix('\r').unwrap_or(password_text);
     let login = Login::parse(&args.login).map_err(|e| anyhow::anyhow!("--login: {e}"))?;
     let email = EmailAddress::parse(&args.email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-    let name = DisplayName::parse(args.name.as_deref().unwrap_or(login.as_str())).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let name = DisplayName::parse(args.name.as_deref().unwrap_or(login.as_str()))
+        .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let password = NewPassword::parse(password_text).map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let hash = passwords::hash(&password)?;
 

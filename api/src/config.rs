@@ -172,13 +172,11 @@ impl Config {
 
     fn resolve(raw: RawConfig) -> Result<Self> {
         let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .with_context(|| format!("listen: {listen_text:?} is not an address:port"))?;
+        let listen: SocketAddr =
+            listen_text.parse().with_context(|| format!("listen: {listen_text:?} is not an address:port"))?;
         let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "./data".to_owned()));
-        let database_url = raw
-            .database_url
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("hostadmin.db").display()));
+        let database_url =
+            raw.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("hostadmin.db").display()));
         let database = Backend::from_url(&database_url).context("database_url")?;
         let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         let database_pool_size = raw.database_pool_size.unwrap_or(4 * cores);
@@ -195,11 +193,7 @@ impl Config {
         let password_hash_concurrency = raw.password_hash_concurrency.unwrap_or(cores).max(1);
         Ok(Self {
             listen,
-            public_url: raw
-                .public_url
-                .unwrap_or_else(|| format!("http://{listen}"))
-                .trim_end_matches('/')
-                .to_owned(),
+            public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
             mail_dir: raw.mail_dir.map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail")),
             data_dir,
             database,
@@ -254,10 +248,12 @@ impl Config {
         }
         let key_text = match &self.encryption_key {
             Some(secret) => secret.clone(),
-            None if self.database.is_sqlite() => Secret(generated_secret(&self.data_dir.join("encryption_key"), || {
-                let bytes = hostadmin_domain::credentials::random_bytes::<32>()?;
-                Ok(STANDARD.encode(bytes))
-            })?),
+            None if self.database.is_sqlite() => {
+                Secret(generated_secret(&self.data_dir.join("encryption_key"), || {
+                    let bytes = hostadmin_domain::credentials::random_bytes::<32>()?;
+                    Ok(STANDARD.encode(bytes))
+                })?)
+            }
             None => bail!("HOSTADMIN_ENCRYPTION_KEY (or _FILE) is required with PostgreSQL"),
         };
         let decoded = STANDARD
@@ -294,9 +290,8 @@ fn overlay_env(raw: &mut RawConfig, env: &HashMap<String, String>) -> Result<()>
             (key, value)
         })
         .collect();
-    let from_env: RawConfig = typed
-        .try_into()
-        .context("a HOSTADMIN_* environment variable has a value of the wrong type")?;
+    let from_env: RawConfig =
+        typed.try_into().context("a HOSTADMIN_* environment variable has a value of the wrong type")?;
     merge(raw, from_env);
     Ok(())
 }
@@ -327,22 +322,41 @@ macro_rules! take_some {
 
 fn merge(into: &mut RawConfig, from: RawConfig) {
     take_some!(
-        into, from, listen, data_dir, database_url, database_pool_size, jwt_secret, jwt_secret_file,
-        encryption_key, encryption_key_file, cors_origins, trusted_proxies, metrics_allow, public_url,
-        mail_dir, smtp_url, dns_nameservers, soa_hostmaster, soa_refresh, soa_retry, soa_expire,
-        soa_minimum, access_token_ttl_seconds, refresh_token_ttl_days, registration_enabled,
-        login_failures_per_login, login_failures_per_address, requests_per_minute,
-        password_hash_concurrency, log_format
+        into,
+        from,
+        listen,
+        data_dir,
+        database_url,
+        database_pool_size,
+        jwt_secret,
+        jwt_secret_file,
+        encryption_key,
+        encryption_key_file,
+        cors_origins,
+        trusted_proxies,
+        metrics_allow,
+        public_url,
+        mail_dir,
+        smtp_url,
+        dns_nameservers,
+        soa_hostmaster,
+        soa_refresh,
+        soa_retry,
+        soa_expire,
+        soa_minimum,
+        access_token_ttl_seconds,
+        refresh_token_ttl_days,
+        registration_enabled,
+        login_failures_per_login,
+        login_failures_per_address,
+        requests_per_minute,
+        password_hash_concurrency,
+        log_format
     );
 }
 
 fn list(text: Option<&str>) -> Vec<String> {
-    text.unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    text.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// IP addresses or CIDR networks; a bare address is a network of one.
@@ -380,7 +394,10 @@ fn strip_newline(mut text: String) -> String {
 }
 
 /// Reads a secret file, creating it (mode 0600) with `make` when absent.
-fn generated_secret(path: &Path, make: impl FnOnce() -> Result<String, hostadmin_domain::credentials::RandomError>) -> Result<String> {
+fn generated_secret(
+    path: &Path,
+    make: impl FnOnce() -> Result<String, hostadmin_domain::credentials::RandomError>,
+) -> Result<String> {
     if path.exists() {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return Ok(strip_newline(text));
@@ -403,8 +420,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+    file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(not(unix))]
@@ -491,7 +507,11 @@ mod tests {
 
         let short = Config::from_sources(
             None,
-            &env(&[("HOSTADMIN_DATABASE_URL", "postgres://h/db"), ("HOSTADMIN_JWT_SECRET", "short"), ("HOSTADMIN_ENCRYPTION_KEY", &STANDARD.encode([7u8; 32]))]),
+            &env(&[
+                ("HOSTADMIN_DATABASE_URL", "postgres://h/db"),
+                ("HOSTADMIN_JWT_SECRET", "short"),
+                ("HOSTADMIN_ENCRYPTION_KEY", &STANDARD.encode([7u8; 32])),
+            ]),
         )
         .unwrap();
         assert!(short.load_secrets().is_err());

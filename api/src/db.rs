@@ -23,10 +23,7 @@ pub struct Db {
 
 impl Db {
     pub fn new(pool: ConnectionPool, size: u32) -> Self {
-        Self {
-            pool,
-            slots: Arc::new(Semaphore::new(size as usize)),
-        }
+        Self { pool, slots: Arc::new(Semaphore::new(size as usize)) }
     }
 
     /// Runs `work` with a pooled connection, without a transaction of its own.

@@ -20,9 +20,7 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(concurrency: u32) -> Self {
-        Self {
-            slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
-        }
+        Self { slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)) }
     }
 
     async fn slotted<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
@@ -41,9 +39,7 @@ impl Hasher {
 
     /// The PHC string to store for a new password.
     pub async fn hash(&self, password: NewPassword) -> Result<String, ApiError> {
-        self.slotted(move || passwords::hash(&password))
-            .await?
-            .map_err(ApiError::internal)
+        self.slotted(move || passwords::hash(&password)).await?.map_err(ApiError::internal)
     }
 
     /// Whether `candidate` matches `stored`; with no stored hash a dummy one is checked

@@ -44,8 +44,9 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         let mut api_key = Http::new(HttpAuthScheme::Bearer);
         api_key.bearer_format = Some("hk_...".into());
-        api_key.description =
-            Some("An API key (`hk_...`) with the scopes the route needs. Never accepted in a URL or another header.".into());
+        api_key.description = Some(
+            "An API key (`hk_...`) with the scopes the route needs. Never accepted in a URL or another header.".into(),
+        );
         components.add_security_scheme("api_key", SecurityScheme::Http(api_key));
     }
 }
@@ -70,9 +71,8 @@ impl Modify for SharedErrors {
     fn modify(&self, openapi: &mut OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let is_api = path.starts_with("/v1/") && path != "/v1/openapi.json";
-            for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
-                .into_iter()
-                .flatten()
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
                 let secured = operation
                     .security
@@ -96,11 +96,7 @@ impl Modify for SharedErrors {
                     ]);
                 }
                 for (status, description) in shared {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| problem(description));
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));
                 }
             }
         }
@@ -112,10 +108,8 @@ impl Modify for SharedErrors {
 struct Links;
 
 /// (path of the creating POST, operations that take the created `id`)
-const CREATES: &[(&str, &[&str])] = &[
-    ("/v1/customers", &["get_customer", "update_customer"]),
-    ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"]),
-];
+const CREATES: &[(&str, &[&str])] =
+    &[("/v1/customers", &["get_customer", "update_customer"]), ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"])];
 
 impl Modify for Links {
     fn modify(&self, openapi: &mut OpenApi) {

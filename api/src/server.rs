@@ -36,7 +36,8 @@ pub fn open_database(config: &Config) -> Result<ConnectionPool> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
     }
-    let mut conn = connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
+    let mut conn =
+        connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
     if config.database.is_sqlite() {
         let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
         if !applied.is_empty() {
@@ -62,12 +63,21 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     Ok((web::Data::new(state), db))
 }
 
-/// Query strings that do not parse are a 422 pointing at the query.
-fn query_error(error: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+/// Query strings that do not parse are a 422 pointing at the query parameter.
+fn query_error(error: actix_web::error::QueryPayloadError, request: &actix_web::HttpRequest) -> actix_web::Error {
     let detail = error.to_string();
-    let parameter = detail
-        .split('`')
-        .nth(1)
+    let named = detail.split('`').nth(1).unwrap_or_default();
+    // The parser names a parameter (`unknown field`, `missing field`, a custom error) or
+    // a refused value (`unknown variant`): a value is mapped back to its parameter.
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(request.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let parameter = if pairs.iter().any(|(key, _)| key == named) {
+        named
+    } else {
+        pairs.iter().find(|(_, value)| value == named).map_or(named, |(key, _)| key.as_str())
+    };
+    let parameter = Some(parameter)
         .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or_default()
         .to_owned();
@@ -104,9 +114,8 @@ pub async fn serve(config: Config) -> Result<()> {
     let metrics = web::Data::new(Metrics::default());
     let document = openapi::document();
     let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
-    let document_json = web::Data::new(OpenApiJson(Arc::new(
-        document.to_json().context("serialising the OpenAPI document")?,
-    )));
+    let document_json =
+        web::Data::new(OpenApiJson(Arc::new(document.to_json().context("serialising the OpenAPI document")?)));
     tokio::spawn(worker::run(db, Some(state.limiter.clone())));
 
     let server = HttpServer::new(move || {

@@ -102,20 +102,15 @@ pub struct Login(String);
 impl Login {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
         let login = text.to_ascii_lowercase();
-        let syntax = || {
-            Invalid::new(
-                "invalid_login",
-                "a login is 3-32 of a-z 0-9 . _ - and starts with a letter or digit",
-            )
-        };
+        let syntax =
+            || Invalid::new("invalid_login", "a login is 3-32 of a-z 0-9 . _ - and starts with a letter or digit");
         if !(3..=32).contains(&login.len()) {
             return Err(syntax());
         }
         let mut chars = login.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-        let rest_ok = login
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        let rest_ok =
+            login.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if first_ok && rest_ok {
             Ok(Self(login))
         } else {
@@ -153,9 +148,7 @@ impl EmailAddress {
         }
         let parsed = email_address::EmailAddress::parse_with_options(
             address,
-            email_address::Options::default()
-                .without_display_text()
-                .without_domain_literal(),
+            email_address::Options::default().without_display_text().without_domain_literal(),
         )
         .map_err(|_| invalid())?;
         // A mailbox on a bare host name ("root@localhost") is not an address a hosting
@@ -163,10 +156,7 @@ impl EmailAddress {
         if !parsed.domain().contains('.') {
             return Err(invalid());
         }
-        Ok(Self {
-            address: address.to_owned(),
-            normalized: address.to_lowercase(),
-        })
+        Ok(Self { address: address.to_owned(), normalized: address.to_lowercase() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -188,10 +178,7 @@ impl DisplayName {
         let name = text.trim();
         check_length(name, 1, 200)?;
         if name.chars().any(char::is_control) {
-            return Err(Invalid::new(
-                "invalid_characters",
-                "must not contain control characters",
-            ));
+            return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }
         Ok(Self(name.to_owned()))
     }
@@ -252,19 +239,13 @@ impl Profile {
                 if let Err(invalid) = check_length(value, 0, max) {
                     problems.push((field, invalid));
                 } else if value.chars().any(char::is_control) {
-                    problems.push((
-                        field,
-                        Invalid::new("invalid_characters", "must not contain control characters"),
-                    ));
+                    problems.push((field, Invalid::new("invalid_characters", "must not contain control characters")));
                 }
             }
         }
         if let Some(country) = &self.country {
             if !(country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase())) {
-                problems.push((
-                    "country",
-                    Invalid::new("invalid_country", "an ISO 3166-1 alpha-2 code such as NL"),
-                ));
+                problems.push(("country", Invalid::new("invalid_country", "an ISO 3166-1 alpha-2 code such as NL")));
             }
         }
         if let Some(phone) = &self.phone {
@@ -273,10 +254,7 @@ impl Profile {
                 && digits.chars().all(|c| c.is_ascii_digit())
                 && !digits.starts_with('0');
             if !valid {
-                problems.push((
-                    "phone",
-                    Invalid::new("invalid_phone", "an E.164 number such as +31201234567"),
-                ));
+                problems.push(("phone", Invalid::new("invalid_phone", "an E.164 number such as +31201234567")));
             }
         }
         problems
@@ -337,11 +315,7 @@ mod tests {
         };
         let fields: Vec<_> = profile.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, vec!["city", "country", "phone"]);
-        let good = Profile {
-            country: Some("NL".into()),
-            phone: Some("+31201234567".into()),
-            ..Profile::default()
-        };
+        let good = Profile { country: Some("NL".into()), phone: Some("+31201234567".into()), ..Profile::default() };
         assert!(good.problems().is_empty());
     }
 }

@@ -42,10 +42,7 @@ impl NewPassword {
             ));
         }
         if length > MAX_LENGTH {
-            return Err(Invalid::new(
-                "password_too_long",
-                format!("must be at most {MAX_LENGTH} characters long"),
-            ));
+            return Err(Invalid::new("password_too_long", format!("must be at most {MAX_LENGTH} characters long")));
         }
         if common_passwords().contains(text.to_lowercase().as_str()) {
             return Err(Invalid::new(
@@ -119,10 +116,7 @@ mod tests {
         assert_eq!(NewPassword::parse("seven77").err().map(|e| e.code), Some("password_too_short"));
         assert!(NewPassword::parse("eight8ch").is_ok());
         assert!(NewPassword::parse(&"x9".repeat(64)).is_ok(), "128 characters are allowed");
-        assert_eq!(
-            NewPassword::parse(&"x".repeat(129)).err().map(|e| e.code),
-            Some("password_too_long")
-        );
+        assert_eq!(NewPassword::parse(&"x".repeat(129)).err().map(|e| e.code), Some("password_too_long"));
     }
 
     #[test]

@@ -66,7 +66,11 @@ impl Action {
             Self::ReadOwnAccount | Self::UpdateOwnProfile | Self::ReadAuditLog => Some(Scope::AccountRead),
             Self::ListCustomers | Self::ReadCustomer => Some(Scope::CustomersRead),
             Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
-            Self::ChangeOwnEmail | Self::ChangeOwnPassword | Self::ManageOwnApiKeys | Self::EndSession | Self::EndAllSessions => None,
+            Self::ChangeOwnEmail
+            | Self::ChangeOwnPassword
+            | Self::ManageOwnApiKeys
+            | Self::EndSession
+            | Self::EndAllSessions => None,
         }
     }
 
@@ -95,10 +99,7 @@ impl Action {
     /// What an impersonation token may not do: anything about the customer's
     /// credentials, and ending every session of the customer.
     fn refused_when_impersonating(self) -> bool {
-        matches!(
-            self,
-            Self::ChangeOwnEmail | Self::ChangeOwnPassword | Self::ManageOwnApiKeys | Self::EndAllSessions
-        )
+        matches!(self, Self::ChangeOwnEmail | Self::ChangeOwnPassword | Self::ManageOwnApiKeys | Self::EndAllSessions)
     }
 }
 
@@ -162,9 +163,7 @@ pub enum Reach {
 pub fn reach(actor: &Actor) -> Reach {
     match actor.kind {
         AccountKind::Operator => Reach::AllButOperators,
-        AccountKind::Reseller => Reach::Below {
-            ancestor_id: actor.account_id.clone(),
-        },
+        AccountKind::Reseller => Reach::Below { ancestor_id: actor.account_id.clone() },
         AccountKind::Customer => Reach::Nobody,
     }
 }
@@ -184,10 +183,7 @@ mod tests {
     }
 
     fn with_key(mut actor: Actor, scopes: &[Scope]) -> Actor {
-        actor.credential = Credential::ApiKey {
-            key_id: "k".into(),
-            scopes: scopes.iter().copied().collect(),
-        };
+        actor.credential = Credential::ApiKey { key_id: "k".into(), scopes: scopes.iter().copied().collect() };
         actor
     }
 
@@ -206,12 +202,10 @@ mod tests {
     fn api_keys_need_the_scope_and_never_touch_credentials() {
         let key = with_key(actor(AccountKind::Reseller), &[Scope::CustomersRead]);
         assert_eq!(authorize(&key, Action::ListCustomers), Ok(()));
-        assert_eq!(
-            authorize(&key, Action::CreateCustomer),
-            Err(Denied::InsufficientScope(Scope::CustomersWrite))
-        );
+        assert_eq!(authorize(&key, Action::CreateCustomer), Err(Denied::InsufficientScope(Scope::CustomersWrite)));
         let all = with_key(actor(AccountKind::Reseller), &Scope::ALL);
-        for action in [Action::ChangeOwnPassword, Action::ManageOwnApiKeys, Action::EndSession, Action::ChangeOwnEmail] {
+        for action in [Action::ChangeOwnPassword, Action::ManageOwnApiKeys, Action::EndSession, Action::ChangeOwnEmail]
+        {
             assert_eq!(authorize(&all, action), Err(Denied::Forbidden), "{action:?}");
         }
     }
@@ -237,7 +231,9 @@ mod tests {
     fn impersonation_never_touches_the_customers_credentials() {
         let mut impersonated = actor(AccountKind::Customer);
         impersonated.impersonator_id = Some("operator".into());
-        for action in [Action::ChangeOwnPassword, Action::ChangeOwnEmail, Action::ManageOwnApiKeys, Action::EndAllSessions] {
+        for action in
+            [Action::ChangeOwnPassword, Action::ChangeOwnEmail, Action::ManageOwnApiKeys, Action::EndAllSessions]
+        {
             assert_eq!(authorize(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
         }
         assert_eq!(authorize(&impersonated, Action::UpdateOwnProfile), Ok(()));

@@ -12,10 +12,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
+        Self { code, detail: detail.into() }
     }
 }
 
@@ -23,10 +20,7 @@ impl Invalid {
 pub fn check_length(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
     let length = value.chars().count();
     if length < min || length > max {
-        return Err(Invalid::new(
-            "invalid_length",
-            format!("must be {min} to {max} characters long"),
-        ));
+        return Err(Invalid::new("invalid_length", format!("must be {min} to {max} characters long")));
     }
     Ok(())
 }

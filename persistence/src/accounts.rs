@@ -38,7 +38,8 @@ impl AccountRow {
     }
 
     pub fn status(&self) -> Result<AccountStatus, StoreError> {
-        AccountStatus::parse(&self.status).ok_or_else(|| StoreError::Corrupt(format!("account status {:?}", self.status)))
+        AccountStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("account status {:?}", self.status)))
     }
 }
 
@@ -128,9 +129,7 @@ pub fn taken(conn: &mut DbConnection, login: &str, email_normalized: &str) -> Re
 
 /// Whether another account than `except` uses this address.
 pub fn email_taken(conn: &mut DbConnection, email_normalized: &str, except: Option<&str>) -> Result<bool, StoreError> {
-    let mut query = accounts::table
-        .filter(accounts::email_normalized.eq(email_normalized))
-        .into_boxed();
+    let mut query = accounts::table.filter(accounts::email_normalized.eq(email_normalized)).into_boxed();
     if let Some(id) = except {
         query = query.filter(accounts::id.ne(id));
     }
@@ -186,11 +185,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewAccount) -> Result<(), StoreErro
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, StoreError> {
-    Ok(accounts::table
-        .filter(accounts::id.eq(id))
-        .select(ACCOUNT_COLUMNS)
-        .first(conn)
-        .optional()?)
+    Ok(accounts::table.filter(accounts::id.eq(id)).select(ACCOUNT_COLUMNS).first(conn).optional()?)
 }
 
 /// The account a login form names: by login name or by email address.
@@ -272,11 +267,7 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(accounts::id.lt(before));
     }
-    Ok(query
-        .order(accounts::id.desc())
-        .limit(limit)
-        .select(ACCOUNT_COLUMNS)
-        .load(conn)?)
+    Ok(query.order(accounts::id.desc()).limit(limit).select(ACCOUNT_COLUMNS).load(conn)?)
 }
 
 /// Escapes LIKE's wildcards so that user input matches only itself.
@@ -308,22 +299,16 @@ pub fn update(
     changes: &AccountChanges,
     now: NaiveDateTime,
 ) -> Result<Option<i64>, StoreError> {
-    let current: Option<i64> = accounts::table
-        .filter(accounts::id.eq(id))
-        .select(accounts::version)
-        .first(conn)
-        .optional()?;
+    let current: Option<i64> =
+        accounts::table.filter(accounts::id.eq(id)).select(accounts::version).first(conn).optional()?;
     let Some(current) = current else { return Ok(None) };
     if expected_version.is_some_and(|expected| expected != current) {
         return Ok(None);
     }
-    let target = accounts::table
-        .filter(accounts::id.eq(id))
-        .filter(accounts::version.eq(current));
+    let target = accounts::table.filter(accounts::id.eq(id)).filter(accounts::version.eq(current));
     let next = current + 1;
-    let updated = diesel::update(target)
-        .set((accounts::version.eq(next), accounts::updated_at.eq(now)))
-        .execute(conn)?;
+    let updated =
+        diesel::update(target).set((accounts::version.eq(next), accounts::updated_at.eq(now))).execute(conn)?;
     if updated != 1 {
         return Ok(None);
     }
@@ -343,7 +328,12 @@ pub fn update(
 }
 
 /// Stores a new password hash and ends every token issued before (token version).
-pub fn set_password(conn: &mut DbConnection, id: &str, password_hash: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: &str,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::update(accounts::table.filter(accounts::id.eq(id)))
         .set((
             accounts::password_hash.eq(password_hash),
@@ -387,10 +377,7 @@ mod tests {
     fn unique_violations_name_the_field_on_both_backends() {
         assert_eq!(Taken::from_violation("accounts_login_key"), Some(Taken::Login));
         assert_eq!(Taken::from_violation("UNIQUE constraint failed: accounts.login"), Some(Taken::Login));
-        assert_eq!(
-            Taken::from_violation("UNIQUE constraint failed: accounts.email_normalized"),
-            Some(Taken::Email)
-        );
+        assert_eq!(Taken::from_violation("UNIQUE constraint failed: accounts.email_normalized"), Some(Taken::Email));
         assert_eq!(Taken::from_violation("api_keys_hash_key"), None);
     }
 }

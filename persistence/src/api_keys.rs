@@ -72,20 +72,12 @@ pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> Result<(), StoreE
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(api_keys::table
-        .filter(api_keys::id.eq(id))
-        .select(COLUMNS)
-        .first(conn)
-        .optional()?)
+    Ok(api_keys::table.filter(api_keys::id.eq(id)).select(COLUMNS).first(conn).optional()?)
 }
 
 /// The key presented as a bearer token, by its digest, whether or not it is still valid.
 pub fn find_by_hash(conn: &mut DbConnection, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(api_keys::table
-        .filter(api_keys::key_hash.eq(key_hash))
-        .select(COLUMNS)
-        .first(conn)
-        .optional()?)
+    Ok(api_keys::table.filter(api_keys::key_hash.eq(key_hash)).select(COLUMNS).first(conn).optional()?)
 }
 
 /// The account's keys that are not revoked, newest first, after the cursor.
@@ -95,10 +87,8 @@ pub fn list_for_account(
     before_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ApiKeyRow>, StoreError> {
-    let mut query = api_keys::table
-        .filter(api_keys::account_id.eq(account_id))
-        .filter(api_keys::revoked_at.is_null())
-        .into_boxed();
+    let mut query =
+        api_keys::table.filter(api_keys::account_id.eq(account_id)).filter(api_keys::revoked_at.is_null()).into_boxed();
     if let Some(before) = before_id {
         query = query.filter(api_keys::id.lt(before));
     }

@@ -32,7 +32,12 @@ pub struct NewEvent<'a> {
     pub details: serde_json::Value,
 }
 
-pub fn record(conn: &mut DbConnection, context: &AuditContext, event: NewEvent<'_>, at: NaiveDateTime) -> Result<(), StoreError> {
+pub fn record(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    event: NewEvent<'_>,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(hostadmin_domain::ids::new_id()),

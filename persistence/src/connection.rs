@@ -23,10 +23,14 @@ pub type Pooled = diesel::r2d2::PooledConnection<Manager>;
 /// The database behind a URL. Its `Debug` form hides a PostgreSQL password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Backend {
-    Postgres { url: String },
+    Postgres {
+        url: String,
+    },
     /// A file path (SQLite is always a file here: `:memory:` would give every pooled
     /// connection its own empty database).
-    Sqlite { path: String },
+    Sqlite {
+        path: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +100,7 @@ pub fn connect(backend: &Backend) -> Result<DbConnection, diesel::ConnectionErro
         Backend::Postgres { url } => PgConnection::establish(url).map(DbConnection::Pg),
         Backend::Sqlite { path } => {
             let mut conn = SqliteConnection::establish(path)?;
-            conn.batch_execute(SQLITE_PRAGMAS)
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            conn.batch_execute(SQLITE_PRAGMAS).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
     }
@@ -182,18 +185,12 @@ mod tests {
             Backend::Postgres { url: "postgres://u:p@h/db".into() }
         );
         assert!(Backend::from_url("postgresql://h/db").is_ok());
-        assert_eq!(
-            Backend::from_url("sqlite://data/x.db").unwrap(),
-            Backend::Sqlite { path: "data/x.db".into() }
-        );
+        assert_eq!(Backend::from_url("sqlite://data/x.db").unwrap(), Backend::Sqlite { path: "data/x.db".into() });
         assert_eq!(
             Backend::from_url("sqlite:///var/lib/x.db").unwrap(),
             Backend::Sqlite { path: "/var/lib/x.db".into() }
         );
-        assert_eq!(
-            Backend::from_url("/var/lib/x.db").unwrap(),
-            Backend::Sqlite { path: "/var/lib/x.db".into() }
-        );
+        assert_eq!(Backend::from_url("/var/lib/x.db").unwrap(), Backend::Sqlite { path: "/var/lib/x.db".into() });
         assert!(matches!(Backend::from_url("mysql://h/db"), Err(UrlError::UnknownScheme(s)) if s == "mysql"));
         assert!(Backend::from_url("sqlite://:memory:").is_err());
     }

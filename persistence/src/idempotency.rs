@@ -89,7 +89,14 @@ pub fn claim(
             idempotency_keys::created_at.eq(now),
             idempotency_keys::expires_at.eq(expires_at),
         ))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|error| match StoreError::from(error) {
+            // A parallel request with the same key inserted it between our read and our
+            // insert: a lost race, not a failure. Retrying the transaction reads its row
+            // (and answers `idempotency_in_progress` or the replay).
+            StoreError::Unique(cause) => StoreError::Busy(cause),
+            other => other,
+        })?;
     Ok(Claim::Claimed)
 }
 

@@ -23,16 +23,15 @@ pub fn record(conn: &mut DbConnection, subject: &str, at: NaiveDateTime) -> Resu
 
 /// How many failures the subject has since `since`, and the oldest of them (which
 /// decides when the window frees a slot).
-pub fn count_since(conn: &mut DbConnection, subject: &str, since: NaiveDateTime) -> Result<(i64, Option<NaiveDateTime>), StoreError> {
-    let recent = login_failures::table
-        .filter(login_failures::subject.eq(subject))
-        .filter(login_failures::at.gt(since));
+pub fn count_since(
+    conn: &mut DbConnection,
+    subject: &str,
+    since: NaiveDateTime,
+) -> Result<(i64, Option<NaiveDateTime>), StoreError> {
+    let recent = login_failures::table.filter(login_failures::subject.eq(subject)).filter(login_failures::at.gt(since));
     let count: i64 = recent.count().get_result(conn)?;
-    let oldest: Option<NaiveDateTime> = recent
-        .select(login_failures::at)
-        .order(login_failures::at.asc())
-        .first(conn)
-        .optional()?;
+    let oldest: Option<NaiveDateTime> =
+        recent.select(login_failures::at).order(login_failures::at.asc()).first(conn).optional()?;
     Ok((count, oldest))
 }
 

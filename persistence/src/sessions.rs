@@ -22,13 +22,7 @@ const SESSION_COLUMNS: (
     sessions::impersonator_id,
     sessions::created_at,
     sessions::ended_at,
-) = (
-    sessions::id,
-    sessions::account_id,
-    sessions::impersonator_id,
-    sessions::created_at,
-    sessions::ended_at,
-);
+) = (sessions::id, sessions::account_id, sessions::impersonator_id, sessions::created_at, sessions::ended_at);
 
 pub fn create(
     conn: &mut DbConnection,
@@ -49,11 +43,7 @@ pub fn create(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, StoreError> {
-    Ok(sessions::table
-        .filter(sessions::id.eq(id))
-        .select(SESSION_COLUMNS)
-        .first(conn)
-        .optional()?)
+    Ok(sessions::table.filter(sessions::id.eq(id)).select(SESSION_COLUMNS).first(conn).optional()?)
 }
 
 /// Ends one session (idempotent: an ended session keeps its first end).
@@ -65,7 +55,12 @@ pub fn end(conn: &mut DbConnection, id: &str, reason: &str, now: NaiveDateTime) 
 }
 
 /// Ends every open session of an account, and the sessions in which it is impersonated.
-pub fn end_all_of(conn: &mut DbConnection, account_id: &str, reason: &str, now: NaiveDateTime) -> Result<usize, StoreError> {
+pub fn end_all_of(
+    conn: &mut DbConnection,
+    account_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
     Ok(diesel::update(
         sessions::table
             .filter(sessions::account_id.eq(account_id).or(sessions::impersonator_id.eq(account_id)))

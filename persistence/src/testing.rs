@@ -82,12 +82,7 @@ impl TestDatabase {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("hostadmin.db");
         let url = format!("sqlite://{}", path.display());
-        let db = Self {
-            url,
-            backend: TestBackend::Sqlite,
-            _dir: Some(dir),
-            pg_name: None,
-        };
+        let db = Self { url, backend: TestBackend::Sqlite, _dir: Some(dir), pg_name: None };
         if migrated {
             migrations::run_pending(&mut db.connect()).expect("SQLite migrations");
         }
@@ -117,12 +112,7 @@ impl TestDatabase {
         };
         diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut admin).expect("advisory unlock");
         created.expect("CREATE DATABASE");
-        Some(Self {
-            url: database_url(&name),
-            backend: TestBackend::Postgres,
-            _dir: None,
-            pg_name: Some(name),
-        })
+        Some(Self { url: database_url(&name), backend: TestBackend::Postgres, _dir: None, pg_name: Some(name) })
     }
 
     pub fn connect(&self) -> DbConnection {
@@ -139,11 +129,10 @@ fn ensure_template(admin: &mut PgConnection) -> String {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let exists: Exists = diesel::sql_query(format!(
-        "SELECT COUNT(*) AS n FROM pg_database WHERE datname = '{template}'"
-    ))
-    .get_result(admin)
-    .expect("pg_database");
+    let exists: Exists =
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM pg_database WHERE datname = '{template}'"))
+            .get_result(admin)
+            .expect("pg_database");
     if exists.n == 0 {
         let building = format!("{template}_building");
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}")).execute(admin);

@@ -1,6 +1,8 @@
 //! The two migration folders stay in step, and every migration goes up, down and up
 //! again on both backends.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -24,7 +26,8 @@ fn both_folders_hold_the_same_versions() {
     for version in &sqlite {
         for dir in ["sqlite", "postgres"] {
             for file in ["up.sql", "down.sql"] {
-                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(dir).join(version).join(file);
+                let path =
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(dir).join(version).join(file);
                 assert!(path.exists(), "{} is missing", path.display());
             }
         }

@@ -13,7 +13,8 @@ fn refresh(server: &Server, token: &str) -> Response {
 
 both_backends!(login_answers_a_token_pair_that_reaches_me, |server| {
     let operator = server.operator("operator");
-    let by_email = server.post("/v1/auth/login", None, json!({"login": "OPERATOR@operators.test", "password": PASSWORD}));
+    let by_email =
+        server.post("/v1/auth/login", None, json!({"login": "OPERATOR@operators.test", "password": PASSWORD}));
     assert_eq!(by_email.status, 200, "the email logs in too, case-insensitively: {}", by_email.body);
     assert_eq!(by_email.body["token_type"], "Bearer");
     assert_eq!(by_email.body["expires_in"], 900);
@@ -30,8 +31,10 @@ both_backends!(login_answers_a_token_pair_that_reaches_me, |server| {
 
 both_backends!(wrong_login_and_wrong_password_answer_alike, |server| {
     server.operator("operator");
-    let wrong_password = server.post("/v1/auth/login", None, json!({"login": "operator", "password": "not the password at all"}));
-    let no_such_login = server.post("/v1/auth/login", None, json!({"login": "nobody-here", "password": "not the password at all"}));
+    let wrong_password =
+        server.post("/v1/auth/login", None, json!({"login": "operator", "password": "not the password at all"}));
+    let no_such_login =
+        server.post("/v1/auth/login", None, json!({"login": "nobody-here", "password": "not the password at all"}));
     assert_eq!((wrong_password.status, no_such_login.status), (401, 401));
     assert_eq!(wrong_password.code(), "invalid_credentials");
     let mut a = wrong_password.body.clone();
@@ -91,16 +94,28 @@ both_backends!(logout_ends_this_session_and_everywhere_ends_them_all, |server| {
 both_backends!(a_password_change_ends_every_token_and_checks_both_passwords, |server| {
     let operator = server.operator("operator");
     let other = server.login("operator", PASSWORD);
-    let wrong = server.put("/v1/me/password", Some(&operator.token), json!({"current_password": "wrong wrong wrong", "new_password": "a new long passphrase"}));
+    let wrong = server.put(
+        "/v1/me/password",
+        Some(&operator.token),
+        json!({"current_password": "wrong wrong wrong", "new_password": "a new long passphrase"}),
+    );
     assert_eq!(wrong.status, 422);
     assert_eq!(wrong.code(), "invalid_credentials");
     assert_eq!(wrong.pointers(), vec!["/current_password"]);
-    let weak = server.put("/v1/me/password", Some(&operator.token), json!({"current_password": PASSWORD, "new_password": "password1"}));
+    let weak = server.put(
+        "/v1/me/password",
+        Some(&operator.token),
+        json!({"current_password": PASSWORD, "new_password": "password1"}),
+    );
     assert_eq!(weak.status, 422);
     assert_eq!(weak.pointers(), vec!["/new_password"]);
     assert_eq!(weak.body["errors"][0]["code"], "password_too_common");
 
-    let changed = server.put("/v1/me/password", Some(&operator.token), json!({"current_password": PASSWORD, "new_password": "a new long passphrase"}));
+    let changed = server.put(
+        "/v1/me/password",
+        Some(&operator.token),
+        json!({"current_password": PASSWORD, "new_password": "a new long passphrase"}),
+    );
     assert_eq!(changed.status, 204, "{}", changed.body);
     for session in [&operator, &other] {
         assert_eq!(server.get("/v1/me", Some(&session.token)).status, 401, "the caller's token ends too");
@@ -135,7 +150,11 @@ both_backends!(forged_and_misused_tokens_are_refused, |server| {
     let operator = server.operator("operator");
     let now = chrono::Utc::now().timestamp();
     let valid = claims(&operator, json!({}));
-    assert_eq!(server.get("/v1/me", Some(&sign(Algorithm::HS256, JWT_SECRET, &valid))).status, 200, "the control case is accepted");
+    assert_eq!(
+        server.get("/v1/me", Some(&sign(Algorithm::HS256, JWT_SECRET, &valid))).status,
+        200,
+        "the control case is accepted"
+    );
 
     let unsigned = format!(
         "{}.{}.",
@@ -155,7 +174,10 @@ both_backends!(forged_and_misused_tokens_are_refused, |server| {
         ("no sid", sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"sid": null})))),
         ("no purpose", sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"typ": null})))),
         ("a reset token", sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"typ": "password_reset"})))),
-        ("expired", sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"iat": now - 3600, "exp": now - 600})))),
+        (
+            "expired",
+            sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"iat": now - 3600, "exp": now - 600}))),
+        ),
         ("an older token version", sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"ver": -1})))),
         ("a refresh token", operator.refresh.clone()),
         ("garbage", "not.a.token".to_owned()),
@@ -165,7 +187,10 @@ both_backends!(forged_and_misused_tokens_are_refused, |server| {
         assert_eq!(response.status, 401, "{name}: {}", response.body);
         assert!(matches!(response.code(), "unauthenticated" | "token_expired"), "{name}");
     }
-    let expired = server.get("/v1/me", Some(&sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"iat": now - 3600, "exp": now - 600})))));
+    let expired = server.get(
+        "/v1/me",
+        Some(&sign(Algorithm::HS256, JWT_SECRET, &claims(&operator, json!({"iat": now - 3600, "exp": now - 600})))),
+    );
     assert_eq!(expired.code(), "token_expired");
     let basic = server.send("GET", "/v1/me", None, Body::None, &[("authorization", "Basic b3BlcmF0b3I6eA==")]);
     assert_eq!(basic.status, 401);
@@ -188,7 +213,8 @@ both_backends!(the_password_hash_is_argon2id_with_owasp_parameters, |server| {
         #[diesel(sql_type = diesel::sql_types::Text)]
         password_hash: String,
     }
-    let rows: Vec<Row> = diesel::sql_query("SELECT password_hash FROM accounts").load(&mut server.database.connect()).unwrap();
+    let rows: Vec<Row> =
+        diesel::sql_query("SELECT password_hash FROM accounts").load(&mut server.database.connect()).unwrap();
     let phc = &rows[0].password_hash;
     assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
     let params: Vec<&str> = phc.split('$').nth(3).unwrap().split(',').collect();
@@ -199,13 +225,20 @@ both_backends!(the_password_hash_is_argon2id_with_owasp_parameters, |server| {
     assert!(!phc.contains(PASSWORD));
 });
 
-both_backends!(the_access_token_lifetime_is_configured, env = &[("HOSTADMIN_ACCESS_TOKEN_TTL_SECONDS", "60")], |server| {
-    server.operator("operator");
-    let login = server.post("/v1/auth/login", None, json!({"login": "operator", "password": PASSWORD}));
-    assert_eq!(login.body["expires_in"], 60);
-    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(login.str("access_token").split('.').nth(1).unwrap()).unwrap()).unwrap();
-    assert_eq!(payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(), 60);
-    for claim in ["iss", "aud", "sub", "sid", "typ", "ver"] {
-        assert!(!payload[claim].is_null(), "{claim} is present");
+both_backends!(
+    the_access_token_lifetime_is_configured,
+    env = &[("HOSTADMIN_ACCESS_TOKEN_TTL_SECONDS", "60")],
+    |server| {
+        server.operator("operator");
+        let login = server.post("/v1/auth/login", None, json!({"login": "operator", "password": PASSWORD}));
+        assert_eq!(login.body["expires_in"], 60);
+        let payload: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD.decode(login.str("access_token").split('.').nth(1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(), 60);
+        for claim in ["iss", "aud", "sub", "sid", "typ", "ver"] {
+            assert!(!payload[claim].is_null(), "{claim} is present");
+        }
     }
-});
+);

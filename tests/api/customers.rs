@@ -40,13 +40,27 @@ both_backends!(a_reseller_creates_reads_and_changes_a_customer, |server| {
     );
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.body["name"], "Shop Uno");
-    assert_eq!(changed.body["profile"], json!({"company": "Shop BV", "country": "NL", "city": "Utrecht"}), "merged, phone removed");
+    assert_eq!(
+        changed.body["profile"],
+        json!({"company": "Shop BV", "country": "NL", "city": "Utrecht"}),
+        "merged, phone removed"
+    );
     assert_ne!(changed.header("etag"), Some(etag.as_str()));
 
-    let stale = server.send("PATCH", &format!("/v1/customers/{id}"), Some(&reseller.token), Body::Json(json!({"name": "Too late"})), &[("if-match", &etag)]);
+    let stale = server.send(
+        "PATCH",
+        &format!("/v1/customers/{id}"),
+        Some(&reseller.token),
+        Body::Json(json!({"name": "Too late"})),
+        &[("if-match", &etag)],
+    );
     assert_eq!(stale.status, 412);
     assert_eq!(stale.code(), "precondition_failed");
-    assert_eq!(server.get(&format!("/v1/customers/{id}"), Some(&reseller.token)).body["name"], "Shop Uno", "nothing changed");
+    assert_eq!(
+        server.get(&format!("/v1/customers/{id}"), Some(&reseller.token)).body["name"],
+        "Shop Uno",
+        "nothing changed"
+    );
 
     let customer = server.login("shop-1", PASSWORD);
     assert_eq!(server.get("/v1/me", Some(&customer.token)).body["name"], "Shop Uno");
@@ -55,13 +69,25 @@ both_backends!(a_reseller_creates_reads_and_changes_a_customer, |server| {
 both_backends!(logins_and_email_addresses_are_unique_case_insensitively, |server| {
     let operator = server.operator("operator");
     assert_eq!(server.post("/v1/customers", Some(&operator.token), new_customer("alice")).status, 201);
-    let same_login = server.post("/v1/customers", Some(&operator.token), json!({"login": "ALICE", "password": PASSWORD, "name": "A", "email": "other@example.test"}));
+    let same_login = server.post(
+        "/v1/customers",
+        Some(&operator.token),
+        json!({"login": "ALICE", "password": PASSWORD, "name": "A", "email": "other@example.test"}),
+    );
     assert_eq!(same_login.status, 409);
     assert_eq!(same_login.code(), "login_taken");
-    let same_email = server.post("/v1/customers", Some(&operator.token), json!({"login": "alice2", "password": PASSWORD, "name": "A", "email": "ALICE@Example.Test"}));
+    let same_email = server.post(
+        "/v1/customers",
+        Some(&operator.token),
+        json!({"login": "alice2", "password": PASSWORD, "name": "A", "email": "ALICE@Example.Test"}),
+    );
     assert_eq!(same_email.status, 409);
     assert_eq!(same_email.code(), "email_taken");
-    let operator_email = server.post("/v1/customers", Some(&operator.token), json!({"login": "bob", "password": PASSWORD, "name": "B", "email": "operator@operators.test"}));
+    let operator_email = server.post(
+        "/v1/customers",
+        Some(&operator.token),
+        json!({"login": "bob", "password": PASSWORD, "name": "B", "email": "operator@operators.test"}),
+    );
     assert_eq!(operator_email.code(), "email_taken");
 });
 
@@ -79,9 +105,17 @@ both_backends!(invalid_customers_are_refused_field_by_field, |server| {
     assert_eq!(missing.status, 422);
     assert_eq!(missing.pointers(), vec!["/password"], "the first missing field");
     let long_password = "x".repeat(129);
-    let too_long = server.post("/v1/customers", Some(&operator.token), json!({"login": "carol", "password": long_password, "name": "C", "email": "c@example.test"}));
+    let too_long = server.post(
+        "/v1/customers",
+        Some(&operator.token),
+        json!({"login": "carol", "password": long_password, "name": "C", "email": "c@example.test"}),
+    );
     assert_eq!(too_long.body["errors"][0]["code"], "password_too_long");
-    let bad_kind = server.post("/v1/customers", Some(&operator.token), json!({"login": "carol", "password": PASSWORD, "name": "C", "email": "c@example.test", "kind": "operator"}));
+    let bad_kind = server.post(
+        "/v1/customers",
+        Some(&operator.token),
+        json!({"login": "carol", "password": PASSWORD, "name": "C", "email": "c@example.test", "kind": "operator"}),
+    );
     assert_eq!(bad_kind.status, 422, "operators are never created through the API");
     assert_eq!(bad_kind.pointers(), vec!["/kind"]);
 });
@@ -90,12 +124,19 @@ both_backends!(fields_the_caller_may_not_set_are_refused_and_change_nothing, |se
     let operator = server.operator("operator");
     let reseller = server.create(&operator, "reseller", "reseller");
     let customer = server.create(&reseller, "customer", "customer");
-    for (field, value) in [("kind", json!("reseller")), ("parent_id", json!(operator.id)), ("status", json!("blocked")), ("email_verified", json!(true)), ("balance", json!(100))] {
+    for (field, value) in [
+        ("kind", json!("reseller")),
+        ("parent_id", json!(operator.id)),
+        ("status", json!("blocked")),
+        ("email_verified", json!(true)),
+        ("balance", json!(100)),
+    ] {
         let through_me = server.patch("/v1/me", Some(&customer.token), json!({ field: value }));
         assert_eq!(through_me.status, 422, "{field}");
         assert_eq!(through_me.code(), "unknown_field");
         assert_eq!(through_me.pointers(), vec![format!("/{field}")]);
-        let through_reseller = server.patch(&format!("/v1/customers/{}", customer.id), Some(&reseller.token), json!({ field: value }));
+        let through_reseller =
+            server.patch(&format!("/v1/customers/{}", customer.id), Some(&reseller.token), json!({ field: value }));
         assert_eq!(through_reseller.code(), "unknown_field", "{field}");
     }
     let in_profile = server.patch("/v1/me", Some(&customer.token), json!({"profile": {"balance": 5}}));
@@ -119,13 +160,28 @@ both_backends!(lists_filter_search_and_page_through_the_subtree, |server| {
         response.body["data"].as_array().unwrap().iter().map(|c| c["login"].as_str().unwrap().to_owned()).collect()
     };
     let all = server.get("/v1/customers?limit=100", Some(&reseller.token));
-    assert_eq!(logins(&all), vec!["deep", "sub", "carl", "berta", "bert", "anders", "anna"], "newest first, the subtree included");
+    assert_eq!(
+        logins(&all),
+        vec!["deep", "sub", "carl", "berta", "bert", "anders", "anna"],
+        "newest first, the subtree included"
+    );
     assert_eq!(logins(&server.get("/v1/customers?q=BER", Some(&reseller.token))), vec!["berta", "bert"]);
-    assert_eq!(logins(&server.get("/v1/customers?q=name%20of%20an", Some(&reseller.token))), vec!["anders", "anna"], "by name");
+    assert_eq!(
+        logins(&server.get("/v1/customers?q=name%20of%20an", Some(&reseller.token))),
+        vec!["anders", "anna"],
+        "by name"
+    );
     assert_eq!(logins(&server.get("/v1/customers?q=carl%40", Some(&reseller.token))), vec!["carl"], "by email");
-    assert_eq!(logins(&server.get("/v1/customers?q=%25", Some(&reseller.token))), Vec::<String>::new(), "wildcards match themselves");
+    assert_eq!(
+        logins(&server.get("/v1/customers?q=%25", Some(&reseller.token))),
+        Vec::<String>::new(),
+        "wildcards match themselves"
+    );
     assert_eq!(logins(&server.get("/v1/customers?kind=reseller", Some(&reseller.token))), vec!["sub"]);
-    assert_eq!(logins(&server.get(&format!("/v1/customers?parent_id={}", sub.id), Some(&reseller.token))), vec!["deep"]);
+    assert_eq!(
+        logins(&server.get(&format!("/v1/customers?parent_id={}", sub.id), Some(&reseller.token))),
+        vec!["deep"]
+    );
     assert_eq!(logins(&server.get("/v1/customers?status=blocked", Some(&reseller.token))).len(), 0);
     assert_eq!(server.get("/v1/customers?status=gone", Some(&reseller.token)).status, 422);
 
@@ -154,16 +210,32 @@ both_backends!(an_email_change_waits_for_verification, |server| {
     let no_password = server.patch("/v1/me", Some(&customer.token), json!({"email": "new@example.test"}));
     assert_eq!(no_password.status, 422);
     assert_eq!(no_password.pointers(), vec!["/current_password"]);
-    let wrong = server.patch("/v1/me", Some(&customer.token), json!({"email": "new@example.test", "current_password": "not it at all"}));
+    let wrong = server.patch(
+        "/v1/me",
+        Some(&customer.token),
+        json!({"email": "new@example.test", "current_password": "not it at all"}),
+    );
     assert_eq!(wrong.code(), "invalid_credentials");
-    let taken = server.patch("/v1/me", Some(&customer.token), json!({"email": "OTHER@example.test", "current_password": PASSWORD}));
+    let taken = server.patch(
+        "/v1/me",
+        Some(&customer.token),
+        json!({"email": "OTHER@example.test", "current_password": PASSWORD}),
+    );
     assert_eq!(taken.status, 409);
     assert_eq!(taken.code(), "email_taken");
-    let pending = server.patch("/v1/me", Some(&customer.token), json!({"email": "new@example.test", "current_password": PASSWORD}));
+    let pending = server.patch(
+        "/v1/me",
+        Some(&customer.token),
+        json!({"email": "new@example.test", "current_password": PASSWORD}),
+    );
     assert_eq!(pending.status, 200, "{}", pending.body);
     assert_eq!(pending.body["email"], "customer@example.test", "the old address stays in use");
     assert_eq!(pending.body["pending_email"], "new@example.test");
-    let by_reseller = server.patch(&format!("/v1/customers/{}", customer.id), Some(&operator.token), json!({"email": "third@example.test"}));
+    let by_reseller = server.patch(
+        &format!("/v1/customers/{}", customer.id),
+        Some(&operator.token),
+        json!({"email": "third@example.test"}),
+    );
     assert_eq!(by_reseller.status, 200);
     assert_eq!(by_reseller.body["pending_email"], "third@example.test");
 });
@@ -171,7 +243,12 @@ both_backends!(an_email_change_waits_for_verification, |server| {
 both_backends!(customers_have_nobody_below_them, |server| {
     let operator = server.operator("operator");
     let customer = server.create(&operator, "customer", "customer");
-    for (method, path) in [("GET", "/v1/customers".to_owned()), ("POST", "/v1/customers".to_owned()), ("GET", format!("/v1/customers/{}", customer.id)), ("PATCH", format!("/v1/customers/{}", customer.id))] {
+    for (method, path) in [
+        ("GET", "/v1/customers".to_owned()),
+        ("POST", "/v1/customers".to_owned()),
+        ("GET", format!("/v1/customers/{}", customer.id)),
+        ("PATCH", format!("/v1/customers/{}", customer.id)),
+    ] {
         let response = server.send(method, &path, Some(&customer.token), Body::Json(new_customer("nested")), &[]);
         assert_eq!(response.status, 403, "{method} {path}");
         assert_eq!(response.code(), "forbidden");

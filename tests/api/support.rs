@@ -122,15 +122,7 @@ impl Server {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        Some(Self {
-            child,
-            base,
-            backend,
-            database,
-            env: vars,
-            _data_dir: data_dir,
-            agent,
-        })
+        Some(Self { child, base, backend, database, env: vars, _data_dir: data_dir, agent })
     }
 
     /// Runs another subcommand of the binary against the same configuration.
@@ -148,7 +140,15 @@ impl Server {
     /// Creates an operator with the CLI and logs it in.
     pub fn operator(&self, login: &str) -> Account {
         let output = self.cli(
-            &["operator", "create", "--login", login, "--email", &format!("{login}@operators.test"), "--password-stdin"],
+            &[
+                "operator",
+                "create",
+                "--login",
+                login,
+                "--email",
+                &format!("{login}@operators.test"),
+                "--password-stdin",
+            ],
             &format!("{PASSWORD}\n"),
         );
         assert!(output.status.success(), "operator create: {}", String::from_utf8_lossy(&output.stderr));
@@ -161,12 +161,7 @@ impl Server {
         let access = response.str("access_token");
         let me = self.get("/v1/me", Some(&access));
         assert_eq!(me.status, 200, "{}", me.body);
-        Account {
-            id: me.str("id"),
-            login: login.to_owned(),
-            token: access,
-            refresh: response.str("refresh_token"),
-        }
+        Account { id: me.str("id"), login: login.to_owned(), token: access, refresh: response.str("refresh_token") }
     }
 
     /// Creates an account below `parent` and logs it in.
@@ -204,7 +199,14 @@ impl Server {
         self.send("DELETE", path, token, Body::None, &[])
     }
 
-    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Body, headers: &[(&str, &str)]) -> Response {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut request = ureq::http::Request::builder().method(method).uri(self.url(path));
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -363,7 +365,14 @@ impl Tree {
     pub fn below(&self, role: &str) -> Vec<&'static str> {
         match role {
             "operator" => vec![
-                "reseller_a", "reseller_b", "customer_a1", "customer_a2", "customer_b1", "customer_b2", "sub_reseller", "sub_customer",
+                "reseller_a",
+                "reseller_b",
+                "customer_a1",
+                "customer_a2",
+                "customer_b1",
+                "customer_b2",
+                "sub_reseller",
+                "sub_customer",
             ],
             "reseller_a" => vec!["customer_a1", "customer_a2", "sub_reseller", "sub_customer"],
             "reseller_b" => vec!["customer_b1", "customer_b2"],

@@ -1,1 +1,258 @@
+//! The tenancy matrix (QUALITY.md 12-13): every route with an id, called by every kind of
+//! caller of the fixture tree on every target. Another tenant's object is 404, a route a
+//! role may never call is 403 before any lookup, and lists hold exactly what is below.
+
+// Helpers outside `#[test]` functions may fail loudly too (clippy's test exemption
+// does not reach them).
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
 use crate::support::*;
+
+/// What the id in a route's path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// An account of the tree: the customer routes.
+    Account,
+    /// An API key, one created by each account: the `/v1/me/api-keys` routes.
+    ApiKey,
+}
+
+/// One route with an id: the table the matrix walks.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    body: Option<fn() -> Value>,
+    target: Target,
+    /// The status when the caller may reach the target.
+    success: u16,
+}
+
+const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/v1/customers/{id}", body: None, target: Target::Account, success: 200 },
+    Route {
+        method: "PATCH",
+        path: "/v1/customers/{id}",
+        body: Some(|| json!({"name": "Renamed"})),
+        target: Target::Account,
+        success: 200,
+    },
+    Route { method: "GET", path: "/v1/me/api-keys/{id}", body: None, target: Target::ApiKey, success: 200 },
+    // Revoking is last: a key revoked by its owner is gone for the later cells, so its
+    // owner's own cell is played after every other caller's (see `order`).
+    Route { method: "DELETE", path: "/v1/me/api-keys/{id}", body: None, target: Target::ApiKey, success: 204 },
+];
+
+/// The accounts of the matrix: the tree plus a second operator, so that "another
+/// operator" is a target too.
+struct Cast<'a> {
+    tree: &'a Tree,
+    accounts: Vec<(&'static str, &'a Account)>,
+}
+
+impl<'a> Cast<'a> {
+    fn new(tree: &'a Tree, second_operator: &'a Account) -> Self {
+        let mut accounts = tree.all();
+        accounts.push(("operator_2", second_operator));
+        Self { tree, accounts }
+    }
+
+    fn is_operator(role: &str) -> bool {
+        role.starts_with("operator")
+    }
+
+    /// The roles strictly below `role`: for operators every non-operator account.
+    fn below(&self, role: &str) -> Vec<&'static str> {
+        if Self::is_operator(role) {
+            self.accounts.iter().map(|(r, _)| *r).filter(|r| !Self::is_operator(r)).collect()
+        } else {
+            self.tree.below(role)
+        }
+    }
+
+    fn id(&self, role: &str) -> &str {
+        &self.accounts.iter().find(|(r, _)| *r == role).expect("role").1.id
+    }
+}
+
+/// A status and, for an error, its problem code.
+type Want = (u16, Option<&'static str>);
+
+/// The status the contract gives `caller` on `route` for `target`'s object, with the
+/// problem code when it is an error.
+fn expected(cast: &Cast, route: &Route, caller: &str, target: &str) -> Want {
+    match route.target {
+        Target::Account if Tree::is_customer(caller) => (403, Some("forbidden")),
+        Target::Account if cast.below(caller).contains(&target) => (route.success, None),
+        Target::Account => (404, Some("not_found")),
+        Target::ApiKey if caller == target => (route.success, None),
+        Target::ApiKey => (404, Some("not_found")),
+    }
+}
+
+fn send(server: &Server, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
+    match body {
+        Some(value) => server.send(method, path, Some(token), Body::Json(value), &[]),
+        None => server.send(method, path, Some(token), Body::None, &[]),
+    }
+}
+
+/// Checks one answer against its expected status; returns a failure line, if any.
+fn check(response: &Response, want: Want, object_id: &str, cell: &str) -> Option<String> {
+    if response.status != want.0 {
+        return Some(format!("{cell}: want {}, got {} {}", want.0, response.status, response.text));
+    }
+    match want.1 {
+        Some(code) if response.code() != code => Some(format!("{cell}: want code {code}, got {}", response.body)),
+        None if want.0 == 200 && response.body["id"] != object_id => {
+            Some(format!("{cell}: answered another object: {}", response.body))
+        }
+        _ => None,
+    }
+}
+
+both_backends!(tenancy_matrix, |server| {
+    let started = Instant::now();
+    let tree = Tree::build(&server);
+    let second_operator = server.operator("operator-2");
+    let cast = Cast::new(&tree, &second_operator);
+    let roles: Vec<&'static str> = cast.accounts.iter().map(|(role, _)| *role).collect();
+
+    // One API key per account.
+    let mut keys: Vec<(&'static str, String)> = Vec::new();
+    for (role, account) in &cast.accounts {
+        let created = server.post(
+            "/v1/me/api-keys",
+            Some(&account.token),
+            json!({"name": format!("key of {role}"), "scopes": ["account:read"]}),
+        );
+        assert_eq!(created.status, 201, "{role} creates a key: {}", created.body);
+        keys.push((role, created.str("id")));
+    }
+    let key_of = |role: &str| keys.iter().find(|(r, _)| *r == role).expect("key").1.clone();
+    let built = started.elapsed();
+
+    let mut failures = Vec::new();
+    let mut checks = 0usize;
+    for route in ROUTES {
+        // Every (caller, target) cell; a caller's own cell on its own key comes last, so
+        // that a revocation cannot hide later cells.
+        let mut cells: Vec<(&str, &str)> = Vec::new();
+        for caller in &roles {
+            for target in &roles {
+                cells.push((caller, target));
+            }
+        }
+        if route.target == Target::ApiKey {
+            cells.sort_by_key(|(caller, target)| caller == target);
+        }
+        for (caller, target) in cells {
+            let object_id = match route.target {
+                Target::Account => cast.id(target).to_owned(),
+                Target::ApiKey => key_of(target),
+            };
+            let path = route.path.replace("{id}", &object_id);
+            let token = &cast.accounts.iter().find(|(r, _)| *r == caller).expect("caller").1.token;
+            let response = send(&server, route.method, &path, token, route.body.map(|body| body()));
+            let cell = format!("{} {} as {caller} on {target}'s", route.method, route.path);
+            failures.extend(check(&response, expected(&cast, route, caller, target), &object_id, &cell));
+            checks += 1;
+        }
+    }
+    let matrix = ROUTES.len() * roles.len() * roles.len();
+    eprintln!(
+        "tenancy matrix ({}): {} routes x {} callers x {} targets = {matrix} cells",
+        server.backend,
+        ROUTES.len(),
+        roles.len(),
+        roles.len()
+    );
+
+    // A revoked key is gone for its owner too.
+    for role in &roles {
+        let path = format!("/v1/me/api-keys/{}", key_of(role));
+        let token = &cast.accounts.iter().find(|(r, _)| r == role).expect("role").1.token;
+        let response = server.get(&path, Some(token));
+        failures.extend(check(
+            &response,
+            (404, Some("not_found")),
+            "",
+            &format!("GET {path} as {role} after its revocation"),
+        ));
+        checks += 1;
+    }
+
+    // The list: exactly the accounts below the caller, on one page.
+    for (role, account) in &cast.accounts {
+        let list = server.get("/v1/customers?limit=100", Some(&account.token));
+        checks += 1;
+        if Tree::is_customer(role) {
+            failures.extend(check(&list, (403, Some("forbidden")), "", &format!("GET /v1/customers as {role}")));
+            continue;
+        }
+        let want: BTreeSet<&str> = cast.below(role).iter().map(|target| cast.id(target)).collect();
+        let ids = list.ids();
+        let got: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        if list.status != 200 || got != want || ids.len() != got.len() || !list.body["next_cursor"].is_null() {
+            failures.push(format!(
+                "GET /v1/customers?limit=100 as {role}: want {want:?}, got {} {}",
+                list.status, list.text
+            ));
+        }
+    }
+
+    // Creating: a customer may never call it, with a body that is valid for the others.
+    for (role, account) in &cast.accounts {
+        let login = format!("new-{}", role.replace('_', "-"));
+        let body =
+            json!({"login": login, "password": PASSWORD, "name": "New", "email": format!("{login}@example.test")});
+        let create = server.post("/v1/customers", Some(&account.token), body);
+        checks += 1;
+        let want = if Tree::is_customer(role) { (403, Some("forbidden")) } else { (201, None) };
+        failures.extend(check(&create, want, "", &format!("POST /v1/customers as {role}")));
+    }
+
+    // Malformed ids are 404, even where the well-formed id would be reachable; a
+    // customer still gets 403 first. The key is a fresh one: the matrix revoked the others.
+    let operator = &tree.operator.token;
+    let reseller_a = &tree.reseller_a.token;
+    let customer = &tree.customer_a1.token;
+    let fresh = server.post("/v1/me/api-keys", Some(customer), json!({"name": "fresh", "scopes": ["account:read"]}));
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    let fresh_key = fresh.str("id");
+    let reseller_id = &tree.reseller_a.id;
+    let customer_id = &tree.customer_a1.id;
+    let not_found = (404, Some("not_found"));
+    let malformed: Vec<(&str, String, &str, Want)> = vec![
+        ("GET", "/v1/customers/not-a-uuid".into(), operator, not_found),
+        ("PATCH", "/v1/customers/not-a-uuid".into(), operator, not_found),
+        ("GET", format!("/v1/customers/{}", reseller_id.to_uppercase()), operator, not_found),
+        ("PATCH", format!("/v1/customers/{}", reseller_id.to_uppercase()), operator, not_found),
+        ("GET", format!("/v1/customers/{}", customer_id.to_uppercase()), reseller_a, not_found),
+        ("GET", format!("/v1/customers/{}", customer_id.replace('-', "")), reseller_a, not_found),
+        ("GET", format!("/v1/customers/%7B{customer_id}%7D"), reseller_a, not_found),
+        ("GET", format!("/v1/customers/{customer_id}%20"), reseller_a, not_found),
+        ("GET", "/v1/customers/00000000-0000-0000-0000-000000000000".into(), operator, not_found),
+        ("GET", "/v1/customers/not-a-uuid".into(), customer, (403, Some("forbidden"))),
+        ("GET", "/v1/me/api-keys/not-a-uuid".into(), customer, not_found),
+        ("GET", format!("/v1/me/api-keys/{}", fresh_key.to_uppercase()), customer, not_found),
+        ("DELETE", format!("/v1/me/api-keys/{}", fresh_key.to_uppercase()), customer, not_found),
+        // ... and the uppercase DELETE revoked nothing.
+        ("GET", format!("/v1/me/api-keys/{fresh_key}"), customer, (200, None)),
+    ];
+    for (method, path, token, want) in &malformed {
+        let body = (*method == "PATCH").then(|| json!({"name": "Renamed"}));
+        let response = send(&server, method, path, token, body);
+        let id = if want.0 == 200 { fresh_key.as_str() } else { "" };
+        failures.extend(check(&response, *want, id, &format!("{method} {path}")));
+        checks += 1;
+    }
+
+    eprintln!(
+        "tenancy ({}): {checks} checks in {:.1?} (tree and keys built in {built:.1?})",
+        server.backend,
+        started.elapsed()
+    );
+    assert!(failures.is_empty(), "{} of {checks} checks failed:\n{}", failures.len(), failures.join("\n"));
+});

@@ -99,7 +99,8 @@ impl FromRequest for Principal {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = bearer(&request).ok_or_else(|| ApiError::unauthenticated("send Authorization: Bearer <token>"))?;
+            let token =
+                bearer(&request).ok_or_else(|| ApiError::unauthenticated("send Authorization: Bearer <token>"))?;
             let context = request_context(&request, &state);
             let principal = if token.starts_with(SecretKind::ApiKey.prefix()) {
                 from_api_key(&state, token, context).await?
@@ -181,10 +182,7 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             account_id: account.id.clone(),
             kind: account.kind()?,
             status,
-            credential: Credential::ApiKey {
-                key_id: key.id,
-                scopes: ScopeSet::from_storage(&key.scopes),
-            },
+            credential: Credential::ApiKey { key_id: key.id, scopes: ScopeSet::from_storage(&key.scopes) },
             impersonator_id: None,
         },
         account,

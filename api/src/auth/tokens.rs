@@ -84,14 +84,15 @@ impl TokenService {
     /// The claims of a valid access token; `token_expired` for an expired one and
     /// `unauthenticated` for anything else, without saying what was wrong.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, ApiError> {
-        let data = decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|error| {
-            match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    ApiError::new(actix_web::http::StatusCode::UNAUTHORIZED, "token_expired", "the access token has expired; refresh it")
-                }
+        let data =
+            decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::new(
+                    actix_web::http::StatusCode::UNAUTHORIZED,
+                    "token_expired",
+                    "the access token has expired; refresh it",
+                ),
                 _ => ApiError::unauthenticated("the bearer token is not valid"),
-            }
-        })?;
+            })?;
         if data.claims.typ != PURPOSE_ACCESS || data.claims.sid.is_empty() {
             return Err(ApiError::unauthenticated("the bearer token is not valid"));
         }
@@ -118,12 +119,7 @@ mod tests {
     }
 
     fn forge(header: &str, claims: serde_json::Value, signature: &str) -> String {
-        format!(
-            "{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims.to_string()),
-            signature
-        )
+        format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims.to_string()), signature)
     }
 
     #[test]
@@ -137,7 +133,10 @@ mod tests {
         tampered.pop();
         tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
         assert!(tokens.verify(&tampered).is_err());
-        let other = TokenService::new(&crate::config::tests_support::secret("another secret of at least thirty-two bytes"), 900);
+        let other = TokenService::new(
+            &crate::config::tests_support::secret("another secret of at least thirty-two bytes"),
+            900,
+        );
         assert!(tokens.verify(&other.issue("a", "s", 0, None, 60).unwrap()).is_err());
         let expired = tokens.issue("a", "s", 0, None, -120).unwrap();
         assert_eq!(tokens.verify(&expired).err().map(|e| e.code()), Some("token_expired"));

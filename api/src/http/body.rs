@@ -33,16 +33,9 @@ impl FromRequest for JsonBody {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let declared: Option<usize> = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let declared: Option<usize> =
+            request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
@@ -50,16 +43,14 @@ impl FromRequest for JsonBody {
             }
             let mut bytes = actix_web::web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request("malformed_body", format!("reading the body failed: {e}")))?;
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request("malformed_body", format!("reading the body failed: {e}")))?;
                 if bytes.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(too_large());
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            Ok(Self {
-                bytes: bytes.freeze(),
-                content_type,
-            })
+            Ok(Self { bytes: bytes.freeze(), content_type })
         })
     }
 }
@@ -136,7 +127,10 @@ fn refusal(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
                 let pointer = child_pointer(&pointer, &field);
                 return ApiError::Validation {
                     code: "unknown_field",
-                    errors: vec![FieldError::new(pointer, Invalid::new("unknown_field", format!("{field} is not a field here")))],
+                    errors: vec![FieldError::new(
+                        pointer,
+                        Invalid::new("unknown_field", format!("{field} is not a field here")),
+                    )],
                 };
             }
             if let Some(field) = quoted_after(&message, "missing field `") {
@@ -203,16 +197,15 @@ mod tests {
     }
 
     fn body(text: &str) -> JsonBody {
-        JsonBody {
-            bytes: actix_web::web::Bytes::from(text.to_owned()),
-            content_type: Some("application/json".into()),
-        }
+        JsonBody { bytes: actix_web::web::Bytes::from(text.to_owned()), content_type: Some("application/json".into()) }
     }
 
     fn pointer_and_code(text: &str) -> (u16, String, String) {
         match body(text).parse::<Outer>() {
             Err(ApiError::Validation { code, errors }) => (422, code.to_owned(), errors[0].pointer.clone()),
-            Err(other) => (actix_web::ResponseError::status_code(&other).as_u16(), other.code().to_owned(), String::new()),
+            Err(other) => {
+                (actix_web::ResponseError::status_code(&other).as_u16(), other.code().to_owned(), String::new())
+            }
             Ok(_) => (200, String::new(), String::new()),
         }
     }
@@ -229,7 +222,10 @@ mod tests {
     #[test]
     fn wrong_types_and_missing_fields_point_at_the_field() {
         assert_eq!(pointer_and_code(r#"{"name":1}"#), (422, "validation_failed".into(), "/name".into()));
-        assert_eq!(pointer_and_code(r#"{"name":"a","tags":[1,"x"]}"#), (422, "validation_failed".into(), "/tags/1".into()));
+        assert_eq!(
+            pointer_and_code(r#"{"name":"a","tags":[1,"x"]}"#),
+            (422, "validation_failed".into(), "/tags/1".into())
+        );
         assert_eq!(pointer_and_code(r#"{}"#), (422, "validation_failed".into(), "/name".into()));
     }
 

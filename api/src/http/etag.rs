@@ -39,10 +39,7 @@ impl IfMatch {
         }
         // Tags of another form than ours can match no version.
         Self::Versions(
-            values
-                .iter()
-                .filter_map(|tag| tag.strip_prefix("\"v")?.strip_suffix('"')?.parse().ok())
-                .collect(),
+            values.iter().filter_map(|tag| tag.strip_prefix("\"v")?.strip_suffix('"')?.parse().ok()).collect(),
         )
     }
 

@@ -52,13 +52,9 @@ impl RouteTable {
 
 fn methods_of(item: &utoipa::openapi::PathItem) -> Vec<String> {
     let mut methods = Vec::new();
-    for (name, operation) in [
-        ("GET", &item.get),
-        ("POST", &item.post),
-        ("PUT", &item.put),
-        ("PATCH", &item.patch),
-        ("DELETE", &item.delete),
-    ] {
+    for (name, operation) in
+        [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("PATCH", &item.patch), ("DELETE", &item.delete)]
+    {
         if operation.is_some() {
             methods.push(name.to_owned());
         }

@@ -75,7 +75,8 @@ where
     let fingerprint = hostadmin_domain::credentials::digest(&format!("{method} {path} {}", body.canonical()));
 
     let claim = {
-        let (owner, key, method, path, fingerprint) = (owner.clone(), key.clone(), method.clone(), path.clone(), fingerprint.clone());
+        let (owner, key, method, path, fingerprint) =
+            (owner.clone(), key.clone(), method.clone(), path.clone(), fingerprint.clone());
         state
             .db
             .write(move |conn| {
@@ -122,10 +123,7 @@ where
     let status = response.status();
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         // Worth retrying: give the key back instead of pinning the failure to it.
-        let _ = state
-            .db
-            .write(move |conn| Ok(idempotency::release(conn, &owner, &key)?))
-            .await;
+        let _ = state.db.write(move |conn| Ok(idempotency::release(conn, &owner, &key)?)).await;
         return Ok(response);
     }
     let headers: Vec<(String, String)> = REPLAYED_HEADERS
@@ -141,28 +139,16 @@ where
     state
         .db
         .write(move |conn| {
-            Ok(idempotency::complete(
-                conn,
-                &owner,
-                &key,
-                i32::from(status.as_u16()),
-                &stored_body,
-                &stored_headers,
-            )?)
+            Ok(idempotency::complete(conn, &owner, &key, i32::from(status.as_u16()), &stored_body, &stored_headers)?)
         })
         .await?;
     Ok(response.set_body(text).map_into_boxed_body())
 }
 
 fn replay(status: i32, body: String, headers: Option<&str>) -> HttpResponse {
-    let status = u16::try_from(status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::OK);
+    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::build(status);
-    let stored: StoredHeaders = headers
-        .and_then(|h| serde_json::from_str(h).ok())
-        .unwrap_or(StoredHeaders(Vec::new()));
+    let stored: StoredHeaders = headers.and_then(|h| serde_json::from_str(h).ok()).unwrap_or(StoredHeaders(Vec::new()));
     for (name, value) in stored.0 {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
             response.insert_header((name, value));

@@ -39,28 +39,17 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("hostadmin");
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer an HTTP request", durations.clone());
-        Self {
-            registry: Mutex::new(registry),
-            requests,
-            durations,
-        }
+        Self { registry: Mutex::new(registry), requests, durations }
     }
 }
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         self.requests
-            .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-                status,
-            })
+            .get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status })
             .inc();
         self.durations
-            .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { method: method.to_owned(), route: route.to_owned() })
             .observe(elapsed.as_secs_f64());
     }
 

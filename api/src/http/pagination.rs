@@ -62,11 +62,7 @@ impl PageRequest {
                 }
             }
         };
-        Ok(Self {
-            limit,
-            before_id,
-            filters,
-        })
+        Ok(Self { limit, before_id, filters })
     }
 
     /// How many rows to fetch: one more than the page, to know whether another follows.
@@ -79,19 +75,12 @@ impl PageRequest {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if more {
-            rows.last().map(|last| {
-                encode(&CursorState {
-                    after: id_of(last).to_owned(),
-                    filters: fingerprint(&self.filters),
-                })
-            })
+            rows.last()
+                .map(|last| encode(&CursorState { after: id_of(last).to_owned(), filters: fingerprint(&self.filters) }))
         } else {
             None
         };
-        Page {
-            data: rows.into_iter().map(present).collect(),
-            next_cursor,
-        }
+        Page { data: rows.into_iter().map(present).collect(), next_cursor }
     }
 }
 
@@ -103,9 +92,9 @@ where
     D: serde::Deserializer<'de>,
 {
     let text = String::deserialize(deserializer)?;
-    text.parse()
-        .map(Some)
-        .map_err(|_| serde::de::Error::custom(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}, not {text:?}")))
+    text.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}, not {text:?}"))
+    })
 }
 
 fn fingerprint(filters: &str) -> String {

@@ -27,11 +27,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, invalid: Invalid) -> Self {
-        Self {
-            pointer: pointer.into(),
-            code: invalid.code.to_owned(),
-            detail: invalid.detail,
-        }
+        Self { pointer: pointer.into(), code: invalid.code.to_owned(), detail: invalid.detail }
     }
 }
 
@@ -56,12 +52,7 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{code}: {detail}")]
-    Status {
-        status: StatusCode,
-        code: &'static str,
-        detail: String,
-        retry_after: Option<u64>,
-    },
+    Status { status: StatusCode, code: &'static str, detail: String, retry_after: Option<u64> },
     /// 422 with the refused fields; `code` is `validation_failed` unless one refusal
     /// names the whole problem (`unknown_field`, `invalid_cursor`, `invalid_credentials`).
     #[error("{code}: {errors:?}")]
@@ -79,12 +70,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Status {
-            status,
-            code,
-            detail: detail.into(),
-            retry_after: None,
-        }
+        Self::Status { status, code, detail: detail.into(), retry_after: None }
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
@@ -112,18 +98,12 @@ impl ApiError {
     }
 
     pub fn fields(errors: Vec<FieldError>) -> Self {
-        Self::Validation {
-            code: "validation_failed",
-            errors,
-        }
+        Self::Validation { code: "validation_failed", errors }
     }
 
     /// A 422 whose one refused field also names the problem's code.
     pub fn invalid(code: &'static str, pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::Validation {
-            code,
-            errors: vec![FieldError::new(pointer, Invalid::new(code, detail))],
-        }
+        Self::Validation { code, errors: vec![FieldError::new(pointer, Invalid::new(code, detail))] }
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
@@ -195,7 +175,9 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let (detail, errors, retry_after) = match self {
             Self::Status { detail, retry_after, .. } => (detail.clone(), None, *retry_after),
-            Self::Validation { errors, .. } => ("the request has invalid fields".to_owned(), Some(errors.clone()), None),
+            Self::Validation { errors, .. } => {
+                ("the request has invalid fields".to_owned(), Some(errors.clone()), None)
+            }
             Self::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");
                 ("something went wrong on our side; the request id identifies it".to_owned(), None, None)

@@ -19,9 +19,7 @@ pub struct RequestLimiter {
 impl RequestLimiter {
     pub fn per_minute(requests: u32) -> Self {
         let burst = NonZeroU32::new(requests.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self {
-            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(burst))),
-        }
+        Self { limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(burst))) }
     }
 
     /// Counts one request of `key`; refuses with `429` and the wait when over the limit.

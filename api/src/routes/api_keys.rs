@@ -79,19 +79,28 @@ fn validate(input: &CreateApiKey) -> Result<(DisplayName, ScopeSet), ApiError> {
     let mut errors = Vec::new();
     let name = DisplayName::parse(&input.name).map_err(|invalid| errors.push(FieldError::new("/name", invalid))).ok();
     if input.scopes.is_empty() || input.scopes.len() > Scope::ALL.len() {
-        errors.push(FieldError::new("/scopes", Invalid::new("invalid_length", format!("give 1 to {} scopes", Scope::ALL.len()))));
+        errors.push(FieldError::new(
+            "/scopes",
+            Invalid::new("invalid_length", format!("give 1 to {} scopes", Scope::ALL.len())),
+        ));
     }
     let mut scopes = Vec::new();
     for (index, text) in input.scopes.iter().enumerate() {
         match Scope::parse(text) {
             Some(scope) => scopes.push(scope),
-            None => errors.push(FieldError::new(format!("/scopes/{index}"), Invalid::new("unknown_scope", format!("{text:?} is not a scope")))),
+            None => errors.push(FieldError::new(
+                format!("/scopes/{index}"),
+                Invalid::new("unknown_scope", format!("{text:?} is not a scope")),
+            )),
         }
     }
     if let Some(expires_at) = input.expires_at {
         let now = Utc::now();
         if expires_at <= now || expires_at > now + Duration::days(MAX_LIFETIME_DAYS) {
-            errors.push(FieldError::new("/expires_at", Invalid::new("out_of_range", "must be in the future and at most three years ahead")));
+            errors.push(FieldError::new(
+                "/expires_at",
+                Invalid::new("out_of_range", "must be in the future and at most three years ahead"),
+            ));
         }
     }
     match name {
@@ -161,10 +170,7 @@ pub async fn create_api_key(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/me/api-keys/{}", row.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(CreatedApiKey {
-            api_key: ApiKeyView::from(&row),
-            key,
-        }))
+        .json(CreatedApiKey { api_key: ApiKeyView::from(&row), key }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -187,15 +193,17 @@ pub struct PageQuery {
     security(("bearer" = []))
 )]
 #[get("/me/api-keys")]
-pub async fn list_api_keys(state: web::Data<AppState>, principal: Principal, query: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ManageOwnApiKeys)?;
     let page = PageRequest::new(query.limit, query.cursor.as_deref(), String::new())?;
     let account_id = principal.id().to_owned();
     let (before, fetch) = (page.before_id.clone(), page.fetch());
-    let rows = state
-        .db
-        .run(move |conn| Ok(key_store::list_for_account(conn, &account_id, before.as_deref(), fetch)?))
-        .await?;
+    let rows =
+        state.db.run(move |conn| Ok(key_store::list_for_account(conn, &account_id, before.as_deref(), fetch)?)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, |row| ApiKeyView::from(&row))))
 }
 
@@ -223,7 +231,11 @@ async fn own_key(state: &AppState, principal: &Principal, id: &str) -> Result<Ap
     security(("bearer" = []))
 )]
 #[get("/me/api-keys/{id}")]
-pub async fn get_api_key(state: web::Data<AppState>, principal: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_api_key(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ManageOwnApiKeys)?;
     let row = own_key(&state, &principal, &id).await?;
     Ok(HttpResponse::Ok().json(ApiKeyView::from(&row)))
@@ -240,7 +252,11 @@ pub async fn get_api_key(state: web::Data<AppState>, principal: Principal, id: w
     security(("bearer" = []))
 )]
 #[delete("/me/api-keys/{id}")]
-pub async fn revoke_api_key(state: web::Data<AppState>, principal: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ManageOwnApiKeys)?;
     let row = own_key(&state, &principal, &id).await?;
     state

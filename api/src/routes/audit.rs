@@ -95,7 +95,11 @@ fn bounded(value: Option<String>, name: &str) -> Result<Option<String>, ApiError
     security(("bearer" = []), ("api_key" = []))
 )]
 #[get("/audit-events")]
-pub async fn list_audit_events(state: web::Data<AppState>, principal: Principal, query: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadAuditLog)?;
     let query = query.into_inner();
     let mut filter = EventFilter {
@@ -107,15 +111,15 @@ pub async fn list_audit_events(state: web::Data<AppState>, principal: Principal,
         until: query.until.map(|at| at.naive_utc()),
         before_id: None,
     };
-    let filters = format!("{:?}", (&filter.actor_id, &filter.target_type, &filter.target_id, &filter.action, filter.since, filter.until));
+    let filters = format!(
+        "{:?}",
+        (&filter.actor_id, &filter.target_type, &filter.target_id, &filter.action, filter.since, filter.until)
+    );
     let page = PageRequest::new(query.limit, query.cursor.as_deref(), filters)?;
     filter.before_id = page.before_id.clone();
     let reader = principal.id().to_owned();
     let reach = principal.reach();
     let fetch = page.fetch();
-    let rows = state
-        .db
-        .run(move |conn| Ok(audit::list(conn, &reader, &reach, &filter, fetch)?))
-        .await?;
+    let rows = state.db.run(move |conn| Ok(audit::list(conn, &reader, &reach, &filter, fetch)?)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, AuditEventView::from)))
 }

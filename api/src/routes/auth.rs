@@ -120,9 +120,8 @@ fn open_session(
         },
         now,
     )?;
-    let access_token = state
-        .tokens
-        .issue(&account.id, &session_id, account.token_version, None, state.tokens.access_ttl_seconds)?;
+    let access_token =
+        state.tokens.issue(&account.id, &session_id, account.token_version, None, state.tokens.access_ttl_seconds)?;
     Ok(TokenPair {
         access_token,
         refresh_token,
@@ -131,7 +130,12 @@ fn open_session(
     })
 }
 
-fn new_refresh_token(conn: &mut DbConnection, state: &AppState, session_id: &str, now: NaiveDateTime) -> Result<String, ApiError> {
+fn new_refresh_token(
+    conn: &mut DbConnection,
+    state: &AppState,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> Result<String, ApiError> {
     let token = credentials::new_secret(SecretKind::RefreshToken).map_err(ApiError::internal)?;
     let expires_at = now + Duration::days(i64::from(state.config.refresh_token_ttl_days));
     sessions::add_refresh_token(conn, &credentials::digest(&token), session_id, now, expires_at)?;
@@ -199,10 +203,7 @@ pub async fn login(state: web::Data<AppState>, request: HttpRequest, body: JsonB
         return Err(ApiError::new(StatusCode::FORBIDDEN, "account_blocked", "this account is blocked"));
     }
     let state_for_write = state.clone();
-    let pair = state
-        .db
-        .write(move |conn| open_session(conn, &state_for_write, &account, &context))
-        .await?;
+    let pair = state.db.write(move |conn| open_session(conn, &state_for_write, &account, &context)).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -227,15 +228,16 @@ enum Refreshed {
     security(())
 )]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, request: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     let input: RefreshRequest = body.parse()?;
     let digest = credentials::digest(&input.refresh_token);
     let context = request_context(&request, &state);
     let state_for_write = state.clone();
-    let outcome = state
-        .db
-        .write(move |conn| refresh_in(conn, &state_for_write, &digest, &context))
-        .await?;
+    let outcome = state.db.write(move |conn| refresh_in(conn, &state_for_write, &digest, &context)).await?;
     match outcome {
         Refreshed::Pair(pair) => Ok(HttpResponse::Ok().json(pair)),
         Refreshed::Reused => Err(ApiError::new(
@@ -246,7 +248,12 @@ pub async fn refresh(state: web::Data<AppState>, request: HttpRequest, body: Jso
     }
 }
 
-fn refresh_in(conn: &mut DbConnection, state: &AppState, digest: &str, context: &AuditContext) -> Result<Refreshed, ApiError> {
+fn refresh_in(
+    conn: &mut DbConnection,
+    state: &AppState,
+    digest: &str,
+    context: &AuditContext,
+) -> Result<Refreshed, ApiError> {
     let now = time::now();
     let invalid = || ApiError::unauthenticated("the refresh token is not valid");
     let token = sessions::find_refresh_token(conn, digest)?.ok_or_else(invalid)?;
@@ -273,7 +280,11 @@ fn refresh_in(conn: &mut DbConnection, state: &AppState, digest: &str, context: 
         return Ok(Refreshed::Reused);
     }
     if token.expires_at <= now {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", "the refresh token has expired; log in again"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "the refresh token has expired; log in again",
+        ));
     }
     let account = account_store::find(conn, &session.account_id)?.ok_or_else(invalid)?;
     if account.status()? == AccountStatus::Blocked {
@@ -281,19 +292,9 @@ fn refresh_in(conn: &mut DbConnection, state: &AppState, digest: &str, context: 
     }
     let refresh_token = new_refresh_token(conn, state, &session.id, now)?;
     let ttl = state.tokens.access_ttl_seconds;
-    let access_token = state.tokens.issue(
-        &account.id,
-        &session.id,
-        account.token_version,
-        session.impersonator_id.as_deref(),
-        ttl,
-    )?;
-    Ok(Refreshed::Pair(TokenPair {
-        access_token,
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: ttl,
-    }))
+    let access_token =
+        state.tokens.issue(&account.id, &session.id, account.token_version, session.impersonator_id.as_deref(), ttl)?;
+    Ok(Refreshed::Pair(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: ttl }))
 }
 
 /// Log out: end this session, or with `everywhere` every session and token of the
@@ -305,10 +306,15 @@ fn refresh_in(conn: &mut DbConnection, state: &AppState, digest: &str, context: 
     security(("bearer" = []))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, principal: Principal, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     let input: LogoutRequest = body.parse()?;
     principal.authorize(if input.everywhere { Action::EndAllSessions } else { Action::EndSession })?;
-    let session_id = principal.session_id().map(str::to_owned).ok_or_else(|| ApiError::forbidden("API keys cannot log out"))?;
+    let session_id =
+        principal.session_id().map(str::to_owned).ok_or_else(|| ApiError::forbidden("API keys cannot log out"))?;
     let other_digest = input.refresh_token.as_deref().map(credentials::digest);
     state
         .db

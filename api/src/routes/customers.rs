@@ -7,14 +7,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hostadmin_domain::accounts::{AccountKind, AccountStatus, DisplayName, EmailAddress, Login, NewAccountKind, Profile};
+use hostadmin_domain::accounts::{
+    AccountKind, AccountStatus, DisplayName, EmailAddress, Login, NewAccountKind, Profile,
+};
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::passwords::NewPassword;
 use hostadmin_domain::policy::{Action, Reach};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
-use hostadmin_persistence::accounts::{self as account_store, AccountChanges, AccountFilter, AccountRow, NewAccount, Taken};
+use hostadmin_persistence::accounts::{
+    self as account_store, AccountChanges, AccountFilter, AccountRow, NewAccount, Taken,
+};
 use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::StoreError;
 
@@ -61,7 +65,8 @@ impl AccountView {
             email_verified: row.email_verified,
             fraud: row.fraud,
             two_factor_enabled: row.two_factor_enabled,
-            profile: serde_json::from_str(&row.profile).map_err(|e| ApiError::internal(format!("stored profile of {}: {e}", row.id)))?,
+            profile: serde_json::from_str(&row.profile)
+                .map_err(|e| ApiError::internal(format!("stored profile of {}: {e}", row.id)))?,
             parent_id: row.parent_id.clone(),
             created_at: time::to_utc(row.created_at),
             updated_at: time::to_utc(row.updated_at),
@@ -70,10 +75,11 @@ impl AccountView {
 }
 
 /// An answer with the resource and its `ETag`.
-pub fn account_response(mut builder: actix_web::HttpResponseBuilder, row: &AccountRow) -> Result<HttpResponse, ApiError> {
-    Ok(builder
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(AccountView::from_row(row)?))
+pub fn account_response(
+    mut builder: actix_web::HttpResponseBuilder,
+    row: &AccountRow,
+) -> Result<HttpResponse, ApiError> {
+    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(AccountView::from_row(row)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,13 +137,9 @@ impl CreateCustomer {
         let profile = self.profile.unwrap_or_default();
         errors.extend(profile_errors(&profile, "/profile"));
         match (login, password, name, email) {
-            (Some(login), Some(password), Some(name), Some(email)) if errors.is_empty() => Ok(ValidCustomer {
-                login,
-                password,
-                name,
-                email,
-                profile,
-            }),
+            (Some(login), Some(password), Some(name), Some(email)) if errors.is_empty() => {
+                Ok(ValidCustomer { login, password, name, email, profile })
+            }
             _ => Err(ApiError::fields(errors)),
         }
     }
@@ -295,10 +297,7 @@ pub async fn list_customers(
     };
     let reach = principal.reach();
     let fetch = page.fetch();
-    let rows = state
-        .db
-        .run(move |conn| Ok(account_store::list_in_reach(conn, &reach, &filter, fetch)?))
-        .await?;
+    let rows = state.db.run(move |conn| Ok(account_store::list_in_reach(conn, &reach, &filter, fetch)?)).await?;
     let views = rows.iter().map(AccountView::from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
@@ -306,10 +305,7 @@ pub async fn list_customers(
 /// Loads an account the caller may reach, or answers 404 as if it did not exist.
 pub async fn find_reachable(state: &AppState, reach: Reach, id: &str) -> Result<AccountRow, ApiError> {
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    state
-        .db
-        .run(move |conn| account_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found))
-        .await
+    state.db.run(move |conn| account_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found)).await
 }
 
 /// Read one account below the caller.
@@ -323,7 +319,11 @@ pub async fn find_reachable(state: &AppState, reach: Reach, id: &str) -> Result<
     security(("bearer" = []), ("api_key" = []))
 )]
 #[get("/customers/{id}")]
-pub async fn get_customer(state: web::Data<AppState>, principal: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_customer(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadCustomer)?;
     let row = find_reachable(&state, principal.reach(), &id).await?;
     account_response(HttpResponse::Ok(), &row)
@@ -387,7 +387,8 @@ pub fn resolve_changes(
             fields.push("profile");
         }
         Patch::Value(patch) => {
-            let mut merged: serde_json::Value = serde_json::from_str(&row.profile).unwrap_or_else(|_| serde_json::json!({}));
+            let mut merged: serde_json::Value =
+                serde_json::from_str(&row.profile).unwrap_or_else(|_| serde_json::json!({}));
             merge_patch::merge(&mut merged, patch);
             match serde_json::from_value::<Profile>(merged) {
                 Ok(profile) => {
@@ -398,7 +399,9 @@ pub fn resolve_changes(
                 Err(error) => {
                     let message = error.to_string();
                     let (code, pointer) = match message.split_once("unknown field `") {
-                        Some((_, rest)) => ("unknown_field", format!("/profile/{}", rest.split('`').next().unwrap_or_default())),
+                        Some((_, rest)) => {
+                            ("unknown_field", format!("/profile/{}", rest.split('`').next().unwrap_or_default()))
+                        }
                         None => ("invalid_value", "/profile".to_owned()),
                     };
                     let error = FieldError::new(pointer, Invalid::new(code, message));

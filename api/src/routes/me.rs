@@ -28,13 +28,14 @@ pub struct MeView {
     pub impersonated_by: Option<String>,
 }
 
-fn me_response(principal: &Principal, row: &hostadmin_persistence::accounts::AccountRow) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::ETAG, etag(row.version)))
-        .json(MeView {
-            account: AccountView::from_row(row)?,
-            impersonated_by: principal.actor.impersonator_id.clone(),
-        }))
+fn me_response(
+    principal: &Principal,
+    row: &hostadmin_persistence::accounts::AccountRow,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, etag(row.version))).json(MeView {
+        account: AccountView::from_row(row)?,
+        impersonated_by: principal.actor.impersonator_id.clone(),
+    }))
 }
 
 /// The account the caller is logged in as.
@@ -96,7 +97,13 @@ pub async fn update_me(
     let resolved = resolve_changes(&principal.account, &input.name, &input.email, &input.profile)?;
     if changes_email {
         let candidate = input.current_password.clone().ok_or_else(|| {
-            ApiError::field("/current_password", hostadmin_domain::validation::Invalid::new("required", "changing the email address needs the current password"))
+            ApiError::field(
+                "/current_password",
+                hostadmin_domain::validation::Invalid::new(
+                    "required",
+                    "changing the email address needs the current password",
+                ),
+            )
         })?;
         verify_current_password(&state, &principal, candidate).await?;
     }
@@ -132,10 +139,15 @@ pub struct ChangePassword {
     security(("bearer" = []))
 )]
 #[put("/me/password")]
-pub async fn change_password(state: web::Data<AppState>, principal: Principal, body: JsonBody) -> Result<HttpResponse, ApiError> {
+pub async fn change_password(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ChangeOwnPassword)?;
     let input: ChangePassword = body.parse()?;
-    let new_password = NewPassword::parse(&input.new_password).map_err(|invalid| ApiError::field("/new_password", invalid))?;
+    let new_password =
+        NewPassword::parse(&input.new_password).map_err(|invalid| ApiError::field("/new_password", invalid))?;
     verify_current_password(&state, &principal, input.current_password).await?;
     let hash = state.hasher.hash(new_password).await?;
     state

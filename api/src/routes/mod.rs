@@ -32,9 +32,5 @@ pub fn configure_v1(config: &mut ServiceConfig) {
 
 /// The routes outside `/v1`.
 pub fn configure_system(config: &mut ServiceConfig) {
-    config
-        .service(system::healthz)
-        .service(system::readyz)
-        .service(system::metrics)
-        .service(system::openapi_json);
+    config.service(system::healthz).service(system::readyz).service(system::metrics).service(system::openapi_json);
 }

@@ -38,10 +38,8 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let ready = state
-        .db
-        .run(|conn| migrations::is_up_to_date(conn).map_err(|e| ApiError::Unavailable(e.to_string())))
-        .await?;
+    let ready =
+        state.db.run(|conn| migrations::is_up_to_date(conn).map_err(|e| ApiError::Unavailable(e.to_string()))).await?;
     if !ready {
         return Err(ApiError::Unavailable("the database has pending migrations".into()));
     }
@@ -58,15 +56,17 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     security(())
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let allowed = client_ip(&request, &state.config.trusted_proxies)
         .is_some_and(|ip| state.config.metrics_allow.iter().any(|net| net.contains(&ip)));
     if !allowed {
         return Err(ApiError::forbidden("metrics are not served to this address"));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render()))
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render()))
 }
 
 /// The served OpenAPI document, serialised once at start-up.
@@ -80,7 +80,5 @@ pub struct OpenApiJson(pub Arc<String>);
 )]
 #[get("/v1/openapi.json")]
 pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(ContentType::json())
-        .body(document.0.as_str().to_owned())
+    HttpResponse::Ok().insert_header(ContentType::json()).body(document.0.as_str().to_owned())
 }

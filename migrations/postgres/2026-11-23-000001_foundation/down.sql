@@ -1,5 +1,6 @@
 DROP TABLE login_failures;
 DROP TABLE idempotency_keys;
+DROP TRIGGER audit_events_no_truncate ON audit_events;
 DROP TRIGGER audit_events_no_update ON audit_events;
 DROP FUNCTION audit_events_append_only();
 DROP TABLE audit_events;

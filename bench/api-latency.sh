@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Loopback latency of POST /v1/auth/login and GET /v1/me on SQLite and PostgreSQL,
+# with wrk against a release build, and the same SQL as GET /v1/me through pgbench.
+# Not part of CI. Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's server
+# package). Usage: bench/api-latency.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+duration=${1:-10}
+connections=${BENCH_CONNECTIONS:-8}
+pg_admin=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export BENCH_PASSWORD=bench-password-$RANDOM-$RANDOM
+
+cargo build --release --quiet --bin hostadmin
+bin=target/release/hostadmin
+work=$(mktemp -d)
+server=
+trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$work"; psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+
+wrk_line() { # label, then wrk args: prints requests/s and latency percentiles
+	local label=$1; shift
+	local out
+	out=$(wrk --latency -d "${duration}s" -t 2 -c "$connections" "$@")
+	printf '%-28s %10s req/s   p50 %8s   p99 %8s\n' "$label" \
+		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+		"$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+		"$(awk '$1 == "99%" {print $2}' <<<"$out")"
+}
+
+run_backend() { # name, database url
+	local name=$1 url=$2
+	local env=(HOSTADMIN_DATA_DIR="$work/$name" HOSTADMIN_DATABASE_URL="$url" HOSTADMIN_LISTEN=127.0.0.1:18181
+		HOSTADMIN_JWT_SECRET=bench-jwt-secret-of-at-least-thirty-two-bytes HOSTADMIN_ENCRYPTION_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+		HOSTADMIN_REQUESTS_PER_MINUTE=100000000 HOSTADMIN_LOGIN_FAILURES_PER_ADDRESS=100000000 HOSTADMIN_LOG=warn)
+	env "${env[@]}" "$bin" migrate >/dev/null
+	printf '%s\n' "$BENCH_PASSWORD" | env "${env[@]}" "$bin" operator create --login bench-operator --email bench@example.test --password-stdin >/dev/null
+	env "${env[@]}" "$bin" serve >"$work/$name.log" 2>&1 &
+	server=$!
+	for _ in $(seq 1 50); do curl -fs http://127.0.0.1:18181/healthz >/dev/null && break; sleep 0.2; done
+	local login token
+	login=$(curl -fs http://127.0.0.1:18181/v1/auth/login -H 'content-type: application/json' \
+		-d "{\"login\":\"bench-operator\",\"password\":\"$BENCH_PASSWORD\"}")
+	token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' <<<"$login")
+	echo "== $name ($(nproc) cores, $connections connections, ${duration}s each)"
+	wrk_line "GET /v1/me" -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
+	wrk_line "POST /v1/auth/login" -s bench/login.lua http://127.0.0.1:18181/v1/auth/login
+	if [[ $name == postgres ]]; then
+		local ids sid aid
+		ids=$(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$login")
+		read -r sid aid <<<"$ids"
+		local out
+		out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="$sid" -D aid="$aid" "${url}")
+		printf '%-28s %10s tx/s    (the two statements of GET /v1/me)\n' "pgbench me.sql" \
+			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")"
+	fi
+	kill $server; wait $server 2>/dev/null || true; server=
+}
+
+run_backend sqlite "sqlite://$work/sqlite/hostadmin.db"
+psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null
+psql -q "$pg_admin" -c "CREATE DATABASE hostadmin_bench" >/dev/null
+run_backend postgres "${pg_admin%/*}/hostadmin_bench"
