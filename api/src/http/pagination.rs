@@ -19,6 +19,26 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// `limit` and `cursor`, the query parameters every list takes beside its filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "limit_param")]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for, for a list with these (canonical) filters.
+    pub fn request(&self, filters: String) -> Result<PageRequest, ApiError> {
+        PageRequest::new(self.limit, self.cursor.as_deref(), filters)
+    }
+}
+
 /// What a cursor carries: the last id seen and a fingerprint of the filters.
 #[derive(Debug, Serialize, Deserialize)]
 struct CursorState {

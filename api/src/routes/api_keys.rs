@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use hostadmin_domain::accounts::DisplayName;
 use hostadmin_domain::audit::{self as actions, target};
@@ -20,7 +20,7 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::idempotency;
-use crate::http::pagination::{Page, PageRequest};
+use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -173,18 +173,6 @@ pub async fn create_api_key(
         .json(CreatedApiKey { api_key: ApiKeyView::from(&row), key }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// 1-100, default 20.
-    #[param(minimum = 1, maximum = 100)]
-    #[serde(default, deserialize_with = "crate::http::pagination::limit_param")]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
-    pub cursor: Option<String>,
-}
-
 /// The current account's keys that are not revoked, newest first.
 #[utoipa::path(
     tag = "API keys",
@@ -199,7 +187,7 @@ pub async fn list_api_keys(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ManageOwnApiKeys)?;
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), String::new())?;
+    let page = query.request(String::new())?;
     let account_id = principal.id().to_owned();
     let (before, fetch) = (page.before_id.clone(), page.fetch());
     let rows =

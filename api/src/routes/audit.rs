@@ -11,7 +11,7 @@ use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, EventFilter, EventRow};
 
 use crate::auth::Principal;
-use crate::http::pagination::{Page, PageRequest};
+use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
@@ -67,13 +67,6 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     /// Events before this time.
     pub until: Option<DateTime<Utc>>,
-    /// 1-100, default 20.
-    #[param(minimum = 1, maximum = 100)]
-    #[serde(default, deserialize_with = "crate::http::pagination::limit_param")]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
-    pub cursor: Option<String>,
 }
 
 fn bounded(value: Option<String>, name: &str) -> Result<Option<String>, ApiError> {
@@ -90,7 +83,7 @@ fn bounded(value: Option<String>, name: &str) -> Result<Option<String>, ApiError
 /// and their subtree's, customers their own account's.
 #[utoipa::path(
     tag = "Audit log",
-    params(AuditQuery),
+    params(AuditQuery, PageQuery),
     responses((status = 200, description = "A page of events", body = Page<AuditEventView>)),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -99,6 +92,7 @@ pub async fn list_audit_events(
     state: web::Data<AppState>,
     principal: Principal,
     query: web::Query<AuditQuery>,
+    paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadAuditLog)?;
     let query = query.into_inner();
@@ -115,7 +109,7 @@ pub async fn list_audit_events(
         "{:?}",
         (&filter.actor_id, &filter.target_type, &filter.target_id, &filter.action, filter.since, filter.until)
     );
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), filters)?;
+    let page = paging.request(filters)?;
     filter.before_id = page.before_id.clone();
     let reader = principal.id().to_owned();
     let reach = principal.reach();

@@ -27,7 +27,7 @@ use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::{self, Patch};
-use crate::http::pagination::{Page, PageRequest};
+use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -250,19 +250,12 @@ pub struct ListCustomersQuery {
     pub kind: Option<AccountKind>,
     /// Only the accounts directly below this one.
     pub parent_id: Option<String>,
-    /// 1-100, default 20.
-    #[param(minimum = 1, maximum = 100)]
-    #[serde(default, deserialize_with = "crate::http::pagination::limit_param")]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
-    pub cursor: Option<String>,
 }
 
 /// List the accounts below the caller, newest first.
 #[utoipa::path(
     tag = "Customers",
-    params(ListCustomersQuery),
+    params(ListCustomersQuery, PageQuery),
     responses((status = 200, description = "A page of accounts", body = Page<AccountView>)),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -271,6 +264,7 @@ pub async fn list_customers(
     state: web::Data<AppState>,
     principal: Principal,
     query: web::Query<ListCustomersQuery>,
+    paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ListCustomers)?;
     let query = query.into_inner();
@@ -287,7 +281,7 @@ pub async fn list_customers(
         query.kind.map(AccountKind::as_str).unwrap_or_default(),
         query.parent_id.as_deref().unwrap_or_default()
     );
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), filters)?;
+    let page = paging.request(filters)?;
     let filter = AccountFilter {
         prefix,
         status: query.status,
