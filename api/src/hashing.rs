@@ -11,22 +11,24 @@ use hostadmin_domain::passwords::{self, NewPassword};
 
 use crate::http::problem::ApiError;
 
-const WAIT_FOR_SLOT: Duration = Duration::from_secs(10);
+/// How long a request waits for a hashing slot before it is answered 503.
+pub const WAIT_FOR_SLOT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Hasher {
     slots: Arc<Semaphore>,
+    wait: Duration,
 }
 
 impl Hasher {
-    pub fn new(concurrency: u32) -> Self {
-        Self { slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)) }
+    pub fn new(concurrency: u32, wait: Duration) -> Self {
+        Self { slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)), wait }
     }
 
     async fn slotted<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let slot = tokio::time::timeout(WAIT_FOR_SLOT, self.slots.clone().acquire_owned())
+        let slot = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable("no password hashing slot within 10 s".into()))?
+            .map_err(|_| ApiError::Unavailable(format!("no password hashing slot within {:?}", self.wait)))?
             .map_err(|_| ApiError::Unavailable("password hashing closed".into()))?;
         let result = tokio::task::spawn_blocking(move || {
             let _slot = slot;
@@ -53,5 +55,31 @@ impl Hasher {
             }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_that_finds_no_slot_in_time_is_told_to_come_back() {
+        let hasher = Hasher::new(1, Duration::from_millis(50));
+        let _busy = hasher.slots.clone().acquire_owned().await.unwrap();
+        let refused = hasher.verify("candidate".into(), None).await;
+        assert!(matches!(refused, Err(ApiError::Unavailable(_))), "{refused:?}");
+        let response = actix_web::ResponseError::error_response(&refused.unwrap_err());
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_once_a_slot_is_free() {
+        let hasher = Hasher::new(1, Duration::from_secs(10));
+        let password = NewPassword::parse("a long enough passphrase").unwrap();
+        let stored = hasher.hash(password).await.unwrap();
+        assert!(hasher.verify("a long enough passphrase".into(), Some(stored.clone())).await.unwrap());
+        assert!(!hasher.verify("another passphrase".into(), Some(stored)).await.unwrap());
+        assert!(!hasher.verify("anything".into(), None).await.unwrap(), "no account never matches");
     }
 }

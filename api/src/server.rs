@@ -55,7 +55,7 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     let db = Db::new(pool, config.database_pool_size);
     let state = AppState {
         tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
-        hasher: Hasher::new(config.password_hash_concurrency),
+        hasher: Hasher::new(config.password_hash_concurrency, crate::hashing::WAIT_FOR_SLOT),
         limiter: RequestLimiter::per_minute(config.limits.requests_per_minute),
         db: db.clone(),
         config: Arc::new(config),

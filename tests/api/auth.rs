@@ -19,6 +19,7 @@ both_backends!(login_answers_a_token_pair_that_reaches_me, |server| {
     assert_eq!(by_email.body["token_type"], "Bearer");
     assert_eq!(by_email.body["expires_in"], 900);
     assert!(by_email.str("refresh_token").starts_with("hr_"));
+    assert_eq!(by_email.header("cache-control"), Some("no-store"), "tokens are never cached");
     let me = server.get("/v1/me", Some(&operator.token));
     assert_eq!(me.body["kind"], "operator");
     assert_eq!(me.body["login"], "operator");

@@ -142,6 +142,14 @@ fn new_refresh_token(
     Ok(token)
 }
 
+/// Tokens are never cached by anything between us and the client (RFC 6749 5.1).
+fn token_response(pair: &TokenPair) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::PRAGMA, "no-cache"))
+        .json(pair)
+}
+
 /// Log in with a login name or email address and a password.
 ///
 /// Wrong logins and wrong passwords answer alike. Failed attempts are limited per
@@ -239,7 +247,7 @@ pub async fn refresh(
     let state_for_write = state.clone();
     let outcome = state.db.write(move |conn| refresh_in(conn, &state_for_write, &digest, &context)).await?;
     match outcome {
-        Refreshed::Pair(pair) => Ok(HttpResponse::Ok().json(pair)),
+        Refreshed::Pair(pair) => Ok(token_response(&pair)),
         Refreshed::Reused => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "refresh_token_reused",
