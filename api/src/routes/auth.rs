@@ -212,7 +212,7 @@ pub async fn login(state: web::Data<AppState>, request: HttpRequest, body: JsonB
     }
     let state_for_write = state.clone();
     let pair = state.db.write(move |conn| open_session(conn, &state_for_write, &account, &context)).await?;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(token_response(&pair))
 }
 
 /// What presenting a refresh token found.
