@@ -5,10 +5,14 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod catalog;
 pub mod credentials;
 pub mod ids;
+pub mod money;
 pub mod passwords;
 pub mod policy;
+pub mod proration;
 pub mod scopes;
+pub mod services;
 pub mod time;
 pub mod validation;
