@@ -13,7 +13,6 @@ use hostadmin_domain::passwords::{self, NewPassword};
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, NewAccount};
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
-use hostadmin_persistence::connection::connect;
 use hostadmin_persistence::{migrations, write_transaction, StoreError};
 
 use crate::config::Config;
@@ -95,8 +94,7 @@ fn runtime() -> Result<actix_web::rt::Runtime> {
 }
 
 fn migrate(config: &Config) -> Result<()> {
-    let mut conn =
-        connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
+    let mut conn = server::connect_once(config)?;
     let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
     if applied.is_empty() {
         println!("the database is up to date");
@@ -121,7 +119,7 @@ fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
     let hash = passwords::hash(&password)?;
 
     server::open_database(config)?;
-    let mut conn = connect(&config.database)?;
+    let mut conn = server::connect_once(config)?;
     let id = new_id();
     let result = write_transaction(&mut conn, |conn| -> Result<(), StoreError> {
         if let Some(taken) = account_store::taken(conn, login.as_str(), email.normalized())? {

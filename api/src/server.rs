@@ -12,7 +12,7 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use hostadmin_persistence::connection::{self, connect};
-use hostadmin_persistence::{migrations, Backend, ConnectionPool};
+use hostadmin_persistence::{migrations, Backend, ConnectionPool, DbConnection};
 
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
@@ -28,16 +28,21 @@ use crate::routes::system::OpenApiJson;
 use crate::state::AppState;
 use crate::{openapi, worker};
 
-/// Opens the database. SQLite is migrated on the spot (zero set-up); PostgreSQL must
-/// have been migrated with `hostadmin migrate` before instances start.
-pub fn open_database(config: &Config) -> Result<ConnectionPool> {
+/// One connection to the configured database. A SQLite file's directory is created
+/// first, so that every command works on a fresh install.
+pub fn connect_once(config: &Config) -> Result<DbConnection> {
     if let Backend::Sqlite { path } = &config.database {
         if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
     }
-    let mut conn =
-        connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))?;
+    connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))
+}
+
+/// Opens the database. SQLite is migrated on the spot (zero set-up); PostgreSQL must
+/// have been migrated with `hostadmin migrate` before instances start.
+pub fn open_database(config: &Config) -> Result<ConnectionPool> {
+    let mut conn = connect_once(config)?;
     if config.database.is_sqlite() {
         let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
         if !applied.is_empty() {

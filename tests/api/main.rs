@@ -9,6 +9,7 @@ mod support;
 mod api_keys;
 mod audit;
 mod auth;
+mod cli;
 mod conventions;
 mod customers;
 mod tenancy;
