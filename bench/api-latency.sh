@@ -48,7 +48,7 @@ run_backend() { # name, database url
 		ids=$(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$login")
 		read -r sid aid <<<"$ids"
 		local out
-		out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="$sid" -D aid="$aid" "${url}")
+		out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="'$sid'" -D aid="'$aid'" "${url}")
 		printf '%-28s %10s tx/s    (the two statements of GET /v1/me)\n' "pgbench me.sql" \
 			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")"
 	fi
