@@ -28,6 +28,7 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "API keys", description = "Keys for integrations and scripts"),
         (name = "Customers", description = "Accounts below the caller"),
         (name = "Audit log", description = "Who changed what, when"),
+        (name = "Catalog", description = "Plans: quotas, prices per billing cycle, add-ons"),
         (name = "System", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -12,10 +12,14 @@ pub const SESSION_LOGOUT_EVERYWHERE: &str = "session.logout_everywhere";
 pub const SESSION_REFRESH_REUSED: &str = "session.refresh_token_reused";
 pub const API_KEY_CREATE: &str = "api_key.create";
 pub const API_KEY_REVOKE: &str = "api_key.revoke";
+pub const PLAN_CREATE: &str = "plan.create";
+pub const PLAN_UPDATE: &str = "plan.update";
+pub const PLAN_ARCHIVE: &str = "plan.archive";
 
 /// What an audited change was done to.
 pub mod target {
     pub const ACCOUNT: &str = "account";
     pub const SESSION: &str = "session";
     pub const API_KEY: &str = "api_key";
+    pub const PLAN: &str = "plan";
 }

@@ -44,6 +44,11 @@ pub enum Action {
     CreateCustomer,
     UpdateCustomer,
     ReadAuditLog,
+    ListPlans,
+    ReadPlan,
+    CreatePlan,
+    UpdatePlan,
+    ArchivePlan,
 }
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
@@ -53,9 +58,13 @@ impl Action {
     /// The kinds of account that may ever call the route.
     fn allowed_kinds(self) -> &'static [AccountKind] {
         match self {
-            Self::ListCustomers | Self::ReadCustomer | Self::CreateCustomer | Self::UpdateCustomer => {
-                WITH_ACCOUNTS_BELOW
-            }
+            Self::ListCustomers
+            | Self::ReadCustomer
+            | Self::CreateCustomer
+            | Self::UpdateCustomer
+            | Self::CreatePlan
+            | Self::UpdatePlan
+            | Self::ArchivePlan => WITH_ACCOUNTS_BELOW,
             _ => EVERYONE,
         }
     }
@@ -66,6 +75,8 @@ impl Action {
             Self::ReadOwnAccount | Self::UpdateOwnProfile | Self::ReadAuditLog => Some(Scope::AccountRead),
             Self::ListCustomers | Self::ReadCustomer => Some(Scope::CustomersRead),
             Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
+            Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
+            Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
             Self::ChangeOwnEmail
             | Self::ChangeOwnPassword
             | Self::ManageOwnApiKeys
@@ -93,6 +104,9 @@ impl Action {
                 | Self::ManageOwnApiKeys
                 | Self::CreateCustomer
                 | Self::UpdateCustomer
+                | Self::CreatePlan
+                | Self::UpdatePlan
+                | Self::ArchivePlan
         )
     }
 
@@ -196,6 +210,19 @@ mod tests {
             assert_eq!(authorize(&actor(AccountKind::Operator), action), Ok(()));
         }
         assert_eq!(reach(&customer), Reach::Nobody);
+    }
+
+    #[test]
+    fn everyone_reads_the_catalog_and_sellers_write_it() {
+        let customer = actor(AccountKind::Customer);
+        assert_eq!(authorize(&customer, Action::ListPlans), Ok(()));
+        for action in [Action::CreatePlan, Action::UpdatePlan, Action::ArchivePlan] {
+            assert_eq!(authorize(&customer, action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()));
+        }
+        let reader = with_key(actor(AccountKind::Reseller), &[Scope::CatalogRead]);
+        assert_eq!(authorize(&reader, Action::ReadPlan), Ok(()));
+        assert_eq!(authorize(&reader, Action::CreatePlan), Err(Denied::InsufficientScope(Scope::CatalogWrite)));
     }
 
     #[test]

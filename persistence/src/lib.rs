@@ -11,6 +11,7 @@ pub mod error;
 pub mod idempotency;
 pub mod login_failures;
 pub mod migrations;
+pub mod plans;
 pub mod schema;
 pub mod sessions;
 #[cfg(feature = "testing")]

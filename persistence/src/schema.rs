@@ -109,6 +109,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    plans (id) {
+        id -> Text,
+        owner_id -> Nullable<Text>,
+        name -> Text,
+        service_kind -> Text,
+        quotas -> Text,
+        prices -> Text,
+        addons -> Text,
+        public -> Bool,
+        archived_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_tree,
@@ -118,4 +135,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     login_failures,
+    plans,
 );

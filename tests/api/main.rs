@@ -12,4 +12,5 @@ mod auth;
 mod cli;
 mod conventions;
 mod customers;
+mod plans;
 mod tenancy;

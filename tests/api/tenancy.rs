@@ -17,6 +17,8 @@ enum Target {
     Account,
     /// An API key, one created by each account: the `/v1/me/api-keys` routes.
     ApiKey,
+    /// A public plan, one sold by each account that sells: the `/v1/plans` routes.
+    Plan,
 }
 
 /// One route with an id: the table the matrix walks.
@@ -42,7 +44,39 @@ const ROUTES: &[Route] = &[
     // Revoking is last: a key revoked by its owner is gone for the later cells, so its
     // owner's own cell is played after every other caller's (see `order`).
     Route { method: "DELETE", path: "/v1/me/api-keys/{id}", body: None, target: Target::ApiKey, success: 204 },
+    Route { method: "GET", path: "/v1/plans/{id}", body: None, target: Target::Plan, success: 200 },
+    Route {
+        method: "PATCH",
+        path: "/v1/plans/{id}",
+        body: Some(|| json!({"name": "Renamed"})),
+        target: Target::Plan,
+        success: 200,
+    },
+    // Archiving keeps the plan readable and changeable: the order does not matter.
+    Route { method: "DELETE", path: "/v1/plans/{id}", body: None, target: Target::Plan, success: 204 },
 ];
+
+/// The roles that sell plans: operators (the provider's plans) and resellers.
+const SELLERS: &[&str] = &["operator", "operator_2", "reseller_a", "reseller_b", "sub_reseller"];
+
+/// Who sold `role` its account: the account above it, "provider" for the top level.
+fn seller_of(role: &str) -> &'static str {
+    match role {
+        "customer_a1" | "customer_a2" | "sub_reseller" => "reseller_a",
+        "customer_b1" | "customer_b2" => "reseller_b",
+        "sub_customer" => "sub_reseller",
+        _ => "provider",
+    }
+}
+
+/// Whose plan a seller's plan is: operators sell the provider's.
+fn plan_owner(seller: &str) -> &str {
+    if Cast::is_operator(seller) {
+        "provider"
+    } else {
+        seller
+    }
+}
 
 /// The accounts of the matrix: the tree plus a second operator, so that "another
 /// operator" is a target too.
@@ -88,6 +122,22 @@ fn expected(cast: &Cast, route: &Route, caller: &str, target: &str) -> Want {
         Target::Account => (404, Some("not_found")),
         Target::ApiKey if caller == target => (route.success, None),
         Target::ApiKey => (404, Some("not_found")),
+        // Reading: operators see every plan, others their own and the public plans of
+        // whoever sold them their account.
+        Target::Plan if route.method == "GET" => {
+            let sees = Cast::is_operator(caller)
+                || plan_owner(caller) == plan_owner(target) && !Tree::is_customer(caller)
+                || seller_of(caller) == plan_owner(target);
+            if sees {
+                (route.success, None)
+            } else {
+                (404, Some("not_found"))
+            }
+        }
+        // Changing: never a customer; operators any plan; resellers their own only.
+        Target::Plan if Tree::is_customer(caller) => (403, Some("forbidden")),
+        Target::Plan if Cast::is_operator(caller) || caller == target => (route.success, None),
+        Target::Plan => (404, Some("not_found")),
     }
 }
 
@@ -131,6 +181,21 @@ both_backends!(tenancy_matrix, |server| {
         keys.push((role, created.str("id")));
     }
     let key_of = |role: &str| keys.iter().find(|(r, _)| *r == role).expect("key").1.clone();
+
+    // One public plan per seller.
+    let mut plans: Vec<(&'static str, String)> = Vec::new();
+    for seller in SELLERS {
+        let account = cast.accounts.iter().find(|(r, _)| r == seller).expect("seller").1;
+        let created = server.post(
+            "/v1/plans",
+            Some(&account.token),
+            json!({"name": format!("plan of {seller}"), "service_kind": "web_hosting", "public": true,
+                   "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}]}),
+        );
+        assert_eq!(created.status, 201, "{seller} creates a plan: {}", created.body);
+        plans.push((seller, created.str("id")));
+    }
+    let plan_of = |role: &str| plans.iter().find(|(r, _)| *r == role).expect("plan").1.clone();
     let built = started.elapsed();
 
     let mut failures = Vec::new();
@@ -138,9 +203,10 @@ both_backends!(tenancy_matrix, |server| {
     for route in ROUTES {
         // Every (caller, target) cell; a caller's own cell on its own key comes last, so
         // that a revocation cannot hide later cells.
+        let targets: &[&str] = if route.target == Target::Plan { SELLERS } else { &roles };
         let mut cells: Vec<(&str, &str)> = Vec::new();
         for caller in &roles {
-            for target in &roles {
+            for target in targets {
                 cells.push((caller, target));
             }
         }
@@ -151,6 +217,7 @@ both_backends!(tenancy_matrix, |server| {
             let object_id = match route.target {
                 Target::Account => cast.id(target).to_owned(),
                 Target::ApiKey => key_of(target),
+                Target::Plan => plan_of(target),
             };
             let path = route.path.replace("{id}", &object_id);
             let token = &cast.accounts.iter().find(|(r, _)| *r == caller).expect("caller").1.token;
@@ -160,12 +227,12 @@ both_backends!(tenancy_matrix, |server| {
             checks += 1;
         }
     }
-    let matrix = ROUTES.len() * roles.len() * roles.len();
+    let matrix: usize =
+        ROUTES.iter().map(|r| roles.len() * if r.target == Target::Plan { SELLERS.len() } else { roles.len() }).sum();
     eprintln!(
-        "tenancy matrix ({}): {} routes x {} callers x {} targets = {matrix} cells",
+        "tenancy matrix ({}): {} routes x {} callers x their targets = {matrix} cells",
         server.backend,
         ROUTES.len(),
-        roles.len(),
         roles.len()
     );
 

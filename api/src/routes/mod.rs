@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod customers;
 pub mod me;
+pub mod plans;
 pub mod system;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -27,7 +28,12 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(customers::create_customer)
         .service(customers::get_customer)
         .service(customers::update_customer)
-        .service(audit::list_audit_events);
+        .service(audit::list_audit_events)
+        .service(plans::list_plans)
+        .service(plans::create_plan)
+        .service(plans::get_plan)
+        .service(plans::update_plan)
+        .service(plans::archive_plan);
 }
 
 /// The routes outside `/v1`.
