@@ -29,6 +29,7 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "Customers", description = "Accounts below the caller"),
         (name = "Audit log", description = "Who changed what, when"),
         (name = "Catalog", description = "Plans: quotas, prices per billing cycle, add-ons"),
+        (name = "Services", description = "What accounts bought, and their lifecycle"),
         (name = "System", description = "Health, readiness, metrics, this document"),
     )
 )]

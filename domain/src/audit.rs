@@ -15,6 +15,8 @@ pub const API_KEY_REVOKE: &str = "api_key.revoke";
 pub const PLAN_CREATE: &str = "plan.create";
 pub const PLAN_UPDATE: &str = "plan.update";
 pub const PLAN_ARCHIVE: &str = "plan.archive";
+pub const SERVICE_CREATE: &str = "service.create";
+pub const SERVICE_UPDATE: &str = "service.update";
 
 /// What an audited change was done to.
 pub mod target {
@@ -22,4 +24,5 @@ pub mod target {
     pub const SESSION: &str = "session";
     pub const API_KEY: &str = "api_key";
     pub const PLAN: &str = "plan";
+    pub const SERVICE: &str = "service";
 }

@@ -49,6 +49,10 @@ pub enum Action {
     CreatePlan,
     UpdatePlan,
     ArchivePlan,
+    ListServices,
+    ReadService,
+    CreateService,
+    UpdateService,
 }
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
@@ -64,7 +68,8 @@ impl Action {
             | Self::UpdateCustomer
             | Self::CreatePlan
             | Self::UpdatePlan
-            | Self::ArchivePlan => WITH_ACCOUNTS_BELOW,
+            | Self::ArchivePlan
+            | Self::CreateService => WITH_ACCOUNTS_BELOW,
             _ => EVERYONE,
         }
     }
@@ -77,6 +82,8 @@ impl Action {
             Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
             Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
             Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
+            Self::ListServices | Self::ReadService => Some(Scope::ServicesRead),
+            Self::CreateService | Self::UpdateService => Some(Scope::ServicesWrite),
             Self::ChangeOwnEmail
             | Self::ChangeOwnPassword
             | Self::ManageOwnApiKeys
@@ -107,6 +114,8 @@ impl Action {
                 | Self::CreatePlan
                 | Self::UpdatePlan
                 | Self::ArchivePlan
+                | Self::CreateService
+                | Self::UpdateService
         )
     }
 

@@ -13,6 +13,7 @@ pub mod login_failures;
 pub mod migrations;
 pub mod plans;
 pub mod schema;
+pub mod services;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;

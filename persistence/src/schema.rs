@@ -126,6 +126,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Text,
+        number -> BigInt,
+        owner_id -> Text,
+        plan_id -> Text,
+        name -> Text,
+        name_lower -> Text,
+        kind -> Text,
+        status -> Text,
+        cycle -> Text,
+        addons -> Text,
+        quotas -> Text,
+        registered_at -> Timestamp,
+        next_due_at -> Timestamp,
+        recurring_amount_minor -> BigInt,
+        currency -> Text,
+        auto_renew -> Bool,
+        cancellation -> Nullable<Text>,
+        suspension_reason -> Nullable<Text>,
+        allow_overselling -> Bool,
+        password_hash -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_tree,
@@ -136,4 +171,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     login_failures,
     plans,
+    counters,
+    services,
 );

@@ -13,4 +13,6 @@ mod cli;
 mod conventions;
 mod customers;
 mod plans;
+mod service_lifecycle;
+mod services;
 mod tenancy;

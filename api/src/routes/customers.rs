@@ -11,6 +11,7 @@ use hostadmin_domain::accounts::{
     AccountKind, AccountStatus, DisplayName, EmailAddress, Login, NewAccountKind, Profile,
 };
 use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::catalog::QuotaKey;
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::passwords::NewPassword;
 use hostadmin_domain::policy::{Action, Reach};
@@ -29,6 +30,7 @@ use crate::http::idempotency;
 use crate::http::merge_patch::{self, Patch};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
+use crate::resellers;
 use crate::state::AppState;
 
 /// An account as the API shows it.
@@ -171,7 +173,7 @@ fn store_to_api(error: StoreError) -> ApiError {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers the stored result for 24 hours.")),
     responses(
         (status = 201, description = "Created", body = AccountView, headers(("Location" = String), ("ETag" = String))),
-        (status = 409, description = "`login_taken`, `email_taken` or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`login_taken`, `email_taken`, `quota_exceeded` (a reseller package is full) or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -211,6 +213,9 @@ pub async fn create_customer(
             .write(move |conn| {
                 if let Some(taken) = account_store::taken(conn, &new.login, &new.email_normalized)? {
                     return Err(taken_error(taken));
+                }
+                if let Some(parent) = &new.parent_id {
+                    resellers::enforce(conn, parent, true, QuotaKey::Customers)?;
                 }
                 account_store::insert(conn, &new).map_err(store_to_api)?;
                 audit::record(

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod customers;
 pub mod me;
 pub mod plans;
+pub mod services;
 pub mod system;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -33,7 +34,11 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(plans::create_plan)
         .service(plans::get_plan)
         .service(plans::update_plan)
-        .service(plans::archive_plan);
+        .service(plans::archive_plan)
+        .service(services::list_services)
+        .service(services::create_service)
+        .service(services::get_service)
+        .service(services::update_service);
 }
 
 /// The routes outside `/v1`.

@@ -82,7 +82,7 @@ pub struct PlanView {
 }
 
 impl PlanView {
-    fn from_row(row: &PlanRow) -> Result<Self, ApiError> {
+    pub fn from_row(row: &PlanRow) -> Result<Self, ApiError> {
         let corrupt =
             |what: &str, e: serde_json::Error| ApiError::internal(format!("stored {what} of plan {}: {e}", row.id));
         Ok(Self {

@@ -1,0 +1,336 @@
+//! Services: what accounts bought. Lookups are scoped by who asks; numbers come from a
+//! counter row so that they have no gaps; reseller packages are locked before their
+//! quotas are counted.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::not;
+use diesel::prelude::*;
+use hostadmin_domain::accounts::AccountKind;
+
+use crate::accounts::escape_like;
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::schema::{account_tree, accounts, counters, services};
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ServiceRow {
+    pub id: String,
+    pub number: i64,
+    pub owner_id: String,
+    pub plan_id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub cycle: String,
+    pub addons: String,
+    pub quotas: String,
+    pub registered_at: NaiveDateTime,
+    pub next_due_at: NaiveDateTime,
+    pub recurring_amount_minor: i64,
+    pub currency: String,
+    pub auto_renew: bool,
+    pub cancellation: Option<String>,
+    pub suspension_reason: Option<String>,
+    pub allow_overselling: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+type Columns = (
+    services::id,
+    services::number,
+    services::owner_id,
+    services::plan_id,
+    services::name,
+    services::kind,
+    services::status,
+    services::cycle,
+    services::addons,
+    services::quotas,
+    services::registered_at,
+    services::next_due_at,
+    services::recurring_amount_minor,
+    services::currency,
+    services::auto_renew,
+    services::cancellation,
+    services::suspension_reason,
+    services::allow_overselling,
+    services::version,
+    services::created_at,
+    services::updated_at,
+);
+const COLUMNS: Columns = (
+    services::id,
+    services::number,
+    services::owner_id,
+    services::plan_id,
+    services::name,
+    services::kind,
+    services::status,
+    services::cycle,
+    services::addons,
+    services::quotas,
+    services::registered_at,
+    services::next_due_at,
+    services::recurring_amount_minor,
+    services::currency,
+    services::auto_renew,
+    services::cancellation,
+    services::suspension_reason,
+    services::allow_overselling,
+    services::version,
+    services::created_at,
+    services::updated_at,
+);
+
+/// Statuses that hold a place in a quota: what is being or has been provisioned and
+/// not given up.
+pub const COUNTED_STATUSES: [&str; 3] = ["pending", "active", "suspended"];
+
+/// The next service number. The counter row is updated inside the creating transaction:
+/// a rollback gives the number back, and concurrent creators wait for each other.
+pub fn next_number(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(diesel::update(counters::table.filter(counters::name.eq("service_number")))
+        .set(counters::value.eq(counters::value + 1))
+        .returning(counters::value)
+        .get_result(conn)?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewService {
+    pub id: String,
+    pub number: i64,
+    pub owner_id: String,
+    pub plan_id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub cycle: String,
+    pub addons: String,
+    pub quotas: String,
+    pub next_due_at: NaiveDateTime,
+    pub recurring_amount_minor: i64,
+    pub currency: String,
+    pub now: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewService) -> Result<(), StoreError> {
+    diesel::insert_into(services::table)
+        .values((
+            services::id.eq(&new.id),
+            services::number.eq(new.number),
+            services::owner_id.eq(&new.owner_id),
+            services::plan_id.eq(&new.plan_id),
+            services::name.eq(&new.name),
+            services::name_lower.eq(new.name.to_lowercase()),
+            services::kind.eq(&new.kind),
+            services::status.eq(&new.status),
+            services::cycle.eq(&new.cycle),
+            services::addons.eq(&new.addons),
+            services::quotas.eq(&new.quotas),
+            services::registered_at.eq(new.now),
+            services::next_due_at.eq(new.next_due_at),
+            services::recurring_amount_minor.eq(new.recurring_amount_minor),
+            services::currency.eq(&new.currency),
+            services::auto_renew.eq(true),
+            services::allow_overselling.eq(false),
+            services::version.eq(1_i64),
+            services::created_at.eq(new.now),
+            services::updated_at.eq(new.now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whose services a caller reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceReach {
+    /// Operators: their own and every non-operator's.
+    OwnAndNonOperators { own: String },
+    /// Resellers: their own and their subtree's.
+    OwnAndBelow { own: String },
+    /// Customers: their own.
+    Own { own: String },
+}
+
+type BoxedServices<'a> = services::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
+
+fn within<'a>(query: BoxedServices<'a>, reach: &'a ServiceReach) -> BoxedServices<'a> {
+    match reach {
+        ServiceReach::OwnAndNonOperators { own } => {
+            query.filter(services::owner_id.eq(own).or(not(services::owner_id.eq_any(
+                accounts::table.filter(accounts::kind.eq(AccountKind::Operator.as_str())).select(accounts::id),
+            ))))
+        }
+        ServiceReach::OwnAndBelow { own } => {
+            query.filter(services::owner_id.eq_any(
+                account_tree::table.filter(account_tree::ancestor_id.eq(own)).select(account_tree::descendant_id),
+            ))
+        }
+        ServiceReach::Own { own } => query.filter(services::owner_id.eq(own)),
+    }
+}
+
+pub fn find_in_reach(
+    conn: &mut DbConnection,
+    reach: &ServiceReach,
+    id: &str,
+) -> Result<Option<ServiceRow>, StoreError> {
+    Ok(within(services::table.into_boxed(), reach)
+        .filter(services::id.eq(id))
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ServiceRow>, StoreError> {
+    Ok(services::table.filter(services::id.eq(id)).select(COLUMNS).first(conn).optional()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFilter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub owner_id: Option<String>,
+    /// Lowercase prefix of the name; when all digits, also the exact number.
+    pub q: Option<String>,
+    pub due_before: Option<NaiveDateTime>,
+    pub before_id: Option<String>,
+}
+
+/// One page, newest first.
+pub fn list_in_reach(
+    conn: &mut DbConnection,
+    reach: &ServiceReach,
+    filter: &ServiceFilter,
+    limit: i64,
+) -> Result<Vec<ServiceRow>, StoreError> {
+    let mut query = within(services::table.into_boxed(), reach);
+    if let Some(kind) = &filter.kind {
+        query = query.filter(services::kind.eq(kind));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(services::status.eq(status));
+    }
+    if let Some(owner) = &filter.owner_id {
+        query = query.filter(services::owner_id.eq(owner));
+    }
+    if let Some(q) = &filter.q {
+        let by_name = services::name_lower.like(format!("{}%", escape_like(q))).escape('\\');
+        query = match q.parse::<i64>() {
+            Ok(number) if q.chars().all(|c| c.is_ascii_digit()) => {
+                query.filter(by_name.or(services::number.eq(number)))
+            }
+            _ => query.filter(by_name),
+        };
+    }
+    if let Some(due) = filter.due_before {
+        query = query.filter(services::next_due_at.lt(due));
+    }
+    if let Some(before) = &filter.before_id {
+        query = query.filter(services::id.lt(before));
+    }
+    Ok(query.order(services::id.desc()).limit(limit).select(COLUMNS).load(conn)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceChanges {
+    pub name: Option<String>,
+    pub auto_renew: Option<bool>,
+    pub allow_overselling: Option<bool>,
+}
+
+/// Applies the changes if the service is still at `version`; answers whether it did.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i64,
+    changes: &ServiceChanges,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let target = services::table.filter(services::id.eq(id)).filter(services::version.eq(version));
+    let updated =
+        diesel::update(target).set((services::version.eq(version + 1), services::updated_at.eq(now))).execute(conn)?;
+    if updated != 1 {
+        return Ok(false);
+    }
+    let target = services::table.filter(services::id.eq(id));
+    if let Some(name) = &changes.name {
+        diesel::update(target)
+            .set((services::name.eq(name), services::name_lower.eq(name.to_lowercase())))
+            .execute(conn)?;
+    }
+    if let Some(auto_renew) = changes.auto_renew {
+        diesel::update(target).set(services::auto_renew.eq(auto_renew)).execute(conn)?;
+    }
+    if let Some(allow) = changes.allow_overselling {
+        diesel::update(target).set(services::allow_overselling.eq(allow)).execute(conn)?;
+    }
+    Ok(true)
+}
+
+/// A reseller's package: its `reseller_hosting` service, with the quotas it was sold.
+#[derive(Debug, Clone, Queryable)]
+pub struct PackageRow {
+    pub service_id: String,
+    pub reseller_id: String,
+    pub quotas: String,
+    pub allow_overselling: bool,
+}
+
+/// The packages of the given resellers that are in force (active or suspended), each
+/// locked until the transaction ends: on PostgreSQL the no-op update takes the row lock
+/// that makes concurrent creators below the reseller wait for each other; on SQLite the
+/// writing transaction already holds the database's write lock.
+pub fn lock_packages(conn: &mut DbConnection, reseller_ids: &[String]) -> Result<Vec<PackageRow>, StoreError> {
+    let packages: Vec<PackageRow> = services::table
+        .filter(services::owner_id.eq_any(reseller_ids))
+        .filter(services::kind.eq("reseller_hosting"))
+        .filter(services::status.eq_any(["active", "suspended"]))
+        .order(services::id.asc())
+        .select((services::id, services::owner_id, services::quotas, services::allow_overselling))
+        .load(conn)?;
+    for package in &packages {
+        diesel::update(services::table.filter(services::id.eq(&package.service_id)))
+            .set(services::version.eq(services::version))
+            .execute(conn)?;
+    }
+    Ok(packages)
+}
+
+/// Services that hold a quota place, owned by accounts strictly below `reseller_id`.
+pub fn count_below(conn: &mut DbConnection, reseller_id: &str) -> Result<i64, StoreError> {
+    Ok(services::table
+        .filter(
+            services::owner_id.eq_any(
+                account_tree::table
+                    .filter(account_tree::ancestor_id.eq(reseller_id))
+                    .filter(account_tree::depth.gt(0))
+                    .select(account_tree::descendant_id),
+            ),
+        )
+        .filter(services::status.eq_any(COUNTED_STATUSES))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The ancestors of an account, nearest first; with `including_self` the account too.
+pub fn ancestors(conn: &mut DbConnection, account_id: &str, including_self: bool) -> Result<Vec<String>, StoreError> {
+    let min_depth = if including_self { 0 } else { 1 };
+    Ok(account_tree::table
+        .filter(account_tree::descendant_id.eq(account_id))
+        .filter(account_tree::depth.ge(min_depth))
+        .order(account_tree::depth.asc())
+        .select(account_tree::ancestor_id)
+        .load(conn)?)
+}
+
+/// Accounts strictly below `reseller_id`.
+pub fn count_accounts_below(conn: &mut DbConnection, reseller_id: &str) -> Result<i64, StoreError> {
+    Ok(account_tree::table
+        .filter(account_tree::ancestor_id.eq(reseller_id))
+        .filter(account_tree::depth.gt(0))
+        .count()
+        .get_result(conn)?)
+}
