@@ -19,6 +19,9 @@ enum Target {
     ApiKey,
     /// A public plan, one sold by each account that sells: the `/v1/plans` routes.
     Plan,
+    /// A service, one owned by each account, sold from above (operators sell to
+    /// themselves): the `/v1/services` routes.
+    Service,
 }
 
 /// One route with an id: the table the matrix walks.
@@ -54,6 +57,14 @@ const ROUTES: &[Route] = &[
     },
     // Archiving keeps the plan readable and changeable: the order does not matter.
     Route { method: "DELETE", path: "/v1/plans/{id}", body: None, target: Target::Plan, success: 204 },
+    Route { method: "GET", path: "/v1/services/{id}", body: None, target: Target::Service, success: 200 },
+    Route {
+        method: "PATCH",
+        path: "/v1/services/{id}",
+        body: Some(|| json!({"name": "Renamed"})),
+        target: Target::Service,
+        success: 200,
+    },
 ];
 
 /// The roles that sell plans: operators (the provider's plans) and resellers.
@@ -66,6 +77,16 @@ fn seller_of(role: &str) -> &'static str {
         "customer_b1" | "customer_b2" => "reseller_b",
         "sub_customer" => "sub_reseller",
         _ => "provider",
+    }
+}
+
+/// Who sells `role` its service: operators sell to themselves, the provider (the first
+/// operator) to the top-level resellers, every other account's seller to it.
+fn service_seller(role: &str) -> &str {
+    match seller_of(role) {
+        "provider" if Cast::is_operator(role) => role,
+        "provider" => "operator",
+        seller => seller,
     }
 }
 
@@ -138,6 +159,10 @@ fn expected(cast: &Cast, route: &Route, caller: &str, target: &str) -> Want {
         Target::Plan if Tree::is_customer(caller) => (403, Some("forbidden")),
         Target::Plan if Cast::is_operator(caller) || caller == target => (route.success, None),
         Target::Plan => (404, Some("not_found")),
+        // Services: the caller's own and those below it (for operators every
+        // non-operator's); customers, with nobody below, their own.
+        Target::Service if caller == target || cast.below(caller).contains(&target) => (route.success, None),
+        Target::Service => (404, Some("not_found")),
     }
 }
 
@@ -196,6 +221,21 @@ both_backends!(tenancy_matrix, |server| {
         plans.push((seller, created.str("id")));
     }
     let plan_of = |role: &str| plans.iter().find(|(r, _)| *r == role).expect("plan").1.clone();
+
+    // One service per account, sold on its seller's plan before the matrix archives it.
+    let mut services: Vec<(&'static str, String)> = Vec::new();
+    for (role, account) in &cast.accounts {
+        let seller = service_seller(role);
+        let seller_token = &cast.accounts.iter().find(|(r, _)| *r == seller).expect("seller").1.token;
+        let created = server.post(
+            "/v1/services",
+            Some(seller_token),
+            json!({"owner_id": account.id, "plan_id": plan_of(seller), "cycle": "monthly", "name": format!("service of {role}")}),
+        );
+        assert_eq!(created.status, 201, "{seller} sells {role} a service: {}", created.body);
+        services.push((role, created.str("id")));
+    }
+    let service_of = |role: &str| services.iter().find(|(r, _)| *r == role).expect("service").1.clone();
     let built = started.elapsed();
 
     let mut failures = Vec::new();
@@ -218,6 +258,7 @@ both_backends!(tenancy_matrix, |server| {
                 Target::Account => cast.id(target).to_owned(),
                 Target::ApiKey => key_of(target),
                 Target::Plan => plan_of(target),
+                Target::Service => service_of(target),
             };
             let path = route.path.replace("{id}", &object_id);
             let token = &cast.accounts.iter().find(|(r, _)| *r == caller).expect("caller").1.token;
@@ -269,6 +310,23 @@ both_backends!(tenancy_matrix, |server| {
         }
     }
 
+    // The service list: exactly the caller's own and those below it, on one page.
+    for (role, account) in &cast.accounts {
+        let list = server.get("/v1/services?limit=100", Some(&account.token));
+        checks += 1;
+        let mut owners = cast.below(role);
+        owners.push(role);
+        let want: BTreeSet<String> = owners.iter().map(|owner| service_of(owner)).collect();
+        let ids = list.ids();
+        let got: BTreeSet<String> = ids.iter().cloned().collect();
+        if list.status != 200 || got != want || ids.len() != got.len() || !list.body["next_cursor"].is_null() {
+            failures.push(format!(
+                "GET /v1/services?limit=100 as {role}: want {want:?}, got {} {}",
+                list.status, list.text
+            ));
+        }
+    }
+
     // Creating: a customer may never call it, with a body that is valid for the others.
     for (role, account) in &cast.accounts {
         let login = format!("new-{}", role.replace('_', "-"));
@@ -307,6 +365,10 @@ both_backends!(tenancy_matrix, |server| {
         ("DELETE", format!("/v1/me/api-keys/{}", fresh_key.to_uppercase()), customer, not_found),
         // ... and the uppercase DELETE revoked nothing.
         ("GET", format!("/v1/me/api-keys/{fresh_key}"), customer, (200, None)),
+        ("GET", "/v1/services/not-a-uuid".into(), customer, not_found),
+        ("PATCH", "/v1/services/not-a-uuid".into(), operator, not_found),
+        ("GET", format!("/v1/services/{}", service_of("customer_a1").to_uppercase()), customer, not_found),
+        ("PATCH", format!("/v1/services/{}", service_of("customer_a1").to_uppercase()), reseller_a, not_found),
     ];
     for (method, path, token, want) in &malformed {
         let body = (*method == "PATCH").then(|| json!({"name": "Renamed"}));
