@@ -17,6 +17,15 @@ pub const PLAN_UPDATE: &str = "plan.update";
 pub const PLAN_ARCHIVE: &str = "plan.archive";
 pub const SERVICE_CREATE: &str = "service.create";
 pub const SERVICE_UPDATE: &str = "service.update";
+pub const SERVICE_SUSPEND: &str = "service.suspend";
+pub const SERVICE_UNSUSPEND: &str = "service.unsuspend";
+pub const SERVICE_TERMINATE: &str = "service.terminate";
+pub const SERVICE_CANCEL: &str = "service.cancel";
+pub const SERVICE_CANCEL_WITHDRAW: &str = "service.cancel_withdraw";
+pub const SERVICE_RENEW: &str = "service.renew";
+pub const SERVICE_CHANGE_PLAN: &str = "service.change_plan";
+/// A service's password was set or generated; the event never holds the password.
+pub const SERVICE_PASSWORD: &str = "service.password";
 
 /// What an audited change was done to.
 pub mod target {

@@ -98,6 +98,18 @@ impl BillingCycle {
         let months = self.months().checked_mul(cycles)?;
         from.checked_add_months(Months::new(months))
     }
+
+    /// `from` moved back by whole cycles: the start of the cycle that ends at `from`
+    /// (for a service, the cycle its `next_due_at` closes).
+    ///
+    /// Clamped like [`advance`](Self::advance): Mar 31 − 1 month is Feb 28, so going back
+    /// does not always undo going forward (Jan 31 + 1 month − 1 month is Jan 28). Callers
+    /// that know an earlier bound (a service's registration) clamp to it. `None` when the
+    /// result is before what a date can hold.
+    pub fn rewind(self, from: NaiveDateTime, cycles: u32) -> Option<NaiveDateTime> {
+        let months = self.months().checked_mul(cycles)?;
+        from.checked_sub_months(Months::new(months))
+    }
 }
 
 /// One resource a plan can limit.
@@ -396,6 +408,20 @@ mod tests {
         assert_eq!(twice, Some(at(2026, 3, 28)));
         assert_eq!(BillingCycle::Triennial.advance(at(2026, 5, 15), 3), Some(at(2035, 5, 15)));
         assert_eq!(BillingCycle::Annual.advance(at(2026, 5, 15), 0), Some(at(2026, 5, 15)));
+    }
+
+    #[test]
+    fn rewinding_is_advancing_backwards_with_the_same_clamping() {
+        assert_eq!(BillingCycle::Annual.rewind(at(2027, 5, 15), 1), Some(at(2026, 5, 15)));
+        assert_eq!(BillingCycle::Quarterly.rewind(at(2026, 5, 31), 1), Some(at(2026, 2, 28)));
+        assert_eq!(BillingCycle::Monthly.rewind(at(2028, 3, 31), 1), Some(at(2028, 2, 29)));
+        assert_eq!(BillingCycle::Biennial.rewind(at(2026, 5, 15), 2), Some(at(2022, 5, 15)));
+        for cycle in BillingCycle::ALL {
+            let due = cycle.advance(at(2026, 5, 15), 1).unwrap();
+            assert_eq!(cycle.rewind(due, 1), Some(at(2026, 5, 15)), "{cycle:?} mid-month round trip");
+        }
+        assert_eq!(BillingCycle::Monthly.rewind(NaiveDateTime::MIN, 1), None);
+        assert_eq!(BillingCycle::Triennial.rewind(at(2026, 1, 1), u32::MAX), None);
     }
 
     #[test]

@@ -53,6 +53,21 @@ pub enum Action {
     ReadService,
     CreateService,
     UpdateService,
+    /// Suspend or unsuspend a service of an account below.
+    SuspendService,
+    /// End a service of an account below for good.
+    TerminateService,
+    /// Cancel one's own service (or one below), or withdraw a pending cancellation.
+    CancelService,
+    /// Extend a service by whole cycles; free until billing exists, so sellers only.
+    RenewService,
+    /// Move a service to another plan; free until billing exists, so sellers only.
+    ChangeServicePlan,
+    /// Ask what a plan change would cost, changing nothing.
+    QuoteServicePlan,
+    /// Set or generate a service's password (FTP, control panel).
+    SetServicePassword,
+    ReadServiceUsage,
 }
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
@@ -69,7 +84,11 @@ impl Action {
             | Self::CreatePlan
             | Self::UpdatePlan
             | Self::ArchivePlan
-            | Self::CreateService => WITH_ACCOUNTS_BELOW,
+            | Self::CreateService
+            | Self::SuspendService
+            | Self::TerminateService
+            | Self::RenewService
+            | Self::ChangeServicePlan => WITH_ACCOUNTS_BELOW,
             _ => EVERYONE,
         }
     }
@@ -82,8 +101,17 @@ impl Action {
             Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
             Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
             Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
-            Self::ListServices | Self::ReadService => Some(Scope::ServicesRead),
-            Self::CreateService | Self::UpdateService => Some(Scope::ServicesWrite),
+            Self::ListServices | Self::ReadService | Self::QuoteServicePlan | Self::ReadServiceUsage => {
+                Some(Scope::ServicesRead)
+            }
+            Self::CreateService
+            | Self::UpdateService
+            | Self::SuspendService
+            | Self::TerminateService
+            | Self::CancelService
+            | Self::RenewService
+            | Self::ChangeServicePlan
+            | Self::SetServicePassword => Some(Scope::ServicesWrite),
             Self::ChangeOwnEmail
             | Self::ChangeOwnPassword
             | Self::ManageOwnApiKeys
@@ -116,6 +144,12 @@ impl Action {
                 | Self::ArchivePlan
                 | Self::CreateService
                 | Self::UpdateService
+                | Self::SuspendService
+                | Self::TerminateService
+                | Self::CancelService
+                | Self::RenewService
+                | Self::ChangeServicePlan
+                | Self::SetServicePassword
         )
     }
 
@@ -243,6 +277,41 @@ mod tests {
         for action in [Action::ChangeOwnPassword, Action::ManageOwnApiKeys, Action::EndSession, Action::ChangeOwnEmail]
         {
             assert_eq!(authorize(&all, action), Err(Denied::Forbidden), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn only_sellers_suspend_renew_and_change_plans_while_owners_cancel_quote_and_set_passwords() {
+        let sellers_only =
+            [Action::SuspendService, Action::TerminateService, Action::RenewService, Action::ChangeServicePlan];
+        let everyone =
+            [Action::CancelService, Action::QuoteServicePlan, Action::SetServicePassword, Action::ReadServiceUsage];
+        for action in sellers_only {
+            assert_eq!(authorize(&actor(AccountKind::Customer), action), Err(Denied::Forbidden), "{action:?}");
+        }
+        for action in sellers_only.into_iter().chain(everyone) {
+            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()), "{action:?}");
+            assert_eq!(authorize(&actor(AccountKind::Operator), action), Ok(()), "{action:?}");
+        }
+        for action in everyone {
+            assert_eq!(authorize(&actor(AccountKind::Customer), action), Ok(()), "{action:?}");
+        }
+
+        let reader = with_key(actor(AccountKind::Reseller), &[Scope::ServicesRead]);
+        assert_eq!(authorize(&reader, Action::QuoteServicePlan), Ok(()), "a quote changes nothing");
+        assert_eq!(authorize(&reader, Action::ReadServiceUsage), Ok(()));
+        for action in sellers_only.into_iter().chain([Action::CancelService, Action::SetServicePassword]) {
+            assert_eq!(authorize(&reader, action), Err(Denied::InsufficientScope(Scope::ServicesWrite)), "{action:?}");
+            let writer = with_key(actor(AccountKind::Reseller), &[Scope::ServicesWrite]);
+            assert_eq!(authorize(&writer, action), Ok(()), "{action:?}");
+        }
+
+        let mut suspended = actor(AccountKind::Reseller);
+        suspended.status = AccountStatus::Suspended;
+        assert_eq!(authorize(&suspended, Action::ReadServiceUsage), Ok(()));
+        assert_eq!(authorize(&suspended, Action::QuoteServicePlan), Ok(()));
+        for action in sellers_only.into_iter().chain([Action::CancelService, Action::SetServicePassword]) {
+            assert_eq!(authorize(&suspended, action), Err(Denied::AccountSuspended), "{action:?}");
         }
     }
 

@@ -7,10 +7,11 @@
 
 use std::num::NonZeroU64;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::catalog::BillingCycle;
 use crate::money::{Currency, Money, MoneyError};
 
 /// The amount due now for a plan change: positive is a charge, negative a credit.
@@ -89,6 +90,46 @@ pub fn quote(
     let difference = new_price.checked_sub(old_price)?;
     let prorated = difference.multiply_ratio(days_left, days_in_cycle)?;
     Ok(Quote { amount_minor: prorated.amount_minor, currency: prorated.currency, effective_at: change_on })
+}
+
+/// The quote for changing a service billed every `cycle` from `old_price` to
+/// `new_price` on `change_on`, when it is paid up to `paid_until` (its `next_due_at`) and
+/// was registered at `registered_at`. This is how the API finds the cycle [`quote`]
+/// prorates over, which the contract does not store:
+///
+/// - The current cycle ends at `paid_until` and starts one cycle earlier
+///   ([`BillingCycle::rewind`]), but never before `registered_at`: month-end clamping can
+///   move a rewound start before the day the service began (registered on Feb 29 with an
+///   annual cycle, it is due on Feb 28 next year; rewinding that gives Feb 28, a day
+///   before the service existed).
+/// - A service renewed ahead is paid for whole cycles after the one `change_on` falls
+///   in. Each of those costs the full difference; the cycle holding `change_on` is
+///   prorated. Without renewals ahead this is exactly [`quote`] over one cycle.
+///
+/// On or after `paid_until` nothing is left to prorate and the quote is zero.
+pub fn quote_for_service(
+    old_price: &Money,
+    new_price: &Money,
+    cycle: BillingCycle,
+    registered_at: NaiveDateTime,
+    paid_until: NaiveDateTime,
+    change_on: NaiveDate,
+) -> Result<Quote, ProrationError> {
+    let start_of = |end: NaiveDateTime| cycle.rewind(end, 1).map_or(registered_at, |start| start.max(registered_at));
+    let mut end = paid_until;
+    let mut start = start_of(end);
+    let mut whole_cycles_ahead: i64 = 0;
+    // Each step goes back at least 28 days and stops at the registration: it ends.
+    while start.date() > change_on && start > registered_at {
+        whole_cycles_ahead = whole_cycles_ahead.checked_add(1).ok_or(ProrationError::Overflow)?;
+        end = start;
+        start = start_of(end);
+    }
+    let current = quote(old_price, new_price, start.date(), end.date(), change_on)?;
+    let difference = new_price.checked_sub(old_price)?;
+    let ahead = difference.amount_minor.checked_mul(whole_cycles_ahead).ok_or(ProrationError::Overflow)?;
+    let amount_minor = current.amount_minor.checked_add(ahead).ok_or(ProrationError::Overflow)?;
+    Ok(Quote { amount_minor, ..current })
 }
 
 /// Whole days from `from` up to `to`; 0 when `to` is not after `from`.
@@ -202,6 +243,79 @@ mod tests {
     fn a_difference_too_large_for_64_bits_is_refused() {
         let refused = quote(&eur(i64::MIN), &eur(i64::MAX), day("2026-01-01"), day("2027-01-01"), day("2026-01-01"));
         assert_eq!(refused, Err(ProrationError::Overflow));
+    }
+
+    fn at(text: &str) -> NaiveDateTime {
+        day(text).and_hms_opt(9, 30, 0).unwrap()
+    }
+
+    /// The service quote in minor units: registered and paid up to the given days.
+    fn service(old: i64, new: i64, cycle: BillingCycle, registered: &str, paid_until: &str, on: &str) -> i64 {
+        quote_for_service(&eur(old), &eur(new), cycle, at(registered), at(paid_until), day(on)).unwrap().amount_minor
+    }
+
+    #[test]
+    fn a_service_quote_prorates_the_cycle_that_ends_at_the_due_date() {
+        // Registered 2026-01-01, due 2027-01-01: the cycle of the first test above.
+        assert_eq!(service(12000, 24000, BillingCycle::Annual, "2026-01-01", "2027-01-01", "2026-07-02"), 6016);
+        // On the day of registration the whole difference is due.
+        assert_eq!(service(12000, 24000, BillingCycle::Annual, "2026-01-01", "2027-01-01", "2026-01-01"), 12000);
+        // A later cycle (renewed once): 2027-01-01..2028-01-01, 365 days, 183 left.
+        assert_eq!(service(12000, 24000, BillingCycle::Annual, "2026-01-01", "2028-01-01", "2027-07-02"), 6016);
+    }
+
+    #[test]
+    fn a_service_quote_never_starts_the_cycle_before_the_registration() {
+        // Registered 2028-02-29, annual: due 2029-02-28. Rewound, that is 2028-02-28, a
+        // day early; the cycle is 2028-02-29..2029-02-28 (365 days) and on its first day
+        // the full difference is due, not 365/366 of it.
+        assert_eq!(service(12000, 24000, BillingCycle::Annual, "2028-02-29", "2029-02-28", "2028-02-29"), 12000);
+    }
+
+    #[test]
+    fn cycles_paid_ahead_cost_the_full_difference_each() {
+        // Registered 2026-01-01, renewed twice ahead: paid until 2029-01-01. On 2026-07-02
+        // the current cycle is prorated (6016) and 2027 and 2028 cost 12000 each.
+        assert_eq!(
+            service(12000, 24000, BillingCycle::Annual, "2026-01-01", "2029-01-01", "2026-07-02"),
+            6016 + 2 * 12000
+        );
+        // A downgrade credits them alike.
+        assert_eq!(
+            service(24000, 12000, BillingCycle::Annual, "2026-01-01", "2029-01-01", "2026-07-02"),
+            -6016 - 2 * 12000
+        );
+        // Monthly, paid three months ahead of the current one.
+        // 2026-05-10..2026-06-10 is 31 days, 21 left from 05-20: 300 × 21 / 31 = 203.2 -> 203.
+        assert_eq!(service(500, 800, BillingCycle::Monthly, "2026-04-10", "2026-09-10", "2026-05-20"), 203 + 3 * 300);
+    }
+
+    #[test]
+    fn an_overdue_service_has_nothing_left_to_prorate() {
+        assert_eq!(service(12000, 24000, BillingCycle::Annual, "2026-01-01", "2027-01-01", "2027-03-01"), 0);
+    }
+
+    #[test]
+    fn a_service_quote_refuses_what_quote_refuses() {
+        let usd = Money::new(24000, Currency::parse("USD").unwrap());
+        let refused = quote_for_service(
+            &eur(12000),
+            &usd,
+            BillingCycle::Annual,
+            at("2026-01-01"),
+            at("2027-01-01"),
+            day("2026-07-02"),
+        );
+        assert_eq!(refused.map_err(|e| e.code()), Err("currency_mismatch"));
+        let refused = quote_for_service(
+            &eur(12000),
+            &eur(24000),
+            BillingCycle::Annual,
+            at("2026-01-01"),
+            at("2027-01-01"),
+            day("2025-12-31"),
+        );
+        assert_eq!(refused.map_err(|e| e.code()), Err("change_before_cycle"));
     }
 
     #[test]

@@ -334,3 +334,89 @@ pub fn count_accounts_below(conn: &mut DbConnection, reseller_id: &str) -> Resul
         .count()
         .get_result(conn)?)
 }
+
+/// A service's lifecycle fields as a lifecycle action leaves them, all at once.
+#[derive(Debug, Clone)]
+pub struct ServiceState {
+    pub status: String,
+    pub suspension_reason: Option<String>,
+    /// The stored JSON of the cancellation, if any.
+    pub cancellation: Option<String>,
+    pub next_due_at: NaiveDateTime,
+}
+
+/// Sets the lifecycle fields if the service is still at `expected_version`, and bumps
+/// the version; answers whether it did (false: another change got in first).
+pub fn set_state(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    state: &ServiceState,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let target = services::table.filter(services::id.eq(id)).filter(services::version.eq(expected_version));
+    let updated = diesel::update(target)
+        .set((
+            services::status.eq(&state.status),
+            services::suspension_reason.eq(&state.suspension_reason),
+            services::cancellation.eq(&state.cancellation),
+            services::next_due_at.eq(state.next_due_at),
+            services::version.eq(expected_version + 1),
+            services::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// What a plan change stores: the plan, its add-ons and what they come to.
+#[derive(Debug, Clone)]
+pub struct PlanChange {
+    pub plan_id: String,
+    /// JSON array of add-on codes.
+    pub addons: String,
+    /// JSON of the quotas.
+    pub quotas: String,
+    pub recurring_amount_minor: i64,
+    pub currency: String,
+}
+
+/// Moves the service to another plan if it is still at `expected_version`, and bumps
+/// the version; answers whether it did.
+pub fn set_plan(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    change: &PlanChange,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let target = services::table.filter(services::id.eq(id)).filter(services::version.eq(expected_version));
+    let updated = diesel::update(target)
+        .set((
+            services::plan_id.eq(&change.plan_id),
+            services::addons.eq(&change.addons),
+            services::quotas.eq(&change.quotas),
+            services::recurring_amount_minor.eq(change.recurring_amount_minor),
+            services::currency.eq(&change.currency),
+            services::version.eq(expected_version + 1),
+            services::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Stores the hash of a new service password if the service is still at
+/// `expected_version`; answers whether it did. The version stays: the password is not
+/// part of the service's representation, so its ETag does not change.
+pub fn set_password_hash(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let target = services::table.filter(services::id.eq(id)).filter(services::version.eq(expected_version));
+    let updated = diesel::update(target)
+        .set((services::password_hash.eq(password_hash), services::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

@@ -190,3 +190,60 @@ both_backends!(plans_change_by_merge_patch_and_are_archived_not_deleted, |server
         events.body["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["plan.archive", "plan.update", "plan.create"], "one event per change, none for the no-op");
 });
+
+both_backends!(a_resellers_plans_never_exceed_its_own_package, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let unbounded = server.create(&operator, "unbounded", "reseller");
+    let package_plan = server.post(
+        "/v1/plans",
+        Some(&operator.token),
+        json!({"name": "Reseller M", "service_kind": "reseller_hosting",
+               "quotas": {"disk_mb": 50000, "mailboxes": 100, "databases": 10, "customers": 20, "services": 40},
+               "prices": [{"cycle": "monthly", "amount_minor": 2500, "currency": "EUR"}]}),
+    );
+    assert_eq!(package_plan.status, 201, "{}", package_plan.body);
+    let package = server.post(
+        "/v1/services",
+        Some(&operator.token),
+        json!({"owner_id": reseller.id, "plan_id": package_plan.str("id"), "cycle": "monthly", "name": "Package"}),
+    );
+    assert_eq!(package.status, 201, "{}", package.body);
+
+    let plan = |quotas: Value, addons: Value| {
+        json!({"name": "Web", "service_kind": "web_hosting", "quotas": quotas, "addons": addons,
+               "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}]})
+    };
+    let within = json!({"disk_mb": 50000, "mailboxes": 100, "databases": 10, "bandwidth_mb": 1, "domains": 1,
+                        "mailbox_default_mb": 1, "forwards": 1, "ftp_users": 1, "dns_records": 1});
+    let fits = server.post("/v1/plans", Some(&reseller.token), plan(within.clone(), json!([])));
+    assert_eq!(fits.status, 201, "a plan up to the package's limits: {}", fits.body);
+
+    let mut too_much_disk = within.clone();
+    too_much_disk["disk_mb"] = json!(50001);
+    let refused = server.post("/v1/plans", Some(&reseller.token), plan(too_much_disk, json!([])));
+    assert_eq!((refused.status, refused.code()), (422, "exceeds_reseller_package"));
+    assert_eq!(refused.pointers(), vec!["/quotas/disk_mb"]);
+
+    let mut unlimited_databases = within.clone();
+    unlimited_databases["databases"] = Value::Null;
+    let refused = server.post("/v1/plans", Some(&reseller.token), plan(unlimited_databases, json!([])));
+    assert_eq!(refused.pointers(), vec!["/quotas/databases"], "unlimited exceeds any limit");
+
+    let addon = json!([{"code": "more", "name": "More disk", "quota_delta": {"disk_mb": 1},
+                        "prices": [{"cycle": "monthly", "amount_minor": 100, "currency": "EUR"}]}]);
+    let refused = server.post("/v1/plans", Some(&reseller.token), plan(within.clone(), addon));
+    assert_eq!(refused.pointers(), vec!["/quotas/disk_mb"], "add-ons count");
+
+    let raised = server.patch(
+        &format!("/v1/plans/{}", fits.str("id")),
+        Some(&reseller.token),
+        json!({"quotas": {"disk_mb": 60000}}),
+    );
+    assert_eq!(raised.code(), "exceeds_reseller_package", "a change is held to the package too");
+
+    let free = server.post("/v1/plans", Some(&unbounded.token), plan(json!({}), json!([])));
+    assert_eq!(free.status, 201, "a reseller without a package has no ceiling");
+    let provider = server.post("/v1/plans", Some(&operator.token), plan(json!({}), json!([])));
+    assert_eq!(provider.status, 201, "nor has the provider");
+});

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod customers;
 pub mod me;
 pub mod plans;
+pub mod service_lifecycle;
 pub mod services;
 pub mod system;
 
@@ -38,7 +39,16 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(services::list_services)
         .service(services::create_service)
         .service(services::get_service)
-        .service(services::update_service);
+        .service(services::update_service)
+        .service(service_lifecycle::suspend_service)
+        .service(service_lifecycle::unsuspend_service)
+        .service(service_lifecycle::terminate_service)
+        .service(service_lifecycle::cancel_service)
+        .service(service_lifecycle::withdraw_cancellation)
+        .service(service_lifecycle::renew_service)
+        .service(service_lifecycle::change_service_plan)
+        .service(service_lifecycle::set_service_password)
+        .service(service_lifecycle::service_usage);
 }
 
 /// The routes outside `/v1`.

@@ -22,6 +22,8 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::plans::{
     self as plan_store, PlanFilter, PlanOwnership, PlanRow, PlanValues, PlanVisibility,
 };
+use hostadmin_persistence::services as service_store;
+use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
@@ -200,6 +202,45 @@ fn check_plan(
     }
 }
 
+/// A reseller's plan never allows more than the reseller's own package, add-ons
+/// included: `422 exceeds_reseller_package`, pointing at each quota that does. The
+/// provider's plans and resellers without a package have no ceiling.
+fn check_package(
+    conn: &mut DbConnection,
+    owner: Option<&str>,
+    kind: ServiceKind,
+    quotas: &Quotas,
+    addons: &[Addon],
+) -> Result<(), ApiError> {
+    let Some(owner) = owner else { return Ok(()) };
+    let most = quotas.with_addons(addons.iter().map(|addon| &addon.quota_delta));
+    for package in service_store::lock_packages(conn, &[owner.to_owned()])? {
+        let ceiling: Quotas = serde_json::from_str(&package.quotas)
+            .map_err(|e| ApiError::internal(format!("stored quotas of package {}: {e}", package.service_id)))?;
+        let errors: Vec<FieldError> = most
+            .exceeding(&ceiling, kind)
+            .into_iter()
+            .map(|key| {
+                let limit = QuotaKey::parse(key).and_then(|k| ceiling.get(k));
+                FieldError::new(
+                    format!("/quotas/{key}"),
+                    Invalid::new(
+                        "exceeds_reseller_package",
+                        format!(
+                            "the reseller package allows {} {key}; this plan (with its add-ons) allows more",
+                            limit.unwrap_or(0)
+                        ),
+                    ),
+                )
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::Validation { code: "exceeds_reseller_package", errors });
+        }
+    }
+    Ok(())
+}
+
 fn valid_code(code: &str) -> bool {
     let mut chars = code.chars();
     (1..=40).contains(&code.len())
@@ -307,6 +348,7 @@ pub async fn create_plan(
         let input: CreatePlan = body.parse()?;
         let name = check_plan(&input.name, input.service_kind, &input.quotas, &input.prices, &input.addons)?;
         let values = to_values(name, input.service_kind, &input.quotas, &input.prices, &input.addons, input.public)?;
+        let (kind, quotas, addons) = (input.service_kind, input.quotas, input.addons);
         let owner = match principal.kind() {
             AccountKind::Operator => None,
             _ => Some(principal.id().to_owned()),
@@ -317,6 +359,7 @@ pub async fn create_plan(
             .db
             .write(move |conn| {
                 let now = time::now();
+                check_package(conn, owner.as_deref(), kind, &quotas, &addons)?;
                 plan_store::insert(conn, &id, owner.as_deref(), &values, now)?;
                 audit::record(
                     conn,
@@ -492,6 +535,7 @@ pub async fn update_plan(
     let public = required(&input.public, current.public, "/public")?;
     let name = check_plan(&name, current.service_kind, &quotas, &prices, &addons)?;
     let values = to_values(name, current.service_kind, &quotas, &prices, &addons, public)?;
+    let kind = current.service_kind;
     let if_match = IfMatch::from_request(&request);
     if_match.check(row.version)?;
     let context = principal.audit.clone();
@@ -499,6 +543,7 @@ pub async fn update_plan(
         .db
         .write(move |conn| {
             let now = time::now();
+            check_package(conn, row.owner_id.as_deref(), kind, &quotas, &addons)?;
             if !plan_store::update(conn, &row.id, row.version, &values, now)? {
                 return Err(precondition_failed());
             }

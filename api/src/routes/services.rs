@@ -146,10 +146,11 @@ pub struct CreateService {
 }
 
 /// What a sale comes to: the quotas and the recurring price of the plan with add-ons.
-struct Sale {
-    quotas: Quotas,
-    amount_minor: i64,
-    currency: String,
+#[derive(Clone)]
+pub(crate) struct Sale {
+    pub(crate) quotas: Quotas,
+    pub(crate) amount_minor: i64,
+    pub(crate) currency: String,
 }
 
 fn price_in(prices: &[Price], cycle: BillingCycle) -> Option<&Price> {
@@ -157,7 +158,7 @@ fn price_in(prices: &[Price], cycle: BillingCycle) -> Option<&Price> {
 }
 
 /// Checks the plan, cycle and add-ons of a sale; every refusal with its pointer.
-fn sale(plan: &PlanView, cycle: BillingCycle, addon_codes: &[String]) -> Result<Sale, ApiError> {
+pub(crate) fn sale(plan: &PlanView, cycle: BillingCycle, addon_codes: &[String]) -> Result<Sale, ApiError> {
     let mut errors = Vec::new();
     if plan.archived_at.is_some() {
         errors.push(FieldError::new(
