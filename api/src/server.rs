@@ -22,7 +22,7 @@ use crate::http::fallback::{self, RouteTable};
 use crate::http::metrics::Metrics;
 use crate::http::problem::{ApiError, FieldError};
 use crate::http::rate_limit::RequestLimiter;
-use crate::http::request_id;
+use crate::http::{query_guard, request_id};
 use crate::routes;
 use crate::routes::system::OpenApiJson;
 use crate::state::AppState;
@@ -131,6 +131,7 @@ pub async fn serve(config: Config) -> Result<()> {
             .app_data(document_json.clone())
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .wrap(Condition::new(!cors_origins.is_empty(), cors(&cors_origins)))
+            .wrap(from_fn(query_guard::middleware))
             .wrap(from_fn(request_id::middleware))
             .into_utoipa_app()
             .configure(routes::configure_system)

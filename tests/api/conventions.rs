@@ -375,3 +375,24 @@ both_backends!(
         assert_eq!(stranger.header("access-control-allow-origin"), None);
     }
 );
+
+both_backends!(nul_characters_are_refused_before_they_reach_the_database, |server| {
+    let operator = server.operator("operator");
+    let login = server.post("/v1/auth/login", None, json!({"login": "oper\u{0}ator", "password": "x"}));
+    assert_eq!((login.status, login.pointers()), (422, vec!["/login".to_owned()]), "{}", login.text);
+    let create = server.post(
+        "/v1/customers",
+        Some(&operator.token),
+        json!({"login": "nul", "password": PASSWORD, "name": "N", "email": "nul@example.test", "profile": {"city": "a\u{0}b"}}),
+    );
+    assert_eq!(create.pointers(), vec!["/profile/city"], "{}", create.text);
+    for path in ["/v1/customers?q=a%00b", "/v1/audit-events?action=a%00b", "/v1/services?q=x%00"] {
+        let response = server.get(path, Some(&operator.token));
+        assert_eq!(
+            (response.status, response.pointers()),
+            (422, vec!["/query".to_owned()]),
+            "{path}: {}",
+            response.text
+        );
+    }
+});

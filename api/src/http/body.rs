@@ -99,6 +99,12 @@ impl JsonBody {
         // values already have the wrong type.
         let document: serde_json::Value = serde_json::from_slice(text)
             .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+        if let Some(pointer) = nul_in(&document, String::new()) {
+            return Err(ApiError::field(
+                pointer,
+                Invalid::new("invalid_characters", "must not contain a NUL character"),
+            ));
+        }
         serde_path_to_error::deserialize(document).map_err(refusal)
     }
 
@@ -107,6 +113,26 @@ impl JsonBody {
         serde_json::from_slice::<serde_json::Value>(&self.bytes)
             .map(|value| value.to_string())
             .unwrap_or_else(|_| String::from_utf8_lossy(&self.bytes).into_owned())
+    }
+}
+
+/// The pointer of the first string (or key) holding U+0000. No field may hold one:
+/// PostgreSQL refuses it in text, and nothing a person types contains it.
+fn nul_in(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(index, item)| nul_in(item, format!("{at}/{index}")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = format!("{at}/{}", escape_token(key));
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                nul_in(item, here)
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -175,6 +201,12 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
     pointer
 }
 
+/// Deserialises a JSON value already read from the body, with the same refusals as
+/// [`JsonBody::parse`]: pointers are relative to `value`.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(refusal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +265,16 @@ mod tests {
     fn broken_json_is_400() {
         assert_eq!(pointer_and_code(r#"{"name": "#).0, 400);
         assert_eq!(pointer_and_code("[1,2"), (400, "malformed_json".into(), String::new()));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_stand() {
+        assert_eq!(pointer_and_code("{\"name\":\"a\\u0000b\"}"), (422, "validation_failed".into(), "/name".into()));
+        assert_eq!(
+            pointer_and_code("{\"name\":\"a\",\"profile\":{\"country\":\"\\u0000\"}}"),
+            (422, "validation_failed".into(), "/profile/country".into())
+        );
+        assert_eq!(pointer_and_code("{\"name\":\"a\",\"tags\":[1],\"x\\u0000\":1}").2, "/x\u{0}");
     }
 
     #[test]

@@ -9,5 +9,6 @@ pub mod merge_patch;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;
+pub mod query_guard;
 pub mod rate_limit;
 pub mod request_id;
