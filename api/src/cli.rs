@@ -78,9 +78,10 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve => runtime()?.block_on(server::serve(config)),
         Command::Worker => runtime()?.block_on(async {
+            let settings = crate::worker::Settings::from_config(&config);
             let (_, db) = server::state(config)?;
             println!("worker running");
-            crate::worker::run(db, None).await;
+            crate::worker::run(db, None, settings).await;
             Ok(())
         }),
         Command::Migrate => migrate(&config),

@@ -64,6 +64,8 @@ struct RawConfig {
     requests_per_minute: Option<u32>,
     password_hash_concurrency: Option<u32>,
     log_format: Option<String>,
+    expiry_grace_days: Option<u32>,
+    worker_interval_ms: Option<u64>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -95,6 +97,8 @@ const ENV_KEYS: &[&str] = &[
     "requests_per_minute",
     "password_hash_concurrency",
     "log_format",
+    "expiry_grace_days",
+    "worker_interval_ms",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +146,10 @@ pub struct Config {
     pub limits: Limits,
     pub password_hash_concurrency: u32,
     pub log_format: LogFormat,
+    /// Days after `next_due_at` an unrenewed service is kept before it expires.
+    pub expiry_grace_days: u32,
+    /// How often the worker looks for jobs and due services, in milliseconds.
+    pub worker_interval_ms: u64,
 }
 
 /// The secrets every instance must share.
@@ -191,6 +199,14 @@ impl Config {
             Some(other) => bail!("log_format must be json or pretty, not {other:?}"),
         };
         let password_hash_concurrency = raw.password_hash_concurrency.unwrap_or(cores).max(1);
+        let expiry_grace_days = raw.expiry_grace_days.unwrap_or(7);
+        if expiry_grace_days > 365 {
+            bail!("expiry_grace_days must be 0 to 365");
+        }
+        let worker_interval_ms = raw.worker_interval_ms.unwrap_or(5000);
+        if !(10..=3_600_000).contains(&worker_interval_ms) {
+            bail!("worker_interval_ms must be 10 to 3600000");
+        }
         Ok(Self {
             listen,
             public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
@@ -228,6 +244,8 @@ impl Config {
             },
             password_hash_concurrency,
             log_format,
+            expiry_grace_days,
+            worker_interval_ms,
         })
     }
 
@@ -311,6 +329,8 @@ fn is_text_key(key: &str) -> bool {
             | "login_failures_per_address"
             | "requests_per_minute"
             | "password_hash_concurrency"
+            | "expiry_grace_days"
+            | "worker_interval_ms"
     )
 }
 
@@ -351,7 +371,9 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         login_failures_per_address,
         requests_per_minute,
         password_hash_concurrency,
-        log_format
+        log_format,
+        expiry_grace_days,
+        worker_interval_ms
     );
 }
 

@@ -30,6 +30,7 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "Audit log", description = "Who changed what, when"),
         (name = "Catalog", description = "Plans: quotas, prices per billing cycle, add-ons"),
         (name = "Services", description = "What accounts bought, and their lifecycle"),
+        (name = "Jobs", description = "Background jobs: large bulk actions and their progress"),
         (name = "System", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -121,7 +121,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
     let document_json =
         web::Data::new(OpenApiJson(Arc::new(document.to_json().context("serialising the OpenAPI document")?)));
-    tokio::spawn(worker::run(db, Some(state.limiter.clone())));
+    tokio::spawn(worker::run(db, Some(state.limiter.clone()), worker::Settings::from_config(&state.config)));
 
     let server = HttpServer::new(move || {
         let (app, _) = App::new()

@@ -1,41 +1,132 @@
-//! Background upkeep. Every step is a set-based statement that is safe to run from any
-//! number of instances at once (deleting expired rows twice deletes them once).
+//! Background work, safe to run from any number of instances at once:
+//!
+//! - upkeep (every minute): set-based deletes of expired idempotency records and old
+//!   login failures (deleting expired rows twice deletes them once);
+//! - due services (every `worker_interval_ms`): an active service whose `next_due_at`
+//!   has passed with an end-of-period cancellation is `cancelled`; an active or
+//!   suspended one not renewed `expiry_grace_days` after `next_due_at` is `expired`.
+//!   Each service is changed in its own short transaction with a conditional update on
+//!   its version, so when two workers race for one, exactly one applies it (and writes
+//!   its audit event);
+//! - jobs (every `worker_interval_ms`): claimed with a lease (a conditional update on
+//!   `claimed_by`/`lease_until`), carried out, their progress saved step by step; a
+//!   crashed worker's job is taken over when its lease runs out.
+//!
+//! Each worker instance has an id of its own (a new UUID at start) that its leases
+//! carry.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
 
+use hostadmin_domain::ids::new_id;
 use hostadmin_domain::time;
-use hostadmin_persistence::{idempotency, login_failures};
+use hostadmin_persistence::{idempotency, login_failures, services as service_store};
 
+use crate::config::Config;
 use crate::db::Db;
 use crate::http::rate_limit::RequestLimiter;
+use crate::routes::{jobs, service_lifecycle};
 
-const INTERVAL: Duration = Duration::from_secs(60);
+/// How often the upkeep runs.
+const UPKEEP_EVERY: Duration = Duration::from_secs(60);
+/// Due services looked at per query.
+const DUE_BATCH: i64 = 100;
+/// At most this many batches per round, so that one round ends.
+const DUE_ROUNDS: usize = 50;
 
-/// Runs forever: prunes expired idempotency records and login failures older than
-/// their window.
-pub async fn run(db: Db, limiter: Option<RequestLimiter>) {
-    let mut ticker = tokio::time::interval(INTERVAL);
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How often jobs and due services are looked for.
+    pub interval: Duration,
+    /// How long after `next_due_at` an unrenewed service is kept before it expires.
+    pub grace: Span,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            interval: Duration::from_millis(config.worker_interval_ms),
+            grace: Span::days(i64::from(config.expiry_grace_days)),
+        }
+    }
+}
+
+/// Runs forever.
+pub async fn run(db: Db, limiter: Option<RequestLimiter>, settings: Settings) {
+    let worker = new_id();
+    tracing::info!(worker = %worker, "worker started");
+    let mut ticker = tokio::time::interval(settings.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut upkept: Option<Instant> = None;
     loop {
         ticker.tick().await;
-        let result = db
-            .write(|conn| {
+        if upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
+            upkeep(&db).await;
+            if let Some(limiter) = &limiter {
+                limiter.shrink();
+            }
+            upkept = Some(Instant::now());
+        }
+        end_due_periods(&db, settings.grace).await;
+        match jobs::work_on_jobs(&db, &worker).await {
+            Ok(0) => {}
+            Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
+            Err(error) => tracing::warn!(error = %error, "jobs failed; trying again next round"),
+        }
+    }
+}
+
+/// Prunes expired idempotency records and login failures older than their window.
+async fn upkeep(db: &Db) {
+    let result = db
+        .write(|conn| {
+            let now = time::now();
+            let keys = idempotency::prune(conn, now)?;
+            let failures = login_failures::prune(conn, now - Span::hours(1))?;
+            Ok((keys, failures))
+        })
+        .await;
+    match result {
+        Ok((keys, failures)) if keys + failures > 0 => {
+            tracing::info!(idempotency_records = keys, login_failures = failures, "pruned")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = %error, "upkeep failed; trying again next round"),
+    }
+}
+
+/// Ends the periods that are due, one service per transaction.
+async fn end_due_periods(db: &Db, grace: Span) {
+    for _ in 0..DUE_ROUNDS {
+        let found = db
+            .run(move |conn| {
                 let now = time::now();
-                let keys = idempotency::prune(conn, now)?;
-                let failures = login_failures::prune(conn, now - Span::hours(1))?;
-                Ok((keys, failures))
+                Ok(service_store::due(conn, now, now - grace, DUE_BATCH)?)
             })
             .await;
-        match result {
-            Ok((keys, failures)) if keys + failures > 0 => {
-                tracing::info!(idempotency_records = keys, login_failures = failures, "pruned")
+        let due = match found {
+            Ok(due) if due.is_empty() => return,
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(error = %error, "looking for due services failed; trying again next round");
+                return;
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error = %error, "upkeep failed; trying again next round"),
+        };
+        let mut applied = 0;
+        for (id, _) in due {
+            let service = id.clone();
+            match db.write(move |conn| service_lifecycle::end_period(conn, &service, time::now(), grace)).await {
+                Ok(Some(action)) => {
+                    applied += 1;
+                    tracing::info!(service = %id, action, "period ended");
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(service = %id, error = %error, "ending a period failed"),
+            }
         }
-        if let Some(limiter) = &limiter {
-            limiter.shrink();
+        if applied == 0 {
+            return;
         }
     }
 }

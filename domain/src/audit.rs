@@ -24,6 +24,12 @@ pub const SERVICE_CANCEL: &str = "service.cancel";
 pub const SERVICE_CANCEL_WITHDRAW: &str = "service.cancel_withdraw";
 pub const SERVICE_RENEW: &str = "service.renew";
 pub const SERVICE_CHANGE_PLAN: &str = "service.change_plan";
+/// The worker ended an active service whose period ran out with a cancellation pending.
+pub const SERVICE_CANCEL_AT_PERIOD_END: &str = "service.cancel_at_period_end";
+/// The worker expired a service that was not renewed within the grace period.
+pub const SERVICE_EXPIRE: &str = "service.expire";
+/// A bulk action above the synchronous limit was queued as a job.
+pub const JOB_CREATE: &str = "job.create";
 /// A service's password was set or generated; the event never holds the password.
 pub const SERVICE_PASSWORD: &str = "service.password";
 
@@ -34,4 +40,5 @@ pub mod target {
     pub const API_KEY: &str = "api_key";
     pub const PLAN: &str = "plan";
     pub const SERVICE: &str = "service";
+    pub const JOB: &str = "job";
 }

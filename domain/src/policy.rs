@@ -68,6 +68,8 @@ pub enum Action {
     /// Set or generate a service's password (FTP, control panel).
     SetServicePassword,
     ReadServiceUsage,
+    /// Read a background job one requested (its progress and results).
+    ReadJob,
 }
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
@@ -101,9 +103,11 @@ impl Action {
             Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
             Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
             Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
-            Self::ListServices | Self::ReadService | Self::QuoteServicePlan | Self::ReadServiceUsage => {
-                Some(Scope::ServicesRead)
-            }
+            Self::ListServices
+            | Self::ReadService
+            | Self::QuoteServicePlan
+            | Self::ReadServiceUsage
+            | Self::ReadJob => Some(Scope::ServicesRead),
             Self::CreateService
             | Self::UpdateService
             | Self::SuspendService

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod connection;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod login_failures;
 pub mod migrations;
 pub mod plans;

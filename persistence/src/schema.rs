@@ -161,6 +161,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        params -> Text,
+        results -> Text,
+        progress_done -> BigInt,
+        progress_total -> BigInt,
+        requested_by -> Text,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_tree,
@@ -173,4 +191,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     plans,
     counters,
     services,
+    jobs,
 );

@@ -420,3 +420,51 @@ pub fn set_password_hash(
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// What is due for a service whose `next_due_at` has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Active with a cancellation pending: it ends now.
+    CancelAtPeriodEnd,
+    /// Active or suspended, not renewed, and the grace period is over: it expires.
+    Expire,
+}
+
+/// Up to `limit` services with something due: active ones with a cancellation whose
+/// `next_due_at` is not after `now`, and active or suspended ones without one whose
+/// `next_due_at` is before `expire_before` (now less the grace period). Oldest due first.
+pub fn due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    expire_before: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(String, Due)>, StoreError> {
+    let cancelling: Vec<String> = services::table
+        .filter(services::status.eq("active"))
+        .filter(services::cancellation.is_not_null())
+        .filter(services::next_due_at.le(now))
+        .order(services::next_due_at.asc())
+        .limit(limit)
+        .select(services::id)
+        .load(conn)?;
+    let expiring: Vec<String> = services::table
+        .filter(
+            services::status.eq("suspended").or(services::status.eq("active").and(services::cancellation.is_null())),
+        )
+        .filter(services::next_due_at.lt(expire_before))
+        .order(services::next_due_at.asc())
+        .limit(limit)
+        .select(services::id)
+        .load(conn)?;
+    Ok(cancelling
+        .into_iter()
+        .map(|id| (id, Due::CancelAtPeriodEnd))
+        .chain(expiring.into_iter().map(|id| (id, Due::Expire)))
+        .collect())
+}
+
+/// The current version of each of these services that exists (for jobs, which run
+/// their items against the versions they were queued with).
+pub fn versions(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(services::table.filter(services::id.eq_any(ids)).select((services::id, services::version)).load(conn)?)
+}

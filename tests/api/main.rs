@@ -12,6 +12,7 @@ mod auth;
 mod cli;
 mod conventions;
 mod customers;
+mod jobs;
 mod plans;
 mod service_lifecycle;
 mod services;

@@ -137,6 +137,20 @@ impl Server {
         child.wait_with_output().expect("hostadmin output")
     }
 
+    /// Starts `hostadmin worker` against the same configuration, with `env` on top; the
+    /// process is killed when the answer is dropped.
+    pub fn spawn_worker(&self, env: &[(&str, &str)]) -> Worker {
+        let mut command = Command::new(binary());
+        command.arg("worker").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Worker(command.spawn().expect("start hostadmin worker"))
+    }
+
     /// Creates an operator with the CLI and logs it in.
     pub fn operator(&self, login: &str) -> Account {
         let output = self.cli(
@@ -247,6 +261,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A `hostadmin worker` process, killed on drop.
+pub struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -22,6 +22,9 @@ enum Target {
     /// A service, one owned by each account, sold from above (operators sell to
     /// themselves): the `/v1/services` routes.
     Service,
+    /// A background job, one requested by each account (a bulk `set_auto_renew` of
+    /// more than 100 items): `/v1/jobs/{id}`, seen by its requester only.
+    Job,
 }
 
 /// One route with an id: the table the matrix walks.
@@ -65,6 +68,7 @@ const ROUTES: &[Route] = &[
         target: Target::Service,
         success: 200,
     },
+    Route { method: "GET", path: "/v1/jobs/{id}", body: None, target: Target::Job, success: 200 },
 ];
 
 /// The roles that sell plans: operators (the provider's plans) and resellers.
@@ -163,6 +167,8 @@ fn expected(cast: &Cast, route: &Route, caller: &str, target: &str) -> Want {
         // non-operator's); customers, with nobody below, their own.
         Target::Service if caller == target || cast.below(caller).contains(&target) => (route.success, None),
         Target::Service => (404, Some("not_found")),
+        Target::Job if caller == target => (route.success, None),
+        Target::Job => (404, Some("not_found")),
     }
 }
 
@@ -236,6 +242,20 @@ both_backends!(tenancy_matrix, |server| {
         services.push((role, created.str("id")));
     }
     let service_of = |role: &str| services.iter().find(|(r, _)| *r == role).expect("service").1.clone();
+
+    // One job per account: a bulk above the synchronous limit (ids that name nothing).
+    let absent: Vec<String> = (0..101).map(|i| format!("0190a000-0000-7000-8000-{i:012x}")).collect();
+    let mut jobs: Vec<(&'static str, String)> = Vec::new();
+    for (role, account) in &cast.accounts {
+        let created = server.post(
+            "/v1/services/bulk",
+            Some(&account.token),
+            json!({"action": "set_auto_renew", "service_ids": absent, "params": {"auto_renew": false}}),
+        );
+        assert_eq!(created.status, 202, "{role} queues a job: {}", created.body);
+        jobs.push((role, created.str("id")));
+    }
+    let job_of = |role: &str| jobs.iter().find(|(r, _)| *r == role).expect("job").1.clone();
     let built = started.elapsed();
 
     let mut failures = Vec::new();
@@ -259,6 +279,7 @@ both_backends!(tenancy_matrix, |server| {
                 Target::ApiKey => key_of(target),
                 Target::Plan => plan_of(target),
                 Target::Service => service_of(target),
+                Target::Job => job_of(target),
             };
             let path = route.path.replace("{id}", &object_id);
             let token = &cast.accounts.iter().find(|(r, _)| *r == caller).expect("caller").1.token;

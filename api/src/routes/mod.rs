@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod customers;
+pub mod jobs;
 pub mod me;
 pub mod plans;
 pub mod service_lifecycle;
@@ -38,6 +39,7 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(plans::archive_plan)
         .service(services::list_services)
         .service(services::create_service)
+        .service(jobs::bulk_services)
         .service(services::get_service)
         .service(services::update_service)
         .service(service_lifecycle::suspend_service)
@@ -48,7 +50,8 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(service_lifecycle::renew_service)
         .service(service_lifecycle::change_service_plan)
         .service(service_lifecycle::set_service_password)
-        .service(service_lifecycle::service_usage);
+        .service(service_lifecycle::service_usage)
+        .service(jobs::get_job);
 }
 
 /// The routes outside `/v1`.

@@ -35,6 +35,7 @@ use hostadmin_persistence::services::{self as service_store, PlanChange, Service
 use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch};
 use crate::http::idempotency;
@@ -60,15 +61,29 @@ const IMMEDIATE: &str = "immediate";
 // Who may act on a service, and what state it is in.
 // ---------------------------------------------------------------------------------
 
+/// Who acts on a service: the caller of a route, or the requester of a bulk action
+/// (whose job the worker may carry out later).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Who<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) kind: AccountKind,
+}
+
+impl<'a> From<&'a Principal> for Who<'a> {
+    fn from(principal: &'a Principal) -> Self {
+        Self { id: principal.id(), kind: principal.kind() }
+    }
+}
+
 /// Whether the caller is strictly above the service's owner. The service was loaded
 /// within the caller's reach (its own, its subtree's, for operators every
 /// non-operator's), so any owner but the caller itself is below it.
-fn is_above(principal: &Principal, row: &ServiceRow) -> bool {
-    row.owner_id != principal.id()
+fn is_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow) -> bool {
+    row.owner_id != who.into().id
 }
 
-fn require_above(principal: &Principal, row: &ServiceRow, verb: &str) -> Result<(), ApiError> {
-    if is_above(principal, row) {
+fn require_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow, verb: &str) -> Result<(), ApiError> {
+    if is_above(who, row) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!("only an account above the service's owner may {verb} it")))
@@ -78,8 +93,23 @@ fn require_above(principal: &Principal, row: &ServiceRow, verb: &str) -> Result<
 /// Whether the caller sells to the service's owner, and so may renew it or change its
 /// plan for free: an account above the owner or, as when services are created, an
 /// operator for itself.
-fn sells_to(principal: &Principal, row: &ServiceRow) -> bool {
-    is_above(principal, row) || principal.kind() == AccountKind::Operator
+fn sells_to<'a>(who: impl Into<Who<'a>>, row: &ServiceRow) -> bool {
+    let who = who.into();
+    is_above(who, row) || who.kind == AccountKind::Operator
+}
+
+/// May `who` suspend (or unsuspend) this service it reaches: only from above.
+pub(crate) fn may_suspend(who: Who<'_>, row: &ServiceRow, verb: &str) -> Result<(), ApiError> {
+    require_above(who, row, verb)
+}
+
+/// May `who` renew this service it reaches: only one who sells to the owner.
+pub(crate) fn may_renew(who: Who<'_>, row: &ServiceRow) -> Result<(), ApiError> {
+    if sells_to(who, row) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only an account above the service's owner may renew it"))
+    }
 }
 
 fn corrupt(row: &ServiceRow, what: &str) -> ApiError {
@@ -129,7 +159,7 @@ fn require_active(row: &ServiceRow, what: &str) -> Result<(), ApiError> {
 
 /// A reason: 1-1000 characters once trimmed; line breaks and tabs allowed, no other
 /// control characters.
-fn reason(text: &str, pointer: &str) -> Result<String, ApiError> {
+pub(crate) fn reason(text: &str, pointer: &str) -> Result<String, ApiError> {
     let trimmed = text.trim();
     check_length(trimmed, 1, MAX_REASON).map_err(|invalid| ApiError::field(pointer, invalid))?;
     if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
@@ -185,21 +215,137 @@ async fn change_state<F>(
 where
     F: Fn(&ServiceRow, NaiveDateTime) -> Result<(ServiceState, serde_json::Value), ApiError> + Send + Sync + 'static,
 {
-    let if_match = IfMatch::from_request(request);
-    let context = principal.audit.clone();
-    state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let row = current(conn, &id, &if_match)?;
-            let (next, details) = change(&row, now)?;
-            if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
-                return Err(changed_meanwhile());
-            }
-            record(conn, &context, &row, action, details, now)?;
-            service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)
-        })
-        .await
+    apply(&state.db, principal.audit.clone(), id, IfMatch::from_request(request), action, change).await
+}
+
+/// [`change_state`] for any caller: a route's, or a bulk item's (no `If-Match`).
+pub(crate) async fn apply<F>(
+    db: &Db,
+    context: AuditContext,
+    id: String,
+    if_match: IfMatch,
+    action: &'static str,
+    change: F,
+) -> Result<ServiceRow, ApiError>
+where
+    F: Fn(&ServiceRow, NaiveDateTime) -> Result<(ServiceState, serde_json::Value), ApiError> + Send + Sync + 'static,
+{
+    db.write(move |conn| {
+        let now = time::now();
+        let row = current(conn, &id, &if_match)?;
+        let (next, details) = change(&row, now)?;
+        if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
+            return Err(changed_meanwhile());
+        }
+        record(conn, &context, &row, action, details, now)?;
+        service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------
+// The changes routes and bulk actions share: each decides the new state and the audit
+// details from the service as it is inside the transaction.
+// ---------------------------------------------------------------------------------
+
+/// What [`apply`] asks of an action.
+pub(crate) type Change =
+    Box<dyn Fn(&ServiceRow, NaiveDateTime) -> Result<(ServiceState, serde_json::Value), ApiError> + Send + Sync>;
+
+/// Suspends an active service with `reason` (already checked by [`reason`]).
+pub(crate) fn suspension(reason: String) -> Change {
+    Box::new(move |row, _| {
+        let status = moved(row, ServiceAction::Suspend)?;
+        let next =
+            ServiceState { status: status.as_str().to_owned(), suspension_reason: Some(reason.clone()), ..as_is(row) };
+        Ok((next, serde_json::json!({ "reason": reason })))
+    })
+}
+
+/// Unsuspends a suspended service; the reason (if any) is for the audit log.
+pub(crate) fn unsuspension(reason: Option<String>) -> Change {
+    Box::new(move |row, _| {
+        let status = moved(row, ServiceAction::Unsuspend)?;
+        let next = ServiceState { status: status.as_str().to_owned(), suspension_reason: None, ..as_is(row) };
+        Ok((next, serde_json::json!({ "reason": reason, "suspension_reason": row.suspension_reason })))
+    })
+}
+
+/// The number of cycles a renewal asks for: 1 when absent, at most
+/// [`MAX_RENEW_CYCLES`].
+pub(crate) fn renew_cycles(cycles: Option<u32>, pointer: &str) -> Result<u32, ApiError> {
+    let cycles = cycles.unwrap_or(1);
+    if (1..=MAX_RENEW_CYCLES).contains(&cycles) {
+        Ok(cycles)
+    } else {
+        Err(ApiError::field(pointer, Invalid::new("out_of_range", format!("renew by 1 to {MAX_RENEW_CYCLES} cycles"))))
+    }
+}
+
+/// Renews by whole cycles from the current `next_due_at`; an expired service is active
+/// again. `pointer` names the cycles in the request, for a date out of range.
+pub(crate) fn renewal(cycles: u32, pointer: &'static str) -> Change {
+    Box::new(move |row, _| {
+        let status = moved(row, ServiceAction::Renew)?;
+        let next_due_at = cycle_of(row)?.advance(row.next_due_at, cycles).ok_or_else(|| {
+            ApiError::field(pointer, Invalid::new("out_of_range", "the due date would be out of range"))
+        })?;
+        let next = ServiceState { status: status.as_str().to_owned(), next_due_at, ..as_is(row) };
+        let details = serde_json::json!({
+            "cycles": cycles,
+            "from": time::to_utc(row.next_due_at),
+            "to": time::to_utc(next_due_at),
+            "status": status.as_str(),
+        });
+        Ok((next, details))
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// The passing of `next_due_at` (the worker).
+// ---------------------------------------------------------------------------------
+
+/// Ends the period of one service if something is due for it at `now`: active with an
+/// end-of-period cancellation and `next_due_at` passed → `cancelled`
+/// (`service.cancel_at_period_end`); active without one or suspended, `next_due_at`
+/// more than `grace` ago → `expired` (`service.expire`, the suspension reason cleared so
+/// that a renewal brings back a clean active service). One short transaction with a
+/// conditional update on the version, and an audit event without an actor: when two
+/// workers race for the service, exactly one applies it and the other finds nothing due.
+/// Answers the audit action applied, if any.
+pub(crate) fn end_period(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+    grace: chrono::Duration,
+) -> Result<Option<&'static str>, ApiError> {
+    let Some(row) = service_store::find(conn, id)? else { return Ok(None) };
+    let pending = cancellation_of(&row)?.is_some_and(|c| c.type_ == END_OF_PERIOD);
+    let status = status_of(&row)?;
+    let (action, audited) = if status == ServiceStatus::Active && pending && row.next_due_at <= now {
+        (ServiceAction::PeriodEndedWithCancellation, actions::SERVICE_CANCEL_AT_PERIOD_END)
+    } else if row.next_due_at < now - grace {
+        (ServiceAction::PeriodEndedUnrenewed, actions::SERVICE_EXPIRE)
+    } else {
+        return Ok(None);
+    };
+    let Ok(to) = transition(status, action, pending) else { return Ok(None) };
+    let next = ServiceState {
+        status: to.as_str().to_owned(),
+        suspension_reason: if to == ServiceStatus::Expired { None } else { row.suspension_reason.clone() },
+        ..as_is(&row)
+    };
+    if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
+        return Ok(None);
+    }
+    let details = serde_json::json!({
+        "from": status.as_str(),
+        "to": to.as_str(),
+        "next_due_at": time::to_utc(row.next_due_at),
+        "grace_days": grace.num_days(),
+    });
+    record(conn, &AuditContext::default(), &row, audited, details, now)?;
+    Ok(Some(audited))
 }
 
 // ---------------------------------------------------------------------------------
@@ -258,16 +404,10 @@ pub async fn suspend_service(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::SuspendService)?;
     let row = find_reachable(&state, &principal, &id).await?;
-    require_above(&principal, &row, "suspend")?;
+    may_suspend((&principal).into(), &row, "suspend")?;
     let input: SuspendService = body.parse()?;
     let reason = reason(&input.reason, "/reason")?;
-    let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_SUSPEND, move |row, _| {
-        let status = moved(row, ServiceAction::Suspend)?;
-        let next =
-            ServiceState { status: status.as_str().to_owned(), suspension_reason: Some(reason.clone()), ..as_is(row) };
-        Ok((next, serde_json::json!({ "reason": reason })))
-    })
-    .await?;
+    let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_SUSPEND, suspension(reason)).await?;
     service_response(HttpResponse::Ok(), &row)
 }
 
@@ -299,15 +439,11 @@ pub async fn unsuspend_service(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::SuspendService)?;
     let row = find_reachable(&state, &principal, &id).await?;
-    require_above(&principal, &row, "unsuspend")?;
+    may_suspend((&principal).into(), &row, "unsuspend")?;
     let input: UnsuspendService = body.parse()?;
     let reason = input.reason.as_deref().map(|text| reason(text, "/reason")).transpose()?;
-    let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_UNSUSPEND, move |row, _| {
-        let status = moved(row, ServiceAction::Unsuspend)?;
-        let next = ServiceState { status: status.as_str().to_owned(), suspension_reason: None, ..as_is(row) };
-        Ok((next, serde_json::json!({ "reason": reason, "suspension_reason": row.suspension_reason })))
-    })
-    .await?;
+    let row =
+        change_state(&state, &request, &principal, row.id, actions::SERVICE_UNSUSPEND, unsuspension(reason)).await?;
     service_response(HttpResponse::Ok(), &row)
 }
 
@@ -526,32 +662,12 @@ pub async fn renew_service(
     principal.authorize(Action::RenewService)?;
     idempotency::once(&state, &request, &principal, &body, || async {
         let row = find_reachable(&state, &principal, &id).await?;
-        if !sells_to(&principal, &row) {
-            return Err(ApiError::forbidden("only an account above the service's owner may renew it"));
-        }
+        may_renew((&principal).into(), &row)?;
         let input: RenewService = body.parse()?;
-        let cycles = input.cycles.unwrap_or(1);
-        if !(1..=MAX_RENEW_CYCLES).contains(&cycles) {
-            return Err(ApiError::field(
-                "/cycles",
-                Invalid::new("out_of_range", format!("renew by 1 to {MAX_RENEW_CYCLES} cycles")),
-            ));
-        }
-        let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_RENEW, move |row, _| {
-            let status = moved(row, ServiceAction::Renew)?;
-            let next_due_at = cycle_of(row)?.advance(row.next_due_at, cycles).ok_or_else(|| {
-                ApiError::field("/cycles", Invalid::new("out_of_range", "the due date would be out of range"))
-            })?;
-            let next = ServiceState { status: status.as_str().to_owned(), next_due_at, ..as_is(row) };
-            let details = serde_json::json!({
-                "cycles": cycles,
-                "from": time::to_utc(row.next_due_at),
-                "to": time::to_utc(next_due_at),
-                "status": status.as_str(),
-            });
-            Ok((next, details))
-        })
-        .await?;
+        let cycles = renew_cycles(input.cycles, "/cycles")?;
+        let row =
+            change_state(&state, &request, &principal, row.id, actions::SERVICE_RENEW, renewal(cycles, "/cycles"))
+                .await?;
         service_response(HttpResponse::Ok(), &row)
     })
     .await

@@ -19,13 +19,15 @@ use hostadmin_domain::services::ServiceStatus;
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::accounts as account_store;
-use hostadmin_persistence::audit::{self, NewEvent};
+use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::plans::{self as plan_store, PlanOwnership};
 use hostadmin_persistence::services::{
     self as service_store, NewService, ServiceChanges, ServiceFilter, ServiceReach, ServiceRow,
 };
+use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
@@ -113,8 +115,13 @@ pub fn service_response(
 /// Whose services the caller reaches: its own, a reseller's subtree's, and for
 /// operators every non-operator's.
 pub fn reach(principal: &Principal) -> ServiceReach {
-    let own = principal.id().to_owned();
-    match principal.kind() {
+    reach_of(principal.id(), principal.kind())
+}
+
+/// [`reach`] of an account by its id and kind (a bulk job's requester).
+pub fn reach_of(id: &str, kind: AccountKind) -> ServiceReach {
+    let own = id.to_owned();
+    match kind {
         AccountKind::Operator => ServiceReach::OwnAndNonOperators { own },
         AccountKind::Reseller => ServiceReach::OwnAndBelow { own },
         AccountKind::Customer => ServiceReach::Own { own },
@@ -123,9 +130,43 @@ pub fn reach(principal: &Principal) -> ServiceReach {
 
 /// Loads a service the caller reaches, or answers 404 as if it did not exist.
 pub async fn find_reachable(state: &AppState, principal: &Principal, id: &str) -> Result<ServiceRow, ApiError> {
+    find_in_reach(&state.db, reach(principal), id).await
+}
+
+/// Loads a service within `reach`, or answers 404 (also for a malformed id).
+pub async fn find_in_reach(db: &Db, reach: ServiceReach, id: &str) -> Result<ServiceRow, ApiError> {
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let reach = reach(principal);
-    state.db.run(move |conn| service_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found)).await
+    db.run(move |conn| service_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found)).await
+}
+
+/// Applies `changes` if the service is still at `version` and records `service.update`
+/// in the same transaction; answers whether it did. PATCH and the bulk
+/// `set_auto_renew` share it.
+pub(crate) fn write_update(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    row: &ServiceRow,
+    changes: &ServiceChanges,
+    now: chrono::NaiveDateTime,
+) -> Result<bool, ApiError> {
+    if !service_store::update(conn, &row.id, row.version, changes, now)? {
+        return Ok(false);
+    }
+    audit::record(
+        conn,
+        context,
+        NewEvent {
+            action: actions::SERVICE_UPDATE,
+            target_type: target::SERVICE,
+            target_id: &row.id,
+            account_id: Some(&row.owner_id),
+            details: serde_json::json!({
+                "name": changes.name, "auto_renew": changes.auto_renew, "allow_overselling": changes.allow_overselling,
+            }),
+        },
+        now,
+    )?;
+    Ok(true)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -444,23 +485,9 @@ pub async fn update_service(
         .db
         .write(move |conn| {
             let now = time::now();
-            if !service_store::update(conn, &row.id, row.version, &changes, now)? {
+            if !write_update(conn, &context, &row, &changes, now)? {
                 return Err(precondition_failed());
             }
-            audit::record(
-                conn,
-                &context,
-                NewEvent {
-                    action: actions::SERVICE_UPDATE,
-                    target_type: target::SERVICE,
-                    target_id: &row.id,
-                    account_id: Some(&row.owner_id),
-                    details: serde_json::json!({
-                        "name": changes.name, "auto_renew": changes.auto_renew, "allow_overselling": changes.allow_overselling,
-                    }),
-                },
-                now,
-            )?;
             service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)
         })
         .await?;

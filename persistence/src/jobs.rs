@@ -1,0 +1,184 @@
+//! Background jobs. A job is claimed with a conditional update on `claimed_by` and
+//! `lease_until` (DESIGN.md "Persistence"), which works alike on both backends: several
+//! workers never hold the same job at once, and a crashed worker's job is taken over
+//! when its lease runs out. The holder extends its lease with every step it saves.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::StoreError;
+use crate::schema::jobs;
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    /// JSON: what the job is to do.
+    pub params: String,
+    /// JSON array: what it did so far.
+    pub results: String,
+    pub progress_done: i64,
+    pub progress_total: i64,
+    pub requested_by: String,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+type Columns = (
+    jobs::id,
+    jobs::kind,
+    jobs::status,
+    jobs::params,
+    jobs::results,
+    jobs::progress_done,
+    jobs::progress_total,
+    jobs::requested_by,
+    jobs::claimed_by,
+    jobs::lease_until,
+    jobs::attempts,
+    jobs::created_at,
+    jobs::finished_at,
+);
+const COLUMNS: Columns = (
+    jobs::id,
+    jobs::kind,
+    jobs::status,
+    jobs::params,
+    jobs::results,
+    jobs::progress_done,
+    jobs::progress_total,
+    jobs::requested_by,
+    jobs::claimed_by,
+    jobs::lease_until,
+    jobs::attempts,
+    jobs::created_at,
+    jobs::finished_at,
+);
+
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub params: &'a str,
+    pub total: i64,
+    pub requested_by: &'a str,
+    pub now: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewJob<'_>) -> Result<(), StoreError> {
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::id.eq(new.id),
+            jobs::kind.eq(new.kind),
+            jobs::status.eq(QUEUED),
+            jobs::params.eq(new.params),
+            jobs::results.eq("[]"),
+            jobs::progress_done.eq(0_i64),
+            jobs::progress_total.eq(new.total),
+            jobs::requested_by.eq(new.requested_by),
+            jobs::attempts.eq(0),
+            jobs::created_at.eq(new.now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<JobRow>, StoreError> {
+    Ok(jobs::table.filter(jobs::id.eq(id)).select(COLUMNS).first(conn).optional()?)
+}
+
+/// The job, if `account_id` requested it.
+pub fn find_requested_by(conn: &mut DbConnection, id: &str, account_id: &str) -> Result<Option<JobRow>, StoreError> {
+    Ok(jobs::table
+        .filter(jobs::id.eq(id))
+        .filter(jobs::requested_by.eq(account_id))
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?)
+}
+
+/// Claims the oldest open job nobody holds (or whose holder's lease ran out) for
+/// `worker` until `lease_until`. Candidates are read first, then each is taken with the
+/// conditional update; a worker that loses the race for one tries the next.
+pub fn claim_next(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> Result<Option<JobRow>, StoreError> {
+    let candidates: Vec<String> = jobs::table
+        .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+        .filter(jobs::claimed_by.is_null().or(jobs::lease_until.lt(now)))
+        .order(jobs::created_at.asc())
+        .limit(10)
+        .select(jobs::id)
+        .load(conn)?;
+    for id in candidates {
+        let claimed = diesel::update(
+            jobs::table
+                .filter(jobs::id.eq(&id))
+                .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+                .filter(jobs::claimed_by.is_null().or(jobs::lease_until.lt(now))),
+        )
+        .set((
+            jobs::claimed_by.eq(worker),
+            jobs::lease_until.eq(lease_until),
+            jobs::status.eq(RUNNING),
+            jobs::attempts.eq(jobs::attempts + 1),
+        ))
+        .execute(conn)?;
+        if claimed == 1 {
+            return find(conn, &id);
+        }
+    }
+    Ok(None)
+}
+
+/// Saves the progress of a job `worker` holds and extends its lease; answers false when
+/// the worker no longer holds it (its lease ran out and another took it over).
+pub fn save_progress(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    results: &str,
+    done: i64,
+    lease_until: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(jobs::table.filter(jobs::id.eq(id)).filter(jobs::claimed_by.eq(worker)))
+        .set((jobs::results.eq(results), jobs::progress_done.eq(done), jobs::lease_until.eq(lease_until)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Ends a job `worker` holds with `status` (`done` or `failed`) and releases it.
+pub fn finish(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    status: &str,
+    results: &str,
+    done: i64,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(jobs::table.filter(jobs::id.eq(id)).filter(jobs::claimed_by.eq(worker)))
+        .set((
+            jobs::status.eq(status),
+            jobs::results.eq(results),
+            jobs::progress_done.eq(done),
+            jobs::claimed_by.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
+            jobs::finished_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

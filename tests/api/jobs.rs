@@ -1,0 +1,426 @@
+//! Bulk service actions, background jobs, and the worker's due-date processing: per-item
+//! results, validation, large bulks becoming jobs a worker finishes, jobs visible only to
+//! their requester, end-of-period cancellations and expiries, and two workers racing for
+//! the same due services.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use diesel::RunQueryDsl as _;
+
+use crate::support::*;
+
+const FAST_WORKER: &[(&str, &str)] = &[("HOSTADMIN_WORKER_INTERVAL_MS", "100")];
+
+fn web_plan(server: &Server, seller: &Account) -> String {
+    let response = server.post(
+        "/v1/plans",
+        Some(&seller.token),
+        json!({"name": "Web", "service_kind": "web_hosting", "quotas": {"disk_mb": 1024},
+               "prices": [{"cycle": "monthly", "amount_minor": 1000, "currency": "EUR"}], "public": true}),
+    );
+    assert_eq!(response.status, 201, "{}", response.body);
+    response.str("id")
+}
+
+fn sell(server: &Server, seller: &Account, owner: &Account, plan_id: &str) -> String {
+    let response = server.post(
+        "/v1/services",
+        Some(&seller.token),
+        json!({"owner_id": owner.id, "plan_id": plan_id, "cycle": "monthly", "name": format!("{} site", owner.login)}),
+    );
+    assert_eq!(response.status, 201, "{}", response.body);
+    response.str("id")
+}
+
+fn bulk(server: &Server, account: &Account, body: Value) -> Response {
+    server.post("/v1/services/bulk", Some(&account.token), body)
+}
+
+fn status_of(server: &Server, account: &Account, id: &str) -> Value {
+    let response = server.get(&format!("/v1/services/{id}"), Some(&account.token));
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body
+}
+
+/// A well-formed UUIDv7 that names no service.
+fn absent_id(index: usize) -> String {
+    format!("0190a000-0000-7000-8000-{index:012x}")
+}
+
+fn set_due(server: &Server, id: &str, ago: chrono::Duration) {
+    let at = (Utc::now() - ago).format("%Y-%m-%d %H:%M:%S");
+    diesel::sql_query(format!("UPDATE services SET next_due_at = '{at}' WHERE id = '{id}'"))
+        .execute(&mut server.database.connect())
+        .unwrap();
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(server: &Server, sql: &str) -> i64 {
+    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut server.database.connect()).unwrap();
+    rows.first().map_or(0, |row| row.n)
+}
+
+/// Waits until `done` holds, for at most `seconds`.
+fn eventually(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(seconds), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn results(response: &Response) -> Vec<(String, bool, Option<String>)> {
+    response.body["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("results in {}", response.body))
+        .iter()
+        .map(|item| {
+            (
+                item["service_id"].as_str().unwrap().to_owned(),
+                item["ok"].as_bool().unwrap(),
+                item["error"]["code"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+both_backends!(bulk_checks_every_item_on_its_own, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let other = server.create(&operator, "other-reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let stranger = server.create(&other, "stranger", "customer");
+    let plan = web_plan(&server, &reseller);
+    let other_plan = web_plan(&server, &other);
+    let own = sell(&server, &reseller, &customer, &plan);
+    let suspended = sell(&server, &reseller, &customer, &plan);
+    let foreign = sell(&server, &other, &stranger, &other_plan);
+    let refused =
+        server.post(&format!("/v1/services/{suspended}/suspend"), Some(&reseller.token), json!({"reason": "first"}));
+    assert_eq!(refused.status, 200, "{}", refused.body);
+
+    let response = bulk(
+        &server,
+        &reseller,
+        json!({"action": "suspend", "service_ids": [own, foreign, suspended, "not-an-id"], "params": {"reason": "unpaid"}}),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        results(&response),
+        vec![
+            (own.clone(), true, None),
+            (foreign.clone(), false, Some("not_found".to_owned())),
+            (suspended.clone(), false, Some("invalid_transition".to_owned())),
+            ("not-an-id".to_owned(), false, Some("not_found".to_owned())),
+        ]
+    );
+    assert!(response.body["results"][0].get("error").is_none(), "no error on a success: {}", response.body);
+    assert!(response.body["results"][1]["error"]["detail"].is_string());
+    let read = status_of(&server, &reseller, &own);
+    assert_eq!((read["status"].as_str(), read["suspension_reason"].as_str()), (Some("suspended"), Some("unpaid")));
+    assert_eq!(status_of(&server, &other, &foreign)["status"], "active", "a foreign service is untouched");
+    let audited = count(
+        &server,
+        &format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.suspend' AND target_id = '{own}' AND actor_id = '{}'", reseller.id),
+    );
+    assert_eq!(audited, 1, "each item's change is audited with its actor");
+
+    // Unsuspend and renew through bulk, with the same per-item rules.
+    let response = bulk(&server, &reseller, json!({"action": "unsuspend", "service_ids": [own, suspended]}));
+    assert_eq!(results(&response).iter().filter(|item| item.1).count(), 2, "{}", response.body);
+    let before = status_of(&server, &reseller, &own)["next_due_at"].clone();
+    let response = bulk(&server, &reseller, json!({"action": "renew", "service_ids": [own], "params": {"cycles": 2}}));
+    assert_eq!(results(&response), vec![(own.clone(), true, None)]);
+    assert_ne!(status_of(&server, &reseller, &own)["next_due_at"], before, "renewed");
+
+    // Customers: no renew/suspend at all; set_auto_renew on what they reach only.
+    for action in [
+        json!({"action": "renew", "service_ids": [own]}),
+        json!({"action": "suspend", "service_ids": [own], "params": {"reason": "x"}}),
+    ] {
+        let refused = bulk(&server, &customer, action);
+        assert_eq!((refused.status, refused.code()), (403, "forbidden"));
+    }
+    let response = bulk(
+        &server,
+        &customer,
+        json!({"action": "set_auto_renew", "service_ids": [own, foreign], "params": {"auto_renew": false}}),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        results(&response),
+        vec![(own.clone(), true, None), (foreign.clone(), false, Some("not_found".to_owned()))]
+    );
+    assert_eq!(status_of(&server, &customer, &own)["auto_renew"], false);
+    assert_eq!(status_of(&server, &other, &foreign)["auto_renew"], true);
+
+    // The owner itself may not suspend its own service (only from above): an item error.
+    let response =
+        bulk(&server, &other, json!({"action": "suspend", "service_ids": [foreign], "params": {"reason": "x"}}));
+    assert!(results(&response)[0].1, "a reseller suspends its customer's service");
+
+    // Idempotency-Key: a retry gets the stored answer and changes nothing again.
+    let body = json!({"action": "renew", "service_ids": [own], "params": {"cycles": 1}});
+    let send = || {
+        server.send(
+            "POST",
+            "/v1/services/bulk",
+            Some(&reseller.token),
+            Body::Json(body.clone()),
+            &[("idempotency-key", "bulk-1")],
+        )
+    };
+    let first = send();
+    let due = status_of(&server, &reseller, &own)["next_due_at"].clone();
+    let again = send();
+    assert_eq!((first.status, again.body.clone()), (200, first.body.clone()));
+    assert_eq!(status_of(&server, &reseller, &own)["next_due_at"], due, "the retry renewed nothing");
+});
+
+both_backends!(bulk_refuses_invalid_requests_with_pointers, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let id = absent_id(1);
+    let cases = [
+        (json!({"action": "unsuspend", "service_ids": []}), "/service_ids"),
+        (json!({"action": "unsuspend", "service_ids": (0..1001).map(absent_id).collect::<Vec<_>>()}), "/service_ids"),
+        (json!({"action": "unsuspend", "service_ids": [id, absent_id(2), id]}), "/service_ids/2"),
+        (json!({"action": "suspend", "service_ids": [id]}), "/params/reason"),
+        (json!({"action": "suspend", "service_ids": [id], "params": {"reason": " "}}), "/params/reason"),
+        (json!({"action": "renew", "service_ids": [id], "params": {"cycles": 11}}), "/params/cycles"),
+        (json!({"action": "set_auto_renew", "service_ids": [id], "params": {}}), "/params/auto_renew"),
+        (
+            json!({"action": "set_auto_renew", "service_ids": [id], "params": {"auto_renew": true, "extra": 1}}),
+            "/params/extra",
+        ),
+        (json!({"action": "delete", "service_ids": [id]}), "/action"),
+        (json!({"service_ids": [id]}), "/action"),
+        (json!({"action": "unsuspend", "service_ids": [id], "extra": 1}), "/extra"),
+    ];
+    for (body, pointer) in cases {
+        let refused = bulk(&server, &reseller, body.clone());
+        assert_eq!(refused.status, 422, "{body}: {}", refused.body);
+        refused.code();
+        assert_eq!(refused.pointers(), vec![pointer.to_owned()], "{body}");
+    }
+    let unauthenticated = server.post("/v1/services/bulk", None, json!({"action": "unsuspend", "service_ids": [id]}));
+    assert_eq!(unauthenticated.status, 401);
+});
+
+both_backends!(a_large_bulk_becomes_a_job_the_worker_finishes, env = FAST_WORKER, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let other = server.create(&operator, "other-reseller", "reseller");
+    let plan = web_plan(&server, &reseller);
+    let first = sell(&server, &reseller, &customer, &plan);
+    let second = sell(&server, &reseller, &customer, &plan);
+    let mut ids = vec![first.clone(), second.clone()];
+    ids.extend((0..99).map(absent_id));
+
+    let accepted =
+        bulk(&server, &reseller, json!({"action": "suspend", "service_ids": ids, "params": {"reason": "abuse"}}));
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let job = accepted.str("id");
+    assert_eq!(accepted.header("location"), Some(format!("/v1/jobs/{job}").as_str()));
+    assert_eq!(accepted.body["progress"], json!({"done": 0, "total": 101}));
+    assert_eq!(accepted.body["status"], "queued");
+    assert!(accepted.body["finished_at"].is_null());
+
+    let mut finished = Value::Null;
+    eventually(60, "the job to finish", || {
+        let read = server.get(&format!("/v1/jobs/{job}"), Some(&reseller.token));
+        assert_eq!(read.status, 200, "{}", read.body);
+        finished = read.body;
+        finished["status"] == "done"
+    });
+    assert_eq!(finished["progress"], json!({"done": 101, "total": 101}));
+    assert!(finished["finished_at"].is_string() && finished["created_at"].is_string());
+    let items = finished["results"].as_array().unwrap();
+    assert_eq!(items.len(), 101);
+    assert_eq!((items[0]["service_id"].as_str(), items[0]["ok"].as_bool()), (Some(first.as_str()), Some(true)));
+    assert_eq!(items[1]["ok"], true);
+    assert!(items[2..].iter().all(|item| item["ok"] == false && item["error"]["code"] == "not_found"));
+    for id in [&first, &second] {
+        assert_eq!(status_of(&server, &reseller, id)["status"], "suspended");
+    }
+    let audited = count(
+        &server,
+        &format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.suspend' AND actor_id = '{}'",
+            reseller.id
+        ),
+    );
+    assert_eq!(audited, 2, "each changed item audited once, with the requester as actor");
+
+    // Only the requester sees the job.
+    for outsider in [&operator, &customer, &other] {
+        let hidden = server.get(&format!("/v1/jobs/{job}"), Some(&outsider.token));
+        assert_eq!((hidden.status, hidden.code()), (404, "not_found"), "{}", outsider.login);
+    }
+    for bad in [absent_id(7), "not-an-id".to_owned()] {
+        let missing = server.get(&format!("/v1/jobs/{bad}"), Some(&reseller.token));
+        assert_eq!(missing.status, 404);
+    }
+    assert_eq!(server.get(&format!("/v1/jobs/{job}"), None).status, 401);
+});
+
+both_backends!(due_services_are_cancelled_or_expired_by_the_worker, env = FAST_WORKER, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let plan = web_plan(&server, &reseller);
+    let cancelling = sell(&server, &reseller, &customer, &plan);
+    let lapsed = sell(&server, &reseller, &customer, &plan);
+    let lapsed_suspended = sell(&server, &reseller, &customer, &plan);
+    let in_grace = sell(&server, &reseller, &customer, &plan);
+    let cancelling_later = sell(&server, &reseller, &customer, &plan);
+
+    for id in [&cancelling, &cancelling_later] {
+        let cancelled = server.post(
+            &format!("/v1/services/{id}/cancel"),
+            Some(&customer.token),
+            json!({"type": "end_of_period", "reason": "moving"}),
+        );
+        assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    }
+    let suspended =
+        server.post(&format!("/v1/services/{lapsed_suspended}/suspend"), Some(&reseller.token), json!({"reason": "x"}));
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+    set_due(&server, &cancelling, chrono::Duration::hours(1));
+    set_due(&server, &lapsed, chrono::Duration::days(8));
+    set_due(&server, &lapsed_suspended, chrono::Duration::days(30));
+    set_due(&server, &in_grace, chrono::Duration::days(6));
+
+    eventually(30, "the due services to end", || {
+        status_of(&server, &reseller, &cancelling)["status"] == "cancelled"
+            && status_of(&server, &reseller, &lapsed)["status"] == "expired"
+            && status_of(&server, &reseller, &lapsed_suspended)["status"] == "expired"
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(status_of(&server, &reseller, &in_grace)["status"], "active", "still within the grace period");
+    assert_eq!(status_of(&server, &reseller, &cancelling_later)["status"], "active", "its period has not ended");
+    assert!(status_of(&server, &reseller, &lapsed_suspended)["suspension_reason"].is_null());
+
+    let events = |action: &str, id: &str| {
+        count(
+            &server,
+            &format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}' AND target_id = '{id}' AND actor_id IS NULL"),
+        )
+    };
+    assert_eq!(events("service.cancel_at_period_end", &cancelling), 1);
+    assert_eq!(events("service.expire", &lapsed), 1);
+    assert_eq!(events("service.expire", &lapsed_suspended), 1);
+    assert_eq!(events("service.expire", &in_grace), 0);
+
+    // The owner reads the events of its services; renewing brings an expired one back.
+    let log = server.get(&format!("/v1/audit-events?target_id={lapsed}"), Some(&customer.token));
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body["data"].as_array().unwrap().iter().any(|e| e["action"] == "service.expire"), "{}", log.body);
+    let renewed = server.post(&format!("/v1/services/{lapsed}/renew"), Some(&reseller.token), json!({"cycles": 1}));
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    assert_eq!(renewed.body["status"], "active");
+});
+
+// The server's own worker runs one round at start and then sleeps for an hour, so the
+// two `hostadmin worker` processes are the ones that race.
+both_backends!(
+    two_workers_expire_each_due_service_exactly_once,
+    env = &[("HOSTADMIN_WORKER_INTERVAL_MS", "3600000")],
+    |server| {
+        let operator = server.operator("operator");
+        let reseller = server.create(&operator, "reseller", "reseller");
+        let customer = server.create(&reseller, "customer", "customer");
+        let plan = web_plan(&server, &reseller);
+        let ids: Vec<String> = (0..30).map(|_| sell(&server, &reseller, &customer, &plan)).collect();
+        for id in &ids {
+            set_due(&server, id, chrono::Duration::days(10));
+        }
+
+        let fast = [("HOSTADMIN_WORKER_INTERVAL_MS", "20")];
+        let workers = [server.spawn_worker(&fast), server.spawn_worker(&fast)];
+        let list = ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
+        eventually(60, "every due service to expire", || {
+            count(&server, &format!("SELECT COUNT(*) AS n FROM services WHERE status = 'expired' AND id IN ({list})"))
+                == 30
+        });
+        // Give a slow second worker the chance to (wrongly) apply something twice.
+        std::thread::sleep(Duration::from_millis(500));
+        drop(workers);
+
+        #[derive(diesel::QueryableByName)]
+        struct PerService {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            target_id: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let rows: Vec<PerService> = diesel::sql_query(
+            "SELECT target_id, COUNT(*) AS n FROM audit_events WHERE action = 'service.expire' GROUP BY target_id",
+        )
+        .load(&mut server.database.connect())
+        .unwrap();
+        assert_eq!(rows.len(), 30, "one group per service");
+        assert!(rows.iter().all(|row| row.n == 1 && ids.contains(&row.target_id)), "exactly one service.expire each");
+    }
+);
+
+both_backends!(
+    a_job_done_again_after_a_lost_lease_renews_nothing_twice,
+    env = &[("HOSTADMIN_WORKER_INTERVAL_MS", "3600000")],
+    |server| {
+        let operator = server.operator("operator");
+        let reseller = server.create(&operator, "reseller", "reseller");
+        let customer = server.create(&reseller, "customer", "customer");
+        let plan = web_plan(&server, &reseller);
+        let services = [sell(&server, &reseller, &customer, &plan), sell(&server, &reseller, &customer, &plan)];
+        let due_before: Vec<Value> =
+            services.iter().map(|id| status_of(&server, &reseller, id)["next_due_at"].clone()).collect();
+        let mut ids = services.to_vec();
+        ids.extend((0..99).map(absent_id));
+        let accepted =
+            bulk(&server, &reseller, json!({"action": "renew", "service_ids": ids, "params": {"cycles": 1}}));
+        assert_eq!(accepted.status, 202, "{}", accepted.body);
+        let job = accepted.str("id");
+        let done = || server.get(&format!("/v1/jobs/{job}"), Some(&reseller.token)).body["status"] == "done";
+        {
+            let _worker = server.spawn_worker(&[("HOSTADMIN_WORKER_INTERVAL_MS", "50")]);
+            eventually(60, "the first run of the job", done);
+        }
+        let renewed: Vec<Value> =
+            services.iter().map(|id| status_of(&server, &reseller, id)["next_due_at"].clone()).collect();
+        assert!(renewed.iter().zip(&due_before).all(|(after, before)| after != before), "renewed once");
+
+        // As if the first worker had died before saving its progress: the job is back
+        // in the queue with nothing recorded, and another worker carries it out again.
+        diesel::sql_query(format!(
+            "UPDATE jobs SET status = 'queued', results = '[]', progress_done = 0, claimed_by = NULL, \
+             lease_until = NULL, finished_at = NULL WHERE id = '{job}'"
+        ))
+        .execute(&mut server.database.connect())
+        .unwrap();
+        {
+            let _worker = server.spawn_worker(&[("HOSTADMIN_WORKER_INTERVAL_MS", "50")]);
+            eventually(60, "the second run of the job", done);
+        }
+        let again = server.get(&format!("/v1/jobs/{job}"), Some(&reseller.token));
+        let items = again.body["results"].as_array().unwrap();
+        for item in &items[..2] {
+            assert_eq!(
+                item["error"]["code"], "precondition_failed",
+                "the service moved on since the job was queued: {item}"
+            );
+        }
+        let after: Vec<Value> =
+            services.iter().map(|id| status_of(&server, &reseller, id)["next_due_at"].clone()).collect();
+        assert_eq!(after, renewed, "no service was renewed twice");
+        let renewals = count(&server, "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.renew'");
+        assert_eq!(renewals, 2, "one renewal per service");
+    }
+);
