@@ -66,6 +66,7 @@ struct RawConfig {
     log_format: Option<String>,
     expiry_grace_days: Option<u32>,
     worker_interval_ms: Option<u64>,
+    provisioner: Option<String>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -99,7 +100,18 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "expiry_grace_days",
     "worker_interval_ms",
+    "provisioner",
 ];
+
+/// Which provisioner driver carries out service changes (docs/provisioning.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionerKind {
+    /// Built in: completes every change at once; the service's row is the record.
+    Local,
+    /// Defers every change to the worker, which then completes it: exercises the
+    /// deferred path, and is the skeleton a real driver copies.
+    Deferred,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -150,6 +162,7 @@ pub struct Config {
     pub expiry_grace_days: u32,
     /// How often the worker looks for jobs and due services, in milliseconds.
     pub worker_interval_ms: u64,
+    pub provisioner: ProvisionerKind,
 }
 
 /// The secrets every instance must share.
@@ -207,6 +220,11 @@ impl Config {
         if !(10..=3_600_000).contains(&worker_interval_ms) {
             bail!("worker_interval_ms must be 10 to 3600000");
         }
+        let provisioner = match raw.provisioner.as_deref() {
+            None | Some("local") => ProvisionerKind::Local,
+            Some("deferred") => ProvisionerKind::Deferred,
+            Some(other) => bail!("provisioner must be local or deferred, not {other:?}"),
+        };
         Ok(Self {
             listen,
             public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
@@ -246,6 +264,7 @@ impl Config {
             log_format,
             expiry_grace_days,
             worker_interval_ms,
+            provisioner,
         })
     }
 
@@ -373,7 +392,8 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         password_hash_concurrency,
         log_format,
         expiry_grace_days,
-        worker_interval_ms
+        worker_interval_ms,
+        provisioner
     );
 }
 

@@ -8,6 +8,7 @@ pub mod db;
 pub mod hashing;
 pub mod http;
 pub mod openapi;
+pub mod provisioning;
 pub mod resellers;
 pub mod routes;
 pub mod server;

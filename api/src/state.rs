@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use hostadmin_domain::provisioning::Provisioner;
+
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
 use crate::db::Db;
@@ -14,4 +16,6 @@ pub struct AppState {
     pub hasher: Hasher,
     pub tokens: TokenService,
     pub limiter: RequestLimiter,
+    /// The driver every service change goes through.
+    pub provisioner: Arc<dyn Provisioner>,
 }

@@ -10,16 +10,20 @@
 //!   its audit event);
 //! - jobs (every `worker_interval_ms`): claimed with a lease (a conditional update on
 //!   `claimed_by`/`lease_until`), carried out, their progress saved step by step; a
-//!   crashed worker's job is taken over when its lease runs out.
+//!   crashed worker's job is taken over when its lease runs out. `provision` jobs (a
+//!   deferring provisioner's operations) are carried out through the provisioner and
+//!   retried with a growing delay (crate::provisioning).
 //!
 //! Each worker instance has an id of its own (a new UUID at start) that its leases
 //! carry.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
 
 use hostadmin_domain::ids::new_id;
+use hostadmin_domain::provisioning::Provisioner;
 use hostadmin_domain::time;
 use hostadmin_persistence::{idempotency, login_failures, services as service_store};
 
@@ -53,7 +57,7 @@ impl Settings {
 }
 
 /// Runs forever.
-pub async fn run(db: Db, limiter: Option<RequestLimiter>, settings: Settings) {
+pub async fn run(db: Db, provisioner: Arc<dyn Provisioner>, limiter: Option<RequestLimiter>, settings: Settings) {
     let worker = new_id();
     tracing::info!(worker = %worker, "worker started");
     let mut ticker = tokio::time::interval(settings.interval);
@@ -69,7 +73,7 @@ pub async fn run(db: Db, limiter: Option<RequestLimiter>, settings: Settings) {
             upkept = Some(Instant::now());
         }
         end_due_periods(&db, settings.grace).await;
-        match jobs::work_on_jobs(&db, &worker).await {
+        match jobs::work_on_jobs(&db, &provisioner, &worker).await {
             Ok(0) => {}
             Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
             Err(error) => tracing::warn!(error = %error, "jobs failed; trying again next round"),

@@ -32,6 +32,8 @@ pub const SERVICE_EXPIRE: &str = "service.expire";
 pub const JOB_CREATE: &str = "job.create";
 /// A service's password was set or generated; the event never holds the password.
 pub const SERVICE_PASSWORD: &str = "service.password";
+/// The worker carried out a deferred `create`: the service moved from pending to active.
+pub const SERVICE_PROVISIONED: &str = "service.provisioned";
 
 /// What an audited change was done to.
 pub mod target {

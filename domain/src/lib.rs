@@ -12,6 +12,7 @@ pub mod money;
 pub mod passwords;
 pub mod policy;
 pub mod proration;
+pub mod provisioning;
 pub mod scopes;
 pub mod services;
 pub mod time;

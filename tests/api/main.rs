@@ -14,6 +14,7 @@ mod conventions;
 mod customers;
 mod jobs;
 mod plans;
+mod provisioning;
 mod service_lifecycle;
 mod services;
 mod tenancy;

@@ -14,6 +14,7 @@
 //! reaches (for a customer, its own).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -25,6 +26,7 @@ use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::policy::Action;
+use hostadmin_domain::provisioning::Provisioner;
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
@@ -37,6 +39,7 @@ use crate::http::body::{parse_value, JsonBody};
 use crate::http::etag::IfMatch;
 use crate::http::idempotency;
 use crate::http::problem::{ApiError, FieldError};
+use crate::provisioning;
 use crate::routes::service_lifecycle::{
     apply, may_renew, may_suspend, reason, renew_cycles, renewal, suspension, unsuspension, Who,
 };
@@ -264,6 +267,7 @@ fn item_error(error: &ApiError) -> ItemError {
 /// audit event in one transaction.
 async fn run_item(
     db: &Db,
+    provisioner: &Arc<dyn Provisioner>,
     requester: &Requester,
     command: &Command,
     service_id: &str,
@@ -276,17 +280,42 @@ async fn run_item(
         match command {
             Command::Renew { cycles } => {
                 may_renew(requester.who(), &row)?;
-                apply(db, context, row.id, expected(), actions::SERVICE_RENEW, renewal(*cycles, "/params/cycles"))
-                    .await?;
+                apply(
+                    db,
+                    provisioner,
+                    context,
+                    row.id,
+                    expected(),
+                    actions::SERVICE_RENEW,
+                    renewal(*cycles, "/params/cycles"),
+                )
+                .await?;
             }
             Command::Suspend { reason } => {
                 may_suspend(requester.who(), &row, "suspend")?;
-                apply(db, context, row.id, expected(), actions::SERVICE_SUSPEND, suspension(reason.clone())).await?;
+                apply(
+                    db,
+                    provisioner,
+                    context,
+                    row.id,
+                    expected(),
+                    actions::SERVICE_SUSPEND,
+                    suspension(reason.clone()),
+                )
+                .await?;
             }
             Command::Unsuspend { reason } => {
                 may_suspend(requester.who(), &row, "unsuspend")?;
-                apply(db, context, row.id, expected(), actions::SERVICE_UNSUSPEND, unsuspension(reason.clone()))
-                    .await?;
+                apply(
+                    db,
+                    provisioner,
+                    context,
+                    row.id,
+                    expected(),
+                    actions::SERVICE_UNSUSPEND,
+                    unsuspension(reason.clone()),
+                )
+                .await?;
             }
             Command::SetAutoRenew { auto_renew } => {
                 let changes = ServiceChanges { auto_renew: Some(*auto_renew), ..ServiceChanges::default() };
@@ -355,7 +384,8 @@ pub struct JobProgress {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     pub id: String,
-    /// `services.bulk`.
+    /// `services.bulk`, or `provision` (an operation a deferring provisioner left to
+    /// the worker; its `results` stay empty).
     pub kind: String,
     /// `queued`, `running`, `done` or `failed`.
     pub status: String,
@@ -466,7 +496,7 @@ pub async fn bulk_services(
 
         let mut results = Vec::with_capacity(service_ids.len());
         for service_id in &service_ids {
-            results.push(run_item(&state.db, &requester, &command, service_id, None).await);
+            results.push(run_item(&state.db, &state.provisioner, &requester, &command, service_id, None).await);
         }
         Ok(HttpResponse::Ok().json(BulkResults { results }))
     })
@@ -506,7 +536,7 @@ pub async fn get_job(
 // ---------------------------------------------------------------------------------
 
 /// Claims and carries out open jobs until none is left; answers how many it finished.
-pub(crate) async fn work_on_jobs(db: &Db, worker: &str) -> Result<usize, ApiError> {
+pub(crate) async fn work_on_jobs(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str) -> Result<usize, ApiError> {
     let mut finished = 0;
     loop {
         let claimer = worker.to_owned();
@@ -517,8 +547,12 @@ pub(crate) async fn work_on_jobs(db: &Db, worker: &str) -> Result<usize, ApiErro
             })
             .await?;
         let Some(job) = claimed else { return Ok(finished) };
-        tracing::info!(job = %job.id, attempt = job.attempts, "job claimed");
-        if work_on(db, worker, job).await? {
+        tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
+        let ended = match job.kind.as_str() {
+            provisioning::PROVISION => provisioning::work_on(db, provisioner, worker, job).await?,
+            _ => work_on(db, provisioner, worker, job).await?,
+        };
+        if ended {
             finished += 1;
         }
     }
@@ -526,7 +560,7 @@ pub(crate) async fn work_on_jobs(db: &Db, worker: &str) -> Result<usize, ApiErro
 
 /// Carries out one claimed job from where it stands, saving its progress (and
 /// extending the lease) every [`STEP`] items. Answers false when the lease was lost.
-async fn work_on(db: &Db, worker: &str, job: JobRow) -> Result<bool, ApiError> {
+async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, job: JobRow) -> Result<bool, ApiError> {
     let parsed: Result<(JobParams, Vec<BulkItemResult>), _> =
         serde_json::from_str(&job.params).and_then(|params| Ok((params, serde_json::from_str(&job.results)?)));
     let (params, mut results) = match parsed {
@@ -540,7 +574,8 @@ async fn work_on(db: &Db, worker: &str, job: JobRow) -> Result<bool, ApiError> {
     for chunk in params.service_ids[start..].chunks(STEP) {
         for service_id in chunk {
             let queued_version = params.queued_versions.get(service_id).copied();
-            results.push(run_item(db, &params.requester, &params.command, service_id, queued_version).await);
+            results
+                .push(run_item(db, provisioner, &params.requester, &params.command, service_id, queued_version).await);
         }
         let last = results.len() == params.service_ids.len();
         if !save(db, &job.id, worker, results.clone(), last.then_some(job_store::DONE)).await? {

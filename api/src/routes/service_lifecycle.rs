@@ -10,6 +10,7 @@
 //! changed the service meanwhile, and records the audit event.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -26,6 +27,7 @@ use hostadmin_domain::money::{Currency, Money};
 use hostadmin_domain::passwords::NewPassword;
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::proration::{self, Quote};
+use hostadmin_domain::provisioning::{Operation, Provisioner};
 use hostadmin_domain::services::{transition, ServiceAction, ServiceStatus};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::{check_length, Invalid};
@@ -40,6 +42,7 @@ use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch};
 use crate::http::idempotency;
 use crate::http::problem::ApiError;
+use crate::provisioning;
 use crate::routes::plans::PlanView;
 use crate::routes::services::{find_reachable, sale, service_response, Cancellation, Sale, ServiceView};
 use crate::state::AppState;
@@ -188,6 +191,12 @@ fn changed_meanwhile() -> ApiError {
     ApiError::Busy("the service changed during the request".into())
 }
 
+/// The account a queued provisioning job is requested by: the one acting (as), or the
+/// service's owner for a change without an actor.
+fn requester<'a>(context: &'a AuditContext, row: &'a ServiceRow) -> &'a str {
+    context.on_behalf_of.as_deref().or(context.actor_id.as_deref()).unwrap_or(&row.owner_id)
+}
+
 fn record(
     conn: &mut DbConnection,
     context: &AuditContext,
@@ -215,12 +224,19 @@ async fn change_state<F>(
 where
     F: Fn(&ServiceRow, NaiveDateTime) -> Result<(ServiceState, serde_json::Value), ApiError> + Send + Sync + 'static,
 {
-    apply(&state.db, principal.audit.clone(), id, IfMatch::from_request(request), action, change).await
+    apply(&state.db, &state.provisioner, principal.audit.clone(), id, IfMatch::from_request(request), action, change)
+        .await
 }
 
 /// [`change_state`] for any caller: a route's, or a bulk item's (no `If-Match`).
+///
+/// A move the servers must carry out (suspend, unsuspend, terminate) is handed to the
+/// provisioner in the same transaction. The local state changes at once whatever the
+/// driver answers: a deferring driver's operation is queued for the worker, which
+/// carries it out (and retries it) afterwards.
 pub(crate) async fn apply<F>(
     db: &Db,
+    provisioner: &Arc<dyn Provisioner>,
     context: AuditContext,
     id: String,
     if_match: IfMatch,
@@ -230,6 +246,7 @@ pub(crate) async fn apply<F>(
 where
     F: Fn(&ServiceRow, NaiveDateTime) -> Result<(ServiceState, serde_json::Value), ApiError> + Send + Sync + 'static,
 {
+    let provisioner = provisioner.clone();
     db.write(move |conn| {
         let now = time::now();
         let row = current(conn, &id, &if_match)?;
@@ -238,7 +255,12 @@ where
             return Err(changed_meanwhile());
         }
         record(conn, &context, &row, action, details, now)?;
-        service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)
+        let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+        let to = status_of(&changed)?;
+        if let Some(operation) = Operation::for_transition(status_of(&row)?, to, provisioning::spec_of(&changed)?) {
+            provisioning::request(conn, provisioner.as_ref(), operation, requester(&context, &row), now)?;
+        }
+        Ok(changed)
     })
     .await
 }
@@ -896,6 +918,7 @@ pub async fn change_service_plan(
         let if_match = IfMatch::from_request(&request);
         let context = principal.audit.clone();
         let id = row.id.clone();
+        let provisioner = state.provisioner.clone();
         let (row, quote) = state
             .db
             .write(move |conn| {
@@ -919,8 +942,13 @@ pub async fn change_service_plan(
                     "effective_at": quote.effective_at,
                 });
                 record(conn, &context, &row, actions::SERVICE_CHANGE_PLAN, details, now)?;
-                let row = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-                Ok((row, quote))
+                let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+                let operation = Operation::ChangePlan {
+                    service: provisioning::spec_of(&changed)?,
+                    from_plan_id: row.plan_id.clone(),
+                };
+                provisioning::request(conn, provisioner.as_ref(), operation, requester(&context, &row), now)?;
+                Ok((changed, quote))
             })
             .await?;
         Ok(HttpResponse::Ok().json(PlanChangeQuote {

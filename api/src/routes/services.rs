@@ -15,6 +15,7 @@ use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::policy::Action;
+use hostadmin_domain::provisioning::{Operation, Outcome, ServiceSpec};
 use hostadmin_domain::services::ServiceStatus;
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
@@ -34,6 +35,7 @@ use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
+use crate::provisioning;
 use crate::resellers;
 use crate::routes::plans::{Addon, PlanView, Price};
 use crate::state::AppState;
@@ -240,8 +242,10 @@ pub(crate) fn sale(plan: &PlanView, cycle: BillingCycle, addon_codes: &[String])
 
 /// Sell a service to an account below the caller.
 ///
-/// The built-in provisioner completes at once, so the answer shows the service
-/// `active`. Counts against every reseller package above the owner.
+/// The service is handed to the provisioner: the built-in one completes at once, so
+/// the answer shows the service `active`; a provisioner that works in the background
+/// leaves it `pending` (it refuses lifecycle actions) until the worker has set it up.
+/// Counts against every reseller package above the owner.
 #[utoipa::path(
     tag = "Services",
     request_body = CreateService,
@@ -299,7 +303,7 @@ pub async fn create_service(
             plan_id: plan.id.clone(),
             name: name.as_str().to_owned(),
             kind: plan.service_kind.as_str().to_owned(),
-            status: ServiceStatus::Active.as_str().to_owned(),
+            status: String::new(),
             cycle: input.cycle.as_str().to_owned(),
             addons: serde_json::to_string(&input.addons).map_err(ApiError::internal)?,
             quotas: serde_json::to_string(&sale.quotas).map_err(ApiError::internal)?,
@@ -309,12 +313,34 @@ pub async fn create_service(
             now,
         };
         let context = principal.audit.clone();
+        let provisioner = state.provisioner.clone();
+        let requested_by = principal.id().to_owned();
+        let quotas = sale.quotas.clone();
+        let kind = plan.service_kind;
         let row = state
             .db
             .write(move |conn| {
                 let mut new = new.clone();
                 new.number = service_store::next_number(conn)?;
                 resellers::enforce(conn, &new.owner_id, false, QuotaKey::Services)?;
+                let operation = Operation::Create {
+                    service: ServiceSpec {
+                        service_id: new.id.clone(),
+                        number: new.number,
+                        kind,
+                        owner_id: new.owner_id.clone(),
+                        plan_id: new.plan_id.clone(),
+                        quotas: quotas.clone(),
+                    },
+                };
+                // Queued (when deferred) before the service exists: the job row does not
+                // refer to it, and both commit or neither.
+                let status = match provisioning::request(conn, provisioner.as_ref(), operation, &requested_by, new.now)?
+                {
+                    Outcome::Done => ServiceStatus::Active,
+                    Outcome::Deferred => ServiceStatus::Pending,
+                };
+                new.status = status.as_str().to_owned();
                 service_store::insert(conn, &new)?;
                 audit::record(
                     conn,
@@ -324,7 +350,9 @@ pub async fn create_service(
                         target_type: target::SERVICE,
                         target_id: &new.id,
                         account_id: Some(&new.owner_id),
-                        details: serde_json::json!({ "number": new.number, "plan_id": new.plan_id, "kind": new.kind }),
+                        details: serde_json::json!({
+                            "number": new.number, "plan_id": new.plan_id, "kind": new.kind, "status": new.status,
+                        }),
                     },
                     new.now,
                 )?;

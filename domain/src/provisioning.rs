@@ -1,0 +1,159 @@
+//! The provisioner interface: every change a real server must carry out (a service is
+//! created, suspended, unsuspended, terminated, moved to another plan) is handed to a
+//! [`Provisioner`], which either completes it at once ([`Outcome::Done`]) or accepts it
+//! for the worker to carry out later ([`Outcome::Deferred`]). docs/provisioning.md
+//! describes it for driver authors.
+//!
+//! Plain data and one trait, no I/O: the drivers live in the API crate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Quotas, ServiceKind};
+use crate::services::ServiceStatus;
+
+/// What a driver needs to know about a service, as it is after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    pub service_id: String,
+    /// The human service number, unique across the installation (a good name for the
+    /// account on the server: `s1042`).
+    pub number: i64,
+    pub kind: ServiceKind,
+    pub owner_id: String,
+    /// The plan the service is on (after a plan change, the new one).
+    pub plan_id: String,
+    /// The plan's quotas with the add-ons', as sold (after a plan change, the new ones).
+    pub quotas: Quotas,
+}
+
+/// One change a provisioner carries out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum Operation {
+    /// Set the service up on a server.
+    Create { service: ServiceSpec },
+    /// Switch it off, keeping its data.
+    Suspend { service: ServiceSpec },
+    /// Switch a suspended service on again.
+    Unsuspend { service: ServiceSpec },
+    /// Remove it for good.
+    Terminate { service: ServiceSpec },
+    /// Apply the plan and quotas in `service` (the new ones); `from_plan_id` was the old plan.
+    ChangePlan { service: ServiceSpec, from_plan_id: String },
+}
+
+impl Operation {
+    pub fn service(&self) -> &ServiceSpec {
+        match self {
+            Self::Create { service }
+            | Self::Suspend { service }
+            | Self::Unsuspend { service }
+            | Self::Terminate { service }
+            | Self::ChangePlan { service, .. } => service,
+        }
+    }
+
+    /// A stable name for logs and job parameters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Create { .. } => "create",
+            Self::Suspend { .. } => "suspend",
+            Self::Unsuspend { .. } => "unsuspend",
+            Self::Terminate { .. } => "terminate",
+            Self::ChangePlan { .. } => "change_plan",
+        }
+    }
+
+    /// The operation a lifecycle move from `from` to `to` asks of the server, if any:
+    /// active → suspended, suspended → active, anything → terminated. Other moves
+    /// (cancellation, expiry, renewal) change nothing on a server today.
+    pub fn for_transition(from: ServiceStatus, to: ServiceStatus, service: ServiceSpec) -> Option<Self> {
+        use ServiceStatus as S;
+        match (from, to) {
+            (S::Active, S::Suspended) => Some(Self::Suspend { service }),
+            (S::Suspended, S::Active) => Some(Self::Unsuspend { service }),
+            (from, S::Terminated) if from != S::Terminated => Some(Self::Terminate { service }),
+            _ => None,
+        }
+    }
+}
+
+/// A provisioner's answer to an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Carried out now; the service's local state is final.
+    Done,
+    /// Accepted: the worker calls [`Provisioner::carry_out`] later (and again until it
+    /// succeeds). A created service stays `pending` until then.
+    Deferred,
+}
+
+/// Why a provisioner could not carry out an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvisioningError {
+    /// Worth trying again later: the server is unreachable, busy, timed out.
+    #[error("temporary: {0}")]
+    Retry(String),
+    /// Trying again will not help: the server refused the operation.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// A driver for the servers that host the services (built in: the local one; others:
+/// Plesk, cPanel, PowerDNS, ...).
+///
+/// [`Provisioner::request`] is called inside the transaction that changes the service
+/// (and may be called again when that transaction is retried), so it must be quick and
+/// must not talk to a slow server: a driver that does network I/O answers
+/// [`Outcome::Deferred`] and does the work in [`Provisioner::carry_out`], which the
+/// worker calls outside any transaction. `carry_out` may be called again for an
+/// operation that already succeeded (a worker crashed before recording it), so a driver
+/// must treat a repeated operation as success.
+pub trait Provisioner: Send + Sync {
+    /// The driver's name, as the `provisioner` setting spells it.
+    fn name(&self) -> &'static str;
+
+    /// Completes `operation` now, or accepts it for the worker. An error refuses the
+    /// change: the service is not changed (`503` to the caller).
+    fn request(&self, operation: &Operation) -> Result<Outcome, ProvisioningError>;
+
+    /// Carries out an operation [`Provisioner::request`] deferred.
+    fn carry_out(&self, operation: &Operation) -> Result<(), ProvisioningError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ServiceSpec {
+        ServiceSpec {
+            service_id: "s".into(),
+            number: 1,
+            kind: ServiceKind::WebHosting,
+            owner_id: "o".into(),
+            plan_id: "p".into(),
+            quotas: Quotas::default(),
+        }
+    }
+
+    #[test]
+    fn transitions_map_to_operations() {
+        use ServiceStatus as S;
+        let name = |from, to| Operation::for_transition(from, to, spec()).map(|op| op.name());
+        assert_eq!(name(S::Active, S::Suspended), Some("suspend"));
+        assert_eq!(name(S::Suspended, S::Active), Some("unsuspend"));
+        assert_eq!(name(S::Active, S::Terminated), Some("terminate"));
+        assert_eq!(name(S::Suspended, S::Terminated), Some("terminate"));
+        assert_eq!(name(S::Active, S::Active), None);
+        assert_eq!(name(S::Expired, S::Active), None);
+        assert_eq!(name(S::Active, S::Cancelled), None);
+    }
+
+    #[test]
+    fn operations_round_trip_as_json() {
+        let op = Operation::ChangePlan { service: spec(), from_plan_id: "old".into() };
+        let text = serde_json::to_string(&op).unwrap();
+        assert!(text.contains("\"operation\":\"change_plan\""), "{text}");
+        assert_eq!(serde_json::from_str::<Operation>(&text).unwrap(), op);
+    }
+}
