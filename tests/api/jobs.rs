@@ -3,7 +3,7 @@
 //! their requester, end-of-period cancellations and expiries, and two workers racing for
 //! the same due services.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use diesel::RunQueryDsl as _;
@@ -53,26 +53,6 @@ fn set_due(server: &Server, id: &str, ago: chrono::Duration) {
     diesel::sql_query(format!("UPDATE services SET next_due_at = '{at}' WHERE id = '{id}'"))
         .execute(&mut server.database.connect())
         .unwrap();
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(server: &Server, sql: &str) -> i64 {
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut server.database.connect()).unwrap();
-    rows.first().map_or(0, |row| row.n)
-}
-
-/// Waits until `done` holds, for at most `seconds`.
-fn eventually(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < Duration::from_secs(seconds), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn results(response: &Response) -> Vec<(String, bool, Option<String>)> {
@@ -125,9 +105,7 @@ both_backends!(bulk_checks_every_item_on_its_own, |server| {
     let read = status_of(&server, &reseller, &own);
     assert_eq!((read["status"].as_str(), read["suspension_reason"].as_str()), (Some("suspended"), Some("unpaid")));
     assert_eq!(status_of(&server, &other, &foreign)["status"], "active", "a foreign service is untouched");
-    let audited = count(
-        &server,
-        &format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.suspend' AND target_id = '{own}' AND actor_id = '{}'", reseller.id),
+    let audited = server.count(&format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.suspend' AND target_id = '{own}' AND actor_id = '{}'", reseller.id),
     );
     assert_eq!(audited, 1, "each item's change is audited with its actor");
 
@@ -250,13 +228,10 @@ both_backends!(a_large_bulk_becomes_a_job_the_worker_finishes, env = FAST_WORKER
     for id in [&first, &second] {
         assert_eq!(status_of(&server, &reseller, id)["status"], "suspended");
     }
-    let audited = count(
-        &server,
-        &format!(
-            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.suspend' AND actor_id = '{}'",
-            reseller.id
-        ),
-    );
+    let audited = server.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.suspend' AND actor_id = '{}'",
+        reseller.id
+    ));
     assert_eq!(audited, 2, "each changed item audited once, with the requester as actor");
 
     // Only the requester sees the job.
@@ -309,9 +284,7 @@ both_backends!(due_services_are_cancelled_or_expired_by_the_worker, env = FAST_W
     assert!(status_of(&server, &reseller, &lapsed_suspended)["suspension_reason"].is_null());
 
     let events = |action: &str, id: &str| {
-        count(
-            &server,
-            &format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}' AND target_id = '{id}' AND actor_id IS NULL"),
+        server.count(&format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}' AND target_id = '{id}' AND actor_id IS NULL"),
         )
     };
     assert_eq!(events("service.cancel_at_period_end", &cancelling), 1);
@@ -347,7 +320,7 @@ both_backends!(
         let workers = [server.spawn_worker(&fast), server.spawn_worker(&fast)];
         let list = ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
         eventually(60, "every due service to expire", || {
-            count(&server, &format!("SELECT COUNT(*) AS n FROM services WHERE status = 'expired' AND id IN ({list})"))
+            server.count(&format!("SELECT COUNT(*) AS n FROM services WHERE status = 'expired' AND id IN ({list})"))
                 == 30
         });
         // Give a slow second worker the chance to (wrongly) apply something twice.
@@ -420,7 +393,7 @@ both_backends!(
         let after: Vec<Value> =
             services.iter().map(|id| status_of(&server, &reseller, id)["next_due_at"].clone()).collect();
         assert_eq!(after, renewed, "no service was renewed twice");
-        let renewals = count(&server, "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.renew'");
+        let renewals = server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.renew'");
         assert_eq!(renewals, 2, "one renewal per service");
     }
 );

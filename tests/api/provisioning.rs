@@ -2,8 +2,6 @@
 //! refuses lifecycle actions) until the worker has carried out its `provision` job;
 //! with the built-in local driver it is `active` at once and no job is queued.
 
-use std::time::{Duration, Instant};
-
 use diesel::RunQueryDsl as _;
 
 use crate::support::*;
@@ -37,26 +35,6 @@ fn status_of(server: &Server, account: &Account, id: &str) -> String {
     response.str("status")
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(server: &Server, sql: &str) -> i64 {
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut server.database.connect()).unwrap();
-    rows.first().map_or(0, |row| row.n)
-}
-
-/// Waits until `done` holds, for at most `seconds`.
-fn eventually(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < Duration::from_secs(seconds), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 both_backends!(a_deferred_service_is_pending_until_the_worker_provisions_it, env = DEFERRED, |server| {
     let operator = server.operator("operator");
     let reseller = server.create(&operator, "reseller", "reseller");
@@ -67,20 +45,18 @@ both_backends!(a_deferred_service_is_pending_until_the_worker_provisions_it, env
     assert_eq!(created.str("status"), "pending", "{}", created.body);
     let id = created.str("id");
     assert_eq!(
-        count(&server, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision'"),
+        server.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision'"),
         1,
         "the create is queued in the creating transaction"
     );
 
     eventually(20, "the service to be provisioned", || status_of(&server, &reseller, &id) == "active");
-    let provisioned = count(
-        &server,
-        &format!(
+    let provisioned = server.count(&format!(
             "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.provisioned' AND target_id = '{id}' AND actor_id IS NULL"
         ),
     );
     assert_eq!(provisioned, 1, "one service.provisioned event, without an actor");
-    let done = || count(&server, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision' AND status = 'done'");
+    let done = || server.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision' AND status = 'done'");
     eventually(20, "the provision job to be done", || done() == 1);
 
     // A lifecycle change applies locally at once and queues its operation for the worker.
@@ -89,10 +65,9 @@ both_backends!(a_deferred_service_is_pending_until_the_worker_provisions_it, env
     assert_eq!(suspended.status, 200, "{}", suspended.body);
     assert_eq!(suspended.str("status"), "suspended", "{}", suspended.body);
     eventually(20, "the suspension to be carried out", || done() == 2);
-    let audited = count(
-        &server,
-        &format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.provisioned' AND target_id = '{id}'"),
-    );
+    let audited = server.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.provisioned' AND target_id = '{id}'"
+    ));
     assert_eq!(audited, 1, "only a create is audited as provisioned");
 
     // While pending (here: as if its job had not been carried out yet), a service refuses
@@ -119,5 +94,5 @@ both_backends!(the_local_provisioner_completes_at_once, |server| {
     let suspended =
         server.post(&format!("/v1/services/{id}/suspend"), Some(&reseller.token), json!({"reason": "unpaid"}));
     assert_eq!(suspended.status, 200, "{}", suspended.body);
-    assert_eq!(count(&server, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision'"), 0, "nothing is queued");
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision'"), 0, "nothing is queued");
 });

@@ -189,6 +189,18 @@ impl Server {
         self.login(login, PASSWORD)
     }
 
+    /// The number a `SELECT COUNT(*) AS n ...` answers, read straight from the database.
+    pub fn count(&self, sql: &str) -> i64 {
+        use diesel::RunQueryDsl as _;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let rows: Vec<Count> = diesel::sql_query(sql).load(&mut self.database.connect()).expect("a count");
+        rows.first().map_or(0, |row| row.n)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -407,5 +419,15 @@ impl Tree {
 
     pub fn is_customer(role: &str) -> bool {
         role.starts_with("customer") || role == "sub_customer"
+    }
+}
+
+/// Waits until `done` holds, for at most `seconds` (for what the worker does in the
+/// background).
+pub fn eventually(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(seconds), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
