@@ -39,6 +39,18 @@ impl PageQuery {
     }
 }
 
+/// The `q` parameter of a searchable list: 1-200 characters, matched case-insensitively
+/// as a prefix, so it is lowercased here once.
+pub fn search_prefix(q: Option<&str>) -> Result<Option<String>, ApiError> {
+    match q {
+        Some(q) if q.is_empty() || q.chars().count() > 200 => Err(ApiError::field(
+            "/query/q",
+            hostadmin_domain::validation::Invalid::new("invalid_length", "q must be 1 to 200 characters"),
+        )),
+        q => Ok(q.map(str::to_lowercase)),
+    }
+}
+
 /// What a cursor carries: the last id seen and a fingerprint of the filters.
 #[derive(Debug, Serialize, Deserialize)]
 struct CursorState {

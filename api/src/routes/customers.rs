@@ -28,7 +28,7 @@ use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::{self, Patch};
-use crate::http::pagination::{Page, PageQuery};
+use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::resellers;
 use crate::state::AppState;
@@ -273,12 +273,7 @@ pub async fn list_customers(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ListCustomers)?;
     let query = query.into_inner();
-    let prefix = match query.q.as_deref() {
-        Some(q) if q.is_empty() || q.chars().count() > 200 => {
-            return Err(ApiError::field("/query/q", Invalid::new("invalid_length", "q must be 1 to 200 characters")))
-        }
-        q => q.map(str::to_lowercase),
-    };
+    let prefix = search_prefix(query.q.as_deref())?;
     let filters = format!(
         "q={}&status={}&kind={}&parent_id={}",
         prefix.as_deref().unwrap_or_default(),

@@ -33,7 +33,7 @@ use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
-use crate::http::pagination::{Page, PageQuery};
+use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::provisioning;
 use crate::resellers;
@@ -395,12 +395,7 @@ pub async fn list_services(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ListServices)?;
     let query = query.into_inner();
-    let q = match query.q.as_deref() {
-        Some(q) if q.is_empty() || q.chars().count() > 200 => {
-            return Err(ApiError::field("/query/q", Invalid::new("invalid_length", "q must be 1 to 200 characters")))
-        }
-        q => q.map(str::to_lowercase),
-    };
+    let q = search_prefix(query.q.as_deref())?;
     let filters = format!(
         "kind={}&status={}&owner={}&q={}&due={:?}",
         query.kind.map(ServiceKind::as_str).unwrap_or_default(),
