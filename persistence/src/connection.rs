@@ -97,7 +97,11 @@ fn redact_password(url: &str) -> String {
 /// each backend in turn and reports only that none worked, losing the real error.)
 pub fn connect(backend: &Backend) -> Result<DbConnection, diesel::ConnectionError> {
     match backend {
-        Backend::Postgres { url } => PgConnection::establish(url).map(DbConnection::Pg),
+        Backend::Postgres { url } => {
+            let mut conn = PgConnection::establish(url)?;
+            conn.batch_execute(POSTGRES_SETTINGS).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Pg(conn))
+        }
         Backend::Sqlite { path } => {
             let mut conn = SqliteConnection::establish(path)?;
             conn.batch_execute(SQLITE_PRAGMAS).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -105,6 +109,12 @@ pub fn connect(backend: &Backend) -> Result<DbConnection, diesel::ConnectionErro
         }
     }
 }
+
+/// Applied to every PostgreSQL connection. diesel keeps statements prepared, and after
+/// five executions PostgreSQL may switch to a generic plan that cannot see whose subtree
+/// a list is for: measured at 5 s a page over 1,000,000 services instead of 1.4 ms.
+/// Planning each execution costs well under a millisecond.
+const POSTGRES_SETTINGS: &str = "SET plan_cache_mode = force_custom_plan";
 
 /// Applied to every SQLite connection: WAL lets readers run beside the writer, the busy
 /// timeout lets a writer wait for the lock instead of failing at once.

@@ -163,11 +163,15 @@ fn within<'a>(query: BoxedServices<'a>, reach: &'a ServiceReach) -> BoxedService
                 accounts::table.filter(accounts::kind.eq(AccountKind::Operator.as_str())).select(accounts::id),
             ))))
         }
-        ServiceReach::OwnAndBelow { own } => {
-            query.filter(services::owner_id.eq_any(
-                account_tree::table.filter(account_tree::ancestor_id.eq(own)).select(account_tree::descendant_id),
-            ))
-        }
+        // A correlated EXISTS, not `owner_id IN (subtree)`: with IN, SQLite probes the
+        // owner index once per account below and sorts everything in reach on every page
+        // (measured: a page grew from 1 ms to 12 ms between 1,000 and 1,000,000
+        // services); with EXISTS both backends walk the id index back from the cursor.
+        ServiceReach::OwnAndBelow { own } => query.filter(diesel::dsl::exists(
+            account_tree::table
+                .filter(account_tree::ancestor_id.eq(own))
+                .filter(account_tree::descendant_id.eq(services::owner_id)),
+        )),
         ServiceReach::Own { own } => query.filter(services::owner_id.eq(own)),
     }
 }
