@@ -108,7 +108,7 @@ PY
 
 # The same SQL on SQLite through Python's sqlite3 (the yardstick pgbench is on PostgreSQL):
 # the median of `repeats` runs of the page query, and its plan. For the reseller it also
-# records, for comparison only, the plan and time of the reach written as a correlated EXISTS.
+# records, for comparison only, the plan and time of the former `owner_id IN (subtree)` form.
 cat >"$work/sqlite_sql.py" <<'PY'
 import sqlite3, statistics, sys, time
 path, role, owner, before, repeats, plan_file = sys.argv[1:7]
@@ -118,10 +118,10 @@ columns = ", ".join(f'"services"."{c}"' for c in (
     "created_at updated_at").split())
 if role == "reseller":
     reaches = {
-        "served": '"services"."owner_id" IN (SELECT "account_tree"."descendant_id" FROM "account_tree" '
-                  'WHERE ("account_tree"."ancestor_id" = ?))',
-        "candidate, not what the server runs": 'EXISTS (SELECT 1 FROM "account_tree" WHERE "account_tree"."ancestor_id" = ? '
-                                               'AND "account_tree"."descendant_id" = "services"."owner_id")',
+        "served": 'EXISTS (SELECT 1 FROM "account_tree" WHERE "account_tree"."ancestor_id" = ? '
+                  'AND "account_tree"."descendant_id" = "services"."owner_id")',
+        "the former IN form, for comparison": '"services"."owner_id" IN (SELECT "account_tree"."descendant_id" '
+                                              'FROM "account_tree" WHERE ("account_tree"."ancestor_id" = ?))',
     }
 else:
     reaches = {"served": '"services"."owner_id" = ?'}
