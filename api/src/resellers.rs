@@ -3,10 +3,16 @@
 //! allowed overselling on it. Nested resellers answer to every package above them.
 
 use hostadmin_domain::catalog::{fits, QuotaKey, Quotas};
-use hostadmin_persistence::services as service_store;
+use hostadmin_persistence::services::{self as service_store, PackageRow};
 use hostadmin_persistence::DbConnection;
 
 use crate::http::problem::ApiError;
+
+/// The quotas a package was sold with.
+pub fn package_quotas(package: &PackageRow) -> Result<Quotas, ApiError> {
+    serde_json::from_str(&package.quotas)
+        .map_err(|e| ApiError::internal(format!("stored quotas of package {}: {e}", package.service_id)))
+}
 
 /// Refuses with `409 quota_exceeded` when one more `key` owned by `owner` (or, for
 /// accounts, created below `owner` with `counting_owner`) would exceed a package above.
@@ -22,8 +28,7 @@ pub fn enforce(conn: &mut DbConnection, owner: &str, including_owner: bool, key:
         if package.allow_overselling {
             continue;
         }
-        let quotas: Quotas = serde_json::from_str(&package.quotas)
-            .map_err(|e| ApiError::internal(format!("stored quotas of package {}: {e}", package.service_id)))?;
+        let quotas = package_quotas(&package)?;
         let Some(limit) = quotas.get(key) else { continue };
         let used = match key {
             QuotaKey::Customers => service_store::count_accounts_below(conn, &package.reseller_id)?,
