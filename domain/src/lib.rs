@@ -13,6 +13,7 @@ pub mod passwords;
 pub mod policy;
 pub mod proration;
 pub mod provisioning;
+pub mod restrictions;
 pub mod scopes;
 pub mod services;
 pub mod time;

@@ -7,6 +7,7 @@
 //! [`reach`], applied by persistence in SQL.
 
 use crate::accounts::{AccountKind, AccountStatus};
+use crate::restrictions::{RestrictableAction, Restrictions};
 use crate::scopes::{Scope, ScopeSet};
 
 /// Who is asking, as far as the policy cares.
@@ -18,6 +19,8 @@ pub struct Actor {
     pub credential: Credential,
     /// The real person behind an impersonation token (RFC 8693 `act`).
     pub impersonator_id: Option<String>,
+    /// What the account's sellers disabled for it (its own and its ancestors' lists).
+    pub restrictions: Restrictions,
 }
 
 /// How the actor proved who it is.
@@ -70,6 +73,26 @@ pub enum Action {
     ReadServiceUsage,
     /// Read a background job one requested (its progress and results).
     ReadJob,
+    /// Suspend or unsuspend an account below (and everything below it).
+    SuspendCustomer,
+    /// Block or unblock an account below (and everything below it).
+    BlockCustomer,
+    ReadRestrictions,
+    SetRestrictions,
+    /// Send an account below its verification mail again.
+    SendVerificationEmail,
+    /// Switch off the second factor of an account below (it lost its device).
+    ResetCustomerTwoFactor,
+    /// Log in as an account below.
+    ImpersonateCustomer,
+    /// Enrol, confirm or disable one's own second factor.
+    ManageOwnTwoFactor,
+    /// List the grants one gave or received.
+    ReadAuthorizations,
+    /// Give, change or withdraw a grant (as its grantor).
+    GiveAuthorization,
+    /// Accept, decline or give back a grant (as its grantee).
+    AnswerAuthorization,
 }
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
@@ -90,7 +113,14 @@ impl Action {
             | Self::SuspendService
             | Self::TerminateService
             | Self::RenewService
-            | Self::ChangeServicePlan => WITH_ACCOUNTS_BELOW,
+            | Self::ChangeServicePlan
+            | Self::SuspendCustomer
+            | Self::BlockCustomer
+            | Self::ReadRestrictions
+            | Self::SetRestrictions
+            | Self::SendVerificationEmail
+            | Self::ResetCustomerTwoFactor
+            | Self::ImpersonateCustomer => WITH_ACCOUNTS_BELOW,
             _ => EVERYONE,
         }
     }
@@ -99,8 +129,17 @@ impl Action {
     fn scope(self) -> Option<Scope> {
         match self {
             Self::ReadOwnAccount | Self::UpdateOwnProfile | Self::ReadAuditLog => Some(Scope::AccountRead),
-            Self::ListCustomers | Self::ReadCustomer => Some(Scope::CustomersRead),
-            Self::CreateCustomer | Self::UpdateCustomer => Some(Scope::CustomersWrite),
+            Self::ListCustomers | Self::ReadCustomer | Self::ReadRestrictions => Some(Scope::CustomersRead),
+            Self::CreateCustomer
+            | Self::UpdateCustomer
+            | Self::SuspendCustomer
+            | Self::BlockCustomer
+            | Self::SetRestrictions
+            | Self::SendVerificationEmail
+            | Self::ResetCustomerTwoFactor => Some(Scope::CustomersWrite),
+            Self::ImpersonateCustomer => Some(Scope::Impersonate),
+            Self::ReadAuthorizations => Some(Scope::AuthorizationsRead),
+            Self::GiveAuthorization | Self::AnswerAuthorization => Some(Scope::AuthorizationsWrite),
             Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
             Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
             Self::ListServices
@@ -120,7 +159,8 @@ impl Action {
             | Self::ChangeOwnPassword
             | Self::ManageOwnApiKeys
             | Self::EndSession
-            | Self::EndAllSessions => None,
+            | Self::EndAllSessions
+            | Self::ManageOwnTwoFactor => None,
         }
     }
 
@@ -154,13 +194,52 @@ impl Action {
                 | Self::RenewService
                 | Self::ChangeServicePlan
                 | Self::SetServicePassword
+                | Self::SuspendCustomer
+                | Self::BlockCustomer
+                | Self::SetRestrictions
+                | Self::SendVerificationEmail
+                | Self::ResetCustomerTwoFactor
+                | Self::ImpersonateCustomer
+                | Self::GiveAuthorization
+                | Self::AnswerAuthorization
         )
     }
 
     /// What an impersonation token may not do: anything about the customer's
-    /// credentials, and ending every session of the customer.
+    /// credentials, ending every session of the customer, its grants, and impersonating
+    /// further.
     fn refused_when_impersonating(self) -> bool {
-        matches!(self, Self::ChangeOwnEmail | Self::ChangeOwnPassword | Self::ManageOwnApiKeys | Self::EndAllSessions)
+        matches!(
+            self,
+            Self::ChangeOwnEmail
+                | Self::ChangeOwnPassword
+                | Self::ManageOwnApiKeys
+                | Self::EndAllSessions
+                | Self::ManageOwnTwoFactor
+                | Self::ImpersonateCustomer
+                | Self::GiveAuthorization
+                | Self::AnswerAuthorization
+        )
+    }
+
+    /// The name a seller disables this action by, if it can be disabled.
+    pub fn restrictable_as(self) -> Option<RestrictableAction> {
+        match self {
+            Self::CreateCustomer
+            | Self::UpdateCustomer
+            | Self::SuspendCustomer
+            | Self::BlockCustomer
+            | Self::SetRestrictions
+            | Self::SendVerificationEmail
+            | Self::ResetCustomerTwoFactor => Some(RestrictableAction::CustomerWrite),
+            Self::CreateService => Some(RestrictableAction::ServiceCreate),
+            Self::CancelService => Some(RestrictableAction::ServiceCancel),
+            Self::ChangeServicePlan => Some(RestrictableAction::ServiceChangePlan),
+            Self::RenewService => Some(RestrictableAction::ServiceRenew),
+            Self::SetServicePassword => Some(RestrictableAction::ServicePassword),
+            Self::GiveAuthorization | Self::AnswerAuthorization => Some(RestrictableAction::AuthorizationsWrite),
+            _ => None,
+        }
     }
 }
 
@@ -175,6 +254,8 @@ pub enum Denied {
     ImpersonationForbidden,
     /// The account is suspended: read-only.
     AccountSuspended,
+    /// A seller disabled this action for the account (or an account above it).
+    ActionRestricted(RestrictableAction),
 }
 
 impl Denied {
@@ -184,6 +265,7 @@ impl Denied {
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::ImpersonationForbidden => "impersonation_forbidden",
             Self::AccountSuspended => "account_suspended",
+            Self::ActionRestricted(_) => "action_restricted",
         }
     }
 }
@@ -206,6 +288,9 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denied> {
     }
     if actor.status == AccountStatus::Suspended && action.is_change() {
         return Err(Denied::AccountSuspended);
+    }
+    if let Some(restricted) = action.restrictable_as().filter(|name| actor.restrictions.contains(*name)) {
+        return Err(Denied::ActionRestricted(restricted));
     }
     Ok(())
 }
@@ -240,6 +325,7 @@ mod tests {
             status: AccountStatus::Active,
             credential: Credential::Session { session_id: "s".into() },
             impersonator_id: None,
+            restrictions: Restrictions::none(),
         }
     }
 
@@ -347,6 +433,60 @@ mod tests {
         }
         assert_eq!(authorize(&impersonated, Action::UpdateOwnProfile), Ok(()));
         assert_eq!(authorize(&impersonated, Action::EndSession), Ok(()));
+    }
+
+    #[test]
+    fn impersonation_never_grants_or_impersonates_further() {
+        let mut impersonated = actor(AccountKind::Reseller);
+        impersonated.impersonator_id = Some("operator".into());
+        for action in [
+            Action::ImpersonateCustomer,
+            Action::GiveAuthorization,
+            Action::AnswerAuthorization,
+            Action::ManageOwnTwoFactor,
+        ] {
+            assert_eq!(authorize(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
+        }
+        assert_eq!(authorize(&impersonated, Action::ReadAuthorizations), Ok(()));
+    }
+
+    #[test]
+    fn a_restriction_refuses_its_actions_after_the_suspension_check() {
+        let mut restricted = actor(AccountKind::Reseller);
+        restricted.restrictions = [RestrictableAction::ServiceCancel, RestrictableAction::CustomerWrite].into();
+        assert_eq!(
+            authorize(&restricted, Action::CancelService),
+            Err(Denied::ActionRestricted(RestrictableAction::ServiceCancel))
+        );
+        assert_eq!(
+            authorize(&restricted, Action::CreateCustomer),
+            Err(Denied::ActionRestricted(RestrictableAction::CustomerWrite))
+        );
+        assert_eq!(authorize(&restricted, Action::RenewService), Ok(()));
+        assert_eq!(authorize(&restricted, Action::ReadCustomer), Ok(()));
+        restricted.status = AccountStatus::Suspended;
+        assert_eq!(authorize(&restricted, Action::CancelService), Err(Denied::AccountSuspended));
+    }
+
+    #[test]
+    fn only_sellers_manage_accounts_below_and_keys_need_the_impersonate_scope() {
+        let below = [
+            Action::SuspendCustomer,
+            Action::BlockCustomer,
+            Action::ReadRestrictions,
+            Action::SetRestrictions,
+            Action::SendVerificationEmail,
+            Action::ResetCustomerTwoFactor,
+            Action::ImpersonateCustomer,
+        ];
+        for action in below {
+            assert_eq!(authorize(&actor(AccountKind::Customer), action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()), "{action:?}");
+        }
+        let writer = with_key(actor(AccountKind::Reseller), &[Scope::CustomersWrite]);
+        assert_eq!(authorize(&writer, Action::ImpersonateCustomer), Err(Denied::InsufficientScope(Scope::Impersonate)));
+        let all = with_key(actor(AccountKind::Customer), &Scope::ALL);
+        assert_eq!(authorize(&all, Action::ManageOwnTwoFactor), Err(Denied::Forbidden));
     }
 
     #[test]

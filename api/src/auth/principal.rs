@@ -13,6 +13,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::credentials::{self, SecretKind};
 use hostadmin_domain::policy::{self, Action, Actor, Credential, Reach};
+use hostadmin_domain::restrictions::Restrictions;
 use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
@@ -147,6 +148,7 @@ async fn from_session(
             status,
             credential: Credential::Session { session_id: session.id },
             impersonator_id: session.impersonator_id,
+            restrictions: Restrictions::none(),
         },
         account,
         audit: context,
@@ -184,6 +186,7 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             status,
             credential: Credential::ApiKey { key_id: key.id, scopes: ScopeSet::from_storage(&key.scopes) },
             impersonator_id: None,
+            restrictions: Restrictions::none(),
         },
         account,
         audit: context,

@@ -136,6 +136,7 @@ impl From<Denied> for ApiError {
             Denied::InsufficientScope(scope) => format!("the API key lacks the scope {scope}"),
             Denied::ImpersonationForbidden => "not allowed while logged in as a customer".to_owned(),
             Denied::AccountSuspended => "the account is suspended: it can read but not change anything".to_owned(),
+            Denied::ActionRestricted(action) => format!("{action} is disabled for this account"),
         };
         Self::new(StatusCode::FORBIDDEN, denied.code(), detail)
     }
