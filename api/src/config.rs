@@ -50,6 +50,8 @@ struct RawConfig {
     public_url: Option<String>,
     mail_dir: Option<String>,
     smtp_url: Option<String>,
+    mail_from: Option<String>,
+    registration_parent: Option<String>,
     dns_nameservers: Option<String>,
     soa_hostmaster: Option<String>,
     soa_refresh: Option<u32>,
@@ -84,6 +86,8 @@ const ENV_KEYS: &[&str] = &[
     "public_url",
     "mail_dir",
     "smtp_url",
+    "mail_from",
+    "registration_parent",
     "dns_nameservers",
     "soa_hostmaster",
     "soa_refresh",
@@ -151,6 +155,11 @@ pub struct Config {
     pub public_url: String,
     pub mail_dir: PathBuf,
     pub smtp_url: Option<Secret>,
+    /// The sender of every mail.
+    pub mail_from: lettre::message::Mailbox,
+    /// The login of the account that self-registered accounts are placed below; `None`:
+    /// the provider's own customers (below the operators).
+    pub registration_parent: Option<String>,
     pub dns: Dns,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_days: u32,
@@ -240,7 +249,22 @@ impl Config {
                 Some(text) => networks(Some(text), "metrics_allow")?,
                 None => networks(Some("127.0.0.0/8,::1"), "metrics_allow")?,
             },
-            smtp_url: raw.smtp_url.map(Secret),
+            smtp_url: match raw.smtp_url {
+                Some(url) => {
+                    lettre::SmtpTransport::from_url(&url)
+                        .map_err(|_| anyhow::anyhow!("smtp_url is not a valid SMTP URL"))?;
+                    Some(Secret(url))
+                }
+                None => None,
+            },
+            mail_from: {
+                let text = raw.mail_from.unwrap_or_else(|| "hostadmin <noreply@localhost>".to_owned());
+                text.parse().with_context(|| format!("mail_from: {text:?} is not a mail address"))?
+            },
+            registration_parent: raw
+                .registration_parent
+                .map(|login| login.trim().to_lowercase())
+                .filter(|l| !l.is_empty()),
             dns: Dns {
                 nameservers: match raw.dns_nameservers.as_deref() {
                     Some(text) => list(Some(text)),
@@ -377,6 +401,8 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         public_url,
         mail_dir,
         smtp_url,
+        mail_from,
+        registration_parent,
         dns_nameservers,
         soa_hostmaster,
         soa_refresh,

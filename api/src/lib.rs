@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod hashing;
 pub mod http;
+pub mod mail;
 pub mod openapi;
 pub mod provisioning;
 pub mod resellers;

@@ -64,6 +64,7 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
         limiter: RequestLimiter::per_minute(config.limits.requests_per_minute),
         db: db.clone(),
         provisioner: crate::provisioning::driver(config.provisioner),
+        sealer: hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key),
         config: Arc::new(config),
     };
     Ok((web::Data::new(state), db))

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use hostadmin_domain::provisioning::Provisioner;
+use hostadmin_domain::sealing::Sealer;
 
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
@@ -18,4 +19,7 @@ pub struct AppState {
     pub limiter: RequestLimiter,
     /// The driver every service change goes through.
     pub provisioner: Arc<dyn Provisioner>,
+    /// Seals secrets the server must read again (TOTP seeds, provisioner passwords,
+    /// private keys) under the configured encryption key.
+    pub sealer: Sealer,
 }

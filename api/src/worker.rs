@@ -14,6 +14,10 @@
 //!   deferring provisioner's operations) are carried out through the provisioner and
 //!   retried with a growing delay (crate::provisioning).
 //!
+//! - mail (every `worker_interval_ms`): the outbox, claimed per mail with a lease as jobs
+//!   are, sent by SMTP or written as `.eml` files (crate::mail::delivery), retried with a
+//!   growing delay; delivered and given-up mails are pruned with the upkeep.
+//!
 //! Each worker instance has an id of its own (a new UUID at start) that its leases
 //! carry.
 
@@ -39,12 +43,14 @@ const DUE_BATCH: i64 = 100;
 /// At most this many batches per round, so that one round ends.
 const DUE_ROUNDS: usize = 50;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How often jobs and due services are looked for.
     pub interval: Duration,
     /// How long after `next_due_at` an unrenewed service is kept before it expires.
     pub grace: Span,
+    /// Delivers the outbox; `None` when the mail settings do not work (logged at start).
+    pub mailer: Option<Arc<crate::mail::delivery::Mailer>>,
 }
 
 impl Settings {
@@ -52,6 +58,10 @@ impl Settings {
         Self {
             interval: Duration::from_millis(config.worker_interval_ms),
             grace: Span::days(i64::from(config.expiry_grace_days)),
+            mailer: crate::mail::delivery::Mailer::from_config(config)
+                .map(Arc::new)
+                .map_err(|error| tracing::error!(error = %error, "mail cannot be delivered"))
+                .ok(),
         }
     }
 }
@@ -67,12 +77,22 @@ pub async fn run(db: Db, provisioner: Arc<dyn Provisioner>, limiter: Option<Requ
         ticker.tick().await;
         if upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
             upkeep(&db).await;
+            if let Err(error) = crate::mail::delivery::prune(&db).await {
+                tracing::warn!(error = %error, "pruning the outbox failed; trying again next round");
+            }
             if let Some(limiter) = &limiter {
                 limiter.shrink();
             }
             upkept = Some(Instant::now());
         }
         end_due_periods(&db, settings.grace).await;
+        if let Some(mailer) = &settings.mailer {
+            match crate::mail::delivery::deliver_due(&db, mailer, &worker).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(mails = sent, "mails sent"),
+                Err(error) => tracing::warn!(error = %error, "sending mail failed; trying again next round"),
+            }
+        }
         match jobs::work_on_jobs(&db, &provisioner, &worker).await {
             Ok(0) => {}
             Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),

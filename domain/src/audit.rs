@@ -34,6 +34,45 @@ pub const JOB_CREATE: &str = "job.create";
 pub const SERVICE_PASSWORD: &str = "service.password";
 /// The worker carried out a deferred `create`: the service moved from pending to active.
 pub const SERVICE_PROVISIONED: &str = "service.provisioned";
+/// A two-factor enrolment started: a pending secret waits for its first code.
+pub const ACCOUNT_TWO_FACTOR_ENROL: &str = "account.two_factor_enrol";
+pub const ACCOUNT_TWO_FACTOR_ENABLE: &str = "account.two_factor_enable";
+pub const ACCOUNT_TWO_FACTOR_DISABLE: &str = "account.two_factor_disable";
+/// An ancestor switched off a descendant's second factor (it lost its device).
+pub const CUSTOMER_TWO_FACTOR_RESET: &str = "customer.two_factor_reset";
+/// An ancestor logged in as an account below it; the event names both.
+pub const CUSTOMER_IMPERSONATE: &str = "customer.impersonate";
+/// An account below was suspended (with everything below it and their services).
+pub const CUSTOMER_SUSPEND: &str = "customer.suspend";
+/// Exactly that suspension was lifted.
+pub const CUSTOMER_UNSUSPEND: &str = "customer.unsuspend";
+/// An account below was blocked: no login, its tokens and API keys ended.
+pub const CUSTOMER_BLOCK: &str = "customer.block";
+/// Exactly that block was lifted (revoked API keys stay revoked).
+pub const CUSTOMER_UNBLOCK: &str = "customer.unblock";
+/// The disabled actions of an account below were replaced.
+pub const CUSTOMER_SET_RESTRICTIONS: &str = "customer.set_restrictions";
+
+/// A grant was given (pending until the grantee accepts it).
+pub const AUTHORIZATION_CREATE: &str = "authorization.create";
+/// The grantor changed a grant's permissions or services.
+pub const AUTHORIZATION_UPDATE: &str = "authorization.update";
+/// The grantee accepted a grant: it is in force.
+pub const AUTHORIZATION_ACCEPT: &str = "authorization.accept";
+/// The grantor withdrew a grant.
+pub const AUTHORIZATION_WITHDRAW: &str = "authorization.withdraw";
+/// The grantee declined a pending grant or gave an active one back.
+pub const AUTHORIZATION_DECLINE: &str = "authorization.decline";
+/// A password reset mail was queued (anyone may ask; the event has no actor).
+pub const ACCOUNT_PASSWORD_RESET_REQUESTED: &str = "account.password_reset_requested";
+/// A password was set with a mailed token (reset or the welcome mail's link).
+pub const ACCOUNT_PASSWORD_RESET: &str = "account.password_reset";
+/// An address was confirmed with a verification token (a pending one took effect).
+pub const ACCOUNT_EMAIL_VERIFIED: &str = "account.email_verified";
+/// A seller had the verification mail sent again.
+pub const CUSTOMER_VERIFICATION_EMAIL: &str = "customer.verification_email";
+/// An account registered itself.
+pub const ACCOUNT_REGISTER: &str = "account.register";
 
 /// What an audited change was done to.
 pub mod target {
@@ -43,4 +82,5 @@ pub mod target {
     pub const PLAN: &str = "plan";
     pub const SERVICE: &str = "service";
     pub const JOB: &str = "job";
+    pub const AUTHORIZATION: &str = "authorization";
 }

@@ -5,8 +5,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod authorizations;
 pub mod catalog;
 pub mod credentials;
+pub mod holds;
 pub mod ids;
 pub mod money;
 pub mod passwords;
@@ -15,6 +17,8 @@ pub mod proration;
 pub mod provisioning;
 pub mod restrictions;
 pub mod scopes;
+pub mod sealing;
 pub mod services;
 pub mod time;
+pub mod two_factor;
 pub mod validation;

@@ -6,18 +6,24 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod authorizations;
 pub mod connection;
+pub mod email_tokens;
 pub mod error;
+pub mod holds;
 pub mod idempotency;
 pub mod jobs;
 pub mod login_failures;
 pub mod migrations;
+pub mod outbox;
 pub mod plans;
+pub mod restrictions;
 pub mod schema;
 pub mod services;
 pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod two_factor;
 
 pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
 pub use diesel::result::Error as DieselError;

@@ -21,6 +21,18 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        totp_secret_sealed -> Nullable<Text>,
+        totp_pending_secret_sealed -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (account_id, code_hash) {
+        account_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -155,6 +167,7 @@ diesel::table! {
         suspension_reason -> Nullable<Text>,
         allow_overselling -> Bool,
         password_hash -> Nullable<Text>,
+        held -> Bool,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -179,8 +192,98 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_holds (id) {
+        id -> Text,
+        account_id -> Text,
+        kind -> Text,
+        reason -> Text,
+        fraud -> Bool,
+        placed_by -> Nullable<Text>,
+        placed_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+        lift_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    account_restrictions (account_id) {
+        account_id -> Text,
+        disabled_actions -> Text,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        template -> Text,
+        recipient -> Text,
+        recipient_normalized -> Text,
+        client_ip -> Nullable<Text>,
+        rate_limited -> Bool,
+        account_id -> Nullable<Text>,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        carries_secret -> Bool,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        purpose -> Text,
+        account_id -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorizations (id) {
+        id -> Text,
+        grantor_id -> Text,
+        grantee_id -> Text,
+        permissions -> Text,
+        all_services -> Bool,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_services (authorization_id, service_id) {
+        authorization_id -> Text,
+        service_id -> Text,
+    }
+}
+
+diesel::joinable!(authorization_services -> authorizations (authorization_id));
+diesel::joinable!(authorization_services -> services (service_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    authorizations,
+    authorization_services,
+    outbox,
+    email_tokens,
+    recovery_codes,
     account_tree,
     sessions,
     refresh_tokens,
@@ -192,4 +295,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     counters,
     services,
     jobs,
+    account_holds,
+    account_restrictions,
 );

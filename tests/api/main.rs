@@ -6,15 +6,21 @@
 
 mod support;
 
+mod account_holds;
 mod api_keys;
 mod audit;
 mod auth;
+mod authorizations;
 mod cli;
 mod conventions;
 mod customers;
+mod impersonation;
 mod jobs;
+mod mail;
 mod plans;
 mod provisioning;
+mod restrictions;
 mod service_lifecycle;
 mod services;
 mod tenancy;
+mod two_factor;

@@ -431,3 +431,66 @@ pub fn eventually(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A mail the server wrote into its mail directory (no `smtp_url` in tests).
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    /// The token of the link in the mail, checked to be in both parts.
+    pub fn token(&self) -> String {
+        let start = self.text.find("?token=").unwrap_or_else(|| panic!("no link in {}", self.text)) + "?token=".len();
+        let token: String =
+            self.text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+        assert!(self.html.contains(&token), "the HTML part carries the same link: {}", self.html);
+        token
+    }
+}
+
+impl Server {
+    /// Where the server writes its `.eml` files.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().join("mail")
+    }
+
+    /// Every mail written so far to `address` (case-insensitive), oldest first.
+    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.mail_dir()) else { return Vec::new() };
+        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .map(|p| (std::fs::metadata(&p).and_then(|m| m.modified()).expect("mtime"), p))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|(_, path)| {
+                let bytes = std::fs::read(&path).expect("read .eml");
+                let message = mail_parser::MessageParser::default().parse(&bytes).expect("a parsable .eml");
+                let to = message.to()?.first()?.address()?.to_owned();
+                to.eq_ignore_ascii_case(address).then(|| Mail {
+                    to,
+                    subject: message.subject().unwrap_or_default().to_owned(),
+                    text: message.body_text(0).unwrap_or_default().into_owned(),
+                    html: message.body_html(0).unwrap_or_default().into_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Waits until `address` has received `count` mails, and answers them.
+    pub fn wait_for_mails(&self, address: &str, count: usize) -> Vec<Mail> {
+        let mut mails = Vec::new();
+        eventually(20, &format!("{count} mail(s) to {address}"), || {
+            mails = self.mails_to(address);
+            mails.len() >= count
+        });
+        mails
+    }
+}

@@ -13,11 +13,11 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::credentials::{self, SecretKind};
 use hostadmin_domain::policy::{self, Action, Actor, Credential, Reach};
-use hostadmin_domain::restrictions::Restrictions;
 use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
 use hostadmin_persistence::audit::AuditContext;
+use hostadmin_persistence::restrictions as restriction_store;
 use hostadmin_persistence::{api_keys, sessions};
 
 use crate::http::client_ip::client_ip;
@@ -120,7 +120,7 @@ async fn from_session(
     claims: crate::auth::tokens::AccessClaims,
     mut context: AuditContext,
 ) -> Result<Principal, ApiError> {
-    let (account, session) = state
+    let (account, session, restrictions) = state
         .db
         .run(move |conn| {
             let session = sessions::find(conn, &claims.sid)?.ok_or_else(invalid_token)?;
@@ -132,7 +132,14 @@ async fn from_session(
             if !valid {
                 return Err(invalid_token());
             }
-            Ok((account, session))
+            if let Some(act) = &claims.act {
+                if !impersonator_still_valid(conn, act)? {
+                    return Err(invalid_token());
+                }
+            }
+            // Restrictions are read on every request: a change applies to the next one.
+            let restrictions = restriction_store::in_force(conn, &account.id, true)?;
+            Ok((account, session, restrictions))
         })
         .await?;
     let status = account.status()?;
@@ -148,16 +155,26 @@ async fn from_session(
             status,
             credential: Credential::Session { session_id: session.id },
             impersonator_id: session.impersonator_id,
-            restrictions: Restrictions::none(),
+            restrictions,
         },
         account,
         audit: context,
     })
 }
 
+/// An impersonation ends with its actor: when the actor is blocked or its own tokens
+/// ended (its token version moved on since the impersonation token was issued).
+fn impersonator_still_valid(
+    conn: &mut hostadmin_persistence::DbConnection,
+    act: &crate::auth::tokens::ActorClaim,
+) -> Result<bool, ApiError> {
+    let Some(actor) = account_store::find(conn, &act.sub)? else { return Ok(false) };
+    Ok(actor.token_version == act.ver && actor.status()? != AccountStatus::Blocked)
+}
+
 async fn from_api_key(state: &AppState, token: String, mut context: AuditContext) -> Result<Principal, ApiError> {
     let digest = credentials::digest(&token);
-    let (key, account) = state
+    let (key, account, restrictions) = state
         .db
         .run(move |conn| {
             let key = api_keys::find_by_hash(conn, &digest)?.ok_or_else(invalid_token)?;
@@ -170,7 +187,8 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             if key.last_used_at.is_none_or(|at| at < now - chrono::Duration::minutes(1)) {
                 api_keys::touch(conn, &key.id, now)?;
             }
-            Ok((key, account))
+            let restrictions = restriction_store::in_force(conn, &account.id, true)?;
+            Ok((key, account, restrictions))
         })
         .await?;
     let status = account.status()?;
@@ -186,7 +204,7 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             status,
             credential: Credential::ApiKey { key_id: key.id, scopes: ScopeSet::from_storage(&key.scopes) },
             impersonator_id: None,
-            restrictions: Restrictions::none(),
+            restrictions,
         },
         account,
         audit: context,

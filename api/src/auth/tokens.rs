@@ -15,6 +15,9 @@ const PURPOSE_ACCESS: &str = "access";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ActorClaim {
     pub sub: String,
+    /// The actor's token version when issued: when the actor's own tokens end
+    /// (password change, logout everywhere, block), so does the impersonation.
+    pub ver: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,7 +65,7 @@ impl TokenService {
         account_id: &str,
         session_id: &str,
         token_version: i64,
-        actor: Option<&str>,
+        actor: Option<&ActorClaim>,
         ttl_seconds: i64,
     ) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
@@ -75,7 +78,7 @@ impl TokenService {
             exp: now + ttl_seconds,
             typ: PURPOSE_ACCESS.to_owned(),
             ver: token_version,
-            act: actor.map(|sub| ActorClaim { sub: sub.to_owned() }),
+            act: actor.cloned(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::internal(format!("signing a token: {e}")))

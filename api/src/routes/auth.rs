@@ -15,12 +15,14 @@ use hostadmin_domain::policy::Action;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::two_factor as two_factor_store;
 use hostadmin_persistence::{login_failures, sessions, DbConnection};
 
 use crate::auth::principal::request_context;
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
+use crate::routes::two_factor::{self, SecondFactorCode};
 use crate::state::AppState;
 
 /// Failed logins count for this long.
@@ -167,6 +169,7 @@ fn token_response(pair: &TokenPair) -> HttpResponse {
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, request: HttpRequest, body: JsonBody) -> Result<HttpResponse, ApiError> {
     let input: LoginRequest = body.parse()?;
+    let second_factor = second_factor_of(&input)?;
     if input.login.chars().count() > 254 || input.password.chars().count() > 1024 {
         return Err(invalid_credentials());
     }
@@ -211,8 +214,87 @@ pub async fn login(state: web::Data<AppState>, request: HttpRequest, body: JsonB
         return Err(ApiError::new(StatusCode::FORBIDDEN, "account_blocked", "this account is blocked"));
     }
     let state_for_write = state.clone();
-    let pair = state.db.write(move |conn| open_session(conn, &state_for_write, &account, &context)).await?;
-    Ok(token_response(&pair))
+    let outcome = state
+        .db
+        .write(move |conn| {
+            match second_factor_in(conn, &state_for_write, &account.id, second_factor.as_ref())? {
+                SecondFactor::Passed => {}
+                SecondFactor::Missing => return Ok(LoggedIn::TotpRequired),
+                SecondFactor::Failed => {
+                    // A wrong second factor counts like a wrong password, so guessing
+                    // codes meets the same limits.
+                    let now = time::now();
+                    login_failures::record(conn, &by_login, now)?;
+                    if let Some(by_address) = &by_address {
+                        login_failures::record(conn, by_address, now)?;
+                    }
+                    return Ok(LoggedIn::InvalidTotp);
+                }
+            }
+            open_session(conn, &state_for_write, &account, &context).map(LoggedIn::Pair)
+        })
+        .await?;
+    match outcome {
+        LoggedIn::Pair(pair) => Ok(token_response(&pair)),
+        LoggedIn::TotpRequired => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "totp_required",
+            "this account logs in with a second factor: send totp_code or recovery_code",
+        )),
+        LoggedIn::InvalidTotp => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_totp",
+            "the second factor is wrong or was already used",
+        )),
+    }
+}
+
+/// What the second step of a login found.
+enum LoggedIn {
+    Pair(TokenPair),
+    TotpRequired,
+    InvalidTotp,
+}
+
+enum SecondFactor {
+    /// Not needed, or given and spent.
+    Passed,
+    Missing,
+    Failed,
+}
+
+/// The code a login presents, if any; both at once is refused.
+fn second_factor_of(input: &LoginRequest) -> Result<Option<SecondFactorCode>, ApiError> {
+    match (&input.totp_code, &input.recovery_code) {
+        (Some(_), Some(_)) => Err(ApiError::field(
+            "/recovery_code",
+            hostadmin_domain::validation::Invalid::new(
+                "conflicting_fields",
+                "send totp_code or recovery_code, not both",
+            ),
+        )),
+        (Some(code), None) => Ok(Some(SecondFactorCode::Totp(code.clone()))),
+        (None, Some(code)) => Ok(Some(SecondFactorCode::Recovery(code.clone()))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Checks and spends the second factor when the account has one on (read in this
+/// transaction, so that a concurrent reset or enrolment is seen).
+fn second_factor_in(
+    conn: &mut DbConnection,
+    state: &AppState,
+    account_id: &str,
+    code: Option<&SecondFactorCode>,
+) -> Result<SecondFactor, ApiError> {
+    let row = two_factor_store::find(conn, account_id)?;
+    let Some(row) = row.filter(|row| row.enabled) else { return Ok(SecondFactor::Passed) };
+    let Some(code) = code else { return Ok(SecondFactor::Missing) };
+    if two_factor::spend_code(conn, &state.sealer, account_id, &row, code, time::now())? {
+        Ok(SecondFactor::Passed)
+    } else {
+        Ok(SecondFactor::Failed)
+    }
 }
 
 /// What presenting a refresh token found.
@@ -294,14 +376,17 @@ fn refresh_in(
             "the refresh token has expired; log in again",
         ));
     }
+    // Impersonation sessions never had a refresh token; refuse one anyway.
+    if session.impersonator_id.is_some() {
+        return Err(invalid());
+    }
     let account = account_store::find(conn, &session.account_id)?.ok_or_else(invalid)?;
     if account.status()? == AccountStatus::Blocked {
         return Err(invalid());
     }
     let refresh_token = new_refresh_token(conn, state, &session.id, now)?;
     let ttl = state.tokens.access_ttl_seconds;
-    let access_token =
-        state.tokens.issue(&account.id, &session.id, account.token_version, session.impersonator_id.as_deref(), ttl)?;
+    let access_token = state.tokens.issue(&account.id, &session.id, account.token_version, None, ttl)?;
     Ok(Refreshed::Pair(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: ttl }))
 }
 

@@ -21,6 +21,7 @@ use hostadmin_persistence::accounts::{
     self as account_store, AccountChanges, AccountFilter, AccountRow, NewAccount, Taken,
 };
 use hostadmin_persistence::audit::{self, NewEvent};
+use hostadmin_persistence::email_tokens::Purpose;
 use hostadmin_persistence::StoreError;
 
 use crate::auth::Principal;
@@ -30,6 +31,7 @@ use crate::http::idempotency;
 use crate::http::merge_patch::{self, Patch};
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
+use crate::mail;
 use crate::resellers;
 use crate::state::AppState;
 
@@ -208,6 +210,7 @@ pub async fn create_customer(
             now: time::now(),
         };
         let audit_context = principal.audit.clone();
+        let config = state.config.clone();
         let row = state
             .db
             .write(move |conn| {
@@ -234,7 +237,12 @@ pub async fn create_customer(
                     },
                     new.now,
                 )?;
-                account_store::find(conn, &new.id)?.ok_or_else(|| ApiError::internal("the new account vanished"))
+                let row = account_store::find(conn, &new.id)?
+                    .ok_or_else(|| ApiError::internal("the new account vanished"))?;
+                if send_welcome_email {
+                    queue_welcome(conn, &config, &row, new.now)?;
+                }
+                Ok(row)
             })
             .await?;
         let location = format!("/v1/customers/{}", row.id);
@@ -243,6 +251,30 @@ pub async fn create_customer(
         account_response(builder, &row)
     })
     .await
+}
+
+/// The welcome mail: the login and a link to set the password (never the password).
+fn queue_welcome(
+    conn: &mut hostadmin_persistence::DbConnection,
+    config: &crate::config::Config,
+    row: &AccountRow,
+    now: chrono::NaiveDateTime,
+) -> Result<(), ApiError> {
+    let (link, valid_for) = mail::issue_link(conn, config, Purpose::SetPassword, &row.id, &row.email, now)?;
+    mail::queue(
+        conn,
+        config,
+        mail::Outgoing {
+            template: mail::Template::Welcome,
+            recipient: &row.email,
+            account_id: Some(&row.id),
+            client_ip: None,
+            context: serde_json::json!({
+                "name": row.name, "login": row.login, "link": link, "valid_for": valid_for,
+            }),
+        },
+        now,
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -430,6 +462,7 @@ pub async fn apply_changes(
     action: &'static str,
 ) -> Result<AccountRow, ApiError> {
     let audit_context = principal.audit.clone();
+    let config = state.config.clone();
     let expected = match if_match {
         IfMatch::Absent | IfMatch::Any => None,
         IfMatch::Versions(versions) => Some(versions.first().copied().unwrap_or(-1)),
@@ -446,6 +479,10 @@ pub async fn apply_changes(
             let updated = account_store::update(conn, &row.id, expected, &resolved.changes, now)?;
             if updated.is_none() {
                 return Err(precondition_failed());
+            }
+            if let Some(Some(new_email)) = &resolved.changes.pending_email {
+                // The new address takes effect once verified; the old one is told now.
+                mail::queue_email_change(conn, &config, &row, new_email, audit_context.ip.as_deref(), now)?;
             }
             audit::record(
                 conn,
@@ -496,4 +533,68 @@ pub async fn update_customer(
     if_match.check(row.version)?;
     let row = apply_changes(&state, &principal, row, if_match, resolved, actions::CUSTOMER_UPDATE).await?;
     account_response(HttpResponse::Ok(), &row)
+}
+
+/// Send the verification mail again: to the pending address after a change, else to the
+/// account's address while it is unverified.
+///
+/// Limited to 20 reset and verification mails per recipient and per client address per
+/// hour (`429 rate_limited` with `Retry-After`).
+#[utoipa::path(
+    tag = "Customers",
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 202, description = "The mail is queued"),
+        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_verified`: the address is verified and no change is pending", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/customers/{id}/verification-email")]
+pub async fn resend_verification_email(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::SendVerificationEmail)?;
+    let row = find_reachable(&state, principal.reach(), &id).await?;
+    let config = state.config.clone();
+    state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            // Read again inside the transaction: the address may have changed meanwhile.
+            let row = account_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+            let recipient = match (&row.pending_email, row.email_verified) {
+                (Some(pending), _) => pending.clone(),
+                (None, false) => row.email.clone(),
+                (None, true) => {
+                    return Err(ApiError::conflict(
+                        "already_verified",
+                        "the address is verified and no change is pending",
+                    ))
+                }
+            };
+            let ip = principal.audit.ip.as_deref();
+            if let Some(wait) = mail::limit_reached(conn, &recipient, ip, now)? {
+                return Err(ApiError::rate_limited(wait));
+            }
+            mail::queue_verification(conn, &config, &row, &recipient, ip, now)?;
+            audit::record(
+                conn,
+                &principal.audit,
+                NewEvent {
+                    action: actions::CUSTOMER_VERIFICATION_EMAIL,
+                    target_type: target::ACCOUNT,
+                    target_id: &row.id,
+                    account_id: Some(&row.id),
+                    details: serde_json::json!({ "pending": row.pending_email.is_some() }),
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
 }

@@ -31,7 +31,7 @@ use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::jobs::{self as job_store, JobRow, NewJob};
-use hostadmin_persistence::services::{self as service_store, ServiceChanges};
+use hostadmin_persistence::services::{self as service_store, ServiceChanges, ServiceScope};
 
 use crate::auth::Principal;
 use crate::db::Db;
@@ -43,7 +43,7 @@ use crate::provisioning;
 use crate::routes::service_lifecycle::{
     apply, may_renew, may_suspend, reason, renew_cycles, renewal, suspension, unsuspension, Who,
 };
-use crate::routes::services::{find_in_reach, reach_of, write_update};
+use crate::routes::services::{find_in_scope, require, scope_of, write_update};
 use crate::state::AppState;
 
 /// The most items one bulk request may name.
@@ -141,6 +141,19 @@ pub(crate) enum Command {
     SetAutoRenew { auto_renew: bool },
 }
 
+impl Command {
+    /// The policy's action for one item, which a grant must allow.
+    fn policy(&self) -> Action {
+        match self {
+            Self::Renew { .. } => BulkAction::Renew,
+            Self::Suspend { .. } => BulkAction::Suspend,
+            Self::Unsuspend { .. } => BulkAction::Unsuspend,
+            Self::SetAutoRenew { .. } => BulkAction::SetAutoRenew,
+        }
+        .policy()
+    }
+}
+
 fn params_of<T: serde::de::DeserializeOwned>(params: Option<serde_json::Value>) -> Result<T, ApiError> {
     let params = params.unwrap_or_else(|| serde_json::json!({}));
     Ok(parse_value::<Params<T>>(serde_json::json!({ "params": params }))?.params)
@@ -199,6 +212,12 @@ impl Requester {
 
     fn who(&self) -> Who<'_> {
         Who { id: &self.account_id, kind: self.kind }
+    }
+
+    /// What the requester reaches: under an impersonation token (an audit context on
+    /// someone's behalf) the customer's received grants do not count.
+    fn scope(&self) -> ServiceScope {
+        scope_of(&self.account_id, self.kind, self.on_behalf_of.is_none())
     }
 
     fn audit(&self) -> AuditContext {
@@ -274,12 +293,13 @@ async fn run_item(
     queued_version: Option<i64>,
 ) -> BulkItemResult {
     let outcome = async {
-        let row = find_in_reach(db, reach_of(&requester.account_id, requester.kind), service_id).await?;
+        let (row, access) = find_in_scope(db, requester.scope(), service_id).await?;
+        require(&access, command.policy())?;
         let context = requester.audit();
         let expected = || queued_version.map_or(IfMatch::Absent, |version| IfMatch::Versions(vec![version]));
         match command {
             Command::Renew { cycles } => {
-                may_renew(requester.who(), &row)?;
+                may_renew(requester.who(), &row, &access)?;
                 apply(
                     db,
                     provisioner,
@@ -292,7 +312,7 @@ async fn run_item(
                 .await?;
             }
             Command::Suspend { reason } => {
-                may_suspend(requester.who(), &row, "suspend")?;
+                may_suspend(requester.who(), &row, &access, "suspend")?;
                 apply(
                     db,
                     provisioner,
@@ -305,7 +325,7 @@ async fn run_item(
                 .await?;
             }
             Command::Unsuspend { reason } => {
-                may_suspend(requester.who(), &row, "unsuspend")?;
+                may_suspend(requester.who(), &row, &access, "unsuspend")?;
                 apply(
                     db,
                     provisioner,

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 
 use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::authorizations::Access;
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::credentials::random_bytes;
 use hostadmin_domain::ids::parse_id;
@@ -31,7 +32,9 @@ use hostadmin_domain::provisioning::{Operation, Provisioner};
 use hostadmin_domain::services::{transition, ServiceAction, ServiceStatus};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::{check_length, Invalid};
+use hostadmin_persistence::accounts as account_store;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::holds;
 use hostadmin_persistence::plans::{self as plan_store, PlanOwnership, PlanVisibility};
 use hostadmin_persistence::services::{self as service_store, PlanChange, ServiceRow, ServiceState};
 use hostadmin_persistence::DbConnection;
@@ -44,7 +47,7 @@ use crate::http::idempotency;
 use crate::http::problem::ApiError;
 use crate::provisioning;
 use crate::routes::plans::PlanView;
-use crate::routes::services::{find_reachable, sale, service_response, Cancellation, Sale, ServiceView};
+use crate::routes::services::{find_for, sale, service_response, Cancellation, Sale, ServiceView};
 use crate::state::AppState;
 
 /// The longest reason a suspension, termination or cancellation may give.
@@ -78,15 +81,16 @@ impl<'a> From<&'a Principal> for Who<'a> {
     }
 }
 
-/// Whether the caller is strictly above the service's owner. The service was loaded
-/// within the caller's reach (its own, its subtree's, for operators every
-/// non-operator's), so any owner but the caller itself is below it.
-fn is_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow) -> bool {
-    row.owner_id != who.into().id
+/// Whether the caller is strictly above the service's owner. A service loaded within
+/// the caller's own reach (its own, its subtree's, for operators every non-operator's)
+/// has, unless the caller owns it, an owner below it; one reached through a grant does
+/// not, whoever granted it.
+fn is_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow, access: &Access) -> bool {
+    *access == Access::Own && row.owner_id != who.into().id
 }
 
-fn require_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow, verb: &str) -> Result<(), ApiError> {
-    if is_above(who, row) {
+fn require_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow, access: &Access, verb: &str) -> Result<(), ApiError> {
+    if is_above(who, row, access) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!("only an account above the service's owner may {verb} it")))
@@ -96,19 +100,20 @@ fn require_above<'a>(who: impl Into<Who<'a>>, row: &ServiceRow, verb: &str) -> R
 /// Whether the caller sells to the service's owner, and so may renew it or change its
 /// plan for free: an account above the owner or, as when services are created, an
 /// operator for itself.
-fn sells_to<'a>(who: impl Into<Who<'a>>, row: &ServiceRow) -> bool {
+fn sells_to<'a>(who: impl Into<Who<'a>>, row: &ServiceRow, access: &Access) -> bool {
     let who = who.into();
-    is_above(who, row) || who.kind == AccountKind::Operator
+    is_above(who, row, access) || (who.kind == AccountKind::Operator && *access == Access::Own)
 }
 
 /// May `who` suspend (or unsuspend) this service it reaches: only from above.
-pub(crate) fn may_suspend(who: Who<'_>, row: &ServiceRow, verb: &str) -> Result<(), ApiError> {
-    require_above(who, row, verb)
+pub(crate) fn may_suspend(who: Who<'_>, row: &ServiceRow, access: &Access, verb: &str) -> Result<(), ApiError> {
+    require_above(who, row, access, verb)
 }
 
-/// May `who` renew this service it reaches: only one who sells to the owner.
-pub(crate) fn may_renew(who: Who<'_>, row: &ServiceRow) -> Result<(), ApiError> {
-    if sells_to(who, row) {
+/// May `who` renew this service it reaches: only one who sells to the owner (a grantee
+/// with `billing` too, once billing exists and renewing is paid for).
+pub(crate) fn may_renew(who: Who<'_>, row: &ServiceRow, access: &Access) -> Result<(), ApiError> {
+    if sells_to(who, row, access) {
         Ok(())
     } else {
         Err(ApiError::forbidden("only an account above the service's owner may renew it"))
@@ -250,6 +255,12 @@ where
     db.write(move |conn| {
         let now = time::now();
         let row = current(conn, &id, &if_match)?;
+        if action == actions::SERVICE_UNSUSPEND && holds::service_is_held(conn, &row.id)? {
+            return Err(ApiError::conflict(
+                "invalid_transition",
+                "the service is suspended with its owner's account; lift the account's hold instead",
+            ));
+        }
         let (next, details) = change(&row, now)?;
         if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
             return Err(changed_meanwhile());
@@ -257,6 +268,10 @@ where
         record(conn, &context, &row, action, details, now)?;
         let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
         let to = status_of(&changed)?;
+        if to != ServiceStatus::Suspended {
+            // Terminated or cancelled while held: nothing for the owner's unhold to undo.
+            holds::forget_service_hold(conn, &row.id)?;
+        }
         if let Some(operation) = Operation::for_transition(status_of(&row)?, to, provisioning::spec_of(&changed)?) {
             provisioning::request(conn, provisioner.as_ref(), operation, requester(&context, &row), now)?;
         }
@@ -360,6 +375,7 @@ pub(crate) fn end_period(
     if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
         return Ok(None);
     }
+    holds::forget_service_hold(conn, &row.id)?;
     let details = serde_json::json!({
         "from": status.as_str(),
         "to": to.as_str(),
@@ -425,8 +441,8 @@ pub async fn suspend_service(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::SuspendService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
-    may_suspend((&principal).into(), &row, "suspend")?;
+    let (row, access) = find_for(&state, &principal, &id, Action::SuspendService).await?;
+    may_suspend((&principal).into(), &row, &access, "suspend")?;
     let input: SuspendService = body.parse()?;
     let reason = reason(&input.reason, "/reason")?;
     let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_SUSPEND, suspension(reason)).await?;
@@ -460,8 +476,8 @@ pub async fn unsuspend_service(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::SuspendService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
-    may_suspend((&principal).into(), &row, "unsuspend")?;
+    let (row, access) = find_for(&state, &principal, &id, Action::SuspendService).await?;
+    may_suspend((&principal).into(), &row, &access, "unsuspend")?;
     let input: UnsuspendService = body.parse()?;
     let reason = input.reason.as_deref().map(|text| reason(text, "/reason")).transpose()?;
     let row =
@@ -498,8 +514,8 @@ pub async fn terminate_service(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::TerminateService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
-    require_above(&principal, &row, "terminate")?;
+    let (row, access) = find_for(&state, &principal, &id, Action::TerminateService).await?;
+    require_above(&principal, &row, &access, "terminate")?;
     let input: TerminateService = body.parse()?;
     let reason = reason(&input.reason, "/reason")?;
     let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_TERMINATE, move |row, _| {
@@ -575,7 +591,7 @@ pub async fn cancel_service(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::CancelService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
+    let (row, _) = find_for(&state, &principal, &id, Action::CancelService).await?;
     let input: CancelService = body.parse()?;
     let reason = reason(&input.reason, "/reason")?;
     let type_ = input.type_;
@@ -625,7 +641,7 @@ pub async fn withdraw_cancellation(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::CancelService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
+    let (row, _) = find_for(&state, &principal, &id, Action::CancelService).await?;
     let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_CANCEL_WITHDRAW, move |row, _| {
         let status = moved(row, ServiceAction::WithdrawCancellation)?;
         let withdrawn = cancellation_of(row)?;
@@ -683,8 +699,8 @@ pub async fn renew_service(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::RenewService)?;
     idempotency::once(&state, &request, &principal, &body, || async {
-        let row = find_reachable(&state, &principal, &id).await?;
-        may_renew((&principal).into(), &row)?;
+        let (row, access) = find_for(&state, &principal, &id, Action::RenewService).await?;
+        may_renew((&principal).into(), &row, &access)?;
         let input: RenewService = body.parse()?;
         let cycles = renew_cycles(input.cycles, "/cycles")?;
         let row =
@@ -747,12 +763,16 @@ enum PlanChoice {
     Sells(PlanOwnership),
     /// The owner, for a quote: the public plans of the account above it.
     Offered(PlanVisibility),
+    /// A grantee, for a quote: what the owner would be offered (the public plans of the
+    /// account above the owner, looked up with the plan).
+    OfferedToOwner(String),
 }
 
-fn plan_choice(principal: &Principal, row: &ServiceRow) -> PlanChoice {
+fn plan_choice(principal: &Principal, row: &ServiceRow, access: &Access) -> PlanChoice {
     match principal.kind() {
         AccountKind::Operator => PlanChoice::Sells(PlanOwnership::Any),
-        _ if is_above(principal, row) => PlanChoice::Sells(PlanOwnership::OwnedBy(principal.id().to_owned())),
+        _ if is_above(principal, row, access) => PlanChoice::Sells(PlanOwnership::OwnedBy(principal.id().to_owned())),
+        _ if *access != Access::Own => PlanChoice::OfferedToOwner(row.owner_id.clone()),
         _ => PlanChoice::Offered(PlanVisibility::OwnAndPublicOf {
             owner: None,
             seller: principal.account.parent_id.clone(),
@@ -858,21 +878,27 @@ pub async fn change_service_plan(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let quote_only = asks_for_quote(&body);
-    principal.authorize(if quote_only { Action::QuoteServicePlan } else { Action::ChangeServicePlan })?;
+    let policy_action = if quote_only { Action::QuoteServicePlan } else { Action::ChangeServicePlan };
+    principal.authorize(policy_action)?;
     idempotency::once(&state, &request, &principal, &body, || async {
-        let row = find_reachable(&state, &principal, &id).await?;
-        if !quote_only && !sells_to(&principal, &row) {
+        let (row, access) = find_for(&state, &principal, &id, policy_action).await?;
+        if !quote_only && !sells_to(&principal, &row, &access) {
             return Err(ApiError::forbidden("only an account above the service's owner may change its plan"));
         }
         let input: ChangePlan = body.parse()?;
         let plan_id = parse_id(&input.plan_id).ok_or_else(ApiError::not_found)?;
-        let choice = plan_choice(&principal, &row);
+        let choice = plan_choice(&principal, &row, &access);
         let plan = state
             .db
             .run(move |conn| {
                 let plan = match &choice {
                     PlanChoice::Sells(ownership) => plan_store::find_owned(conn, ownership, &plan_id)?,
                     PlanChoice::Offered(visibility) => plan_store::find_visible(conn, visibility, &plan_id)?,
+                    PlanChoice::OfferedToOwner(owner_id) => {
+                        let owner = account_store::find(conn, owner_id)?.ok_or_else(ApiError::not_found)?;
+                        let visibility = PlanVisibility::OwnAndPublicOf { owner: None, seller: owner.parent_id };
+                        plan_store::find_visible(conn, &visibility, &plan_id)?
+                    }
                 };
                 plan.ok_or_else(ApiError::not_found)
             })
@@ -1052,7 +1078,7 @@ pub async fn set_service_password(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::SetServicePassword)?;
     idempotency::refuse(&request)?;
-    let row = find_reachable(&state, &principal, &id).await?;
+    let (row, _) = find_for(&state, &principal, &id, Action::SetServicePassword).await?;
     let input: SetServicePassword = body.parse()?;
     let is_generated = input.generate;
     let password = match (input.password, input.generate) {
@@ -1137,7 +1163,7 @@ pub async fn service_usage(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadServiceUsage)?;
-    let row = find_reachable(&state, &principal, &id).await?;
+    let (row, _) = find_for(&state, &principal, &id, Action::ReadServiceUsage).await?;
     let kind = kind_of(&row)?;
     let quotas: Quotas = serde_json::from_str(&row.quotas).map_err(|_| corrupt(&row, "quotas"))?;
     let used = state.db.run(move |conn| usage(conn, &row, kind)).await?;

@@ -1,6 +1,6 @@
 //! Services: what an account bought. Resellers and operators sell them to the accounts
 //! below them; everyone lists, reads and renames their own; resellers also see their
-//! subtree's.
+//! subtree's; grantees see and act on what active grants give them (authorizations).
 
 use std::collections::HashSet;
 
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::accounts::{AccountKind, DisplayName};
 use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::authorizations::{self, Access, GrantRefusal};
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::policy::Action;
@@ -23,7 +24,7 @@ use hostadmin_persistence::accounts as account_store;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::plans::{self as plan_store, PlanOwnership};
 use hostadmin_persistence::services::{
-    self as service_store, NewService, ServiceChanges, ServiceFilter, ServiceReach, ServiceRow,
+    self as service_store, NewService, ServiceChanges, ServiceFilter, ServiceReach, ServiceRow, ServiceScope,
 };
 use hostadmin_persistence::DbConnection;
 
@@ -130,15 +131,49 @@ pub fn reach_of(id: &str, kind: AccountKind) -> ServiceReach {
     }
 }
 
-/// Loads a service the caller reaches, or answers 404 as if it did not exist.
-pub async fn find_reachable(state: &AppState, principal: &Principal, id: &str) -> Result<ServiceRow, ApiError> {
-    find_in_reach(&state.db, reach(principal), id).await
+/// [`reach`] and the services granted to the caller; under an impersonation token the
+/// grants the customer received do not count (the impersonator was not trusted with
+/// them).
+pub fn scope(principal: &Principal) -> ServiceScope {
+    scope_of(principal.id(), principal.kind(), principal.actor.impersonator_id.is_none())
 }
 
-/// Loads a service within `reach`, or answers 404 (also for a malformed id).
-pub async fn find_in_reach(db: &Db, reach: ServiceReach, id: &str) -> Result<ServiceRow, ApiError> {
+/// [`scope`] of an account by its id and kind (a bulk job's requester).
+pub fn scope_of(id: &str, kind: AccountKind, grants_count: bool) -> ServiceScope {
+    ServiceScope { reach: reach_of(id, kind), grantee: grants_count.then(|| id.to_owned()) }
+}
+
+/// Loads a service in the caller's own reach (grants do not count), or answers 404 as if
+/// it did not exist. Routes that act for grantees use [`find_for`].
+pub async fn find_reachable(state: &AppState, principal: &Principal, id: &str) -> Result<ServiceRow, ApiError> {
+    Ok(find_in_scope(&state.db, ServiceScope::own(reach(principal)), id).await?.0)
+}
+
+/// Loads a service the caller reaches, its own or through grants (404 otherwise), and
+/// checks that a grant allows `action` on it (`403 insufficient_grant`). Answers how it
+/// was reached, for the checks that depend on being the owner or its seller.
+pub async fn find_for(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    action: Action,
+) -> Result<(ServiceRow, Access), ApiError> {
+    let (row, access) = find_in_scope(&state.db, scope(principal), id).await?;
+    require(&access, action)?;
+    Ok((row, access))
+}
+
+/// Loads a service within `scope`, or answers 404 (also for a malformed id).
+pub async fn find_in_scope(db: &Db, scope: ServiceScope, id: &str) -> Result<(ServiceRow, Access), ApiError> {
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    db.run(move |conn| service_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found)).await
+    db.run(move |conn| service_store::find_in_reach(conn, &scope, &id)?.ok_or_else(ApiError::not_found)).await
+}
+
+/// `403 insufficient_grant` when the service was reached through grants that do not
+/// allow `action`.
+pub fn require(access: &Access, action: Action) -> Result<(), ApiError> {
+    authorizations::require(access, action)
+        .map_err(|refused| ApiError::new(actix_web::http::StatusCode::FORBIDDEN, GrantRefusal::CODE, refused.detail()))
 }
 
 /// Applies `changes` if the service is still at `version` and records `service.update`
@@ -379,7 +414,8 @@ pub struct ListServicesQuery {
     pub due_before: Option<DateTime<Utc>>,
 }
 
-/// The caller's services and, for resellers, its subtree's; newest first.
+/// The caller's services, for resellers its subtree's, and the services other accounts
+/// granted it (active grants; `owner_id` tells them apart); newest first.
 #[utoipa::path(
     tag = "Services",
     params(ListServicesQuery, PageQuery),
@@ -413,9 +449,9 @@ pub async fn list_services(
         due_before: query.due_before.map(|at| at.naive_utc()),
         before_id: page.before_id.clone(),
     };
-    let reach = reach(&principal);
+    let scope = scope(&principal);
     let fetch = page.fetch();
-    let rows = state.db.run(move |conn| Ok(service_store::list_in_reach(conn, &reach, &filter, fetch)?)).await?;
+    let rows = state.db.run(move |conn| Ok(service_store::list_in_reach(conn, &scope, &filter, fetch)?)).await?;
     let views = rows.iter().map(ServiceView::from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
@@ -437,7 +473,7 @@ pub async fn get_service(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
+    let (row, _) = find_for(&state, &principal, &id, Action::ReadService).await?;
     service_response(HttpResponse::Ok(), &row)
 }
 
@@ -488,7 +524,7 @@ pub async fn update_service(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::UpdateService)?;
-    let row = find_reachable(&state, &principal, &id).await?;
+    let (row, access) = find_for(&state, &principal, &id, Action::UpdateService).await?;
     let input: UpdateService = body.parse()?;
     let changes = ServiceChanges {
         name: not_null(&input.name, "/name")?
@@ -498,7 +534,7 @@ pub async fn update_service(
         auto_renew: not_null(&input.auto_renew, "/auto_renew")?,
         allow_overselling: not_null(&input.allow_overselling, "/allow_overselling")?,
     };
-    if changes.allow_overselling.is_some() && principal.kind() != AccountKind::Operator {
+    if changes.allow_overselling.is_some() && (principal.kind() != AccountKind::Operator || access != Access::Own) {
         return Err(ApiError::forbidden("only operators allow overselling"));
     }
     let if_match = IfMatch::from_request(&request);

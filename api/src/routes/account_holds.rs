@@ -1,0 +1,429 @@
+//! Suspend, unsuspend, block and unblock an account below the caller.
+//!
+//! A hold covers the account, everything below it and all their services. A suspended
+//! account logs in and reads, every change answers `403 account_suspended` (the policy
+//! reads the effective `accounts.status`); a blocked one cannot log in, and its tokens,
+//! sessions and API keys end in the same transaction. Lifting a hold undoes exactly that
+//! hold: accounts and services held for other reasons (their own suspension, a hold
+//! further up) stay as they are. Revoked API keys stay revoked after an unblock: a key
+//! is a secret that may have leaked while the account was blocked, and a new one is one
+//! request away.
+//!
+//! Order of checks: authorize (403) → the account within reach (404) → body (422) → one
+//! transaction: `If-Match` (412), the hold's state (409), the change, its audit events.
+
+use std::sync::Arc;
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use hostadmin_domain::accounts::AccountKind;
+use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::holds::HoldKind;
+use hostadmin_domain::ids::new_id;
+use hostadmin_domain::policy::Action;
+use hostadmin_domain::provisioning::{Operation, Provisioner};
+use hostadmin_domain::services::ServiceStatus;
+use hostadmin_domain::time;
+use hostadmin_persistence::accounts as account_store;
+use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::holds::{self, NewHold};
+use hostadmin_persistence::services as service_store;
+use hostadmin_persistence::{DbConnection, StoreError};
+
+use crate::auth::Principal;
+use crate::http::body::JsonBody;
+use crate::http::etag::IfMatch;
+use crate::http::problem::ApiError;
+use crate::provisioning;
+use crate::routes::customers::{account_response, find_reachable, AccountView};
+use crate::routes::service_lifecycle::reason;
+use crate::state::AppState;
+
+/// The suspension reason a service gets while its owner's account is held. The hold's
+/// own reason stays in the audit log: it may be internal (a fraud report) and the
+/// service's owner reads its services.
+pub const HELD_REASON: &str = "the owner's account is suspended or blocked";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendCustomer {
+    /// Why, for the audit log; 1-1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockCustomer {
+    /// Why, for the audit log; 1-1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+    /// Marks the account as fraud (`fraud: true`) while this block lasts.
+    #[serde(default)]
+    pub fraud: bool,
+}
+
+/// Lifting a hold: the reason is optional and goes to the audit log.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiftHold {
+    #[schema(min_length = 1, max_length = 1000)]
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What a request does to the holds of one account.
+#[derive(Debug, Clone)]
+enum HoldChange {
+    Place { kind: HoldKind, reason: String, fraud: bool },
+    Lift { kind: HoldKind, reason: Option<String> },
+}
+
+impl HoldChange {
+    fn kind(&self) -> HoldKind {
+        match self {
+            Self::Place { kind, .. } | Self::Lift { kind, .. } => *kind,
+        }
+    }
+
+    fn audit_action(&self) -> &'static str {
+        match (self, self.kind()) {
+            (Self::Place { .. }, HoldKind::Suspension) => actions::CUSTOMER_SUSPEND,
+            (Self::Lift { .. }, HoldKind::Suspension) => actions::CUSTOMER_UNSUSPEND,
+            (Self::Place { .. }, HoldKind::Block) => actions::CUSTOMER_BLOCK,
+            (Self::Lift { .. }, HoldKind::Block) => actions::CUSTOMER_UNBLOCK,
+        }
+    }
+}
+
+fn noun(kind: HoldKind) -> &'static str {
+    match kind {
+        HoldKind::Suspension => "suspended",
+        HoldKind::Block => "blocked",
+    }
+}
+
+fn already_held(kind: HoldKind) -> ApiError {
+    ApiError::conflict("invalid_transition", format!("the account is already {} by a hold of its own", noun(kind)))
+}
+
+fn not_held(kind: HoldKind) -> ApiError {
+    ApiError::conflict("invalid_transition", format!("the account is not {} by a hold of its own", noun(kind)))
+}
+
+/// Who acts, as far as a hold cares.
+#[derive(Debug, Clone)]
+struct Acting {
+    account_id: String,
+    kind: AccountKind,
+    context: AuditContext,
+}
+
+/// The one transaction of every hold change; answers the account as it is afterwards.
+async fn change_hold(
+    state: &AppState,
+    request: &HttpRequest,
+    principal: &Principal,
+    id: String,
+    change: HoldChange,
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::from_request(request);
+    let acting =
+        Acting { account_id: principal.id().to_owned(), kind: principal.kind(), context: principal.audit.clone() };
+    let provisioner = state.provisioner.clone();
+    let row = state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            let account = account_store::find(conn, &id)?.ok_or_else(ApiError::not_found)?;
+            if_match.check(account.version)?;
+            let hold_id = apply_hold(conn, &acting, &id, &change, now)?;
+            holds::touch(conn, &id, now)?;
+            let accounts_changed = holds::settle(conn, &id, now)?;
+            let (sessions_ended, api_keys_revoked) = match change {
+                HoldChange::Place { kind: HoldKind::Block, .. } => holds::end_access(conn, &id, now)?,
+                _ => (0, 0),
+            };
+            let services_changed = settle_services(conn, &provisioner, &acting.context, &id, change.kind(), now)?;
+            let details = match &change {
+                HoldChange::Place { reason, fraud, .. } => serde_json::json!({
+                    "reason": reason,
+                    "fraud": fraud,
+                    "hold_id": hold_id,
+                    "accounts_changed": accounts_changed.len(),
+                    "services_changed": services_changed,
+                    "sessions_ended": sessions_ended,
+                    "api_keys_revoked": api_keys_revoked,
+                }),
+                HoldChange::Lift { reason, .. } => serde_json::json!({
+                    "reason": reason,
+                    "hold_id": hold_id,
+                    "accounts_changed": accounts_changed.len(),
+                    "services_changed": services_changed,
+                }),
+            };
+            audit::record(
+                conn,
+                &acting.context,
+                NewEvent {
+                    action: change.audit_action(),
+                    target_type: target::ACCOUNT,
+                    target_id: &id,
+                    account_id: Some(&id),
+                    details,
+                },
+                now,
+            )?;
+            account_store::find(conn, &id)?.ok_or_else(ApiError::not_found)
+        })
+        .await?;
+    account_response(HttpResponse::Ok(), &row)
+}
+
+/// Places or lifts the hold (409 when there is one already, or none to lift); answers
+/// its id.
+fn apply_hold(
+    conn: &mut DbConnection,
+    acting: &Acting,
+    account_id: &str,
+    change: &HoldChange,
+    now: NaiveDateTime,
+) -> Result<String, ApiError> {
+    match change {
+        HoldChange::Place { kind, reason, fraud } => {
+            if holds::active(conn, account_id, *kind)?.is_some() {
+                return Err(already_held(*kind));
+            }
+            let id = new_id();
+            let hold = NewHold {
+                id: &id,
+                account_id,
+                kind: *kind,
+                reason,
+                fraud: *fraud && *kind == HoldKind::Block,
+                placed_by: Some(&acting.account_id),
+                now,
+            };
+            // A parallel request placed the same hold between our check and our insert
+            // (PostgreSQL; SQLite writers take turns): the unique index refuses it.
+            holds::place(conn, &hold).map_err(|error| match &error {
+                StoreError::Unique(name) if holds::is_active_hold_violation(name) => already_held(*kind),
+                _ => error.into(),
+            })?;
+            Ok(id)
+        }
+        HoldChange::Lift { kind, reason } => {
+            let hold = holds::active(conn, account_id, *kind)?.ok_or_else(|| not_held(*kind))?;
+            may_lift(conn, acting, hold.placed_by.as_deref(), *kind)?;
+            if !holds::lift(conn, &hold.id, Some(&acting.account_id), reason.as_deref(), now)? {
+                return Err(not_held(*kind));
+            }
+            Ok(hold.id)
+        }
+    }
+}
+
+/// A hold placed by an account above the caller is not the caller's to lift: a
+/// reseller cannot undo what the provider decided about its customer. Operators lift
+/// any hold.
+fn may_lift(conn: &mut DbConnection, acting: &Acting, placed_by: Option<&str>, kind: HoldKind) -> Result<(), ApiError> {
+    let Some(placed_by) = placed_by else { return Ok(()) };
+    if acting.kind == AccountKind::Operator
+        || placed_by == acting.account_id
+        || account_store::is_below(conn, &acting.account_id, placed_by)?
+    {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!("the account was {} by an account above you; only it can lift that", noun(kind))))
+}
+
+/// Suspends the active services of every held owner in `root`'s subtree and releases
+/// the held services of owners active again; each through the provisioner and audited
+/// on the service. Answers how many services changed.
+fn settle_services(
+    conn: &mut DbConnection,
+    provisioner: &Arc<dyn Provisioner>,
+    context: &AuditContext,
+    root: &str,
+    kind: HoldKind,
+    now: NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let to_hold = holds::services_to_hold(conn, root)?;
+    let to_release = holds::services_to_release(conn, root)?;
+    let moves = to_hold.iter().map(|id| (id, true)).chain(to_release.iter().map(|id| (id, false)));
+    let mut changed = 0;
+    for (id, hold) in moves {
+        let row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+        let (to, reason, action) = if hold {
+            (ServiceStatus::Suspended, Some(HELD_REASON), actions::SERVICE_SUSPEND)
+        } else {
+            (ServiceStatus::Active, None, actions::SERVICE_UNSUSPEND)
+        };
+        if !holds::set_service_hold(conn, &row.id, row.version, hold, to.as_str(), reason, now)? {
+            return Err(ApiError::Busy("a service changed during the hold".into()));
+        }
+        let from = ServiceStatus::parse(&row.status)
+            .ok_or_else(|| ApiError::internal(format!("stored status of service {}", row.id)))?;
+        let changed_row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+        if let Some(operation) = Operation::for_transition(from, to, provisioning::spec_of(&changed_row)?) {
+            let requester = context.on_behalf_of.as_deref().or(context.actor_id.as_deref()).unwrap_or(&row.owner_id);
+            provisioning::request(conn, provisioner.as_ref(), operation, requester, now)?;
+        }
+        audit::record(
+            conn,
+            context,
+            NewEvent {
+                action,
+                target_type: target::SERVICE,
+                target_id: &row.id,
+                account_id: Some(&row.owner_id),
+                details: serde_json::json!({ "account_hold": kind.as_str(), "held_account_id": root }),
+            },
+            now,
+        )?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+const ID_PARAM: &str = "The account's id";
+
+/// Suspend an account below the caller: it, every account below it and all their
+/// services are suspended. They log in and read; every change answers
+/// `403 account_suspended`.
+#[utoipa::path(
+    tag = "Customers",
+    params(
+        ("id" = String, Path, description = ID_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+    ),
+    request_body = SuspendCustomer,
+    responses(
+        (status = 200, description = "The account, `suspended`", body = AccountView, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden` (customers), `account_suspended`, `action_restricted` (`customer.write`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the account is already suspended by a suspension of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/customers/{id}/suspend")]
+pub async fn suspend_customer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::SuspendCustomer)?;
+    let id = find_reachable(&state, principal.reach(), &id).await?.id;
+    let input: SuspendCustomer = body.parse()?;
+    let change =
+        HoldChange::Place { kind: HoldKind::Suspension, reason: reason(&input.reason, "/reason")?, fraud: false };
+    change_hold(&state, &request, &principal, id, change).await
+}
+
+/// Lift the account's own suspension: exactly what it suspended becomes active again;
+/// accounts and services suspended for other reasons stay suspended.
+#[utoipa::path(
+    tag = "Customers",
+    params(
+        ("id" = String, Path, description = ID_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+    ),
+    request_body(content = LiftHold, description = "May be empty."),
+    responses(
+        (status = 200, description = "The account", body = AccountView, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: customers, or a suspension placed by an account above the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the account has no suspension of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/customers/{id}/unsuspend")]
+pub async fn unsuspend_customer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::SuspendCustomer)?;
+    let id = find_reachable(&state, principal.reach(), &id).await?.id;
+    let input: LiftHold = body.parse()?;
+    let reason = input.reason.as_deref().map(|text| reason(text, "/reason")).transpose()?;
+    change_hold(&state, &request, &principal, id, HoldChange::Lift { kind: HoldKind::Suspension, reason }).await
+}
+
+/// Block an account below the caller: it and everything below it can no longer log in
+/// or order; their sessions, tokens and API keys end at once and their services are
+/// suspended. `fraud: true` marks the account as fraud. Accounts are never deleted.
+#[utoipa::path(
+    tag = "Customers",
+    params(
+        ("id" = String, Path, description = ID_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+    ),
+    request_body = BlockCustomer,
+    responses(
+        (status = 200, description = "The account, `blocked`", body = AccountView, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden` (customers), `account_suspended`, `action_restricted` (`customer.write`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account below the caller (operators are never below anyone)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the account is already blocked by a block of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/customers/{id}/block")]
+pub async fn block_customer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::BlockCustomer)?;
+    let id = find_reachable(&state, principal.reach(), &id).await?.id;
+    let input: BlockCustomer = body.parse()?;
+    let change =
+        HoldChange::Place { kind: HoldKind::Block, reason: reason(&input.reason, "/reason")?, fraud: input.fraud };
+    change_hold(&state, &request, &principal, id, change).await
+}
+
+/// Lift the account's own block: the accounts it blocked log in again (with new
+/// sessions; revoked API keys stay revoked) and the services it suspended are active
+/// again, unless another hold still covers them. The fraud mark goes with the block.
+#[utoipa::path(
+    tag = "Customers",
+    params(
+        ("id" = String, Path, description = ID_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+    ),
+    request_body(content = LiftHold, description = "May be empty."),
+    responses(
+        (status = 200, description = "The account", body = AccountView, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: customers, or a block placed by an account above the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the account has no block of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/customers/{id}/unblock")]
+pub async fn unblock_customer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(Action::BlockCustomer)?;
+    let id = find_reachable(&state, principal.reach(), &id).await?.id;
+    let input: LiftHold = body.parse()?;
+    let reason = input.reason.as_deref().map(|text| reason(text, "/reason")).transpose()?;
+    change_hold(&state, &request, &principal, id, HoldChange::Lift { kind: HoldKind::Block, reason }).await
+}

@@ -1,0 +1,2 @@
+DROP TABLE authorization_services;
+DROP TABLE authorizations;
