@@ -21,6 +21,7 @@ use hostadmin_domain::provisioning::{Operation, Outcome, Provisioner, Provisioni
 use hostadmin_domain::services::{transition, ServiceAction, ServiceStatus};
 use hostadmin_domain::time;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::holds;
 use hostadmin_persistence::jobs::{self as job_store, JobRow, NewJob};
 use hostadmin_persistence::services::{self as service_store, ServiceRow, ServiceState};
 use hostadmin_persistence::DbConnection;
@@ -28,6 +29,7 @@ use hostadmin_persistence::DbConnection;
 use crate::config::ProvisionerKind;
 use crate::db::Db;
 use crate::http::problem::ApiError;
+use crate::routes::account_holds;
 
 /// The kind of job a deferred operation becomes.
 pub const PROVISION: &str = "provision";
@@ -151,7 +153,7 @@ pub(crate) async fn work_on(
     let service = operation.service().service_id.clone();
     match carried {
         Ok(()) => {
-            let (id, worker) = (job.id.clone(), worker.to_owned());
+            let (id, worker, provisioner) = (job.id.clone(), worker.to_owned(), provisioner.clone());
             let ended = db
                 .write(move |conn| {
                     let now = time::now();
@@ -159,7 +161,7 @@ pub(crate) async fn work_on(
                         return Ok(false);
                     }
                     if matches!(operation, Operation::Create { .. }) {
-                        provisioned(conn, &operation.service().service_id, &id, now)?;
+                        provisioned(conn, provisioner.as_ref(), &operation.service().service_id, &id, now)?;
                     }
                     Ok(true)
                 })
@@ -190,9 +192,18 @@ pub(crate) async fn work_on(
 
 /// A deferred `create` was carried out: pending → active, audited without an actor.
 /// A service no longer pending (only possible if someone changed it by hand) is left
-/// alone.
-fn provisioned(conn: &mut DbConnection, id: &str, job_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+/// alone. An owner held meanwhile (or when it ordered) gets it suspended with it at once:
+/// the hold's cascade passed over it while it was pending.
+fn provisioned(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    id: &str,
+    job_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
     let Some(row) = service_store::find(conn, id)? else { return Ok(()) };
+    let owner_status = holds::status_for_update(conn, &row.owner_id)?
+        .ok_or_else(|| ApiError::internal(format!("the owner of service {id} vanished")))?;
     let Some(from) = ServiceStatus::parse(&row.status) else {
         return Err(ApiError::internal(format!("stored status of service {id}")));
     };
@@ -218,6 +229,8 @@ fn provisioned(conn: &mut DbConnection, id: &str, job_id: &str, now: NaiveDateTi
         },
         now,
     )?;
+    let row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+    account_holds::hold_with_owner(conn, provisioner, &AuditContext::default(), row, owner_status, now)?;
     Ok(())
 }
 

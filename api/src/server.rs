@@ -114,10 +114,26 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
+/// A `registration_parent` that cannot take registrations stops the start (only while
+/// registration is open: otherwise nothing reads it).
+async fn check_registration_parent(state: &AppState) -> Result<()> {
+    if !state.config.registration_enabled {
+        return Ok(());
+    }
+    let config = state.config.clone();
+    state
+        .db
+        .run(move |conn| Ok(routes::registration::registration_parent(conn, &config)?))
+        .await
+        .map_err(|error| anyhow::anyhow!("reading registration_parent: {error}"))??;
+    Ok(())
+}
+
 pub async fn serve(config: Config) -> Result<()> {
     let listen = config.listen;
     let cors_origins = config.cors_origins.clone();
     let (state, db) = state(config)?;
+    check_registration_parent(&state).await?;
     let metrics = web::Data::new(Metrics::default());
     let document = openapi::document();
     let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));

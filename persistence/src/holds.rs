@@ -243,6 +243,23 @@ pub fn end_access(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Re
     Ok((sessions_ended, keys_revoked))
 }
 
+/// The effective status of an account that is about to get an active service (a sale, a
+/// deferred creation carried out), with its row locked until the transaction ends. On
+/// PostgreSQL a hold placed or lifted on it or above updates that row, so either the hold
+/// waits and its cascade then sees the new service, or the sale waits and then reads the
+/// status the hold left; SQLite's writing transaction holds the write lock already.
+/// `None` when there is no such account.
+pub fn status_for_update(conn: &mut DbConnection, account_id: &str) -> Result<Option<AccountStatus>, StoreError> {
+    diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
+        .set(accounts::version.eq(accounts::version))
+        .execute(conn)?;
+    let stored: Option<String> =
+        accounts::table.filter(accounts::id.eq(account_id)).select(accounts::status).first(conn).optional()?;
+    stored
+        .map(|text| AccountStatus::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("account status {text:?}"))))
+        .transpose()
+}
+
 /// Active services whose owner (in `root`'s subtree) is now held: to be suspended with it.
 pub fn services_to_hold(conn: &mut DbConnection, root: &str) -> Result<Vec<String>, StoreError> {
     Ok(services::table

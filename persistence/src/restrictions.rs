@@ -1,5 +1,6 @@
 //! Restrictions: the actions a seller disabled for an account and everything below it,
-//! one row per account that has any, as the names' storage form.
+//! as the names' storage form. One row per (account, setter): each seller above an
+//! account keeps its own list there, and the lists add up.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,17 +10,18 @@ use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_restrictions, account_tree};
 
-/// The list set on one account, with its version (0 while none was ever set).
+/// One setter's list on one account, with its version (0 while none was ever set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredRestrictions {
     pub disabled: Restrictions,
     pub version: i64,
 }
 
-/// What was set on the account itself.
-pub fn own(conn: &mut DbConnection, account_id: &str) -> Result<StoredRestrictions, StoreError> {
+/// What `setter_id` set on the account itself.
+pub fn own(conn: &mut DbConnection, account_id: &str, setter_id: &str) -> Result<StoredRestrictions, StoreError> {
     let row: Option<(String, i64)> = account_restrictions::table
         .filter(account_restrictions::account_id.eq(account_id))
+        .filter(account_restrictions::setter_id.eq(setter_id))
         .select((account_restrictions::disabled_actions, account_restrictions::version))
         .first(conn)
         .optional()?;
@@ -29,19 +31,13 @@ pub fn own(conn: &mut DbConnection, account_id: &str) -> Result<StoredRestrictio
     }))
 }
 
-/// The union of what was set on the account's ancestors (`including_self`: and on the
-/// account): one query over the closure table.
-pub fn in_force(conn: &mut DbConnection, account_id: &str, including_self: bool) -> Result<Restrictions, StoreError> {
-    let min_depth = if including_self { 0 } else { 1 };
+/// What binds the account: the union of every list, whoever set it, on the account and
+/// on its ancestors. One query over the closure table (depth 0 is the account itself).
+pub fn in_force(conn: &mut DbConnection, account_id: &str) -> Result<Restrictions, StoreError> {
     let rows: Vec<String> = account_restrictions::table
-        .filter(
-            account_restrictions::account_id.eq_any(
-                account_tree::table
-                    .filter(account_tree::descendant_id.eq(account_id))
-                    .filter(account_tree::depth.ge(min_depth))
-                    .select(account_tree::ancestor_id),
-            ),
-        )
+        .filter(account_restrictions::account_id.eq_any(
+            account_tree::table.filter(account_tree::descendant_id.eq(account_id)).select(account_tree::ancestor_id),
+        ))
         .select(account_restrictions::disabled_actions)
         .load(conn)?;
     let mut all = Restrictions::none();
@@ -51,21 +47,23 @@ pub fn in_force(conn: &mut DbConnection, account_id: &str, including_self: bool)
     Ok(all)
 }
 
-/// Replaces the account's list if it is still at `expected_version`; answers the new
-/// version, or `None` when another change got in first.
+/// Replaces `setter_id`'s list on the account if it is still at `expected_version`;
+/// answers the new version, or `None` when another change got in first.
 pub fn replace(
     conn: &mut DbConnection,
     account_id: &str,
+    setter_id: &str,
     expected_version: i64,
     disabled: &Restrictions,
     now: NaiveDateTime,
 ) -> Result<Option<i64>, StoreError> {
     let next = expected_version + 1;
     if expected_version == 0 {
-        // The first list: a concurrent first insert loses on the primary key.
+        // The setter's first list: a concurrent first insert loses on the primary key.
         diesel::insert_into(account_restrictions::table)
             .values((
                 account_restrictions::account_id.eq(account_id),
+                account_restrictions::setter_id.eq(setter_id),
                 account_restrictions::disabled_actions.eq(disabled.to_storage()),
                 account_restrictions::version.eq(next),
                 account_restrictions::updated_at.eq(now),
@@ -76,6 +74,7 @@ pub fn replace(
     let updated = diesel::update(
         account_restrictions::table
             .filter(account_restrictions::account_id.eq(account_id))
+            .filter(account_restrictions::setter_id.eq(setter_id))
             .filter(account_restrictions::version.eq(expected_version)),
     )
     .set((

@@ -208,8 +208,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    account_restrictions (account_id) {
+    account_restrictions (account_id, setter_id) {
         account_id -> Text,
+        setter_id -> Text,
         disabled_actions -> Text,
         version -> BigInt,
         updated_at -> Timestamp,

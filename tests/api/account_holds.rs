@@ -337,3 +337,158 @@ both_backends!(parallel_suspensions_of_one_account_let_exactly_one_through, |ser
         1
     );
 });
+
+/// The suspension reason a service gets while its owner is held.
+const HELD_REASON: &str = "the owner's account is suspended or blocked";
+
+fn order(server: &Server, seller: &Account, owner: &Account, plan_id: &str, name: &str) -> Response {
+    server.post(
+        "/v1/services",
+        Some(&seller.token),
+        json!({"owner_id": owner.id, "plan_id": plan_id, "cycle": "monthly", "name": name}),
+    )
+}
+
+fn services_of(server: &Server, owner: &Account) -> i64 {
+    server.count(&format!("SELECT COUNT(*) AS n FROM services WHERE owner_id = '{}'", owner.id))
+}
+
+both_backends!(a_sale_to_a_suspended_owner_is_held_with_it_and_a_blocked_owner_cannot_order, |server| {
+    let tree = Tree::build(&server);
+    let plan = web_plan(&server, &tree.reseller_a, "A web");
+    let suspended = hold(&server, &tree.reseller_a, &tree.customer_a1.id, "suspend", json!({"reason": "unpaid"}));
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+
+    let sold = order(&server, &tree.reseller_a, &tree.customer_a1, &plan, "held site");
+    assert_eq!(sold.status, 201, "{}", sold.body);
+    assert_eq!(
+        (sold.body["status"].clone(), sold.body["held"].clone(), sold.body["suspension_reason"].clone()),
+        (json!("suspended"), json!(true), json!(HELD_REASON)),
+        "{}",
+        sold.body
+    );
+    let id = sold.str("id");
+    assert_eq!(service(&server, &tree.customer_a1, &id)["status"], "suspended", "the owner reads it");
+    let log: Vec<String> = actions_on(&server, &tree.operator, &id).into_iter().map(|(action, _)| action).collect();
+    assert_eq!(log, ["service.suspend", "service.create"], "created, then suspended like the cascade does");
+    let refused = server.post(&format!("/v1/services/{id}/unsuspend"), Some(&tree.reseller_a.token), json!({}));
+    assert_eq!((refused.status, refused.code()), (409, "invalid_transition"), "it comes back only with its owner");
+
+    // A hold further up holds the sale too.
+    let above = hold(&server, &tree.reseller_a, &tree.sub_reseller.id, "suspend", json!({"reason": "audit"}));
+    assert_eq!(above.status, 200, "{}", above.body);
+    let deep = order(&server, &tree.reseller_a, &tree.sub_customer, &plan, "deep site");
+    assert_eq!(
+        (deep.status, deep.body["status"].clone(), deep.body["held"].clone()),
+        (201, json!("suspended"), json!(true)),
+        "{}",
+        deep.body
+    );
+
+    // Lifting the hold releases what it held, the new services included.
+    let lifted = hold(&server, &tree.reseller_a, &tree.customer_a1.id, "unsuspend", json!({}));
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    let released = service(&server, &tree.customer_a1, &id);
+    assert_eq!(
+        (released["status"].clone(), released["held"].clone(), released["suspension_reason"].clone()),
+        (json!("active"), json!(false), Value::Null)
+    );
+    let lifted = hold(&server, &tree.reseller_a, &tree.sub_reseller.id, "unsuspend", json!({}));
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    assert_eq!(service(&server, &tree.operator, &deep.str("id"))["status"], "active");
+    let active = order(&server, &tree.reseller_a, &tree.customer_a1, &plan, "after the hold");
+    assert_eq!(
+        (active.status, active.body["status"].clone(), active.body["held"].clone()),
+        (201, json!("active"), json!(false))
+    );
+
+    // A blocked owner, or one below a blocked account, can no longer order: nothing is created.
+    let blocked = hold(&server, &tree.reseller_a, &tree.customer_a2.id, "block", json!({"reason": "fraud"}));
+    assert_eq!(blocked.status, 200, "{}", blocked.body);
+    let blocked = hold(&server, &tree.reseller_a, &tree.sub_reseller.id, "block", json!({"reason": "fraud"}));
+    assert_eq!(blocked.status, 200, "{}", blocked.body);
+    let before = server.count("SELECT COUNT(*) AS n FROM services");
+    let events = server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.create'");
+    for owner in [&tree.customer_a2, &tree.sub_customer] {
+        let refused = order(&server, &tree.reseller_a, owner, &plan, "refused");
+        assert_eq!((refused.status, refused.code()), (409, "account_blocked"), "{}: {}", owner.login, refused.body);
+        assert!(refused.body["detail"].as_str().unwrap().contains(&owner.login), "{}", refused.body);
+        let refused = order(&server, &tree.operator, owner, &plan, "refused");
+        assert_eq!((refused.status, refused.code()), (409, "account_blocked"), "operators too");
+    }
+    assert_eq!(services_of(&server, &tree.customer_a2), 0);
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM services"), before, "nothing created");
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.create'"), events);
+
+    // Reach and input come before the owner's state: nothing is told about it to others.
+    let b_plan = web_plan(&server, &tree.reseller_b, "B web");
+    let refused = order(&server, &tree.reseller_b, &tree.customer_a2, &b_plan, "elsewhere");
+    assert_eq!((refused.status, refused.code()), (404, "not_found"));
+    let refused = order(&server, &tree.reseller_a, &tree.customer_a2, &plan, "");
+    assert_eq!((refused.status, refused.pointers()), (422, vec!["/name".to_owned()]), "{}", refused.body);
+    let refused = order(&server, &tree.customer_a1, &tree.customer_a1, &plan, "self-service");
+    assert_eq!((refused.status, refused.code()), (403, "forbidden"));
+
+    // Unblocked, it orders again.
+    let unblocked = hold(&server, &tree.reseller_a, &tree.customer_a2.id, "unblock", json!({}));
+    assert_eq!(unblocked.status, 200, "{}", unblocked.body);
+    let sold = order(&server, &tree.reseller_a, &tree.customer_a2, &plan, "welcome back");
+    assert_eq!((sold.status, sold.body["status"].clone()), (201, json!("active")), "{}", sold.body);
+    assert_eq!(services_of(&server, &tree.customer_a2), 1);
+});
+
+const DEFERRED: &[(&str, &str)] = &[("HOSTADMIN_PROVISIONER", "deferred"), ("HOSTADMIN_WORKER_INTERVAL_MS", "100")];
+
+both_backends!(a_deferred_sale_to_a_suspended_owner_is_held_once_provisioned, env = DEFERRED, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let plan = web_plan(&server, &reseller, "Web");
+    let suspended = hold(&server, &reseller, &customer.id, "suspend", json!({"reason": "unpaid"}));
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+
+    let sold = order(&server, &reseller, &customer, &plan, "site");
+    assert_eq!((sold.status, sold.body["status"].clone()), (201, json!("pending")), "{}", sold.body);
+    let id = sold.str("id");
+    eventually(20, "the provisioned service to be held", || {
+        let read = service(&server, &reseller, &id);
+        read["status"] == "suspended" && read["held"] == true
+    });
+    let done = || server.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'provision' AND status = 'done'");
+    eventually(20, "the create and the suspension to be carried out", || done() == 2);
+
+    let lifted = hold(&server, &reseller, &customer.id, "unsuspend", json!({}));
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    assert_eq!(service(&server, &reseller, &id)["status"], "active");
+    eventually(20, "the unsuspension to be carried out", || done() == 3);
+});
+
+both_backends!(sales_racing_a_suspension_all_end_up_held_with_the_owner, |server| {
+    let tree = Tree::build(&server);
+    let plan = web_plan(&server, &tree.reseller_a, "A web");
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let (server, tree, plan) = (&server, &tree, &plan);
+        let suspend = scope.spawn(move || {
+            hold(server, &tree.reseller_a, &tree.customer_a1.id, "suspend", json!({"reason": "race"})).status
+        });
+        let sales: Vec<_> = (0..8)
+            .map(|i| {
+                scope.spawn(move || order(server, &tree.reseller_a, &tree.customer_a1, plan, &format!("s{i}")).status)
+            })
+            .collect();
+        std::iter::once(suspend).chain(sales).map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert!(statuses[1..].iter().all(|s| *s == 201), "{statuses:?}");
+    let not_held = format!(
+        "SELECT COUNT(*) AS n FROM services WHERE owner_id = '{}' AND NOT (status = 'suspended' AND held)",
+        tree.customer_a1.id
+    );
+    assert_eq!(services_of(&server, &tree.customer_a1), 8);
+    assert_eq!(server.count(&not_held), 0, "no sale slipped past the cascade");
+    let lifted = hold(&server, &tree.reseller_a, &tree.customer_a1.id, "unsuspend", json!({}));
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    let active =
+        format!("SELECT COUNT(*) AS n FROM services WHERE owner_id = '{}' AND status = 'active'", tree.customer_a1.id);
+    assert_eq!(server.count(&active), 8);
+});

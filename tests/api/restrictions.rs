@@ -178,3 +178,71 @@ both_backends!(restrictions_are_for_accounts_above_with_known_names_and_fresh_et
         assert!(names.contains(name), "{name} in {names}");
     }
 });
+
+both_backends!(a_seller_in_between_cannot_lift_what_was_set_above_it, |server| {
+    let tree = Tree::build(&server);
+    let path = format!("/v1/customers/{}/restrictions", tree.sub_customer.id);
+    let plan = web_plan(&server, &tree.sub_reseller, "Sub web");
+    let service = sell(&server, &tree.sub_reseller, &tree.sub_customer, &plan);
+
+    let set = restrict(&server, &tree.operator, &tree.sub_customer, &["service.cancel"]);
+    assert_eq!(set.status, 200, "{}", set.body);
+    let sub_etag = server.get(&path, Some(&tree.sub_reseller.token)).header("etag").unwrap().to_owned();
+
+    // The sub-reseller (and the reseller above it) replace only their own lists.
+    for seller in [&tree.sub_reseller, &tree.reseller_a] {
+        let own = restrict(&server, seller, &tree.sub_customer, &[]);
+        assert_eq!(own.status, 200, "{}", own.body);
+        assert_eq!(own.body, json!({"disabled_actions": [], "inherited": ["service.cancel"]}), "{}", seller.login);
+    }
+    let refused = cancel(&server, &tree.sub_customer, &service);
+    assert_eq!((refused.status, refused.code()), (403, "action_restricted"), "{}", refused.body);
+    let read = server.get(&path, Some(&tree.sub_reseller.token));
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body, json!({"disabled_actions": [], "inherited": ["service.cancel"]}));
+
+    // Each list has its own version: the operator's change does not make the
+    // sub-reseller's ETag stale, its own change does.
+    let sub_etag_after = read.header("etag").unwrap().to_owned();
+    assert_ne!(sub_etag_after, sub_etag, "the sub-reseller's PUT moved its own version");
+    assert_eq!(restrict(&server, &tree.operator, &tree.sub_customer, &["service.cancel", "mail.write"]).status, 200);
+    let stale = server.send(
+        "PUT",
+        &path,
+        Some(&tree.sub_reseller.token),
+        Body::Json(json!({"disabled_actions": ["dns.write"]})),
+        &[("if-match", &sub_etag)],
+    );
+    assert_eq!((stale.status, stale.code()), (412, "precondition_failed"));
+    let fresh = server.send(
+        "PUT",
+        &path,
+        Some(&tree.sub_reseller.token),
+        Body::Json(json!({"disabled_actions": ["dns.write"]})),
+        &[("if-match", &sub_etag_after)],
+    );
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    assert_eq!(fresh.body, json!({"disabled_actions": ["dns.write"], "inherited": ["service.cancel", "mail.write"]}));
+
+    // Each seller sees its own list, and the others' as inherited.
+    let operator_view = server.get(&path, Some(&tree.operator.token));
+    assert_eq!(
+        operator_view.body,
+        json!({"disabled_actions": ["service.cancel", "mail.write"], "inherited": ["dns.write"]})
+    );
+
+    // The operator lifts its list: the customer may cancel again; the sub-reseller's stays.
+    assert_eq!(restrict(&server, &tree.operator, &tree.sub_customer, &[]).status, 200);
+    let read = server.get(&path, Some(&tree.reseller_a.token));
+    assert_eq!(read.body, json!({"disabled_actions": [], "inherited": ["dns.write"]}));
+    assert_eq!(cancel(&server, &tree.sub_customer, &service).status, 200);
+
+    let events = server.get(
+        &format!("/v1/audit-events?target_id={}&action=customer.set_restrictions", tree.sub_customer.id),
+        Some(&tree.operator.token),
+    );
+    let actors: Vec<&str> =
+        events.body["data"].as_array().unwrap().iter().map(|e| e["actor_id"].as_str().unwrap()).collect();
+    assert_eq!(actors.len(), 6, "{actors:?}");
+    assert_eq!(actors[1], tree.sub_reseller.id, "newest first: the sub-reseller's last change");
+});

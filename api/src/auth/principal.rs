@@ -138,7 +138,7 @@ async fn from_session(
                 }
             }
             // Restrictions are read on every request: a change applies to the next one.
-            let restrictions = restriction_store::in_force(conn, &account.id, true)?;
+            let restrictions = restriction_store::in_force(conn, &account.id)?;
             Ok((account, session, restrictions))
         })
         .await?;
@@ -187,7 +187,7 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             if key.last_used_at.is_none_or(|at| at < now - chrono::Duration::minutes(1)) {
                 api_keys::touch(conn, &key.id, now)?;
             }
-            let restrictions = restriction_store::in_force(conn, &account.id, true)?;
+            let restrictions = restriction_store::in_force(conn, &account.id)?;
             Ok((key, account, restrictions))
         })
         .await?;

@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use hostadmin_domain::accounts::AccountKind;
+use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::holds::HoldKind;
 use hostadmin_domain::ids::new_id;
@@ -30,7 +30,7 @@ use hostadmin_domain::time;
 use hostadmin_persistence::accounts as account_store;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::holds::{self, NewHold};
-use hostadmin_persistence::services as service_store;
+use hostadmin_persistence::services::{self as service_store, ServiceRow};
 use hostadmin_persistence::{DbConnection, StoreError};
 
 use crate::auth::Principal;
@@ -241,8 +241,8 @@ fn may_lift(conn: &mut DbConnection, acting: &Acting, placed_by: Option<&str>, k
 }
 
 /// Suspends the active services of every held owner in `root`'s subtree and releases
-/// the held services of owners active again; each through the provisioner and audited
-/// on the service. Answers how many services changed.
+/// the held services of owners active again; each through [`move_service_hold`].
+/// Answers how many services changed.
 fn settle_services(
     conn: &mut DbConnection,
     provisioner: &Arc<dyn Provisioner>,
@@ -257,36 +257,68 @@ fn settle_services(
     let mut changed = 0;
     for (id, hold) in moves {
         let row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
-        let (to, reason, action) = if hold {
-            (ServiceStatus::Suspended, Some(HELD_REASON), actions::SERVICE_SUSPEND)
-        } else {
-            (ServiceStatus::Active, None, actions::SERVICE_UNSUSPEND)
-        };
-        if !holds::set_service_hold(conn, &row.id, row.version, hold, to.as_str(), reason, now)? {
-            return Err(ApiError::Busy("a service changed during the hold".into()));
-        }
-        let from = ServiceStatus::parse(&row.status)
-            .ok_or_else(|| ApiError::internal(format!("stored status of service {}", row.id)))?;
-        let changed_row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
-        if let Some(operation) = Operation::for_transition(from, to, provisioning::spec_of(&changed_row)?) {
-            let requester = context.on_behalf_of.as_deref().or(context.actor_id.as_deref()).unwrap_or(&row.owner_id);
-            provisioning::request(conn, provisioner.as_ref(), operation, requester, now)?;
-        }
-        audit::record(
-            conn,
-            context,
-            NewEvent {
-                action,
-                target_type: target::SERVICE,
-                target_id: &row.id,
-                account_id: Some(&row.owner_id),
-                details: serde_json::json!({ "account_hold": kind.as_str(), "held_account_id": root }),
-            },
-            now,
-        )?;
+        let details = serde_json::json!({ "account_hold": kind.as_str(), "held_account_id": root });
+        move_service_hold(conn, provisioner.as_ref(), context, &row, hold, details, now)?;
         changed += 1;
     }
     Ok(changed)
+}
+
+/// Moves one service into its owner's hold (`suspended` with [`HELD_REASON`] and the
+/// marker) or out of it (`active`), provided nobody changed it meanwhile; hands the move
+/// to the provisioner and records `service.suspend` or `service.unsuspend` with
+/// `details`. Answers the service as it is afterwards.
+pub(crate) fn move_service_hold(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    context: &AuditContext,
+    row: &ServiceRow,
+    hold: bool,
+    details: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<ServiceRow, ApiError> {
+    let (to, reason, action) = if hold {
+        (ServiceStatus::Suspended, Some(HELD_REASON), actions::SERVICE_SUSPEND)
+    } else {
+        (ServiceStatus::Active, None, actions::SERVICE_UNSUSPEND)
+    };
+    if !holds::set_service_hold(conn, &row.id, row.version, hold, to.as_str(), reason, now)? {
+        return Err(ApiError::Busy("a service changed during the hold".into()));
+    }
+    let from = ServiceStatus::parse(&row.status)
+        .ok_or_else(|| ApiError::internal(format!("stored status of service {}", row.id)))?;
+    let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+    if let Some(operation) = Operation::for_transition(from, to, provisioning::spec_of(&changed)?) {
+        let requester = context.on_behalf_of.as_deref().or(context.actor_id.as_deref()).unwrap_or(&row.owner_id);
+        provisioning::request(conn, provisioner, operation, requester, now)?;
+    }
+    audit::record(
+        conn,
+        context,
+        NewEvent { action, target_type: target::SERVICE, target_id: &row.id, account_id: Some(&row.owner_id), details },
+        now,
+    )?;
+    Ok(changed)
+}
+
+/// A service that has just become active (sold, or its deferred creation carried out)
+/// while its owner is `owner_status`: a held owner's service goes into the hold at once,
+/// as the cascade would have put it there, and comes back with the owner. Read
+/// `owner_status` with [`holds::status_for_update`] in the same transaction.
+pub(crate) fn hold_with_owner(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    context: &AuditContext,
+    row: ServiceRow,
+    owner_status: AccountStatus,
+    now: NaiveDateTime,
+) -> Result<ServiceRow, ApiError> {
+    if owner_status == AccountStatus::Active || row.status != ServiceStatus::Active.as_str() {
+        return Ok(row);
+    }
+    let kind = if owner_status == AccountStatus::Blocked { HoldKind::Block } else { HoldKind::Suspension };
+    let details = serde_json::json!({ "account_hold": kind.as_str(), "owner_status": owner_status.as_str() });
+    move_service_hold(conn, provisioner, context, &row, true, details, now)
 }
 
 const ID_PARAM: &str = "The account's id";

@@ -132,7 +132,8 @@ fn register_in(
     if mail::limit_reached(conn, &new.email, context.ip.as_deref(), now)?.is_some() {
         return Ok(());
     }
-    new.parent_id = registration_parent(conn, config)?;
+    // Checked when the server started; accounts are never deleted nor change kind.
+    new.parent_id = registration_parent(conn, config)?.map_err(ApiError::internal)?;
     let outgoing = |template: Template, context_values: serde_json::Value| Outgoing {
         template,
         recipient: &new.email,
@@ -154,17 +155,34 @@ fn register_in(
     }
 }
 
+/// Why `registration_parent` cannot take registrations. Found when the server starts,
+/// which it then refuses: better than a 500 on every registration.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRegistrationParent {
+    #[error("registration_parent (HOSTADMIN_REGISTRATION_PARENT): no account has the login {0:?}")]
+    Unknown(String),
+    #[error(
+        "registration_parent (HOSTADMIN_REGISTRATION_PARENT): {0:?} is a customer; \
+         it must be the login of a reseller or an operator"
+    )]
+    Customer(String),
+}
+
 /// The account registrations are placed below: the configured login's, or none (the
 /// provider's own customers, as the operators' customers are).
-fn registration_parent(conn: &mut DbConnection, config: &Config) -> Result<Option<String>, ApiError> {
-    let Some(login) = &config.registration_parent else { return Ok(None) };
-    let parent = account_store::find_by_login_or_email(conn, login)?
-        .ok_or_else(|| ApiError::internal(format!("registration_parent {login:?} is not an account")))?;
-    match parent.kind()? {
+pub fn registration_parent(
+    conn: &mut DbConnection,
+    config: &Config,
+) -> Result<Result<Option<String>, BadRegistrationParent>, StoreError> {
+    let Some(login) = &config.registration_parent else { return Ok(Ok(None)) };
+    let Some(parent) = account_store::find_by_login_or_email(conn, login)? else {
+        return Ok(Err(BadRegistrationParent::Unknown(login.clone())));
+    };
+    Ok(match parent.kind()? {
         AccountKind::Operator => Ok(None),
         AccountKind::Reseller => Ok(Some(parent.id)),
-        AccountKind::Customer => Err(ApiError::internal("registration_parent must be a reseller or an operator")),
-    }
+        AccountKind::Customer => Err(BadRegistrationParent::Customer(login.clone())),
+    })
 }
 
 fn create_account(

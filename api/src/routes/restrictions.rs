@@ -3,9 +3,10 @@
 //! the union over the account's ancestors-or-self on every request, and the one policy
 //! refuses with `403 action_restricted`.
 //!
-//! Each account has one list; any account above it may replace it. A list set on a
-//! sub-reseller binds its whole subtree and cannot be lifted by the sub-reseller (it
-//! cannot reach itself).
+//! Each account above an account keeps its own list on it and replaces only that one:
+//! what binds an account is the union of every list set on it or on its ancestors, by
+//! anyone. So nothing set from above can be lifted further down — neither by the
+//! account itself (it cannot reach itself) nor by a seller in between.
 
 use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
@@ -31,13 +32,15 @@ use crate::state::AppState;
 /// More names than there are actions can only be a mistake (or an attack on the parser).
 const MAX_ACTIONS: usize = 100;
 
-/// The restrictions of one account.
+/// The restrictions of one account, as one caller sees them.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"disabled_actions": ["dns.write", "service.cancel"], "inherited": ["domain.delete"]}))]
 pub struct RestrictionsView {
-    /// What was disabled on this account itself (and so for everything below it).
+    /// What the caller disabled on this account (and so for everything below it): the
+    /// list a PUT of the caller replaces.
     pub disabled_actions: Vec<RestrictableAction>,
-    /// Disabled on an account above it: in force here too, changed only up there.
+    /// Every other action in force here: disabled on this account by other sellers, or on
+    /// an account above it. The caller cannot lift these.
     pub inherited: Vec<RestrictableAction>,
 }
 
@@ -49,15 +52,16 @@ pub struct SetRestrictions {
     pub disabled_actions: Vec<String>,
 }
 
-fn view(own: &Restrictions, inherited: &Restrictions) -> RestrictionsView {
+fn view(own: &Restrictions, in_force: &Restrictions) -> RestrictionsView {
     RestrictionsView {
         disabled_actions: own.iter().collect(),
-        inherited: inherited.iter().filter(|action| !own.contains(*action)).collect(),
+        inherited: in_force.iter().filter(|action| !own.contains(*action)).collect(),
     }
 }
 
-fn answer(version: i64, own: &Restrictions, inherited: &Restrictions) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(view(own, inherited))
+/// The ETag versions the caller's own list only: that is what a PUT replaces.
+fn answer(version: i64, own: &Restrictions, in_force: &Restrictions) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(view(own, in_force))
 }
 
 /// Every name of the list, or each unknown one with its pointer.
@@ -86,12 +90,13 @@ fn parse(names: &[String]) -> Result<Restrictions, ApiError> {
     }
 }
 
-/// The actions disabled for an account below the caller.
+/// The actions disabled for an account below the caller: the caller's own list on it,
+/// and everything else in force there.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "Its own list and what it inherits", body = RestrictionsView, headers(("ETag" = String))),
+        (status = 200, description = "The caller's own list and what else is in force", body = RestrictionsView, headers(("ETag" = String))),
         (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("api_key" = []))
@@ -104,13 +109,15 @@ pub async fn get_restrictions(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadRestrictions)?;
     let id = find_reachable(&state, principal.reach(), &id).await?.id;
-    let (own, inherited) =
-        state.db.run(move |conn| Ok((store::own(conn, &id)?, store::in_force(conn, &id, false)?))).await?;
-    Ok(answer(own.version, &own.disabled, &inherited))
+    let setter = principal.id().to_owned();
+    let (own, in_force) =
+        state.db.run(move |conn| Ok((store::own(conn, &id, &setter)?, store::in_force(conn, &id)?))).await?;
+    Ok(answer(own.version, &own.disabled, &in_force))
 }
 
-/// Replace the actions disabled for an account below the caller (and everything below
-/// it). Takes effect on the next request of each of them.
+/// Replace the caller's own list of actions disabled for an account below it (and
+/// everything below that). Lists set by others stay in force. Takes effect on the next
+/// request of each of them.
 #[utoipa::path(
     tag = "Customers",
     params(
@@ -119,7 +126,7 @@ pub async fn get_restrictions(
     ),
     request_body = SetRestrictions,
     responses(
-        (status = 200, description = "The new list", body = RestrictionsView, headers(("ETag" = String))),
+        (status = 200, description = "The caller's new list and what else is in force", body = RestrictionsView, headers(("ETag" = String))),
         (status = 403, description = "`forbidden` (customers), `account_suspended`, `action_restricted` (`customer.write`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -141,13 +148,14 @@ pub async fn set_restrictions(
     let answered = disabled.clone();
     let if_match = IfMatch::from_request(&request);
     let context = principal.audit.clone();
-    let (version, inherited) = state
+    let setter = principal.id().to_owned();
+    let (version, in_force) = state
         .db
         .write(move |conn| {
             let now = time::now();
-            let StoredRestrictions { disabled: before, version } = store::own(conn, &id)?;
+            let StoredRestrictions { disabled: before, version } = store::own(conn, &id, &setter)?;
             if_match.check(version)?;
-            let next = store::replace(conn, &id, version, &disabled, now)
+            let next = store::replace(conn, &id, &setter, version, &disabled, now)
                 .map_err(|error| match error {
                     // Another first list was inserted meanwhile: let the retry read it.
                     StoreError::Unique(_) => ApiError::Busy("restrictions changed during the request".into()),
@@ -167,8 +175,8 @@ pub async fn set_restrictions(
                 },
                 now,
             )?;
-            Ok((next, store::in_force(conn, &id, false)?))
+            Ok((next, store::in_force(conn, &id)?))
         })
         .await?;
-    Ok(answer(version, &answered, &inherited))
+    Ok(answer(version, &answered, &in_force))
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hostadmin_domain::accounts::{AccountKind, DisplayName};
+use hostadmin_domain::accounts::{AccountKind, AccountStatus, DisplayName};
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::authorizations::{self, Access, GrantRefusal};
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, ServiceKind};
@@ -22,6 +22,7 @@ use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::accounts as account_store;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::holds;
 use hostadmin_persistence::plans::{self as plan_store, PlanOwnership};
 use hostadmin_persistence::services::{
     self as service_store, NewService, ServiceChanges, ServiceFilter, ServiceReach, ServiceRow, ServiceScope,
@@ -38,6 +39,7 @@ use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::provisioning;
 use crate::resellers;
+use crate::routes::account_holds;
 use crate::routes::plans::{Addon, PlanView, Price};
 use crate::state::AppState;
 
@@ -71,6 +73,12 @@ pub struct ServiceView {
     pub auto_renew: bool,
     pub cancellation: Option<Cancellation>,
     pub suspension_reason: Option<String>,
+    /// `true` while the service is suspended only because its owner's account (or one
+    /// above it) is suspended or blocked: it becomes `active` again when that hold is
+    /// lifted, and `POST /v1/services/{id}/unsuspend` answers `409 invalid_transition`
+    /// meanwhile. `false` for a service suspended for a reason of its own, which lifting
+    /// the owner's hold leaves suspended. Without it a client cannot tell the two apart.
+    pub held: bool,
     /// The plan's quotas and the add-ons', as sold.
     pub quotas: Quotas,
     /// Operators only may set it: a reseller package that may be oversold.
@@ -102,6 +110,7 @@ impl ServiceView {
                 .transpose()
                 .map_err(|_| corrupt("cancellation"))?,
             suspension_reason: row.suspension_reason.clone(),
+            held: row.held,
             quotas: serde_json::from_str(&row.quotas).map_err(|_| corrupt("quotas"))?,
             allow_overselling: row.allow_overselling,
         })
@@ -281,6 +290,11 @@ pub(crate) fn sale(plan: &PlanView, cycle: BillingCycle, addon_codes: &[String])
 /// the answer shows the service `active`; a provisioner that works in the background
 /// leaves it `pending` (it refuses lifecycle actions) until the worker has set it up.
 /// Counts against every reseller package above the owner.
+///
+/// An owner whose account is suspended (by a hold on it or above it) gets the service
+/// `suspended` with `held: true`, as the suspension would have left it: it becomes
+/// `active` when the hold is lifted. A blocked owner can no longer order:
+/// `409 account_blocked`, and nothing is created.
 #[utoipa::path(
     tag = "Services",
     request_body = CreateService,
@@ -288,7 +302,7 @@ pub(crate) fn sale(plan: &PlanView, cycle: BillingCycle, addon_codes: &[String])
     responses(
         (status = 201, description = "Created", body = ServiceView, headers(("Location" = String), ("ETag" = String))),
         (status = 404, description = "`not_found`: the owner or the plan is not one the caller may use", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`quota_exceeded` (a reseller package is full) or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`account_blocked` (the owner is blocked), `quota_exceeded` (a reseller package is full) or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -352,10 +366,18 @@ pub async fn create_service(
         let requested_by = principal.id().to_owned();
         let quotas = sale.quotas.clone();
         let kind = plan.service_kind;
+        let owner_login = owner.login.clone();
         let row = state
             .db
             .write(move |conn| {
                 let mut new = new.clone();
+                let owner_status = holds::status_for_update(conn, &new.owner_id)?.ok_or_else(ApiError::not_found)?;
+                if owner_status == AccountStatus::Blocked {
+                    return Err(ApiError::conflict(
+                        "account_blocked",
+                        format!("the account {owner_login} ({}) is blocked and can no longer order", new.owner_id),
+                    ));
+                }
                 new.number = service_store::next_number(conn)?;
                 resellers::enforce(conn, &new.owner_id, false, QuotaKey::Services)?;
                 let operation = Operation::Create {
@@ -391,7 +413,9 @@ pub async fn create_service(
                     },
                     new.now,
                 )?;
-                service_store::find(conn, &new.id)?.ok_or_else(|| ApiError::internal("the new service vanished"))
+                let row = service_store::find(conn, &new.id)?
+                    .ok_or_else(|| ApiError::internal("the new service vanished"))?;
+                account_holds::hold_with_owner(conn, provisioner.as_ref(), &context, row, owner_status, new.now)
             })
             .await?;
         let mut builder = HttpResponse::Created();

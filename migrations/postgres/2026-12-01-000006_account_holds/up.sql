@@ -18,11 +18,16 @@ CREATE TABLE account_holds (
 CREATE UNIQUE INDEX account_holds_active_key ON account_holds (account_id, kind) WHERE lifted_at IS NULL;
 
 -- Actions a seller disabled for an account and everything below it (space-separated names).
+-- One list per setter: each account above replaces only its own, so an account in
+-- between cannot lift what was set above it; in force is the union of every list on the
+-- account and its ancestors.
 CREATE TABLE account_restrictions (
-    account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    setter_id TEXT NOT NULL REFERENCES accounts (id),
     disabled_actions TEXT NOT NULL,
     version BIGINT NOT NULL,
-    updated_at TIMESTAMP NOT NULL
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (account_id, setter_id)
 );
 
 -- A service suspended because its owner's account is held (not for a reason of its own):
