@@ -4,30 +4,6 @@
 
 use crate::support::*;
 
-/// A public web hosting plan of `seller`.
-fn web_plan(server: &Server, seller: &Account, name: &str) -> String {
-    let response = server.post(
-        "/v1/plans",
-        Some(&seller.token),
-        json!({"name": name, "service_kind": "web_hosting", "quotas": {"disk_mb": 1024},
-               "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}], "public": true}),
-    );
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.str("id")
-}
-
-/// Sells a monthly service of `plan_id` to `owner`; answers its id.
-fn sell(server: &Server, seller: &Account, owner: &Account, plan_id: &str) -> String {
-    let response = server.post(
-        "/v1/services",
-        Some(&seller.token),
-        json!({"owner_id": owner.id, "plan_id": plan_id, "cycle": "monthly", "name": format!("{} site", owner.login)}),
-    );
-    assert_eq!(response.status, 201, "{}", response.body);
-    assert_eq!(response.body["status"], "active");
-    response.str("id")
-}
-
 fn hold(server: &Server, by: &Account, id: &str, verb: &str, body: Value) -> Response {
     server.post(&format!("/v1/customers/{id}/{verb}"), Some(&by.token), body)
 }
@@ -58,14 +34,14 @@ fn actions_on(server: &Server, reader: &Account, id: &str) -> Vec<(String, Value
 
 both_backends!(a_suspension_cascades_and_unsuspend_undoes_exactly_that_suspension, |server| {
     let tree = Tree::build(&server);
-    let plan_a = web_plan(&server, &tree.reseller_a, "A web");
-    let plan_sub = web_plan(&server, &tree.sub_reseller, "Sub web");
-    let plan_b = web_plan(&server, &tree.reseller_b, "B web");
-    let a1 = sell(&server, &tree.reseller_a, &tree.customer_a1, &plan_a);
-    let a1_own = sell(&server, &tree.reseller_a, &tree.customer_a1, &plan_a);
-    let a2 = sell(&server, &tree.reseller_a, &tree.customer_a2, &plan_a);
-    let deep = sell(&server, &tree.sub_reseller, &tree.sub_customer, &plan_sub);
-    let b1 = sell(&server, &tree.reseller_b, &tree.customer_b1, &plan_b);
+    let plan_a = server.web_plan(&tree.reseller_a, "A web");
+    let plan_sub = server.web_plan(&tree.sub_reseller, "Sub web");
+    let plan_b = server.web_plan(&tree.reseller_b, "B web");
+    let a1 = server.sell(&tree.reseller_a, &tree.customer_a1, &plan_a);
+    let a1_own = server.sell(&tree.reseller_a, &tree.customer_a1, &plan_a);
+    let a2 = server.sell(&tree.reseller_a, &tree.customer_a2, &plan_a);
+    let deep = server.sell(&tree.sub_reseller, &tree.sub_customer, &plan_sub);
+    let b1 = server.sell(&tree.reseller_b, &tree.customer_b1, &plan_b);
 
     // Held for reasons of their own before: a sub-customer and one service.
     let own = hold(&server, &tree.sub_reseller, &tree.sub_customer.id, "suspend", json!({"reason": "unpaid"}));
@@ -169,8 +145,8 @@ both_backends!(a_suspension_cascades_and_unsuspend_undoes_exactly_that_suspensio
 
 both_backends!(a_block_ends_every_token_and_key_below_at_once_and_unblock_keeps_keys_revoked, |server| {
     let tree = Tree::build(&server);
-    let plan = web_plan(&server, &tree.reseller_a, "A web");
-    let a1 = sell(&server, &tree.reseller_a, &tree.customer_a1, &plan);
+    let plan = server.web_plan(&tree.reseller_a, "A web");
+    let a1 = server.sell(&tree.reseller_a, &tree.customer_a1, &plan);
     let key = server.post(
         "/v1/me/api-keys",
         Some(&tree.customer_a1.token),
@@ -355,7 +331,7 @@ fn services_of(server: &Server, owner: &Account) -> i64 {
 
 both_backends!(a_sale_to_a_suspended_owner_is_held_with_it_and_a_blocked_owner_cannot_order, |server| {
     let tree = Tree::build(&server);
-    let plan = web_plan(&server, &tree.reseller_a, "A web");
+    let plan = server.web_plan(&tree.reseller_a, "A web");
     let suspended = hold(&server, &tree.reseller_a, &tree.customer_a1.id, "suspend", json!({"reason": "unpaid"}));
     assert_eq!(suspended.status, 200, "{}", suspended.body);
 
@@ -421,7 +397,7 @@ both_backends!(a_sale_to_a_suspended_owner_is_held_with_it_and_a_blocked_owner_c
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.create'"), events);
 
     // Reach and input come before the owner's state: nothing is told about it to others.
-    let b_plan = web_plan(&server, &tree.reseller_b, "B web");
+    let b_plan = server.web_plan(&tree.reseller_b, "B web");
     let refused = order(&server, &tree.reseller_b, &tree.customer_a2, &b_plan, "elsewhere");
     assert_eq!((refused.status, refused.code()), (404, "not_found"));
     let refused = order(&server, &tree.reseller_a, &tree.customer_a2, &plan, "");
@@ -443,7 +419,7 @@ both_backends!(a_deferred_sale_to_a_suspended_owner_is_held_once_provisioned, en
     let operator = server.operator("operator");
     let reseller = server.create(&operator, "reseller", "reseller");
     let customer = server.create(&reseller, "customer", "customer");
-    let plan = web_plan(&server, &reseller, "Web");
+    let plan = server.web_plan(&reseller, "Web");
     let suspended = hold(&server, &reseller, &customer.id, "suspend", json!({"reason": "unpaid"}));
     assert_eq!(suspended.status, 200, "{}", suspended.body);
 
@@ -465,7 +441,7 @@ both_backends!(a_deferred_sale_to_a_suspended_owner_is_held_once_provisioned, en
 
 both_backends!(sales_racing_a_suspension_all_end_up_held_with_the_owner, |server| {
     let tree = Tree::build(&server);
-    let plan = web_plan(&server, &tree.reseller_a, "A web");
+    let plan = server.web_plan(&tree.reseller_a, "A web");
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let (server, tree, plan) = (&server, &tree, &plan);
         let suspend = scope.spawn(move || {

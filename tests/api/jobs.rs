@@ -12,27 +12,6 @@ use crate::support::*;
 
 const FAST_WORKER: &[(&str, &str)] = &[("HOSTADMIN_WORKER_INTERVAL_MS", "100")];
 
-fn web_plan(server: &Server, seller: &Account) -> String {
-    let response = server.post(
-        "/v1/plans",
-        Some(&seller.token),
-        json!({"name": "Web", "service_kind": "web_hosting", "quotas": {"disk_mb": 1024},
-               "prices": [{"cycle": "monthly", "amount_minor": 1000, "currency": "EUR"}], "public": true}),
-    );
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.str("id")
-}
-
-fn sell(server: &Server, seller: &Account, owner: &Account, plan_id: &str) -> String {
-    let response = server.post(
-        "/v1/services",
-        Some(&seller.token),
-        json!({"owner_id": owner.id, "plan_id": plan_id, "cycle": "monthly", "name": format!("{} site", owner.login)}),
-    );
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.str("id")
-}
-
 fn bulk(server: &Server, account: &Account, body: Value) -> Response {
     server.post("/v1/services/bulk", Some(&account.token), body)
 }
@@ -76,11 +55,11 @@ both_backends!(bulk_checks_every_item_on_its_own, |server| {
     let other = server.create(&operator, "other-reseller", "reseller");
     let customer = server.create(&reseller, "customer", "customer");
     let stranger = server.create(&other, "stranger", "customer");
-    let plan = web_plan(&server, &reseller);
-    let other_plan = web_plan(&server, &other);
-    let own = sell(&server, &reseller, &customer, &plan);
-    let suspended = sell(&server, &reseller, &customer, &plan);
-    let foreign = sell(&server, &other, &stranger, &other_plan);
+    let plan = server.web_plan(&reseller, "Web");
+    let other_plan = server.web_plan(&other, "Web");
+    let own = server.sell(&reseller, &customer, &plan);
+    let suspended = server.sell(&reseller, &customer, &plan);
+    let foreign = server.sell(&other, &stranger, &other_plan);
     let refused =
         server.post(&format!("/v1/services/{suspended}/suspend"), Some(&reseller.token), json!({"reason": "first"}));
     assert_eq!(refused.status, 200, "{}", refused.body);
@@ -196,9 +175,9 @@ both_backends!(a_large_bulk_becomes_a_job_the_worker_finishes, env = FAST_WORKER
     let reseller = server.create(&operator, "reseller", "reseller");
     let customer = server.create(&reseller, "customer", "customer");
     let other = server.create(&operator, "other-reseller", "reseller");
-    let plan = web_plan(&server, &reseller);
-    let first = sell(&server, &reseller, &customer, &plan);
-    let second = sell(&server, &reseller, &customer, &plan);
+    let plan = server.web_plan(&reseller, "Web");
+    let first = server.sell(&reseller, &customer, &plan);
+    let second = server.sell(&reseller, &customer, &plan);
     let mut ids = vec![first.clone(), second.clone()];
     ids.extend((0..99).map(absent_id));
 
@@ -250,12 +229,12 @@ both_backends!(due_services_are_cancelled_or_expired_by_the_worker, env = FAST_W
     let operator = server.operator("operator");
     let reseller = server.create(&operator, "reseller", "reseller");
     let customer = server.create(&reseller, "customer", "customer");
-    let plan = web_plan(&server, &reseller);
-    let cancelling = sell(&server, &reseller, &customer, &plan);
-    let lapsed = sell(&server, &reseller, &customer, &plan);
-    let lapsed_suspended = sell(&server, &reseller, &customer, &plan);
-    let in_grace = sell(&server, &reseller, &customer, &plan);
-    let cancelling_later = sell(&server, &reseller, &customer, &plan);
+    let plan = server.web_plan(&reseller, "Web");
+    let cancelling = server.sell(&reseller, &customer, &plan);
+    let lapsed = server.sell(&reseller, &customer, &plan);
+    let lapsed_suspended = server.sell(&reseller, &customer, &plan);
+    let in_grace = server.sell(&reseller, &customer, &plan);
+    let cancelling_later = server.sell(&reseller, &customer, &plan);
 
     for id in [&cancelling, &cancelling_later] {
         let cancelled = server.post(
@@ -310,8 +289,8 @@ both_backends!(
         let operator = server.operator("operator");
         let reseller = server.create(&operator, "reseller", "reseller");
         let customer = server.create(&reseller, "customer", "customer");
-        let plan = web_plan(&server, &reseller);
-        let ids: Vec<String> = (0..30).map(|_| sell(&server, &reseller, &customer, &plan)).collect();
+        let plan = server.web_plan(&reseller, "Web");
+        let ids: Vec<String> = (0..30).map(|_| server.sell(&reseller, &customer, &plan)).collect();
         for id in &ids {
             set_due(&server, id, chrono::Duration::days(10));
         }
@@ -351,8 +330,8 @@ both_backends!(
         let operator = server.operator("operator");
         let reseller = server.create(&operator, "reseller", "reseller");
         let customer = server.create(&reseller, "customer", "customer");
-        let plan = web_plan(&server, &reseller);
-        let services = [sell(&server, &reseller, &customer, &plan), sell(&server, &reseller, &customer, &plan)];
+        let plan = server.web_plan(&reseller, "Web");
+        let services = [server.sell(&reseller, &customer, &plan), server.sell(&reseller, &customer, &plan)];
         let due_before: Vec<Value> =
             services.iter().map(|id| status_of(&server, &reseller, id)["next_due_at"].clone()).collect();
         let mut ids = services.to_vec();

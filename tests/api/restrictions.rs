@@ -3,27 +3,6 @@
 
 use crate::support::*;
 
-fn web_plan(server: &Server, seller: &Account, name: &str) -> String {
-    let response = server.post(
-        "/v1/plans",
-        Some(&seller.token),
-        json!({"name": name, "service_kind": "web_hosting", "quotas": {"disk_mb": 1024},
-               "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}], "public": true}),
-    );
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.str("id")
-}
-
-fn sell(server: &Server, seller: &Account, owner: &Account, plan_id: &str) -> String {
-    let response = server.post(
-        "/v1/services",
-        Some(&seller.token),
-        json!({"owner_id": owner.id, "plan_id": plan_id, "cycle": "monthly", "name": format!("{} site", owner.login)}),
-    );
-    assert_eq!(response.status, 201, "{}", response.body);
-    response.str("id")
-}
-
 fn restrict(server: &Server, by: &Account, account: &Account, actions: &[&str]) -> Response {
     server.put(
         &format!("/v1/customers/{}/restrictions", account.id),
@@ -42,13 +21,13 @@ fn cancel(server: &Server, by: &Account, service: &str) -> Response {
 
 both_backends!(a_restriction_on_a_reseller_stops_its_customers_on_the_next_request, |server| {
     let tree = Tree::build(&server);
-    let plan_a = web_plan(&server, &tree.reseller_a, "A web");
-    let plan_sub = web_plan(&server, &tree.sub_reseller, "Sub web");
-    let plan_b = web_plan(&server, &tree.reseller_b, "B web");
-    let a1 = sell(&server, &tree.reseller_a, &tree.customer_a1, &plan_a);
-    let a2 = sell(&server, &tree.reseller_a, &tree.customer_a2, &plan_a);
-    let deep = sell(&server, &tree.sub_reseller, &tree.sub_customer, &plan_sub);
-    let b1 = sell(&server, &tree.reseller_b, &tree.customer_b1, &plan_b);
+    let plan_a = server.web_plan(&tree.reseller_a, "A web");
+    let plan_sub = server.web_plan(&tree.sub_reseller, "Sub web");
+    let plan_b = server.web_plan(&tree.reseller_b, "B web");
+    let a1 = server.sell(&tree.reseller_a, &tree.customer_a1, &plan_a);
+    let a2 = server.sell(&tree.reseller_a, &tree.customer_a2, &plan_a);
+    let deep = server.sell(&tree.sub_reseller, &tree.sub_customer, &plan_sub);
+    let b1 = server.sell(&tree.reseller_b, &tree.customer_b1, &plan_b);
 
     let set = restrict(&server, &tree.operator, &tree.reseller_a, &["service.cancel", "customer.write"]);
     assert_eq!(set.status, 200, "{}", set.body);
@@ -182,8 +161,8 @@ both_backends!(restrictions_are_for_accounts_above_with_known_names_and_fresh_et
 both_backends!(a_seller_in_between_cannot_lift_what_was_set_above_it, |server| {
     let tree = Tree::build(&server);
     let path = format!("/v1/customers/{}/restrictions", tree.sub_customer.id);
-    let plan = web_plan(&server, &tree.sub_reseller, "Sub web");
-    let service = sell(&server, &tree.sub_reseller, &tree.sub_customer, &plan);
+    let plan = server.web_plan(&tree.sub_reseller, "Sub web");
+    let service = server.sell(&tree.sub_reseller, &tree.sub_customer, &plan);
 
     let set = restrict(&server, &tree.operator, &tree.sub_customer, &["service.cancel"]);
     assert_eq!(set.status, 200, "{}", set.body);

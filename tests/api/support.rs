@@ -179,6 +179,29 @@ impl Server {
     }
 
     /// Creates an account below `parent` and logs it in.
+    /// A public web hosting plan of `seller`: 1 GiB of disk, 5 EUR a month.
+    pub fn web_plan(&self, seller: &Account, name: &str) -> String {
+        let response = self.post(
+            "/v1/plans",
+            Some(&seller.token),
+            json!({"name": name, "service_kind": "web_hosting", "quotas": {"disk_mb": 1024},
+                   "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}], "public": true}),
+        );
+        assert_eq!(response.status, 201, "{}", response.body);
+        response.str("id")
+    }
+
+    /// Sells `owner` a monthly service of `plan_id`; answers its id.
+    pub fn sell(&self, seller: &Account, owner: &Account, plan_id: &str) -> String {
+        let response = self.post(
+            "/v1/services",
+            Some(&seller.token),
+            json!({"owner_id": owner.id, "plan_id": plan_id, "cycle": "monthly", "name": format!("{} site", owner.login)}),
+        );
+        assert_eq!(response.status, 201, "{}", response.body);
+        response.str("id")
+    }
+
     pub fn create(&self, parent: &Account, login: &str, kind: &str) -> Account {
         let response = self.post(
             "/v1/customers",
