@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod hashing;
+pub mod hosting;
 pub mod http;
 pub mod mail;
 pub mod openapi;

@@ -4,6 +4,7 @@
 
 use hostadmin_domain::catalog::{fits, QuotaKey, Quotas};
 use hostadmin_persistence::services::{self as service_store, PackageRow};
+use hostadmin_persistence::usage;
 use hostadmin_persistence::DbConnection;
 
 use crate::http::problem::ApiError;
@@ -33,9 +34,11 @@ pub fn enforce(conn: &mut DbConnection, owner: &str, including_owner: bool, key:
         let used = match key {
             QuotaKey::Customers => service_store::count_accounts_below(conn, &package.reseller_id)?,
             QuotaKey::Services => service_store::count_below(conn, &package.reseller_id)?,
-            // Other resources (domains, mailboxes, ...) are counted by their own
-            // features; none exists yet.
-            _ => continue,
+            resource => match usage::count_below(conn, &package.reseller_id, resource)? {
+                Some(used) => used,
+                // Sizes (disk, bandwidth, a mailbox's) are not counted one by one.
+                None => continue,
+            },
         };
         if !fits(u64::try_from(used).unwrap_or(u64::MAX), Some(limit), 1) {
             return Err(ApiError::conflict(

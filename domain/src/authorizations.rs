@@ -131,8 +131,24 @@ impl GrantRefusal {
 /// `billing` may only ask for quotes.
 pub fn needed_for(action: Action) -> Option<Permission> {
     match action {
-        Action::ListServices | Action::ReadService | Action::ReadServiceUsage => Some(Permission::View),
-        Action::UpdateService | Action::CancelService | Action::SetServicePassword => Some(Permission::Manage),
+        Action::ListServices
+        | Action::ReadService
+        | Action::ReadServiceUsage
+        | Action::ReadDomains
+        | Action::ReadDns
+        | Action::ReadMail
+        | Action::ReadHosting => Some(Permission::View),
+        // The hosting resources are `manage`'s: everything but charging.
+        Action::UpdateService
+        | Action::CancelService
+        | Action::SetServicePassword
+        | Action::WriteDomains
+        | Action::SetDomainNameservers
+        | Action::LockDomain
+        | Action::DeleteDomain
+        | Action::WriteDns
+        | Action::WriteMail
+        | Action::WriteHosting => Some(Permission::Manage),
         Action::RenewService | Action::ChangeServicePlan | Action::QuoteServicePlan => Some(Permission::Billing),
         _ => None,
     }

@@ -93,6 +93,29 @@ pub enum Action {
     GiveAuthorization,
     /// Accept, decline or give back a grant (as its grantee).
     AnswerAuthorization,
+    /// List or read domains and their redirects and child hosts.
+    ReadDomains,
+    /// Add a domain to a hosting service, move it, change its redirect, child hosts or
+    /// auto-renewal.
+    WriteDomains,
+    /// Change a domain's name servers.
+    SetDomainNameservers,
+    /// Lock or unlock a domain.
+    LockDomain,
+    /// Remove a domain.
+    DeleteDomain,
+    /// Read DNS records and zones.
+    ReadDns,
+    /// Add, change or remove DNS records.
+    WriteDns,
+    /// Read mailboxes and forwards.
+    ReadMail,
+    /// Add, change or remove mailboxes and forwards.
+    WriteMail,
+    /// Read FTP users, databases and certificates.
+    ReadHosting,
+    /// Add, change or remove FTP users, databases and certificates.
+    WriteHosting,
 }
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
@@ -139,6 +162,16 @@ impl Action {
             | Self::ResetCustomerTwoFactor => Some(Scope::CustomersWrite),
             Self::ImpersonateCustomer => Some(Scope::Impersonate),
             Self::ReadAuthorizations => Some(Scope::AuthorizationsRead),
+            Self::ReadDomains => Some(Scope::DomainsRead),
+            Self::WriteDomains | Self::SetDomainNameservers | Self::LockDomain | Self::DeleteDomain => {
+                Some(Scope::DomainsWrite)
+            }
+            Self::ReadDns => Some(Scope::DnsRead),
+            Self::WriteDns => Some(Scope::DnsWrite),
+            Self::ReadMail => Some(Scope::MailRead),
+            Self::WriteMail => Some(Scope::MailWrite),
+            Self::ReadHosting => Some(Scope::HostingRead),
+            Self::WriteHosting => Some(Scope::HostingWrite),
             Self::GiveAuthorization | Self::AnswerAuthorization => Some(Scope::AuthorizationsWrite),
             Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
             Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
@@ -202,6 +235,13 @@ impl Action {
                 | Self::ImpersonateCustomer
                 | Self::GiveAuthorization
                 | Self::AnswerAuthorization
+                | Self::WriteDomains
+                | Self::SetDomainNameservers
+                | Self::LockDomain
+                | Self::DeleteDomain
+                | Self::WriteDns
+                | Self::WriteMail
+                | Self::WriteHosting
         )
     }
 
@@ -238,6 +278,13 @@ impl Action {
             Self::RenewService => Some(RestrictableAction::ServiceRenew),
             Self::SetServicePassword => Some(RestrictableAction::ServicePassword),
             Self::GiveAuthorization | Self::AnswerAuthorization => Some(RestrictableAction::AuthorizationsWrite),
+            Self::WriteDomains => Some(RestrictableAction::DomainWrite),
+            Self::SetDomainNameservers => Some(RestrictableAction::DomainNameservers),
+            Self::LockDomain => Some(RestrictableAction::DomainLock),
+            Self::DeleteDomain => Some(RestrictableAction::DomainDelete),
+            Self::WriteDns => Some(RestrictableAction::DnsWrite),
+            Self::WriteMail => Some(RestrictableAction::MailWrite),
+            Self::WriteHosting => Some(RestrictableAction::HostingWrite),
             _ => None,
         }
     }

@@ -40,6 +40,44 @@ pub enum Operation {
     Terminate { service: ServiceSpec },
     /// Apply the plan and quotas in `service` (the new ones); `from_plan_id` was the old plan.
     ChangePlan { service: ServiceSpec, from_plan_id: String },
+    /// Create, change or remove one hosting resource of the service (a domain, its DNS
+    /// zone, a mailbox, a forward, an FTP user, a database, a certificate).
+    Resource { service: ServiceSpec, change: ResourceChange },
+}
+
+/// The kinds of hosting resource a driver is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Domain,
+    /// The whole zone of a domain, sent again after any record changed.
+    DnsZone,
+    Mailbox,
+    Forward,
+    FtpUser,
+    Database,
+    Certificate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceAction {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One resource change. `spec` is the resource as the driver needs it, after the change
+/// (before it, for a deletion): never a password in clear. Mailbox and FTP passwords
+/// travel as the hashes the mail and FTP servers verify; database passwords and private
+/// keys sealed with the installation's encryption key, which the driver opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub kind: ResourceKind,
+    pub action: ResourceAction,
+    /// The resource's id in hostadmin.
+    pub id: String,
+    pub spec: serde_json::Value,
 }
 
 impl Operation {
@@ -49,7 +87,8 @@ impl Operation {
             | Self::Suspend { service }
             | Self::Unsuspend { service }
             | Self::Terminate { service }
-            | Self::ChangePlan { service, .. } => service,
+            | Self::ChangePlan { service, .. }
+            | Self::Resource { service, .. } => service,
         }
     }
 
@@ -61,6 +100,7 @@ impl Operation {
             Self::Unsuspend { .. } => "unsuspend",
             Self::Terminate { .. } => "terminate",
             Self::ChangePlan { .. } => "change_plan",
+            Self::Resource { .. } => "resource",
         }
     }
 

@@ -24,6 +24,7 @@ pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod two_factor;
+pub mod usage;
 
 pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
 pub use diesel::result::Error as DieselError;

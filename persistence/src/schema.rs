@@ -278,6 +278,146 @@ diesel::table! {
 diesel::joinable!(authorization_services -> authorizations (authorization_id));
 diesel::joinable!(authorization_services -> services (service_id));
 
+diesel::table! {
+    domains (id) {
+        id -> Text,
+        name -> Text,
+        unicode_name -> Text,
+        kind -> Text,
+        owner_id -> Text,
+        service_id -> Nullable<Text>,
+        hosting_service_id -> Nullable<Text>,
+        nameservers -> Nullable<Text>,
+        locked -> Bool,
+        auto_renew -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        redirect_type -> Nullable<Text>,
+        redirect_target -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    domain_hosts (id) {
+        id -> Text,
+        domain_id -> Text,
+        hostname -> Text,
+        ips -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dns_records (id) {
+        id -> Text,
+        domain_id -> Text,
+        service_id -> Text,
+        record_type -> Text,
+        name -> Text,
+        content -> Text,
+        ttl -> Integer,
+        priority -> Nullable<Integer>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_addresses (address) {
+        address -> Text,
+        kind -> Text,
+        resource_id -> Text,
+    }
+}
+
+diesel::table! {
+    mailboxes (id) {
+        id -> Text,
+        service_id -> Text,
+        domain_id -> Text,
+        address -> Text,
+        password_hash -> Text,
+        quota_mb -> BigInt,
+        description -> Text,
+        panel_login -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    forwards (id) {
+        id -> Text,
+        service_id -> Text,
+        domain_id -> Text,
+        source -> Text,
+        destinations -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ftp_users (id) {
+        id -> Text,
+        service_id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        directory -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    databases (id) {
+        id -> Text,
+        service_id -> Text,
+        engine -> Text,
+        name -> Text,
+        db_user -> Text,
+        password_sealed -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> Text,
+        service_id -> Text,
+        common_name -> Text,
+        sans -> Text,
+        subject -> Nullable<Text>,
+        issuer -> Nullable<Text>,
+        not_before -> Nullable<Timestamp>,
+        not_after -> Nullable<Timestamp>,
+        certificate_pem -> Nullable<Text>,
+        chain_pem -> Nullable<Text>,
+        csr_pem -> Nullable<Text>,
+        public_key_sha256 -> Text,
+        private_key_sealed -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(domain_hosts -> domains (domain_id));
+diesel::joinable!(dns_records -> domains (domain_id));
+diesel::joinable!(mailboxes -> services (service_id));
+diesel::joinable!(forwards -> services (service_id));
+diesel::joinable!(ftp_users -> services (service_id));
+diesel::joinable!(databases -> services (service_id));
+diesel::joinable!(certificates -> services (service_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     authorizations,
@@ -298,4 +438,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     account_holds,
     account_restrictions,
+    domains,
+    domain_hosts,
+    dns_records,
+    mail_addresses,
+    mailboxes,
+    forwards,
+    ftp_users,
+    databases,
+    certificates,
 );

@@ -1,0 +1,9 @@
+DROP TABLE certificates;
+DROP TABLE databases;
+DROP TABLE ftp_users;
+DROP TABLE forwards;
+DROP TABLE mailboxes;
+DROP TABLE mail_addresses;
+DROP TABLE dns_records;
+DROP TABLE domain_hosts;
+DROP TABLE domains;
