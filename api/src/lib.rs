@@ -2,6 +2,7 @@
 //! follows, and the command line that starts it all.
 
 pub mod auth;
+pub mod certificates;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -73,9 +73,49 @@ pub const ACCOUNT_EMAIL_VERIFIED: &str = "account.email_verified";
 pub const CUSTOMER_VERIFICATION_EMAIL: &str = "customer.verification_email";
 /// An account registered itself.
 pub const ACCOUNT_REGISTER: &str = "account.register";
+/// A mailbox of a service was created, changed (password, size, description) or
+/// removed; events never hold the password or its hash.
+pub const MAILBOX_CREATE: &str = "mailbox.create";
+pub const MAILBOX_UPDATE: &str = "mailbox.update";
+pub const MAILBOX_DELETE: &str = "mailbox.delete";
+/// A forward of a service was created, given new destinations or removed.
+pub const FORWARD_CREATE: &str = "forward.create";
+pub const FORWARD_UPDATE: &str = "forward.update";
+pub const FORWARD_DELETE: &str = "forward.delete";
+/// An FTP user of a service was created, changed or removed (never with its password).
+pub const FTP_USER_CREATE: &str = "ftp_user.create";
+pub const FTP_USER_UPDATE: &str = "ftp_user.update";
+pub const FTP_USER_DELETE: &str = "ftp_user.delete";
+/// A database of a service was created, changed (its password) or removed.
+pub const DATABASE_CREATE: &str = "database.create";
+pub const DATABASE_UPDATE: &str = "database.update";
+pub const DATABASE_DELETE: &str = "database.delete";
+
+/// A domain was added to a hosting service, changed (name servers, lock, auto-renew, a
+/// move to another service), given or cleared a redirect, or removed; child hosts were
+/// added or removed.
+pub const DOMAIN_CREATE: &str = "domain.create";
+pub const DOMAIN_UPDATE: &str = "domain.update";
+pub const DOMAIN_DELETE: &str = "domain.delete";
+pub const DOMAIN_REDIRECT: &str = "domain.redirect";
+pub const DOMAIN_HOST_CREATE: &str = "domain.host_create";
+pub const DOMAIN_HOST_DELETE: &str = "domain.host_delete";
+/// A DNS record of a domain's zone was added, changed or removed (the event's target is
+/// the record; its details name the domain and the zone's new SOA serial).
+pub const DNS_RECORD_CREATE: &str = "dns.record_create";
+pub const DNS_RECORD_UPDATE: &str = "dns.record_update";
+pub const DNS_RECORD_DELETE: &str = "dns.record_delete";
+/// A certificate was uploaded (with its key, or for a pending CSR); never the key.
+pub const CERTIFICATE_UPLOAD: &str = "certificate.upload";
+/// A key pair and CSR were made; the key stays sealed on the server.
+pub const CERTIFICATE_CSR: &str = "certificate.csr";
+pub const CERTIFICATE_DELETE: &str = "certificate.delete";
 
 /// What an audited change was done to.
 pub mod target {
+    pub const CERTIFICATE: &str = "certificate";
+    pub const DOMAIN: &str = "domain";
+    pub const DNS_RECORD: &str = "dns_record";
     pub const ACCOUNT: &str = "account";
     pub const SESSION: &str = "session";
     pub const API_KEY: &str = "api_key";
@@ -83,4 +123,8 @@ pub mod target {
     pub const SERVICE: &str = "service";
     pub const JOB: &str = "job";
     pub const AUTHORIZATION: &str = "authorization";
+    pub const MAILBOX: &str = "mailbox";
+    pub const FORWARD: &str = "forward";
+    pub const FTP_USER: &str = "ftp_user";
+    pub const DATABASE: &str = "database";
 }

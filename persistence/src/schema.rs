@@ -326,6 +326,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    dns_zones (domain_id) {
+        domain_id -> Text,
+        serial -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     mail_addresses (address) {
         address -> Text,
         kind -> Text,
@@ -412,6 +420,7 @@ diesel::table! {
 
 diesel::joinable!(domain_hosts -> domains (domain_id));
 diesel::joinable!(dns_records -> domains (domain_id));
+diesel::joinable!(dns_zones -> domains (domain_id));
 diesel::joinable!(mailboxes -> services (service_id));
 diesel::joinable!(forwards -> services (service_id));
 diesel::joinable!(ftp_users -> services (service_id));
@@ -441,6 +450,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     domains,
     domain_hosts,
     dns_records,
+    dns_zones,
     mail_addresses,
     mailboxes,
     forwards,

@@ -667,3 +667,174 @@ mod tests {
         assert!(matches!(Command::parse(BulkAction::Unsuspend, None), Ok(Command::Unsuspend { reason: None })));
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Domain bulk actions.
+// ---------------------------------------------------------------------------------
+
+/// The most domains one bulk request may name. Domain actions are cheap and done during
+/// the request; there is no job path for them (yet), so the cap is the synchronous one.
+pub const MAX_DOMAIN_ITEMS: usize = SYNC_LIMIT;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainBulkAction {
+    /// No params. Needs `domain.lock`.
+    Lock,
+    /// No params. Needs `domain.lock`.
+    Unlock,
+    /// `params: {nameservers: [2-13 host names] | null}`. Needs `domain.nameservers`.
+    SetNameservers,
+}
+
+impl DomainBulkAction {
+    fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+    }
+
+    fn policy(self) -> Action {
+        match self {
+            Self::Lock | Self::Unlock => Action::LockDomain,
+            Self::SetNameservers => Action::SetDomainNameservers,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDomains {
+    pub action: DomainBulkAction,
+    /// 1-100 distinct domain names (any spelling).
+    #[schema(min_items = 1, max_items = 100)]
+    pub domains: Vec<String>,
+    /// `set_nameservers {nameservers}`; none for `lock` and `unlock`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameserverParams {
+    nameservers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DomainBulkItemResult {
+    /// The name as requested.
+    pub domain: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ItemError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DomainBulkResults {
+    /// One per requested name, in the request's order.
+    pub results: Vec<DomainBulkItemResult>,
+}
+
+fn asked_domain_action(body: &JsonBody) -> Option<DomainBulkAction> {
+    let value = serde_json::from_slice::<serde_json::Value>(body.bytes()).ok()?;
+    DomainBulkAction::parse(value.get("action")?.as_str()?)
+}
+
+/// 1-100 names, each once (compared in canonical form; an unparsable one as sent).
+fn checked_names(names: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if names.is_empty() || names.len() > MAX_DOMAIN_ITEMS {
+        return Err(ApiError::field(
+            "/domains",
+            Invalid::new("invalid_length", format!("name 1 to {MAX_DOMAIN_ITEMS} domains")),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let errors: Vec<FieldError> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| {
+            let canonical = hostadmin_domain::domains::DomainName::parse(name)
+                .map(hostadmin_domain::domains::DomainName::into_string)
+                .unwrap_or_else(|_| (*name).clone());
+            !seen.insert(canonical)
+        })
+        .map(|(index, _)| FieldError::new(format!("/domains/{index}"), Invalid::new("duplicate", "each domain once")))
+        .take(20)
+        .collect();
+    if errors.is_empty() {
+        Ok(names)
+    } else {
+        Err(ApiError::fields(errors))
+    }
+}
+
+/// Lock, unlock or set the name servers of many domains.
+///
+/// Each item is checked on its own, as the single-domain PATCH would: a name out of
+/// reach (or unparsable) is an item error `not_found`, a grant without the permission
+/// `insufficient_grant`, a stopped service `service_not_active`; the answer is 200 even
+/// when items fail. At most 100 names, all done during the request.
+#[utoipa::path(
+    tag = "Domains",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers the stored result for 24 hours."),
+    ),
+    request_body = BulkDomains,
+    responses(
+        (status = 200, description = "Every item's result, in the request's order", body = DomainBulkResults),
+        (status = 422, description = "No names, more than 100, duplicates (pointer `/domains/{index}`), or invalid `params`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+#[post("/domains/bulk")]
+pub async fn bulk_domains(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    principal.authorize(asked_domain_action(&body).map_or(Action::WriteDomains, DomainBulkAction::policy))?;
+    idempotency::once(&state, &request, &principal, &body, || async {
+        let input: BulkDomains = body.parse()?;
+        let policy = input.action.policy();
+        let changes = match input.action {
+            DomainBulkAction::Lock | DomainBulkAction::Unlock => {
+                let _: NoParams = params_of(input.params)?;
+                hostadmin_persistence::domains::DomainChanges {
+                    locked: Some(input.action == DomainBulkAction::Lock),
+                    ..Default::default()
+                }
+            }
+            DomainBulkAction::SetNameservers => {
+                let params: NameserverParams = params_of(input.params)?;
+                let nameservers = params
+                    .nameservers
+                    .map(|list| {
+                        hostadmin_domain::domains::Nameservers::parse(&list)
+                            .map(|ns| ns.to_stored())
+                            .map_err(|e| crate::routes::domains::list_error("/params/nameservers", e))
+                    })
+                    .transpose()?;
+                hostadmin_persistence::domains::DomainChanges { nameservers: Some(nameservers), ..Default::default() }
+            }
+        };
+        let names = checked_names(input.domains)?;
+        let mut results = Vec::with_capacity(names.len());
+        for name in names {
+            let outcome = async {
+                let (row, service) = crate::routes::domains::find_for_bulk(&state, &principal, &name, policy).await?;
+                crate::routes::domains::bulk_change(&state, &principal, row, service, changes.clone()).await
+            }
+            .await;
+            results.push(match outcome {
+                Ok(()) => DomainBulkItemResult { domain: name, ok: true, error: None },
+                Err(error) => DomainBulkItemResult { domain: name, ok: false, error: Some(item_error(&error)) },
+            });
+        }
+        Ok(HttpResponse::Ok().json(DomainBulkResults { results }))
+    })
+    .await
+}

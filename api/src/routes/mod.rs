@@ -7,9 +7,17 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authorizations;
+pub mod certificates;
 pub mod customers;
+pub mod databases;
+pub mod dns;
+pub mod domain_hosts;
+pub mod domains;
+pub mod forwards;
+pub mod ftp_users;
 pub mod impersonation;
 pub mod jobs;
+pub mod mailboxes;
 pub mod me;
 pub mod plans;
 pub mod registration;
@@ -81,7 +89,51 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(service_lifecycle::change_service_plan)
         .service(service_lifecycle::set_service_password)
         .service(service_lifecycle::service_usage)
-        .service(jobs::get_job);
+        // `/certificates/csr` before `/certificates/{certificate_id}`.
+        .service(certificates::create_csr)
+        .service(certificates::list_certificates)
+        .service(certificates::upload_certificate)
+        .service(certificates::get_certificate)
+        .service(certificates::delete_certificate)
+        .service(jobs::get_job)
+        // `/domains/bulk` before `/domains/{name}`.
+        .service(jobs::bulk_domains)
+        .service(domains::list_domains)
+        .service(domains::create_domain)
+        .service(domains::get_domain)
+        .service(domains::update_domain)
+        .service(domains::delete_domain)
+        .service(domains::set_redirect)
+        .service(domains::delete_redirect)
+        .service(domain_hosts::list_hosts)
+        .service(domain_hosts::create_host)
+        .service(domain_hosts::delete_host)
+        .service(mailboxes::list_mailboxes)
+        .service(mailboxes::create_mailbox)
+        .service(mailboxes::get_mailbox)
+        .service(mailboxes::update_mailbox)
+        .service(mailboxes::delete_mailbox)
+        .service(forwards::list_forwards)
+        .service(forwards::create_forward)
+        .service(forwards::get_forward)
+        .service(forwards::update_forward)
+        .service(forwards::delete_forward)
+        .service(ftp_users::list_ftp_users)
+        .service(ftp_users::create_ftp_user)
+        .service(ftp_users::get_ftp_user)
+        .service(ftp_users::update_ftp_user)
+        .service(ftp_users::delete_ftp_user)
+        .service(databases::list_databases)
+        .service(databases::create_database)
+        .service(databases::get_database)
+        .service(databases::update_database)
+        .service(databases::delete_database)
+        .service(dns::list_dns_records)
+        .service(dns::create_dns_record)
+        .service(dns::get_dns_zone)
+        .service(dns::get_dns_record)
+        .service(dns::update_dns_record)
+        .service(dns::delete_dns_record);
 }
 
 /// The routes outside `/v1`.

@@ -37,7 +37,7 @@ use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::holds;
 use hostadmin_persistence::plans::{self as plan_store, PlanOwnership, PlanVisibility};
 use hostadmin_persistence::services::{self as service_store, PlanChange, ServiceRow, ServiceState};
-use hostadmin_persistence::DbConnection;
+use hostadmin_persistence::{usage, DbConnection};
 
 use crate::auth::Principal;
 use crate::db::Db;
@@ -823,10 +823,10 @@ fn price_quote(row: &ServiceRow, sale: &Sale, today: NaiveDate) -> Result<Quote,
 }
 
 /// How much of each resource limiting a service of `kind` is in use, in the contract's
-/// order. A reseller package counts the accounts below its owner and their services
-/// (as the package limits count them); the hosting resources (domains, mailboxes, ...)
-/// do not exist yet, so none of them is in use.
-fn usage(conn: &mut DbConnection, row: &ServiceRow, kind: ServiceKind) -> Result<Vec<(QuotaKey, u64)>, ApiError> {
+/// order, counted as the quota checks count it: a reseller package counts what every
+/// account below its owner holds, any other service its own resources. Sizes (disk,
+/// bandwidth) are the servers' to measure; until a provisioner reports them they read 0.
+fn in_use(conn: &mut DbConnection, row: &ServiceRow, kind: ServiceKind) -> Result<Vec<(QuotaKey, u64)>, ApiError> {
     QuotaKey::applying_to(kind)
         .map(|key| {
             let used = match (kind, key) {
@@ -834,7 +834,10 @@ fn usage(conn: &mut DbConnection, row: &ServiceRow, kind: ServiceKind) -> Result
                     service_store::count_accounts_below(conn, &row.owner_id)?
                 }
                 (ServiceKind::ResellerHosting, QuotaKey::Services) => service_store::count_below(conn, &row.owner_id)?,
-                _ => 0,
+                (ServiceKind::ResellerHosting, resource) => {
+                    usage::count_below(conn, &row.owner_id, resource)?.unwrap_or(0)
+                }
+                (_, resource) => usage::count_in_service(conn, &row.id, resource)?.unwrap_or(0),
             };
             Ok((key, u64::try_from(used).unwrap_or(0)))
         })
@@ -995,7 +998,7 @@ fn refuse_overuse(
     kind: ServiceKind,
     quotas: &Quotas,
 ) -> Result<(), ApiError> {
-    for (key, used) in usage(conn, row, kind)? {
+    for (key, used) in in_use(conn, row, kind)? {
         if let Some(limit) = quotas.get(key).filter(|limit| used > *limit) {
             return Err(ApiError::conflict(
                 "quota_exceeded",
@@ -1166,7 +1169,7 @@ pub async fn service_usage(
     let (row, _) = find_for(&state, &principal, &id, Action::ReadServiceUsage).await?;
     let kind = kind_of(&row)?;
     let quotas: Quotas = serde_json::from_str(&row.quotas).map_err(|_| corrupt(&row, "quotas"))?;
-    let used = state.db.run(move |conn| usage(conn, &row, kind)).await?;
+    let used = state.db.run(move |conn| in_use(conn, &row, kind)).await?;
     let usage =
         used.into_iter().map(|(key, used)| (key.as_str().to_owned(), Usage { used, limit: quotas.get(key) })).collect();
     Ok(HttpResponse::Ok().json(ServiceUsage(usage)))

@@ -4,6 +4,7 @@ DROP TABLE ftp_users;
 DROP TABLE forwards;
 DROP TABLE mailboxes;
 DROP TABLE mail_addresses;
+DROP TABLE dns_zones;
 DROP TABLE dns_records;
 DROP TABLE domain_hosts;
 DROP TABLE domains;

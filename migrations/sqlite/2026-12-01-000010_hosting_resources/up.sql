@@ -61,6 +61,15 @@ CREATE TABLE dns_records (
 CREATE INDEX dns_records_domain_idx ON dns_records (domain_id, name, id);
 CREATE INDEX dns_records_service_idx ON dns_records (service_id);
 
+-- The SOA serial of each zone that changed since its domain was added (YYYYMMDDnn,
+-- RFC 1912 2.2, always growing); a zone without a row has the first serial of the day
+-- its domain was added. Apart from the domain's row, which other changes touch too.
+CREATE TABLE dns_zones (
+    domain_id TEXT PRIMARY KEY REFERENCES domains (id) ON DELETE CASCADE,
+    serial BIGINT NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+
 -- One row per mail address in use (a mailbox or a forward source), so that the two
 -- kinds can never take one address twice, even when created at the same moment.
 CREATE TABLE mail_addresses (
@@ -92,7 +101,7 @@ CREATE TABLE forwards (
     service_id TEXT NOT NULL REFERENCES services (id),
     domain_id TEXT NOT NULL REFERENCES domains (id),
     source TEXT NOT NULL,
-    -- Space-separated addresses, 1-50.
+    -- A JSON array of 1-50 addresses (a quoted local part may hold a space).
     destinations TEXT NOT NULL,
     version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
