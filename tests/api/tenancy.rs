@@ -30,6 +30,36 @@ enum Target {
     /// A pending grant, one given by each account to the next in the cast
     /// (`grantee_of`): the `/v1/authorizations/{id}` routes, seen by both parties only.
     Grant,
+    /// The hosting resources of each account's service: a domain `<role>.test` with a
+    /// child host, a DNS record, a mailbox, a forward, an FTP user, a database and a
+    /// certificate request. `{id}` is the domain name or the service, `{sub}` the
+    /// resource. They are reached as their service is.
+    Domain,
+    DomainHost,
+    DnsRecord,
+    Mailbox,
+    Forward,
+    FtpUser,
+    Database,
+    Certificate,
+}
+
+impl Target {
+    /// Reached as the service it belongs to.
+    fn on_service(self) -> bool {
+        matches!(
+            self,
+            Self::Service
+                | Self::Domain
+                | Self::DomainHost
+                | Self::DnsRecord
+                | Self::Mailbox
+                | Self::Forward
+                | Self::FtpUser
+                | Self::Database
+                | Self::Certificate
+        )
+    }
 }
 
 /// One route with an id: the table the matrix walks.
@@ -207,6 +237,218 @@ const ROUTES: &[Route] = &[
         success: 200,
     },
     Route { method: "DELETE", path: "/v1/authorizations/{id}", body: None, target: Target::Grant, success: 204 },
+    // The hosting resources: reads, and writes with bodies their validation refuses.
+    Route { method: "GET", path: "/v1/domains/{id}", body: None, target: Target::Domain, success: 200 },
+    Route {
+        method: "PATCH",
+        path: "/v1/domains/{id}",
+        body: Some(|| json!({"auto_renew": "yes"})),
+        target: Target::Domain,
+        success: 422,
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/domains/{id}/redirect",
+        body: Some(|| json!({"type": "307", "target": "ftp://x"})),
+        target: Target::Domain,
+        success: 422,
+    },
+    // No redirect is set: removing none changes nothing.
+    Route { method: "DELETE", path: "/v1/domains/{id}/redirect", body: None, target: Target::Domain, success: 204 },
+    Route { method: "GET", path: "/v1/domains/{id}/hosts", body: None, target: Target::Domain, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/domains/{id}/hosts",
+        body: Some(|| json!({"hostname": 5})),
+        target: Target::Domain,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/domains/{id}/dns/records", body: None, target: Target::Domain, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/domains/{id}/dns/records",
+        body: Some(|| json!({"type": 5})),
+        target: Target::Domain,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/domains/{id}/dns/zone", body: None, target: Target::Domain, success: 200 },
+    Route {
+        method: "GET",
+        path: "/v1/domains/{id}/dns/records/{sub}",
+        body: None,
+        target: Target::DnsRecord,
+        success: 200,
+    },
+    Route {
+        method: "PATCH",
+        path: "/v1/domains/{id}/dns/records/{sub}",
+        body: Some(|| json!({"ttl": "long"})),
+        target: Target::DnsRecord,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/services/{id}/mailboxes", body: None, target: Target::Service, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/mailboxes",
+        body: Some(|| json!({"address": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/services/{id}/forwards", body: None, target: Target::Service, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/forwards",
+        body: Some(|| json!({"source": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/services/{id}/ftp-users", body: None, target: Target::Service, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/ftp-users",
+        body: Some(|| json!({"username": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/services/{id}/databases", body: None, target: Target::Service, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/databases",
+        body: Some(|| json!({"name": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/services/{id}/certificates", body: None, target: Target::Service, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/certificates",
+        body: Some(|| json!({"certificate_pem": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/certificates/csr",
+        body: Some(|| json!({"common_name": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/services/{id}/mailboxes/{sub}",
+        body: None,
+        target: Target::Mailbox,
+        success: 200,
+    },
+    Route {
+        method: "PATCH",
+        path: "/v1/services/{id}/mailboxes/{sub}",
+        body: Some(|| json!({"quota_mb": "big"})),
+        target: Target::Mailbox,
+        success: 422,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/services/{id}/forwards/{sub}",
+        body: None,
+        target: Target::Forward,
+        success: 200,
+    },
+    Route {
+        method: "PATCH",
+        path: "/v1/services/{id}/forwards/{sub}",
+        body: Some(|| json!({"destinations": "x"})),
+        target: Target::Forward,
+        success: 422,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/services/{id}/ftp-users/{sub}",
+        body: None,
+        target: Target::FtpUser,
+        success: 200,
+    },
+    Route {
+        method: "PATCH",
+        path: "/v1/services/{id}/ftp-users/{sub}",
+        body: Some(|| json!({"directory": 5})),
+        target: Target::FtpUser,
+        success: 422,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/services/{id}/databases/{sub}",
+        body: None,
+        target: Target::Database,
+        success: 200,
+    },
+    Route {
+        method: "PATCH",
+        path: "/v1/services/{id}/databases/{sub}",
+        body: Some(|| json!({"password": 5})),
+        target: Target::Database,
+        success: 422,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/services/{id}/certificates/{sub}",
+        body: None,
+        target: Target::Certificate,
+        success: 200,
+    },
+    // The deletions come last: the first caller who reaches a resource removes it, and it
+    // is gone for every later one (see `gone`). Mail goes before its domain, which
+    // refuses to go while mail uses it.
+    Route {
+        method: "DELETE",
+        path: "/v1/services/{id}/mailboxes/{sub}",
+        body: None,
+        target: Target::Mailbox,
+        success: 204,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/services/{id}/forwards/{sub}",
+        body: None,
+        target: Target::Forward,
+        success: 204,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/services/{id}/ftp-users/{sub}",
+        body: None,
+        target: Target::FtpUser,
+        success: 204,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/services/{id}/databases/{sub}",
+        body: None,
+        target: Target::Database,
+        success: 204,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/services/{id}/certificates/{sub}",
+        body: None,
+        target: Target::Certificate,
+        success: 204,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/domains/{id}/hosts/{sub}",
+        body: None,
+        target: Target::DomainHost,
+        success: 204,
+    },
+    Route {
+        method: "DELETE",
+        path: "/v1/domains/{id}/dns/records/{sub}",
+        body: None,
+        target: Target::DnsRecord,
+        success: 204,
+    },
+    Route { method: "DELETE", path: "/v1/domains/{id}", body: None, target: Target::Domain, success: 204 },
 ];
 
 /// Grants of services, accepted before the matrix: (grantor, grantee, permissions). The
@@ -376,8 +618,8 @@ fn expected(cast: &Cast, route: &Route, caller: &Caller, target: &str) -> Want {
         // Services: the caller's own and those below it (for operators every
         // non-operator's); customers, with nobody below, their own.
         // Routes only resellers and operators may call are refused to customers first.
-        Target::Service if Tree::is_customer(caller) && gate(route.path) != Gate::Reach => (403, Some("forbidden")),
-        Target::Service if !(caller == target || cast.below(caller).contains(&target)) => {
+        t if t.on_service() && Tree::is_customer(caller) && gate(route.path) != Gate::Reach => (403, Some("forbidden")),
+        t if t.on_service() && !(caller == target || cast.below(caller).contains(&target)) => {
             match granted(target, caller).filter(|_| !impersonated) {
                 None => (404, Some("not_found")),
                 Some(permissions) if route.method == "GET" || permissions.contains(&permission_needed(route)) => {
@@ -386,11 +628,19 @@ fn expected(cast: &Cast, route: &Route, caller: &Caller, target: &str) -> Want {
                 Some(_) => (403, Some("insufficient_grant")),
             }
         }
-        Target::Service if caller == target && gate(route.path) == Gate::AboveOwner => (403, Some("forbidden")),
-        Target::Service if caller == target && gate(route.path) == Gate::Seller && !Cast::is_operator(caller) => {
+        t if t.on_service() && caller == target && gate(route.path) == Gate::AboveOwner => (403, Some("forbidden")),
+        t if t.on_service() && caller == target && gate(route.path) == Gate::Seller && !Cast::is_operator(caller) => {
             (403, Some("forbidden"))
         }
-        Target::Service => (route.success, None),
+        Target::Service
+        | Target::Domain
+        | Target::DomainHost
+        | Target::DnsRecord
+        | Target::Mailbox
+        | Target::Forward
+        | Target::FtpUser
+        | Target::Database
+        | Target::Certificate => (route.success, None),
         Target::Job if caller == target => (route.success, None),
         Target::Job => (404, Some("not_found")),
         Target::Grant => {
@@ -418,7 +668,7 @@ fn send(server: &Server, method: &str, path: &str, token: &str, body: Option<Val
 }
 
 /// Checks one answer against its expected status; returns a failure line, if any.
-fn check(response: &Response, want: Want, object_id: &str, cell: &str) -> Option<String> {
+fn check(response: &Response, want: Want, answer: Option<(&str, &str)>, cell: &str) -> Option<String> {
     // The resend is limited per client address, and every cell comes from 127.0.0.1:
     // the limit answers only after reach and role were decided, so it shows the same.
     if want.0 == 202 && response.status == 429 && response.code() == "rate_limited" {
@@ -429,7 +679,7 @@ fn check(response: &Response, want: Want, object_id: &str, cell: &str) -> Option
     }
     match want.1 {
         Some(code) if response.code() != code => Some(format!("{cell}: want code {code}, got {}", response.body)),
-        None if want.0 == 200 && !object_id.is_empty() && response.body["id"] != object_id => {
+        None if want.0 == 200 && answer.is_some_and(|(field, value)| response.body[field] != value) => {
             Some(format!("{cell}: answered another object: {}", response.body))
         }
         _ => None,
@@ -547,10 +797,69 @@ both_backends!(tenancy_matrix, |server| {
             impersonated: true,
         });
     }
+
+    // Each account's hosting resources, made by the account itself on its service.
+    let domain_of = |role: &str| format!("{}.test", role.replace('_', "-"));
+    let mut resources: Vec<(Target, &'static str, String)> = Vec::new();
+    for role in &roles {
+        let (token, service, domain) = (token_of(role), service_of(role), domain_of(role));
+        let mut make = |target: Target, path: String, body: Value, id_field: &str| {
+            let made = server.post(&path, Some(&token), body);
+            assert_eq!(made.status, 201, "{role}: POST {path}: {}", made.body);
+            resources.push((target, role, made.str(id_field)));
+        };
+        make(Target::Domain, "/v1/domains".into(), json!({"name": domain, "service_id": service}), "name");
+        make(
+            Target::DomainHost,
+            format!("/v1/domains/{domain}/hosts"),
+            json!({"hostname": format!("ns1.{domain}"), "ips": ["192.0.2.1"]}),
+            "hostname",
+        );
+        make(
+            Target::DnsRecord,
+            format!("/v1/domains/{domain}/dns/records"),
+            json!({"type": "A", "name": "www", "content": "192.0.2.10"}),
+            "id",
+        );
+        make(
+            Target::Mailbox,
+            format!("/v1/services/{service}/mailboxes"),
+            json!({"address": format!("info@{domain}"), "password": PASSWORD}),
+            "id",
+        );
+        make(
+            Target::Forward,
+            format!("/v1/services/{service}/forwards"),
+            json!({"source": format!("sales@{domain}"), "destinations": ["someone@example.com"]}),
+            "id",
+        );
+        make(
+            Target::FtpUser,
+            format!("/v1/services/{service}/ftp-users"),
+            json!({"username": format!("ftp-{}", role.replace('_', "-")), "password": PASSWORD}),
+            "id",
+        );
+        make(
+            Target::Database,
+            format!("/v1/services/{service}/databases"),
+            json!({"name": "shop", "engine": "mysql", "user": "shop", "password": PASSWORD}),
+            "id",
+        );
+        make(
+            Target::Certificate,
+            format!("/v1/services/{service}/certificates/csr"),
+            json!({"common_name": domain, "sans": []}),
+            "id",
+        );
+    }
+    let resource_of = |target: Target, role: &str| {
+        resources.iter().find(|(t, r, _)| *t == target && *r == role).expect("resource").2.clone()
+    };
     let built = started.elapsed();
 
     let mut failures = Vec::new();
     let mut checks = 0usize;
+    let mut gone: BTreeSet<(&str, &str)> = BTreeSet::new();
     for route in ROUTES {
         // Every (caller, target) cell; a caller's own cell on its own key comes last, so
         // that a revocation cannot hide later cells.
@@ -573,21 +882,42 @@ both_backends!(tenancy_matrix, |server| {
             _ => {}
         }
         for (caller, target) in cells {
-            let object_id = match route.target {
-                Target::Account => cast.id(target).to_owned(),
-                Target::ApiKey => key_of(target),
-                Target::Plan => plan_of(target),
-                Target::Service => service_of(target),
-                Target::Job => job_of(target),
-                Target::Grant => grant_of(target),
+            let (id, sub) = match route.target {
+                Target::Account => (cast.id(target).to_owned(), None),
+                Target::ApiKey => (key_of(target), None),
+                Target::Plan => (plan_of(target), None),
+                Target::Service => (service_of(target), None),
+                Target::Job => (job_of(target), None),
+                Target::Grant => (grant_of(target), None),
+                Target::Domain => (domain_of(target), None),
+                resource @ (Target::DomainHost | Target::DnsRecord) => {
+                    (domain_of(target), Some(resource_of(resource, target)))
+                }
+                resource => (service_of(target), Some(resource_of(resource, target))),
             };
-            let path = route.path.replace("{id}", &object_id);
+            let path = route.path.replace("{id}", &id).replace("{sub}", sub.as_deref().unwrap_or_default());
+            // A 200 names the object of the path; lists, reports and zones about it do not.
+            let answer = match &sub {
+                _ if !route.path.ends_with('}') && !route.path.ends_with("/accept") => None,
+                Some(sub) => Some(("id", sub.as_str())),
+                None if route.target == Target::Domain => Some(("name", id.as_str())),
+                None => Some(("id", id.as_str())),
+            };
+            // Deleting a resource removes it for every later caller; a deleted domain
+            // also hides the grant it was reached by (its name is looked up first).
+            let deletes = route.method == "DELETE" && route.target.on_service() && route.path.ends_with('}');
+            let mut want = expected(&cast, route, caller, target);
+            let lookup_found =
+                want.0 == route.success || route.target == Target::Domain && want.1 == Some("insufficient_grant");
+            if deletes && lookup_found && gone.contains(&(route.path, target)) {
+                want = (404, Some("not_found"));
+            }
             let response = send(&server, route.method, &path, &caller.token, route.body.map(|body| body()));
+            if deletes && response.status == 204 {
+                gone.insert((route.path, target));
+            }
             let cell = format!("{} {} as {} on {target}'s", route.method, route.path, caller.name);
-            // Usage reports and restriction lists are about the object but are not it.
-            let about_the_object = route.path.ends_with("/usage") || route.path.ends_with("/restrictions");
-            let answers_the_object = if about_the_object { "" } else { object_id.as_str() };
-            failures.extend(check(&response, expected(&cast, route, caller, target), answers_the_object, &cell));
+            failures.extend(check(&response, want, answer, &cell));
             checks += 1;
         }
     }
@@ -608,7 +938,7 @@ both_backends!(tenancy_matrix, |server| {
         failures.extend(check(
             &response,
             (404, Some("not_found")),
-            "",
+            None,
             &format!("GET {path} as {role} after its revocation"),
         ));
         checks += 1;
@@ -619,7 +949,7 @@ both_backends!(tenancy_matrix, |server| {
         let list = server.get("/v1/customers?limit=100", Some(&account.token));
         checks += 1;
         if Tree::is_customer(role) {
-            failures.extend(check(&list, (403, Some("forbidden")), "", &format!("GET /v1/customers as {role}")));
+            failures.extend(check(&list, (403, Some("forbidden")), None, &format!("GET /v1/customers as {role}")));
             continue;
         }
         let want: BTreeSet<&str> = cast.below(role).iter().map(|target| cast.id(target)).collect();
@@ -673,7 +1003,7 @@ both_backends!(tenancy_matrix, |server| {
         let create = server.post("/v1/customers", Some(&account.token), body);
         checks += 1;
         let want = if Tree::is_customer(role) { (403, Some("forbidden")) } else { (201, None) };
-        failures.extend(check(&create, want, "", &format!("POST /v1/customers as {role}")));
+        failures.extend(check(&create, want, None, &format!("POST /v1/customers as {role}")));
     }
 
     // Malformed ids are 404, even where the well-formed id would be reachable; a
@@ -711,6 +1041,11 @@ both_backends!(tenancy_matrix, |server| {
         ("GET", format!("/v1/customers/{}/restrictions", customer_id.to_uppercase()), reseller_a, not_found),
         ("POST", format!("/v1/customers/{}/impersonate", customer_id.to_uppercase()), reseller_a, not_found),
         ("GET", "/v1/authorizations/not-a-uuid".into(), customer, not_found),
+        ("GET", "/v1/domains/not_a..domain".into(), customer, not_found),
+        ("GET", "/v1/domains/co.uk".into(), operator, not_found),
+        ("GET", format!("/v1/services/{}/mailboxes/not-a-uuid", service_of("customer_a1")), customer, not_found),
+        ("GET", format!("/v1/services/{}/databases/not-a-uuid", service_of("customer_a1")), reseller_a, not_found),
+        ("GET", format!("/v1/services/{}/ftp-users/0", service_of("customer_a1")), operator, not_found),
     ];
     for (method, path, token, want) in &malformed {
         let body = match *method {
@@ -719,8 +1054,8 @@ both_backends!(tenancy_matrix, |server| {
             _ => None,
         };
         let response = send(&server, method, path, token, body);
-        let id = if want.0 == 200 { fresh_key.as_str() } else { "" };
-        failures.extend(check(&response, *want, id, &format!("{method} {path}")));
+        let answer = (want.0 == 200).then_some(("id", fresh_key.as_str()));
+        failures.extend(check(&response, *want, answer, &format!("{method} {path}")));
         checks += 1;
     }
 
