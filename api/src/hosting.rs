@@ -4,7 +4,7 @@
 //! when many requests arrive at once, and every change goes through the provisioner.
 
 use chrono::NaiveDateTime;
-use hostadmin_domain::catalog::{fits, QuotaKey, Quotas};
+use hostadmin_domain::catalog::{fits, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::provisioning::{Operation, Outcome, ResourceAction, ResourceChange, ResourceKind};
 use hostadmin_domain::services::ServiceStatus;
 use hostadmin_persistence::services::ServiceRow;
@@ -36,11 +36,21 @@ pub fn quotas_of(service: &ServiceRow) -> Result<Quotas, ApiError> {
         .map_err(|e| ApiError::internal(format!("stored quotas of service {}: {e}", service.id)))
 }
 
-/// Makes room for one more `key` in `service`, inside the creating transaction: locks
+/// Makes room for one more `key` in `service`, inside the creating transaction: refuses
+/// with `409 wrong_service_kind` when a service of this kind does not hold such
+/// resources (a mail hosting plan cannot limit FTP users, so it must not get any), locks
 /// the service (concurrent creations for it wait for each other), then refuses with
 /// `409 quota_exceeded` when the service's quota or a reseller package above its owner
 /// is full. Call it before inserting.
 pub fn reserve(conn: &mut DbConnection, service: &ServiceRow, key: QuotaKey) -> Result<(), ApiError> {
+    let kind = ServiceKind::parse(&service.kind)
+        .ok_or_else(|| ApiError::internal(format!("stored kind of service {}: {}", service.id, service.kind)))?;
+    if !key.applies_to(kind) {
+        return Err(ApiError::conflict(
+            "wrong_service_kind",
+            format!("a {} service holds no {}", kind.as_str(), key.as_str()),
+        ));
+    }
     usage::lock_service(conn, &service.id)?;
     let limit = quotas_of(service)?.get(key);
     let used = usage::count_in_service(conn, &service.id, key)?

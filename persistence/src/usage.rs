@@ -8,6 +8,7 @@ use hostadmin_domain::catalog::QuotaKey;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, databases, dns_records, domains, forwards, ftp_users, mailboxes, services};
+use crate::services::COUNTED_STATUSES;
 
 /// Holds the service's row lock until the transaction ends: on PostgreSQL the no-op
 /// update makes concurrent creators for one service wait for each other; on SQLite the
@@ -53,9 +54,16 @@ pub fn count_below(conn: &mut DbConnection, reseller_id: &str, key: QuotaKey) ->
         .filter(account_tree::ancestor_id.eq(reseller_id))
         .filter(account_tree::depth.gt(0))
         .select(account_tree::descendant_id);
-    let services_below = services::table.filter(services::owner_id.eq_any(below)).select(services::id);
+    // As for services themselves: what a terminated, cancelled or expired service held
+    // no longer takes a place in the package.
+    let counted_below =
+        services::table.filter(services::owner_id.eq_any(below)).filter(services::status.eq_any(COUNTED_STATUSES));
+    let services_below = counted_below.clone().select(services::id);
     let count = match key {
-        QuotaKey::Domains => domains::table.filter(domains::owner_id.eq_any(below)).count().get_result(conn)?,
+        QuotaKey::Domains => domains::table
+            .filter(domains::hosting_service_id.eq_any(counted_below.select(services::id.nullable())))
+            .count()
+            .get_result(conn)?,
         QuotaKey::DnsRecords => {
             dns_records::table.filter(dns_records::service_id.eq_any(services_below)).count().get_result(conn)?
         }

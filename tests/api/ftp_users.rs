@@ -375,3 +375,34 @@ both_backends!(a_retry_with_the_same_idempotency_key_creates_once, |server| {
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM ftp_users"), 1);
     let _ = (&f.reseller_b, &f.sibling);
 });
+
+both_backends!(only_services_that_can_limit_them_hold_ftp_users_and_databases, |server| {
+    let fixture = Fixture::build(&server);
+    // A mail hosting plan cannot limit FTP users or databases: its services hold none,
+    // or a cheap mail plan would carry unlimited ones.
+    let mail_plan = server.post(
+        "/v1/plans",
+        Some(&fixture.reseller_a.token),
+        json!({"name": "Mail", "service_kind": "mail_hosting", "quotas": {"mailboxes": 5}, "public": true,
+               "prices": [{"cycle": "monthly", "amount_minor": 200, "currency": "EUR"}]}),
+    );
+    assert_eq!(mail_plan.status, 201, "{}", mail_plan.body);
+    let mail = server.sell(&fixture.reseller_a, &fixture.owner, &mail_plan.str("id"));
+
+    let ftp = create(&server, &fixture.owner, &mail, json!({"username": "mail-ftp", "password": PASSWORD}));
+    assert_eq!((ftp.status, ftp.code()), (409, "wrong_service_kind"), "{}", ftp.body);
+    let database = server.post(
+        &format!("/v1/services/{mail}/databases"),
+        Some(&fixture.owner.token),
+        json!({"name": "shop", "engine": "mysql", "user": "shop", "password": PASSWORD}),
+    );
+    assert_eq!((database.status, database.code()), (409, "wrong_service_kind"), "{}", database.body);
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM ftp_users"), 0);
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM databases"), 0);
+
+    // The web hosting service next to it takes them.
+    assert_eq!(
+        create(&server, &fixture.owner, &fixture.service, json!({"username": "web-ftp", "password": PASSWORD})).status,
+        201
+    );
+});

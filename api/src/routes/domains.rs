@@ -301,7 +301,10 @@ pub struct ListDomainsQuery {
 #[utoipa::path(
     tag = "Domains",
     params(ListDomainsQuery, PageQuery),
-    responses((status = 200, description = "A page of domains", body = Page<DomainView>)),
+    responses(
+        (status = 200, description = "A page of domains", body = Page<DomainView>),
+        (status = 404, description = "`not_found`: the `service_id` filter names no service the caller reaches", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []), ("api_key" = []))
 )]
 #[get("/domains")]
