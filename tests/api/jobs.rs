@@ -376,3 +376,162 @@ both_backends!(
         assert_eq!(renewals, 2, "one renewal per service");
     }
 );
+
+fn add_domain(server: &Server, account: &Account, name: &str, service_id: &str) {
+    let added = server.post("/v1/domains", Some(&account.token), json!({"name": name, "service_id": service_id}));
+    assert_eq!(added.status, 201, "{}", added.body);
+}
+
+fn domain_of(server: &Server, account: &Account, name: &str) -> Value {
+    let read = server.get(&format!("/v1/domains/{name}"), Some(&account.token));
+    assert_eq!(read.status, 200, "{}", read.body);
+    read.body
+}
+
+both_backends!(bulk_domain_actions_change_every_domain_of_each_service, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let other = server.create(&operator, "other-reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let second_customer = server.create(&reseller, "customer-two", "customer");
+    let stranger = server.create(&other, "stranger", "customer");
+    let plan = server.web_plan(&reseller, "Web");
+    let other_plan = server.web_plan(&other, "Web");
+    let first = server.sell(&reseller, &customer, &plan);
+    let second = server.sell(&reseller, &second_customer, &plan);
+    let foreign = server.sell(&other, &stranger, &other_plan);
+    add_domain(&server, &customer, "one.example", &first);
+    add_domain(&server, &customer, "two.example", &first);
+    add_domain(&server, &second_customer, "three.example", &second);
+    add_domain(&server, &stranger, "foreign.example", &foreign);
+    let names = ["one.example", "two.example", "three.example"];
+
+    let locked = bulk(&server, &reseller, json!({"action": "lock", "service_ids": [first, second]}));
+    assert_eq!(locked.status, 200, "{}", locked.body);
+    assert_eq!(results(&locked), vec![(first.clone(), true, None), (second.clone(), true, None)]);
+    for name in names {
+        assert_eq!(domain_of(&server, &reseller, name)["locked"], true, "{name}");
+    }
+    let audited = server.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'domain.update' AND actor_id = '{}'",
+        reseller.id
+    ));
+    assert_eq!(audited, 3, "each changed domain audited once");
+
+    let unlocked = bulk(&server, &reseller, json!({"action": "unlock", "service_ids": [first, second]}));
+    assert_eq!(results(&unlocked), vec![(first.clone(), true, None), (second.clone(), true, None)]);
+    for name in names {
+        assert_eq!(domain_of(&server, &reseller, name)["locked"], false, "{name}");
+    }
+
+    let nameservers = json!(["ns1.example.net", "ns2.example.net"]);
+    let set = bulk(
+        &server,
+        &reseller,
+        json!({"action": "set_nameservers", "service_ids": [first, second], "params": {"nameservers": nameservers}}),
+    );
+    assert_eq!(results(&set), vec![(first.clone(), true, None), (second.clone(), true, None)]);
+    for name in names {
+        let domain = domain_of(&server, &reseller, name);
+        assert_eq!((&domain["nameservers"], &domain["dns_managed"]), (&nameservers, &json!(false)), "{name}");
+    }
+    let back = bulk(
+        &server,
+        &reseller,
+        json!({"action": "set_nameservers", "service_ids": [first, second], "params": {"nameservers": null}}),
+    );
+    assert_eq!(results(&back), vec![(first.clone(), true, None), (second.clone(), true, None)]);
+    for name in names {
+        let domain = domain_of(&server, &reseller, name);
+        assert_eq!((&domain["nameservers"], &domain["dns_managed"]), (&Value::Null, &json!(true)), "{name}");
+    }
+
+    // Params are checked as PATCH /v1/domains/{name} checks them.
+    for (list, pointer) in [
+        (json!(["ns1.example.net"]), "/params/nameservers"),
+        (json!(["a.example.net", "A.example.net"]), "/params/nameservers/1"),
+    ] {
+        let bad = bulk(
+            &server,
+            &reseller,
+            json!({"action": "set_nameservers", "service_ids": [first], "params": {"nameservers": list}}),
+        );
+        assert_eq!((bad.status, bad.pointers()), (422, vec![pointer.to_owned()]), "{}", bad.body);
+    }
+    let bad = bulk(&server, &reseller, json!({"action": "lock", "service_ids": [first], "params": {"x": 1}}));
+    assert_eq!((bad.status, bad.pointers()), (422, vec!["/params/x".to_owned()]));
+
+    // An unreachable service is an item error; the others are done.
+    let mixed = bulk(&server, &reseller, json!({"action": "lock", "service_ids": [first, foreign, second]}));
+    assert_eq!(mixed.status, 200, "{}", mixed.body);
+    assert_eq!(
+        results(&mixed),
+        vec![(first.clone(), true, None), (foreign.clone(), false, Some("not_found".to_owned())), (second, true, None)]
+    );
+    assert_eq!(domain_of(&server, &stranger, "foreign.example")["locked"], false);
+    assert_eq!(domain_of(&server, &customer, "one.example")["locked"], true);
+
+    // A key without domains:write is refused before anything.
+    let key =
+        server.post("/v1/me/api-keys", Some(&customer.token), json!({"name": "svc", "scopes": ["services:write"]}));
+    assert_eq!(key.status, 201, "{}", key.body);
+    let key = Account { token: key.str("key"), ..customer.clone() };
+    let refused = bulk(&server, &key, json!({"action": "unlock", "service_ids": [first]}));
+    assert_eq!((refused.status, refused.code()), (403, "insufficient_scope"), "{}", refused.body);
+    let refused = bulk(
+        &server,
+        &key,
+        json!({"action": "set_nameservers", "service_ids": [first], "params": {"nameservers": null}}),
+    );
+    assert_eq!((refused.status, refused.code()), (403, "insufficient_scope"));
+    assert_eq!(domain_of(&server, &customer, "one.example")["locked"], true);
+    // The customer's own session may.
+    let own = bulk(&server, &customer, json!({"action": "unlock", "service_ids": [first]}));
+    assert_eq!(results(&own), vec![(first.clone(), true, None)]);
+
+    // A restriction domain.lock on the reseller refuses lock and unlock, not name servers.
+    let restricted = server.put(
+        &format!("/v1/customers/{}/restrictions", reseller.id),
+        Some(&operator.token),
+        json!({"disabled_actions": ["domain.lock"]}),
+    );
+    assert_eq!(restricted.status, 200, "{}", restricted.body);
+    for action in ["lock", "unlock"] {
+        let refused = bulk(&server, &reseller, json!({"action": action, "service_ids": [first]}));
+        assert_eq!((refused.status, refused.code()), (403, "action_restricted"), "{action}: {}", refused.body);
+    }
+    assert_eq!(domain_of(&server, &customer, "one.example")["locked"], false);
+    let allowed = bulk(
+        &server,
+        &reseller,
+        json!({"action": "set_nameservers", "service_ids": [first], "params": {"nameservers": null}}),
+    );
+    assert_eq!(results(&allowed), vec![(first, true, None)]);
+});
+
+both_backends!(a_large_bulk_lock_becomes_a_job, env = FAST_WORKER, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let plan = server.web_plan(&reseller, "Web");
+    let service = server.sell(&reseller, &customer, &plan);
+    add_domain(&server, &customer, "one.example", &service);
+    add_domain(&server, &customer, "two.example", &service);
+    let mut ids = vec![service.clone()];
+    ids.extend((0..100).map(absent_id));
+
+    let accepted = bulk(&server, &reseller, json!({"action": "lock", "service_ids": ids}));
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let job = accepted.str("id");
+    let mut finished = Value::Null;
+    eventually(60, "the job to finish", || {
+        finished = server.get(&format!("/v1/jobs/{job}"), Some(&reseller.token)).body;
+        finished["status"] == "done"
+    });
+    let items = finished["results"].as_array().unwrap();
+    assert_eq!((items[0]["service_id"].as_str(), items[0]["ok"].as_bool()), (Some(service.as_str()), Some(true)));
+    assert!(items[1..].iter().all(|item| item["error"]["code"] == "not_found"));
+    for name in ["one.example", "two.example"] {
+        assert_eq!(domain_of(&server, &reseller, name)["locked"], true, "{name}");
+    }
+});

@@ -26,7 +26,7 @@ use hostadmin_domain::catalog::{fits, QuotaKey};
 use hostadmin_domain::domains::{DomainName, Nameservers, RedirectTarget, RedirectType};
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::Action;
-use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
+use hostadmin_domain::provisioning::{Operation, Provisioner, ResourceAction, ResourceChange, ResourceKind};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
@@ -42,6 +42,7 @@ use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
+use crate::provisioning::{self, spec_of};
 use crate::routes::services::{self, find_for};
 use crate::state::AppState;
 
@@ -116,7 +117,7 @@ pub fn domain_response(mut builder: actix_web::HttpResponseBuilder, row: &Domain
 
 /// The service a domain belongs to: its `domain` service when registered, otherwise the
 /// hosting service that serves it.
-fn service_of(row: &DomainRow) -> Result<&str, ApiError> {
+pub(crate) fn service_of(row: &DomainRow) -> Result<&str, ApiError> {
     row.service_id
         .as_deref()
         .or(row.hosting_service_id.as_deref())
@@ -787,27 +788,44 @@ pub async fn bulk_change(
     hosting::require_active(&service)?;
     let context = principal.audit.clone();
     let requested_by = principal.id().to_owned();
-    let app = state.clone();
+    let provisioner = state.provisioner.clone();
     state
         .db
         .write(move |conn| {
-            let now = time::now();
-            let current = domain_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-            if !domain_store::update(conn, &current.id, current.version, &changes, now)? {
-                return Err(precondition_failed());
-            }
-            let updated = domain_store::find(conn, &current.id)?.ok_or_else(ApiError::not_found)?;
-            record(conn, &context, actions::DOMAIN_UPDATE, &updated, changed_fields(&changes), now)?;
-            hosting::provision(
-                conn,
-                &app,
-                &service,
-                (ResourceKind::Domain, ResourceAction::Update, &updated.id),
-                spec(&updated),
-                &requested_by,
-                now,
-            )?;
-            Ok(())
+            apply_bulk_change(conn, provisioner.as_ref(), &context, &requested_by, &row.id, &service, &changes)
         })
         .await
+}
+
+/// One domain's lock or name-server change of a bulk action, inside the caller's
+/// transaction: `domain.update` in the audit log and the change handed to the
+/// provisioner (as `hosting::provision` does) for `service`, the domain's service. Both
+/// bulk routes (by domain name and by service) change a domain through it.
+pub(crate) fn apply_bulk_change(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    context: &AuditContext,
+    requested_by: &str,
+    domain_id: &str,
+    service: &ServiceRow,
+    changes: &DomainChanges,
+) -> Result<(), ApiError> {
+    let now = time::now();
+    let current = domain_store::find(conn, domain_id)?.ok_or_else(ApiError::not_found)?;
+    if !domain_store::update(conn, &current.id, current.version, changes, now)? {
+        return Err(precondition_failed());
+    }
+    let updated = domain_store::find(conn, &current.id)?.ok_or_else(ApiError::not_found)?;
+    record(conn, context, actions::DOMAIN_UPDATE, &updated, changed_fields(changes), now)?;
+    let operation = Operation::Resource {
+        service: spec_of(service)?,
+        change: ResourceChange {
+            kind: ResourceKind::Domain,
+            action: ResourceAction::Update,
+            id: updated.id.clone(),
+            spec: spec(&updated),
+        },
+    };
+    provisioning::request(conn, provisioner, operation, requested_by, now)?;
+    Ok(())
 }

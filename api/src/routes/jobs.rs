@@ -11,7 +11,11 @@
 //! Who may ask for which action is decided first, from the action alone: `renew`
 //! (free until billing exists), `suspend` and `unsuspend` need a reseller or an operator
 //! (`403 forbidden` for customers); `set_auto_renew` is for everyone, on the services it
-//! reaches (for a customer, its own).
+//! reaches (for a customer, its own). `lock`, `unlock` and `set_nameservers` change every
+//! domain of each service (its `domain` service or the hosting service that serves it)
+//! and need `domain.lock` / `domain.nameservers` (scope `domains:write`, restrictions);
+//! `POST /v1/domains/bulk` does the same by domain name, through the same per-domain
+//! change.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -30,16 +34,20 @@ use hostadmin_domain::provisioning::Provisioner;
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
+use hostadmin_persistence::domains::{self as domain_store, DomainChanges, DomainFilter, DomainRow};
 use hostadmin_persistence::jobs::{self as job_store, JobRow, NewJob};
 use hostadmin_persistence::services::{self as service_store, ServiceChanges, ServiceScope};
+use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
 use crate::db::Db;
+use crate::hosting;
 use crate::http::body::{parse_value, JsonBody};
 use crate::http::etag::IfMatch;
 use crate::http::idempotency;
 use crate::http::problem::{ApiError, FieldError};
 use crate::provisioning;
+use crate::routes::domains as domain_routes;
 use crate::routes::service_lifecycle::{
     apply, may_renew, may_suspend, reason, renew_cycles, renewal, suspension, unsuspension, Who,
 };
@@ -68,6 +76,13 @@ pub enum BulkAction {
     Unsuspend,
     /// `params: {auto_renew: bool}`. Everyone, for the services it reaches.
     SetAutoRenew,
+    /// No params: locks every domain of the service. Needs `domain.lock`.
+    Lock,
+    /// No params: unlocks every domain of the service. Needs `domain.lock`.
+    Unlock,
+    /// `params: {nameservers: [2-13 distinct host names] | null}` (null: the provider's
+    /// name servers again) for every domain of the service. Needs `domain.nameservers`.
+    SetNameservers,
 }
 
 impl BulkAction {
@@ -81,6 +96,8 @@ impl BulkAction {
             Self::Renew => Action::RenewService,
             Self::Suspend | Self::Unsuspend => Action::SuspendService,
             Self::SetAutoRenew => Action::UpdateService,
+            Self::Lock | Self::Unlock => Action::LockDomain,
+            Self::SetNameservers => Action::SetDomainNameservers,
         }
     }
 }
@@ -93,7 +110,8 @@ pub struct BulkServices {
     #[schema(min_items = 1, max_items = 1000)]
     pub service_ids: Vec<String>,
     /// The action's parameters: `renew {cycles?}`, `suspend {reason}`,
-    /// `unsuspend {reason?}`, `set_auto_renew {auto_renew}`.
+    /// `unsuspend {reason?}`, `set_auto_renew {auto_renew}`, `set_nameservers
+    /// {nameservers}`; none for `lock` and `unlock`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub params: Option<serde_json::Value>,
@@ -135,10 +153,24 @@ struct AutoRenewParams {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub(crate) enum Command {
-    Renew { cycles: u32 },
-    Suspend { reason: String },
-    Unsuspend { reason: Option<String> },
-    SetAutoRenew { auto_renew: bool },
+    Renew {
+        cycles: u32,
+    },
+    Suspend {
+        reason: String,
+    },
+    Unsuspend {
+        reason: Option<String>,
+    },
+    SetAutoRenew {
+        auto_renew: bool,
+    },
+    Lock,
+    Unlock,
+    /// The name servers as stored; `None`: the provider's.
+    SetNameservers {
+        nameservers: Option<String>,
+    },
 }
 
 impl Command {
@@ -149,8 +181,24 @@ impl Command {
             Self::Suspend { .. } => BulkAction::Suspend,
             Self::Unsuspend { .. } => BulkAction::Unsuspend,
             Self::SetAutoRenew { .. } => BulkAction::SetAutoRenew,
+            Self::Lock => BulkAction::Lock,
+            Self::Unlock => BulkAction::Unlock,
+            Self::SetNameservers { .. } => BulkAction::SetNameservers,
         }
         .policy()
+    }
+
+    /// What a domain action changes on each domain; `None` for the service actions.
+    fn domain_changes(&self) -> Option<DomainChanges> {
+        match self {
+            Self::Lock | Self::Unlock => {
+                Some(DomainChanges { locked: Some(matches!(self, Self::Lock)), ..DomainChanges::default() })
+            }
+            Self::SetNameservers { nameservers } => {
+                Some(DomainChanges { nameservers: Some(nameservers.clone()), ..DomainChanges::default() })
+            }
+            Self::Renew { .. } | Self::Suspend { .. } | Self::Unsuspend { .. } | Self::SetAutoRenew { .. } => None,
+        }
     }
 }
 
@@ -179,6 +227,18 @@ impl Command {
             BulkAction::SetAutoRenew => {
                 let input: AutoRenewParams = params_of(params)?;
                 Self::SetAutoRenew { auto_renew: input.auto_renew }
+            }
+            BulkAction::Lock => {
+                domain_changes(DomainBulkAction::Lock, params)?;
+                Self::Lock
+            }
+            BulkAction::Unlock => {
+                domain_changes(DomainBulkAction::Unlock, params)?;
+                Self::Unlock
+            }
+            BulkAction::SetNameservers => {
+                let changes = domain_changes(DomainBulkAction::SetNameservers, params)?;
+                Self::SetNameservers { nameservers: changes.nameservers.flatten() }
             }
         })
     }
@@ -350,6 +410,39 @@ async fn run_item(
                 })
                 .await?;
             }
+            Command::Lock | Command::Unlock | Command::SetNameservers { .. } => {
+                let changes = command.domain_changes().ok_or_else(|| ApiError::internal("not a domain action"))?;
+                let (scope, policy) = (requester.scope(), command.policy());
+                let requested_by = requester.account_id.clone();
+                let provisioner = provisioner.clone();
+                db.write(move |conn| {
+                    for domain in domains_of(conn, &scope, &row.id)? {
+                        let service = match domain_routes::service_of(&domain)? {
+                            id if id == row.id => row.clone(),
+                            other => {
+                                // Served by this service, registered as another: that one
+                                // is checked as the single-domain routes check it.
+                                let (service, access) = service_store::find_in_reach(conn, &scope, other)?
+                                    .ok_or_else(ApiError::not_found)?;
+                                require(&access, policy)?;
+                                service
+                            }
+                        };
+                        hosting::require_active(&service)?;
+                        domain_routes::apply_bulk_change(
+                            conn,
+                            provisioner.as_ref(),
+                            &context,
+                            &requested_by,
+                            &domain.id,
+                            &service,
+                            &changes,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            }
         }
         Ok::<(), ApiError>(())
     }
@@ -357,6 +450,23 @@ async fn run_item(
     match outcome {
         Ok(()) => BulkItemResult { service_id: service_id.to_owned(), ok: true, error: None },
         Err(error) => BulkItemResult { service_id: service_id.to_owned(), ok: false, error: Some(item_error(&error)) },
+    }
+}
+
+/// Every domain of a service: registered as it (`service_id`) or served by it
+/// (`hosting_service_id`), within the requester's reach.
+fn domains_of(conn: &mut DbConnection, scope: &ServiceScope, service_id: &str) -> Result<Vec<DomainRow>, ApiError> {
+    const PAGE: i64 = 500;
+    let mut filter = DomainFilter { service_id: Some(service_id.to_owned()), ..DomainFilter::default() };
+    let mut all = Vec::new();
+    loop {
+        let page = domain_store::list_in_scope(conn, scope, &filter, PAGE)?;
+        let more = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
+        filter.before_id = page.last().map(|domain| domain.id.clone());
+        all.extend(page);
+        if !more {
+            return Ok(all);
+        }
     }
 }
 
@@ -437,8 +547,13 @@ impl JobView {
 /// error `not_found`, one the caller may not change `forbidden`, a move the lifecycle
 /// refuses `invalid_transition`; the answer is 200 even when items fail. Who may ask is
 /// decided by the action first (403): `renew`, `suspend` and `unsuspend` need a
-/// reseller or operator; `set_auto_renew` anyone. More than 100 items become a job
-/// (202, `Location: /v1/jobs/{id}`) carried out by the background worker.
+/// reseller or operator; `set_auto_renew` anyone. `lock`, `unlock` and
+/// `set_nameservers` change every domain of each service (one transaction per service;
+/// a domain that cannot be changed fails its service's item, e.g. `service_not_active`)
+/// and need `domains:write` and no restriction `domain.lock` / `domain.nameservers`
+/// (403 `insufficient_scope` / `action_restricted`); `POST /v1/domains/bulk` does the
+/// same by domain name. More than 100 items become a job (202, `Location:
+/// /v1/jobs/{id}`) carried out by the background worker.
 #[utoipa::path(
     tag = "Services",
     params(
@@ -448,7 +563,7 @@ impl JobView {
     responses(
         (status = 200, description = "Every item's result, in the request's order", body = BulkResults),
         (status = 202, description = "More than 100 items: queued as a job", body = JobView, headers(("Location" = String))),
-        (status = 403, description = "`forbidden`: the action is not one this kind of account may take", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the action is not one this kind of account may take; `insufficient_scope` or `action_restricted` for the domain actions", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "No ids, more than 1000, duplicates (pointer `/service_ids/{index}`), or invalid `params`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
@@ -738,6 +853,30 @@ pub struct DomainBulkResults {
     pub results: Vec<DomainBulkItemResult>,
 }
 
+/// The checked `params` of a domain action as the change of each domain: none for
+/// `lock` and `unlock`; `set_nameservers {nameservers}` as PATCH /v1/domains/{name}
+/// takes them (2-13 distinct host names, null: the provider's). Both bulk routes use it.
+fn domain_changes(action: DomainBulkAction, params: Option<serde_json::Value>) -> Result<DomainChanges, ApiError> {
+    Ok(match action {
+        DomainBulkAction::Lock | DomainBulkAction::Unlock => {
+            let _: NoParams = params_of(params)?;
+            DomainChanges { locked: Some(action == DomainBulkAction::Lock), ..DomainChanges::default() }
+        }
+        DomainBulkAction::SetNameservers => {
+            let params: NameserverParams = params_of(params)?;
+            let nameservers = params
+                .nameservers
+                .map(|list| {
+                    hostadmin_domain::domains::Nameservers::parse(&list)
+                        .map(|ns| ns.to_stored())
+                        .map_err(|e| domain_routes::list_error("/params/nameservers", e))
+                })
+                .transpose()?;
+            DomainChanges { nameservers: Some(nameservers), ..DomainChanges::default() }
+        }
+    })
+}
+
 fn asked_domain_action(body: &JsonBody) -> Option<DomainBulkAction> {
     let value = serde_json::from_slice::<serde_json::Value>(body.bytes()).ok()?;
     DomainBulkAction::parse(value.get("action")?.as_str()?)
@@ -800,33 +939,13 @@ pub async fn bulk_domains(
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: BulkDomains = body.parse()?;
         let policy = input.action.policy();
-        let changes = match input.action {
-            DomainBulkAction::Lock | DomainBulkAction::Unlock => {
-                let _: NoParams = params_of(input.params)?;
-                hostadmin_persistence::domains::DomainChanges {
-                    locked: Some(input.action == DomainBulkAction::Lock),
-                    ..Default::default()
-                }
-            }
-            DomainBulkAction::SetNameservers => {
-                let params: NameserverParams = params_of(input.params)?;
-                let nameservers = params
-                    .nameservers
-                    .map(|list| {
-                        hostadmin_domain::domains::Nameservers::parse(&list)
-                            .map(|ns| ns.to_stored())
-                            .map_err(|e| crate::routes::domains::list_error("/params/nameservers", e))
-                    })
-                    .transpose()?;
-                hostadmin_persistence::domains::DomainChanges { nameservers: Some(nameservers), ..Default::default() }
-            }
-        };
+        let changes = domain_changes(input.action, input.params)?;
         let names = checked_names(input.domains)?;
         let mut results = Vec::with_capacity(names.len());
         for name in names {
             let outcome = async {
-                let (row, service) = crate::routes::domains::find_for_bulk(&state, &principal, &name, policy).await?;
-                crate::routes::domains::bulk_change(&state, &principal, row, service, changes.clone()).await
+                let (row, service) = domain_routes::find_for_bulk(&state, &principal, &name, policy).await?;
+                domain_routes::bulk_change(&state, &principal, row, service, changes.clone()).await
             }
             .await;
             results.push(match outcome {
