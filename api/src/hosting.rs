@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use hostadmin_domain::catalog::{fits, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::provisioning::{Operation, Outcome, ResourceAction, ResourceChange, ResourceKind};
 use hostadmin_domain::services::ServiceStatus;
-use hostadmin_persistence::services::ServiceRow;
+use hostadmin_persistence::services::{self as service_store, ServiceRow};
 use hostadmin_persistence::{usage, DbConnection};
 
 use crate::http::problem::ApiError;
@@ -28,6 +28,16 @@ pub fn require_active(service: &ServiceRow) -> Result<(), ApiError> {
             format!("hosting resources need an active service; this one is {status}"),
         ))
     }
+}
+
+/// Locks the service for the rest of the transaction and reads it again, so that the
+/// status (and the quotas) checked are the ones in force while the change commits: a
+/// suspension committed meanwhile answers `409 service_not_active`.
+pub fn lock_active(conn: &mut DbConnection, service_id: &str) -> Result<ServiceRow, ApiError> {
+    usage::lock_service(conn, service_id)?;
+    let service = service_store::find(conn, service_id)?.ok_or_else(ApiError::not_found)?;
+    require_active(&service)?;
+    Ok(service)
 }
 
 /// The quotas the service was sold with.

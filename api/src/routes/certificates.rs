@@ -21,7 +21,7 @@ use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::certificates::{self as store, CertificateRow, Issued, NewCertificate};
 use hostadmin_persistence::services::ServiceRow;
-use hostadmin_persistence::{usage, DbConnection};
+use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
 use crate::certificates::{self as x509, CertificateName, ParsedCertificate, MAX_CSR_NAMES};
@@ -321,10 +321,9 @@ pub async fn upload_certificate(
         let row = state
             .db
             .write(move |conn| {
-                hosting::require_active(&service)?;
                 // Uploads to one service wait for each other, so one pending CSR becomes
                 // one certificate, not two.
-                usage::lock_service(conn, &service.id)?;
+                hosting::lock_active(conn, &service.id)?;
                 let now = time::now();
                 let parsed = &checked.certificate;
                 let issued = Issued {

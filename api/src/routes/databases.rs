@@ -26,8 +26,8 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::databases::{
     self as database_store, DatabaseFilter, DatabaseRow, DatabaseTaken, NewDatabase,
 };
-use hostadmin_persistence::services::{self as service_store, ServiceRow};
-use hostadmin_persistence::{usage, DbConnection, StoreError};
+use hostadmin_persistence::services::ServiceRow;
+use hostadmin_persistence::StoreError;
 
 use crate::auth::Principal;
 use crate::hosting;
@@ -106,15 +106,6 @@ fn insert_error(error: StoreError, engine: &str) -> ApiError {
     }
 }
 
-/// Locks the service for the rest of the transaction and reads it again, so that a
-/// suspension committed meanwhile is seen: `409 service_not_active`.
-fn active_service(conn: &mut DbConnection, service_id: &str) -> Result<ServiceRow, ApiError> {
-    usage::lock_service(conn, service_id)?;
-    let service = service_store::find(conn, service_id)?.ok_or_else(ApiError::not_found)?;
-    hosting::require_active(&service)?;
-    Ok(service)
-}
-
 fn seal(state: &AppState, database_id: &str, password: &str) -> Result<String, ApiError> {
     state.sealer.seal(&password_context(database_id), password.as_bytes()).map_err(ApiError::internal)
 }
@@ -190,7 +181,7 @@ pub async fn create_database(
         let row = state
             .db
             .write(move |conn| {
-                let service = active_service(conn, &new.service_id)?;
+                let service = hosting::lock_active(conn, &new.service_id)?;
                 hosting::reserve(conn, &service, QuotaKey::Databases)?;
                 // The unique indexes alone decide, so parallel requests cannot both pass a
                 // check made before the insert.
@@ -372,7 +363,7 @@ pub async fn update_database(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = active_service(conn, &row.service_id)?;
+            let service = hosting::lock_active(conn, &row.service_id)?;
             let current =
                 database_store::find_in_service(conn, &service.id, &row.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(current.version)?;
@@ -446,7 +437,7 @@ pub async fn delete_database(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = active_service(conn, &row.service_id)?;
+            let service = hosting::lock_active(conn, &row.service_id)?;
             let current =
                 database_store::find_in_service(conn, &service.id, &row.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(current.version)?;

@@ -32,7 +32,7 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::dns_records::{self as store, DnsRecordRow, RecordFields, RecordFilter};
 use hostadmin_persistence::domains::DomainRow;
 use hostadmin_persistence::services::ServiceRow;
-use hostadmin_persistence::{usage, DbConnection};
+use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
 use crate::hosting;
@@ -239,7 +239,7 @@ impl ZoneContext {
     /// zone-wide checks, the quota and the serial see no concurrent writer) and checks
     /// the domain's current state.
     fn begin(&self, conn: &mut DbConnection) -> Result<Vec<(String, DnsRecord)>, ApiError> {
-        usage::lock_service(conn, &self.service.id)?;
+        hosting::lock_active(conn, &self.service.id)?;
         let current = hostadmin_persistence::domains::find(conn, &self.domain.id)?.ok_or_else(ApiError::not_found)?;
         require_managed(&current)?;
         store::all_of(conn, &self.domain.id)?

@@ -126,7 +126,7 @@ pub async fn create_host(
             .write(move |conn| {
                 let now = time::now();
                 // Serializes concurrent additions to one domain's hosts (the count).
-                hostadmin_persistence::usage::lock_service(conn, &service.id)?;
+                crate::hosting::lock_active(conn, &service.id)?;
                 if host_store::count(conn, &domain.id)? >= MAX_HOSTS {
                     return Err(ApiError::conflict(
                         "quota_exceeded",

@@ -28,7 +28,7 @@ use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::routes::mailboxes::{address_taken, lock_active, service_domain};
+use crate::routes::mailboxes::{address_taken, service_domain};
 use crate::routes::services::find_for;
 use crate::state::AppState;
 
@@ -156,7 +156,7 @@ pub async fn create_forward(
             .db
             .write(move |conn| {
                 let now = time::now();
-                let service = lock_active(conn, &new.service_id)?;
+                let service = hosting::lock_active(conn, &new.service_id)?;
                 let domain = service_domain(conn, &service.id, &source, "/source")?;
                 hosting::reserve(conn, &service, QuotaKey::Forwards)?;
                 if mail_addresses::claim(conn, &new.source, AddressKind::Forward, &new.id)?.is_err() {
@@ -341,7 +341,7 @@ pub async fn update_forward(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = lock_active(conn, &current.service_id)?;
+            let service = hosting::lock_active(conn, &current.service_id)?;
             let before = forward_store::find(conn, &service.id, &current.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(before.version)?;
             let Some(destinations) = &destinations else { return Ok(before) };
@@ -414,7 +414,7 @@ pub async fn delete_forward(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = lock_active(conn, &current.service_id)?;
+            let service = hosting::lock_active(conn, &current.service_id)?;
             let row = forward_store::find(conn, &service.id, &current.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(row.version)?;
             if !forward_store::delete(conn, &row.id, row.version)? {

@@ -24,8 +24,8 @@ use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::ftp_users::{self as ftp_store, FtpUserFilter, FtpUserRow, NewFtpUser};
-use hostadmin_persistence::services::{self as service_store, ServiceRow};
-use hostadmin_persistence::{usage, DbConnection, StoreError};
+use hostadmin_persistence::services::ServiceRow;
+use hostadmin_persistence::StoreError;
 
 use crate::auth::Principal;
 use crate::hosting;
@@ -89,15 +89,6 @@ fn insert_error(error: StoreError) -> ApiError {
         StoreError::Unique(constraint) if ftp_store::is_username_violation(&constraint) => username_taken(),
         other => other.into(),
     }
-}
-
-/// Locks the service for the rest of the transaction and reads it again, so that a
-/// suspension committed meanwhile is seen: `409 service_not_active`.
-fn active_service(conn: &mut DbConnection, service_id: &str) -> Result<ServiceRow, ApiError> {
-    usage::lock_service(conn, service_id)?;
-    let service = service_store::find(conn, service_id)?.ok_or_else(ApiError::not_found)?;
-    hosting::require_active(&service)?;
-    Ok(service)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -177,7 +168,7 @@ pub async fn create_ftp_user(
         let row = state
             .db
             .write(move |conn| {
-                let service = active_service(conn, &new.service_id)?;
+                let service = hosting::lock_active(conn, &new.service_id)?;
                 hosting::reserve(conn, &service, QuotaKey::FtpUsers)?;
                 // The unique index alone decides, so parallel requests cannot both pass a
                 // check made before the insert.
@@ -375,7 +366,7 @@ pub async fn update_ftp_user(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = active_service(conn, &row.service_id)?;
+            let service = hosting::lock_active(conn, &row.service_id)?;
             let current = ftp_store::find_in_service(conn, &service.id, &row.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(current.version)?;
             // An empty patch changes nothing: no new version, no provisioning, no event.
@@ -453,7 +444,7 @@ pub async fn delete_ftp_user(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = active_service(conn, &row.service_id)?;
+            let service = hosting::lock_active(conn, &row.service_id)?;
             let current = ftp_store::find_in_service(conn, &service.id, &row.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(current.version)?;
             if !ftp_store::delete(conn, &current.id, current.version)? {

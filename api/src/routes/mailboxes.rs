@@ -25,8 +25,8 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::domains::{self as domain_store, DomainRow};
 use hostadmin_persistence::mail_addresses::{self, AddressKind};
 use hostadmin_persistence::mailboxes::{self as mailbox_store, MailboxChanges, MailboxRow, NewMailbox};
-use hostadmin_persistence::services::{self as service_store, ServiceRow};
-use hostadmin_persistence::{usage, DbConnection};
+use hostadmin_persistence::services::ServiceRow;
+use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
 use crate::hosting;
@@ -107,15 +107,6 @@ pub(crate) fn service_domain(
     domain_store::find_by_name(conn, address.domain())?
         .filter(|domain| domain.hosting_service_id.as_deref() == Some(service_id))
         .ok_or_else(|| not_a_service_domain(pointer))
-}
-
-/// Locks the service for this transaction and reads it again: the status and quotas
-/// checked are the ones in force while the change commits.
-pub(crate) fn lock_active(conn: &mut DbConnection, service_id: &str) -> Result<ServiceRow, ApiError> {
-    usage::lock_service(conn, service_id)?;
-    let service = service_store::find(conn, service_id)?.ok_or_else(ApiError::not_found)?;
-    hosting::require_active(&service)?;
-    Ok(service)
 }
 
 pub(crate) fn address_taken(address: &str) -> ApiError {
@@ -243,7 +234,7 @@ pub async fn create_mailbox(
             .db
             .write(move |conn| {
                 let now = time::now();
-                let service = lock_active(conn, &new.service_id)?;
+                let service = hosting::lock_active(conn, &new.service_id)?;
                 let domain = service_domain(conn, &service.id, &address, "/address")?;
                 hosting::reserve(conn, &service, QuotaKey::Mailboxes)?;
                 check_disk(conn, &service, quota, None)?;
@@ -458,7 +449,7 @@ pub async fn update_mailbox(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = lock_active(conn, &current.service_id)?;
+            let service = hosting::lock_active(conn, &current.service_id)?;
             let before = mailbox_store::find(conn, &service.id, &current.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(before.version)?;
             if let Some(quota) = quota {
@@ -535,7 +526,7 @@ pub async fn delete_mailbox(
         .db
         .write(move |conn| {
             let now = time::now();
-            let service = lock_active(conn, &current.service_id)?;
+            let service = hosting::lock_active(conn, &current.service_id)?;
             let row = mailbox_store::find(conn, &service.id, &current.id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(row.version)?;
             if !mailbox_store::delete(conn, &row.id, row.version)? {
