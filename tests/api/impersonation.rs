@@ -228,3 +228,27 @@ both_backends!(the_impersonation_ends_when_the_actors_tokens_end, |server| {
     assert_eq!(blocked.status, 200, "{}", blocked.body);
     assert_eq!(server.get("/v1/me", Some(&block_actor)).status, 401, "the actor is blocked");
 });
+
+both_backends!(a_suspended_actor_reads_through_its_impersonation_but_changes_nothing, |server| {
+    let tree = Tree::build(&server);
+    let token = token_of(&server, &tree.reseller_a, &tree.customer_a1.id);
+    let rename = |name: &str| server.patch("/v1/me", Some(&token), json!({"name": name}));
+    assert_eq!(rename("Before").status, 200);
+
+    let suspended = server.post(
+        &format!("/v1/customers/{}/suspend", tree.reseller_a.id),
+        Some(&tree.operator.token),
+        json!({"reason": "unpaid invoices"}),
+    );
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+    // An actor is always above the account it logs in as, so its suspension reaches that
+    // account too: the token reads, and changes nothing from the next request on.
+    assert_eq!(server.get("/v1/me", Some(&token)).status, 200);
+    let refused = rename("During");
+    assert_eq!((refused.status, refused.code()), (403, "account_suspended"), "{}", refused.body);
+
+    let lifted =
+        server.post(&format!("/v1/customers/{}/unsuspend", tree.reseller_a.id), Some(&tree.operator.token), json!({}));
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    assert_eq!(rename("After").status, 200);
+});
