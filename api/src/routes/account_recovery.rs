@@ -27,6 +27,12 @@ use crate::http::problem::ApiError;
 use crate::mail::{self, Outgoing, Template};
 use crate::state::AppState;
 
+/// Reset requests being worked on after their answer. A flood beyond this is answered
+/// alike (202) and dropped, rather than queueing without end behind the database; the
+/// per-address and per-recipient limits stop the rest.
+const RESETS_IN_FLIGHT: usize = 64;
+static RESET_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RESETS_IN_FLIGHT);
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
@@ -77,8 +83,13 @@ pub async fn request_password_reset(
     let email = EmailAddress::parse(&input.email).map_err(|invalid| ApiError::field("/email", invalid))?;
     let context = request_context(&request, &state);
     let state = state.into_inner();
+    let Ok(slot) = RESET_SLOTS.try_acquire() else {
+        tracing::warn!("password reset requests beyond {RESETS_IN_FLIGHT} in flight: this one is dropped");
+        return Ok(HttpResponse::Accepted().finish());
+    };
     // After the answer: the time of the answer must not tell whether the account exists.
     tokio::spawn(async move {
+        let _slot = slot;
         let config = state.config.clone();
         let result =
             state.db.write(move |conn| queue_reset(conn, &config, email.normalized(), &context, time::now())).await;
