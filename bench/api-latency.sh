@@ -49,7 +49,7 @@ run_backend() { # name, database url
 		read -r sid aid <<<"$ids"
 		local out
 		out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="'$sid'" -D aid="'$aid'" "${url}")
-		printf '%-28s %10s tx/s    (the two statements of GET /v1/me)\n' "pgbench me.sql" \
+		printf '%-28s %10s tx/s    (the statements of GET /v1/me)\n' "pgbench me.sql" \
 			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")"
 	fi
 	kill $server; wait $server 2>/dev/null || true; server=
