@@ -16,7 +16,6 @@
 
 use std::fmt;
 
-use crate::passwords::NewPassword;
 use crate::validation::Invalid;
 
 pub const USERNAME_MIN: usize = 3;
@@ -153,17 +152,6 @@ impl HomeDirectory {
     }
 }
 
-/// An FTP or database password: the account password policy, and no control
-/// characters. FTP sends the password on one command line (`PASS ...`), so CR, LF or
-/// NUL could never be typed; database client libraries end strings at NUL.
-pub fn service_password(text: &str) -> Result<NewPassword, Invalid> {
-    let password = NewPassword::parse(text)?;
-    if text.chars().any(char::is_control) {
-        return Err(Invalid::new("invalid_characters", "must not contain control characters (line breaks, NUL, tabs)"));
-    }
-    Ok(password)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,15 +242,6 @@ mod tests {
         assert_eq!(HomeDirectory::from_stored(""), Some(HomeDirectory::root()));
         assert_eq!(HomeDirectory::from_stored("a//b"), None);
         assert_eq!(HomeDirectory::from_stored("../a"), None);
-    }
-
-    #[test]
-    fn service_passwords() {
-        assert!(service_password("correct horse battery staple").is_ok());
-        assert_eq!(service_password("short").err().map(|e| e.code), Some("password_too_short"));
-        assert_eq!(service_password("password").err().map(|e| e.code), Some("password_too_common"));
-        assert_eq!(service_password("long enough\r\nsecret").err().map(|e| e.code), Some("invalid_characters"));
-        assert_eq!(service_password("long enough\0secret").err().map(|e| e.code), Some("invalid_characters"));
     }
 
     proptest! {

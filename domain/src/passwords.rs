@@ -102,9 +102,30 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
+/// A password a hosting service checks (mailboxes, FTP users, databases): the account
+/// policy, and no control characters. IMAP, POP3 and FTP send it on one command line
+/// (`LOGIN`, `PASS`), so CR, LF or NUL could never be typed; database client libraries
+/// end strings at NUL.
+pub fn service_password(text: &str) -> Result<NewPassword, Invalid> {
+    let password = NewPassword::parse(text)?;
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::new("invalid_characters", "must not contain control characters (line breaks, NUL, tabs)"));
+    }
+    Ok(password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_passwords() {
+        assert!(service_password("correct horse battery staple").is_ok());
+        assert_eq!(service_password("short").err().map(|e| e.code), Some("password_too_short"));
+        assert_eq!(service_password("password").err().map(|e| e.code), Some("password_too_common"));
+        assert_eq!(service_password("long enough\r\nsecret").err().map(|e| e.code), Some("invalid_characters"));
+        assert_eq!(service_password("long enough\0secret").err().map(|e| e.code), Some("invalid_characters"));
+    }
 
     #[test]
     fn ships_at_least_ten_thousand_common_passwords() {

@@ -278,6 +278,12 @@ both_backends!(bad_input_is_refused_with_pointers_before_any_state_is_looked_at,
         ),
         (json!({"address": "info@shop.test", "password": "short"}), "/password", "password_too_short"),
         (json!({"address": "info@shop.test", "password": "password123"}), "/password", "password_too_common"),
+        // IMAP and POP3 send the password on one command line: no line breaks in it.
+        (
+            json!({"address": "info@shop.test", "password": "a long passphrase\r\nA001 LOGOUT"}),
+            "/password",
+            "invalid_characters",
+        ),
         (json!({"address": "info@shop.test"}), "/password", "required"),
         (
             json!({"address": "info@shop.test", "password": "a long mailbox passphrase", "description": "x".repeat(10_001)}),

@@ -16,8 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::catalog::QuotaKey;
-use hostadmin_domain::ftp::{self, FtpUsername, HomeDirectory};
+use hostadmin_domain::ftp::{FtpUsername, HomeDirectory};
 use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::passwords::service_password;
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
 use hostadmin_domain::time;
@@ -142,7 +143,7 @@ pub async fn create_ftp_user(
         let input: CreateFtpUser = body.parse()?;
         let mut errors = Vec::new();
         let username = FtpUsername::parse(&input.username).map_err(|e| errors.push(FieldError::new("/username", e)));
-        let password = ftp::service_password(&input.password).map_err(|e| errors.push(FieldError::new("/password", e)));
+        let password = service_password(&input.password).map_err(|e| errors.push(FieldError::new("/password", e)));
         let directory = match input.directory.as_deref() {
             None => Ok(HomeDirectory::root()),
             Some(text) => HomeDirectory::parse(text).map_err(|e| errors.push(FieldError::new("/directory", e))),
@@ -337,9 +338,7 @@ pub async fn update_ftp_user(
             errors.push(FieldError::new("/password", Invalid::new("required", "cannot be cleared")));
             None
         }
-        Patch::Value(text) => {
-            ftp::service_password(text).map_err(|e| errors.push(FieldError::new("/password", e))).ok()
-        }
+        Patch::Value(text) => service_password(text).map_err(|e| errors.push(FieldError::new("/password", e))).ok(),
     };
     let directory = match &input.directory {
         Patch::Absent => None,

@@ -16,7 +16,7 @@ use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::catalog::QuotaKey;
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::mailboxes::{fits_disk, Description, DovecotHash, HostedAddress, MailboxQuota};
-use hostadmin_domain::passwords::NewPassword;
+use hostadmin_domain::passwords::service_password;
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
 use hostadmin_domain::time;
@@ -201,7 +201,7 @@ pub async fn create_mailbox(
         let plan_default = hosting::quotas_of(&service)?.mailbox_default_mb;
         let mut errors = Vec::new();
         let address = take(HostedAddress::parse(&input.address), "/address", &mut errors);
-        let password = take(NewPassword::parse(&input.password), "/password", &mut errors);
+        let password = take(service_password(&input.password), "/password", &mut errors);
         let quota = take(MailboxQuota::parse(input.quota_mb, plan_default), "/quota_mb", &mut errors);
         let description =
             take(Description::parse(input.description.as_deref().unwrap_or_default()), "/description", &mut errors);
@@ -410,7 +410,7 @@ pub async fn update_mailbox(
             errors.push(FieldError::new("/password", Invalid::new("required", "cannot be cleared")));
             None
         }
-        Patch::Value(text) => take(NewPassword::parse(text), "/password", &mut errors),
+        Patch::Value(text) => take(service_password(text), "/password", &mut errors),
     };
     let quota = match input.quota_mb {
         Patch::Absent => None,
