@@ -43,7 +43,7 @@ impl AccountRow {
     }
 }
 
-type AccountColumns = (
+pub(crate) type AccountColumns = (
     accounts::id,
     accounts::kind,
     accounts::parent_id,
@@ -63,7 +63,7 @@ type AccountColumns = (
     accounts::updated_at,
 );
 
-const ACCOUNT_COLUMNS: AccountColumns = (
+pub(crate) const ACCOUNT_COLUMNS: AccountColumns = (
     accounts::id,
     accounts::kind,
     accounts::parent_id,

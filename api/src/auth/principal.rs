@@ -124,7 +124,9 @@ async fn from_session(
         .db
         .run(move |conn| {
             let session = sessions::find(conn, &claims.sid)?.ok_or_else(invalid_token)?;
-            let account = account_store::find(conn, &claims.sub)?.ok_or_else(invalid_token)?;
+            // Restrictions are read on every request: a change applies to the next one.
+            let (account, restrictions) =
+                restriction_store::account_with_restrictions(conn, &claims.sub)?.ok_or_else(invalid_token)?;
             let valid = session.ended_at.is_none()
                 && session.account_id == account.id
                 && account.token_version == claims.ver
@@ -137,8 +139,6 @@ async fn from_session(
                     return Err(invalid_token());
                 }
             }
-            // Restrictions are read on every request: a change applies to the next one.
-            let restrictions = restriction_store::in_force(conn, &account.id)?;
             Ok((account, session, restrictions))
         })
         .await?;
@@ -183,11 +183,11 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             if !usable {
                 return Err(invalid_token());
             }
-            let account = account_store::find(conn, &key.account_id)?.ok_or_else(invalid_token)?;
+            let (account, restrictions) =
+                restriction_store::account_with_restrictions(conn, &key.account_id)?.ok_or_else(invalid_token)?;
             if key.last_used_at.is_none_or(|at| at < now - chrono::Duration::minutes(1)) {
                 api_keys::touch(conn, &key.id, now)?;
             }
-            let restrictions = restriction_store::in_force(conn, &account.id)?;
             Ok((key, account, restrictions))
         })
         .await?;
