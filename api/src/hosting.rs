@@ -4,30 +4,21 @@
 //! when many requests arrive at once, and every change goes through the provisioner.
 
 use chrono::NaiveDateTime;
-use hostadmin_domain::catalog::{fits, QuotaKey, Quotas, ServiceKind};
+use hostadmin_domain::catalog::{fits, QuotaKey, Quotas};
 use hostadmin_domain::provisioning::{Operation, Outcome, ResourceAction, ResourceChange, ResourceKind};
-use hostadmin_domain::services::ServiceStatus;
 use hostadmin_persistence::services::{self as service_store, ServiceRow};
 use hostadmin_persistence::{usage, DbConnection};
 
 use crate::http::problem::ApiError;
 use crate::provisioning::{self, spec_of};
 use crate::resellers;
+use crate::routes::service_lifecycle;
 use crate::state::AppState;
 
 /// `409 service_not_active` unless the service is active: resources are created,
 /// changed and removed only on a running service.
 pub fn require_active(service: &ServiceRow) -> Result<(), ApiError> {
-    let status = ServiceStatus::parse(&service.status)
-        .ok_or_else(|| ApiError::internal(format!("stored status of service {}: {}", service.id, service.status)))?;
-    if status == ServiceStatus::Active {
-        Ok(())
-    } else {
-        Err(ApiError::conflict(
-            "service_not_active",
-            format!("hosting resources need an active service; this one is {status}"),
-        ))
-    }
+    service_lifecycle::require_active(service, "a hosting resource")
 }
 
 /// Locks the service for the rest of the transaction and reads it again, so that the
@@ -42,8 +33,7 @@ pub fn lock_active(conn: &mut DbConnection, service_id: &str) -> Result<ServiceR
 
 /// The quotas the service was sold with.
 pub fn quotas_of(service: &ServiceRow) -> Result<Quotas, ApiError> {
-    serde_json::from_str(&service.quotas)
-        .map_err(|e| ApiError::internal(format!("stored quotas of service {}: {e}", service.id)))
+    serde_json::from_str(&service.quotas).map_err(|_| service_lifecycle::corrupt(service, "quotas"))
 }
 
 /// Makes room for one more `key` in `service`, inside the creating transaction: refuses
@@ -53,8 +43,7 @@ pub fn quotas_of(service: &ServiceRow) -> Result<Quotas, ApiError> {
 /// `409 quota_exceeded` when the service's quota or a reseller package above its owner
 /// is full. Call it before inserting.
 pub fn reserve(conn: &mut DbConnection, service: &ServiceRow, key: QuotaKey) -> Result<(), ApiError> {
-    let kind = ServiceKind::parse(&service.kind)
-        .ok_or_else(|| ApiError::internal(format!("stored kind of service {}: {}", service.id, service.kind)))?;
+    let kind = service_lifecycle::kind_of(service)?;
     if !key.applies_to(kind) {
         return Err(ApiError::conflict(
             "wrong_service_kind",

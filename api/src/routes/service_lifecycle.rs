@@ -120,15 +120,15 @@ pub(crate) fn may_renew(who: Who<'_>, row: &ServiceRow, access: &Access) -> Resu
     }
 }
 
-fn corrupt(row: &ServiceRow, what: &str) -> ApiError {
+pub(crate) fn corrupt(row: &ServiceRow, what: &str) -> ApiError {
     ApiError::internal(format!("stored {what} of service {}", row.id))
 }
 
-fn status_of(row: &ServiceRow) -> Result<ServiceStatus, ApiError> {
+pub(crate) fn status_of(row: &ServiceRow) -> Result<ServiceStatus, ApiError> {
     ServiceStatus::parse(&row.status).ok_or_else(|| corrupt(row, "status"))
 }
 
-fn kind_of(row: &ServiceRow) -> Result<ServiceKind, ApiError> {
+pub(crate) fn kind_of(row: &ServiceRow) -> Result<ServiceKind, ApiError> {
     ServiceKind::parse(&row.kind).ok_or_else(|| corrupt(row, "kind"))
 }
 
@@ -156,7 +156,7 @@ fn as_is(row: &ServiceRow) -> ServiceState {
     }
 }
 
-fn require_active(row: &ServiceRow, what: &str) -> Result<(), ApiError> {
+pub(crate) fn require_active(row: &ServiceRow, what: &str) -> Result<(), ApiError> {
     let status = status_of(row)?;
     if status == ServiceStatus::Active {
         Ok(())
@@ -1168,7 +1168,7 @@ pub async fn service_usage(
     principal.authorize(Action::ReadServiceUsage)?;
     let (row, _) = find_for(&state, &principal, &id, Action::ReadServiceUsage).await?;
     let kind = kind_of(&row)?;
-    let quotas: Quotas = serde_json::from_str(&row.quotas).map_err(|_| corrupt(&row, "quotas"))?;
+    let quotas = crate::hosting::quotas_of(&row)?;
     let used = state.db.run(move |conn| in_use(conn, &row, kind)).await?;
     let usage =
         used.into_iter().map(|(key, used)| (key.as_str().to_owned(), Usage { used, limit: quotas.get(key) })).collect();
