@@ -4,7 +4,7 @@
 //! when many requests arrive at once, and every change goes through the provisioner.
 
 use chrono::NaiveDateTime;
-use hostadmin_domain::catalog::{fits, QuotaKey, Quotas};
+use hostadmin_domain::catalog::{fits, QuotaKey};
 use hostadmin_domain::provisioning::{Operation, Outcome, ResourceAction, ResourceChange, ResourceKind};
 use hostadmin_persistence::services::{self as service_store, ServiceRow};
 use hostadmin_persistence::{usage, DbConnection};
@@ -31,11 +31,6 @@ pub fn lock_active(conn: &mut DbConnection, service_id: &str) -> Result<ServiceR
     Ok(service)
 }
 
-/// The quotas the service was sold with.
-pub fn quotas_of(service: &ServiceRow) -> Result<Quotas, ApiError> {
-    serde_json::from_str(&service.quotas).map_err(|_| service_lifecycle::corrupt(service, "quotas"))
-}
-
 /// Makes room for one more `key` in `service`, inside the creating transaction: refuses
 /// with `409 wrong_service_kind` when a service of this kind does not hold such
 /// resources (a mail hosting plan cannot limit FTP users, so it must not get any), locks
@@ -43,7 +38,7 @@ pub fn quotas_of(service: &ServiceRow) -> Result<Quotas, ApiError> {
 /// `409 quota_exceeded` when the service's quota or a reseller package above its owner
 /// is full. Call it before inserting.
 pub fn reserve(conn: &mut DbConnection, service: &ServiceRow, key: QuotaKey) -> Result<(), ApiError> {
-    let kind = service_lifecycle::kind_of(service)?;
+    let kind = service.kind;
     if !key.applies_to(kind) {
         return Err(ApiError::conflict(
             "wrong_service_kind",
@@ -51,7 +46,7 @@ pub fn reserve(conn: &mut DbConnection, service: &ServiceRow, key: QuotaKey) -> 
         ));
     }
     usage::lock_service(conn, &service.id)?;
-    let limit = quotas_of(service)?.get(key);
+    let limit = service.quotas.get(key);
     let used = usage::count_in_service(conn, &service.id, key)?
         .ok_or_else(|| ApiError::internal(format!("{} is not counted one by one", key.as_str())))?;
     if !fits(u64::try_from(used).unwrap_or(u64::MAX), limit, 1) {

@@ -15,10 +15,9 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDateTime};
 
 use hostadmin_domain::audit::{self as actions, target};
-use hostadmin_domain::catalog::ServiceKind;
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::provisioning::{Operation, Outcome, Provisioner, ProvisioningError, ServiceSpec};
-use hostadmin_domain::services::{transition, ServiceAction, ServiceStatus};
+use hostadmin_domain::services::{transition, ServiceAction};
 use hostadmin_domain::time;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::holds;
@@ -88,14 +87,13 @@ impl Provisioner for Deferred {
 
 /// What a driver is told about a stored service.
 pub(crate) fn spec_of(row: &ServiceRow) -> Result<ServiceSpec, ApiError> {
-    let corrupt = |what: &str| ApiError::internal(format!("stored {what} of service {}", row.id));
     Ok(ServiceSpec {
         service_id: row.id.clone(),
         number: row.number,
-        kind: ServiceKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
+        kind: row.kind,
         owner_id: row.owner_id.clone(),
         plan_id: row.plan_id.clone(),
-        quotas: serde_json::from_str(&row.quotas).map_err(|_| corrupt("quotas"))?,
+        quotas: row.quotas.clone(),
     })
 }
 
@@ -204,16 +202,9 @@ fn provisioned(
     let Some(row) = service_store::find(conn, id)? else { return Ok(()) };
     let owner_status = holds::status_for_update(conn, &row.owner_id)?
         .ok_or_else(|| ApiError::internal(format!("the owner of service {id} vanished")))?;
-    let Some(from) = ServiceStatus::parse(&row.status) else {
-        return Err(ApiError::internal(format!("stored status of service {id}")));
-    };
+    let from = row.status;
     let Ok(to) = transition(from, ServiceAction::Provisioned, false) else { return Ok(()) };
-    let next = ServiceState {
-        status: to.as_str().to_owned(),
-        suspension_reason: row.suspension_reason.clone(),
-        cancellation: row.cancellation.clone(),
-        next_due_at: row.next_due_at,
-    };
+    let next = ServiceState { status: to, ..ServiceState::of(&row) };
     if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
         return Err(ApiError::Busy("the service changed during provisioning".into()));
     }

@@ -2,18 +2,12 @@
 //! within the quotas of the reseller's `reseller_hosting` service, unless an operator
 //! allowed overselling on it. Nested resellers answer to every package above them.
 
-use hostadmin_domain::catalog::{fits, QuotaKey, Quotas};
-use hostadmin_persistence::services::{self as service_store, PackageRow};
+use hostadmin_domain::catalog::{fits, QuotaKey};
+use hostadmin_persistence::services::{self as service_store};
 use hostadmin_persistence::usage;
 use hostadmin_persistence::DbConnection;
 
 use crate::http::problem::ApiError;
-
-/// The quotas a package was sold with.
-pub fn package_quotas(package: &PackageRow) -> Result<Quotas, ApiError> {
-    serde_json::from_str(&package.quotas)
-        .map_err(|e| ApiError::internal(format!("stored quotas of package {}: {e}", package.service_id)))
-}
 
 /// Refuses with `409 quota_exceeded` when one more `key` owned by `owner` (or, for
 /// accounts, created below `owner` with `counting_owner`) would exceed a package above.
@@ -29,7 +23,7 @@ pub fn enforce(conn: &mut DbConnection, owner: &str, including_owner: bool, key:
         if package.allow_overselling {
             continue;
         }
-        let quotas = package_quotas(&package)?;
+        let quotas = &package.quotas;
         let Some(limit) = quotas.get(key) else { continue };
         let used = match key {
             QuotaKey::Customers => service_store::count_accounts_below(conn, &package.reseller_id)?,

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,7 +33,7 @@ impl ServiceStatus {
     pub const ALL: [ServiceStatus; 6] =
         [Self::Pending, Self::Active, Self::Suspended, Self::Cancelled, Self::Terminated, Self::Expired];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Active => "active",
@@ -51,6 +52,41 @@ impl ServiceStatus {
 impl fmt::Display for ServiceStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A cancellation the owner or an account above asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Cancellation {
+    #[serde(rename = "type")]
+    pub kind: CancellationType,
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl Cancellation {
+    /// Whether it waits for the end of the paid period (the service is still `active`).
+    pub fn is_pending(&self) -> bool {
+        self.kind == CancellationType::EndOfPeriod
+    }
+}
+
+/// When a cancellation takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationType {
+    /// The service is `cancelled` at once.
+    Immediate,
+    /// The service stays `active`, with `cancellation` set, until `next_due_at`.
+    EndOfPeriod,
+}
+
+impl CancellationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Immediate => "immediate",
+            Self::EndOfPeriod => "end_of_period",
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hostadmin_domain::accounts::AccountStatus;
 use hostadmin_domain::holds::{effective_status, HoldKind};
+use hostadmin_domain::services::ServiceStatus;
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -271,7 +272,7 @@ pub fn services_to_hold(conn: &mut DbConnection, root: &str) -> Result<Vec<Strin
                     .select(accounts::id),
             ),
         )
-        .filter(services::status.eq("active"))
+        .filter(services::status.eq(ServiceStatus::Active.as_str()))
         .order(services::id.asc())
         .select(services::id)
         .load(conn)?)
@@ -288,7 +289,7 @@ pub fn services_to_release(conn: &mut DbConnection, root: &str) -> Result<Vec<St
                     .select(accounts::id),
             ),
         )
-        .filter(services::status.eq("suspended"))
+        .filter(services::status.eq(ServiceStatus::Suspended.as_str()))
         .filter(services::held.eq(true))
         .order(services::id.asc())
         .select(services::id)

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorizations;
 pub mod certificates;
+pub mod columns;
 pub mod connection;
 pub mod databases;
 pub mod dns_records;

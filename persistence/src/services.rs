@@ -7,31 +7,46 @@ use diesel::dsl::not;
 use diesel::prelude::*;
 use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::authorizations::Access;
+use hostadmin_domain::catalog::{BillingCycle, Quotas, ServiceKind};
+use hostadmin_domain::money::{Currency, Money};
+use hostadmin_domain::services::{Cancellation, ServiceStatus};
 
 use crate::accounts::escape_like;
 use crate::authorizations::{self, Received};
+use crate::columns::{json, Json, OptionalJson, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, accounts, counters, services};
 
-#[derive(Debug, Clone, Queryable)]
+/// A service as stored, with its columns read into their domain types.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = services, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct ServiceRow {
     pub id: String,
     pub number: i64,
     pub owner_id: String,
     pub plan_id: String,
     pub name: String,
-    pub kind: String,
-    pub status: String,
-    pub cycle: String,
-    pub addons: String,
-    pub quotas: String,
+    #[diesel(deserialize_as = Text<ServiceKind>)]
+    pub kind: ServiceKind,
+    #[diesel(deserialize_as = Text<ServiceStatus>)]
+    pub status: ServiceStatus,
+    #[diesel(deserialize_as = Text<BillingCycle>)]
+    pub cycle: BillingCycle,
+    /// Codes of the plan's add-ons the service has.
+    #[diesel(deserialize_as = Json<Vec<String>>)]
+    pub addons: Vec<String>,
+    /// The plan's quotas with the add-ons', as sold.
+    #[diesel(deserialize_as = Json<Quotas>)]
+    pub quotas: Quotas,
     pub registered_at: NaiveDateTime,
     pub next_due_at: NaiveDateTime,
     pub recurring_amount_minor: i64,
-    pub currency: String,
+    #[diesel(deserialize_as = Text<Currency>)]
+    pub currency: Currency,
     pub auto_renew: bool,
-    pub cancellation: Option<String>,
+    #[diesel(deserialize_as = OptionalJson<Cancellation>)]
+    pub cancellation: Option<Cancellation>,
     pub suspension_reason: Option<String>,
     pub allow_overselling: bool,
     /// Suspended because the owner's account is held (persistence/src/holds.rs).
@@ -41,58 +56,22 @@ pub struct ServiceRow {
     pub updated_at: NaiveDateTime,
 }
 
-type Columns = (
-    services::id,
-    services::number,
-    services::owner_id,
-    services::plan_id,
-    services::name,
-    services::kind,
-    services::status,
-    services::cycle,
-    services::addons,
-    services::quotas,
-    services::registered_at,
-    services::next_due_at,
-    services::recurring_amount_minor,
-    services::currency,
-    services::auto_renew,
-    services::cancellation,
-    services::suspension_reason,
-    services::allow_overselling,
-    services::held,
-    services::version,
-    services::created_at,
-    services::updated_at,
-);
-const COLUMNS: Columns = (
-    services::id,
-    services::number,
-    services::owner_id,
-    services::plan_id,
-    services::name,
-    services::kind,
-    services::status,
-    services::cycle,
-    services::addons,
-    services::quotas,
-    services::registered_at,
-    services::next_due_at,
-    services::recurring_amount_minor,
-    services::currency,
-    services::auto_renew,
-    services::cancellation,
-    services::suspension_reason,
-    services::allow_overselling,
-    services::held,
-    services::version,
-    services::created_at,
-    services::updated_at,
-);
+impl ServiceRow {
+    /// Whether an end-of-period cancellation is waiting for `next_due_at`.
+    pub fn has_pending_cancellation(&self) -> bool {
+        self.cancellation.as_ref().is_some_and(Cancellation::is_pending)
+    }
+
+    /// The recurring price.
+    pub fn recurring_price(&self) -> Money {
+        Money::new(self.recurring_amount_minor, self.currency.clone())
+    }
+}
 
 /// Statuses that hold a place in a quota: what is being or has been provisioned and
 /// not given up.
-pub const COUNTED_STATUSES: [&str; 3] = ["pending", "active", "suspended"];
+pub const COUNTED_STATUSES: [&str; 3] =
+    [ServiceStatus::Pending.as_str(), ServiceStatus::Active.as_str(), ServiceStatus::Suspended.as_str()];
 
 /// The next service number. The counter row is updated inside the creating transaction:
 /// a rollback gives the number back, and concurrent creators wait for each other.
@@ -103,6 +82,7 @@ pub fn next_number(conn: &mut DbConnection) -> Result<i64, StoreError> {
         .get_result(conn)?)
 }
 
+/// A service being sold.
 #[derive(Debug, Clone)]
 pub struct NewService {
     pub id: String,
@@ -110,42 +90,67 @@ pub struct NewService {
     pub owner_id: String,
     pub plan_id: String,
     pub name: String,
-    pub kind: String,
-    pub status: String,
-    pub cycle: String,
-    pub addons: String,
-    pub quotas: String,
+    pub kind: ServiceKind,
+    pub status: ServiceStatus,
+    pub cycle: BillingCycle,
+    pub addons: Vec<String>,
+    pub quotas: Quotas,
     pub next_due_at: NaiveDateTime,
-    pub recurring_amount_minor: i64,
-    pub currency: String,
+    pub price: Money,
     pub now: NaiveDateTime,
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = services, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct ServiceInsert<'a> {
+    id: &'a str,
+    number: i64,
+    owner_id: &'a str,
+    plan_id: &'a str,
+    name: &'a str,
+    name_lower: String,
+    kind: &'a str,
+    status: &'a str,
+    cycle: &'a str,
+    addons: String,
+    quotas: String,
+    registered_at: NaiveDateTime,
+    next_due_at: NaiveDateTime,
+    recurring_amount_minor: i64,
+    currency: &'a str,
+    auto_renew: bool,
+    allow_overselling: bool,
+    held: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
 pub fn insert(conn: &mut DbConnection, new: &NewService) -> Result<(), StoreError> {
-    diesel::insert_into(services::table)
-        .values((
-            services::id.eq(&new.id),
-            services::number.eq(new.number),
-            services::owner_id.eq(&new.owner_id),
-            services::plan_id.eq(&new.plan_id),
-            services::name.eq(&new.name),
-            services::name_lower.eq(new.name.to_lowercase()),
-            services::kind.eq(&new.kind),
-            services::status.eq(&new.status),
-            services::cycle.eq(&new.cycle),
-            services::addons.eq(&new.addons),
-            services::quotas.eq(&new.quotas),
-            services::registered_at.eq(new.now),
-            services::next_due_at.eq(new.next_due_at),
-            services::recurring_amount_minor.eq(new.recurring_amount_minor),
-            services::currency.eq(&new.currency),
-            services::auto_renew.eq(true),
-            services::allow_overselling.eq(false),
-            services::version.eq(1_i64),
-            services::created_at.eq(new.now),
-            services::updated_at.eq(new.now),
-        ))
-        .execute(conn)?;
+    let row = ServiceInsert {
+        id: &new.id,
+        number: new.number,
+        owner_id: &new.owner_id,
+        plan_id: &new.plan_id,
+        name: &new.name,
+        name_lower: new.name.to_lowercase(),
+        kind: new.kind.as_str(),
+        status: new.status.as_str(),
+        cycle: new.cycle.as_str(),
+        addons: json(&new.addons)?,
+        quotas: json(&new.quotas)?,
+        registered_at: new.now,
+        next_due_at: new.next_due_at,
+        recurring_amount_minor: new.price.amount_minor,
+        currency: new.price.currency.as_str(),
+        auto_renew: true,
+        allow_overselling: false,
+        held: false,
+        version: 1,
+        created_at: new.now,
+        updated_at: new.now,
+    };
+    diesel::insert_into(services::table).values(&row).execute(conn)?;
     Ok(())
 }
 
@@ -224,7 +229,7 @@ pub fn find_in_reach(
     let own: Option<ServiceRow> = services::table
         .filter(within(&scope.reach))
         .filter(services::id.eq(id))
-        .select(COLUMNS)
+        .select(ServiceRow::as_select())
         .first(conn)
         .optional()?;
     if let Some(row) = own {
@@ -237,13 +242,13 @@ pub fn find_in_reach(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ServiceRow>, StoreError> {
-    Ok(services::table.filter(services::id.eq(id)).select(COLUMNS).first(conn).optional()?)
+    Ok(services::table.filter(services::id.eq(id)).select(ServiceRow::as_select()).first(conn).optional()?)
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ServiceFilter {
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<ServiceKind>,
+    pub status: Option<ServiceStatus>,
     pub owner_id: Option<String>,
     /// Lowercase prefix of the name; when all digits, also the exact number.
     pub q: Option<String>,
@@ -264,10 +269,10 @@ pub fn list_in_reach(
     };
     let mut query = services::table.filter(within_or_granted(&scope.reach, &received)).into_boxed();
     if let Some(kind) = &filter.kind {
-        query = query.filter(services::kind.eq(kind));
+        query = query.filter(services::kind.eq(kind.as_str()));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(services::status.eq(status));
+        query = query.filter(services::status.eq(status.as_str()));
     }
     if let Some(owner) = &filter.owner_id {
         query = query.filter(services::owner_id.eq(owner));
@@ -287,7 +292,7 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(services::id.lt(before));
     }
-    Ok(query.order(services::id.desc()).limit(limit).select(COLUMNS).load(conn)?)
+    Ok(query.order(services::id.desc()).limit(limit).select(ServiceRow::as_select()).load(conn)?)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -331,7 +336,8 @@ pub fn update(
 pub struct PackageRow {
     pub service_id: String,
     pub reseller_id: String,
-    pub quotas: String,
+    #[diesel(deserialize_as = Json<Quotas>)]
+    pub quotas: Quotas,
     pub allow_overselling: bool,
 }
 
@@ -342,8 +348,8 @@ pub struct PackageRow {
 pub fn lock_packages(conn: &mut DbConnection, reseller_ids: &[String]) -> Result<Vec<PackageRow>, StoreError> {
     let packages: Vec<PackageRow> = services::table
         .filter(services::owner_id.eq_any(reseller_ids))
-        .filter(services::kind.eq("reseller_hosting"))
-        .filter(services::status.eq_any(["active", "suspended"]))
+        .filter(services::kind.eq(ServiceKind::ResellerHosting.as_str()))
+        .filter(services::status.eq_any([ServiceStatus::Active.as_str(), ServiceStatus::Suspended.as_str()]))
         .order(services::id.asc())
         .select((services::id, services::owner_id, services::quotas, services::allow_overselling))
         .load(conn)?;
@@ -394,11 +400,33 @@ pub fn count_accounts_below(conn: &mut DbConnection, reseller_id: &str) -> Resul
 /// A service's lifecycle fields as a lifecycle action leaves them, all at once.
 #[derive(Debug, Clone)]
 pub struct ServiceState {
-    pub status: String,
+    pub status: ServiceStatus,
     pub suspension_reason: Option<String>,
-    /// The stored JSON of the cancellation, if any.
-    pub cancellation: Option<String>,
+    pub cancellation: Option<Cancellation>,
     pub next_due_at: NaiveDateTime,
+}
+
+impl ServiceState {
+    /// The lifecycle fields of `row` as they are; each action changes some of them.
+    pub fn of(row: &ServiceRow) -> Self {
+        Self {
+            status: row.status,
+            suspension_reason: row.suspension_reason.clone(),
+            cancellation: row.cancellation.clone(),
+            next_due_at: row.next_due_at,
+        }
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = services, treat_none_as_null = true, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct StateChange<'a> {
+    status: &'a str,
+    suspension_reason: Option<&'a str>,
+    cancellation: Option<String>,
+    next_due_at: NaiveDateTime,
+    version: i64,
+    updated_at: NaiveDateTime,
 }
 
 /// Sets the lifecycle fields if the service is still at `expected_version`, and bumps
@@ -410,30 +438,37 @@ pub fn set_state(
     state: &ServiceState,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    let change = StateChange {
+        status: state.status.as_str(),
+        suspension_reason: state.suspension_reason.as_deref(),
+        cancellation: state.cancellation.as_ref().map(json).transpose()?,
+        next_due_at: state.next_due_at,
+        version: expected_version + 1,
+        updated_at: now,
+    };
     let target = services::table.filter(services::id.eq(id)).filter(services::version.eq(expected_version));
-    let updated = diesel::update(target)
-        .set((
-            services::status.eq(&state.status),
-            services::suspension_reason.eq(&state.suspension_reason),
-            services::cancellation.eq(&state.cancellation),
-            services::next_due_at.eq(state.next_due_at),
-            services::version.eq(expected_version + 1),
-            services::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+    Ok(diesel::update(target).set(&change).execute(conn)? == 1)
 }
 
 /// What a plan change stores: the plan, its add-ons and what they come to.
 #[derive(Debug, Clone)]
 pub struct PlanChange {
     pub plan_id: String,
-    /// JSON array of add-on codes.
-    pub addons: String,
-    /// JSON of the quotas.
-    pub quotas: String,
-    pub recurring_amount_minor: i64,
-    pub currency: String,
+    pub addons: Vec<String>,
+    pub quotas: Quotas,
+    pub price: Money,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = services, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct PlanColumns<'a> {
+    plan_id: &'a str,
+    addons: String,
+    quotas: String,
+    recurring_amount_minor: i64,
+    currency: &'a str,
+    version: i64,
+    updated_at: NaiveDateTime,
 }
 
 /// Moves the service to another plan if it is still at `expected_version`, and bumps
@@ -445,19 +480,17 @@ pub fn set_plan(
     change: &PlanChange,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    let columns = PlanColumns {
+        plan_id: &change.plan_id,
+        addons: json(&change.addons)?,
+        quotas: json(&change.quotas)?,
+        recurring_amount_minor: change.price.amount_minor,
+        currency: change.price.currency.as_str(),
+        version: expected_version + 1,
+        updated_at: now,
+    };
     let target = services::table.filter(services::id.eq(id)).filter(services::version.eq(expected_version));
-    let updated = diesel::update(target)
-        .set((
-            services::plan_id.eq(&change.plan_id),
-            services::addons.eq(&change.addons),
-            services::quotas.eq(&change.quotas),
-            services::recurring_amount_minor.eq(change.recurring_amount_minor),
-            services::currency.eq(&change.currency),
-            services::version.eq(expected_version + 1),
-            services::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+    Ok(diesel::update(target).set(&columns).execute(conn)? == 1)
 }
 
 /// Stores the hash of a new service password if the service is still at
@@ -496,7 +529,7 @@ pub fn due(
     limit: i64,
 ) -> Result<Vec<(String, Due)>, StoreError> {
     let cancelling: Vec<String> = services::table
-        .filter(services::status.eq("active"))
+        .filter(services::status.eq(ServiceStatus::Active.as_str()))
         .filter(services::cancellation.is_not_null())
         .filter(services::next_due_at.le(now))
         .order(services::next_due_at.asc())
@@ -505,7 +538,9 @@ pub fn due(
         .load(conn)?;
     let expiring: Vec<String> = services::table
         .filter(
-            services::status.eq("suspended").or(services::status.eq("active").and(services::cancellation.is_null())),
+            services::status
+                .eq(ServiceStatus::Suspended.as_str())
+                .or(services::status.eq(ServiceStatus::Active.as_str()).and(services::cancellation.is_null())),
         )
         .filter(services::next_due_at.lt(expire_before))
         .order(services::next_due_at.asc())

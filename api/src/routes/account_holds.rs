@@ -285,8 +285,7 @@ pub(crate) fn move_service_hold(
     if !holds::set_service_hold(conn, &row.id, row.version, hold, to.as_str(), reason, now)? {
         return Err(ApiError::Busy("a service changed during the hold".into()));
     }
-    let from = ServiceStatus::parse(&row.status)
-        .ok_or_else(|| ApiError::internal(format!("stored status of service {}", row.id)))?;
+    let from = row.status;
     let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
     if let Some(operation) = Operation::for_transition(from, to, provisioning::spec_of(&changed)?) {
         let requester = context.on_behalf_of.as_deref().or(context.actor_id.as_deref()).unwrap_or(&row.owner_id);
@@ -313,7 +312,7 @@ pub(crate) fn hold_with_owner(
     owner_status: AccountStatus,
     now: NaiveDateTime,
 ) -> Result<ServiceRow, ApiError> {
-    if owner_status == AccountStatus::Active || row.status != ServiceStatus::Active.as_str() {
+    if owner_status == AccountStatus::Active || row.status != ServiceStatus::Active {
         return Ok(row);
     }
     let kind = if owner_status == AccountStatus::Blocked { HoldKind::Block } else { HoldKind::Suspension };

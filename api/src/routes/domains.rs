@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::authorizations::Access;
-use hostadmin_domain::catalog::{fits, QuotaKey};
+use hostadmin_domain::catalog::{fits, QuotaKey, ServiceKind};
 use hostadmin_domain::domains::{DomainName, Nameservers, RedirectTarget, RedirectType};
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::Action;
@@ -184,7 +184,7 @@ fn record(
 }
 
 fn is_hosting(service: &ServiceRow) -> bool {
-    service.kind == "web_hosting" || service.kind == "mail_hosting"
+    matches!(service.kind, ServiceKind::WebHosting | ServiceKind::MailHosting)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -574,7 +574,7 @@ fn move_checks(conn: &mut DbConnection, domain: &DomainRow, target: &ServiceRow)
         ));
     }
     usage::lock_service(conn, &target.id)?;
-    let quotas = hosting::quotas_of(target)?;
+    let quotas = &target.quotas;
     let records = u64::try_from(domain_store::record_count(conn, &domain.id)?).unwrap_or(u64::MAX);
     for (key, needed) in [(QuotaKey::Domains, 1), (QuotaKey::DnsRecords, records)] {
         if needed == 0 {

@@ -120,7 +120,7 @@ fn check_disk(
     quota: MailboxQuota,
     except: Option<&str>,
 ) -> Result<(), ApiError> {
-    let disk = hosting::quotas_of(service)?.disk_mb;
+    let disk = service.quotas.disk_mb;
     let others = mailbox_store::quota_sum(conn, &service.id, except)?;
     if fits_disk(others, quota, disk) {
         return Ok(());
@@ -198,7 +198,7 @@ pub async fn create_mailbox(
     let (service, _) = find_for(&state, &principal, &id, Action::WriteMail).await?;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateMailbox = body.parse()?;
-        let plan_default = hosting::quotas_of(&service)?.mailbox_default_mb;
+        let plan_default = service.quotas.mailbox_default_mb;
         let mut errors = Vec::new();
         let address = take(HostedAddress::parse(&input.address), "/address", &mut errors);
         let password = take(service_password(&input.password), "/password", &mut errors);
@@ -402,7 +402,7 @@ pub async fn update_mailbox(
     let (service, _) = find_for(&state, &principal, &service_id, Action::WriteMail).await?;
     let current = find_mailbox(&state, &service.id, &mailbox_id).await?;
     let input: UpdateMailbox = body.parse()?;
-    let plan_default = hosting::quotas_of(&service)?.mailbox_default_mb;
+    let plan_default = service.quotas.mailbox_default_mb;
     let mut errors = Vec::new();
     let password = match &input.password {
         Patch::Absent => None,

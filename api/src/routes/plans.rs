@@ -32,7 +32,6 @@ use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::resellers;
 use crate::state::AppState;
 
 /// The most an amount may be: ten billion in major units.
@@ -216,7 +215,7 @@ fn check_package(
     let Some(owner) = owner else { return Ok(()) };
     let most = quotas.with_addons(addons.iter().map(|addon| &addon.quota_delta));
     for package in service_store::lock_packages(conn, &[owner.to_owned()])? {
-        let ceiling = resellers::package_quotas(&package)?;
+        let ceiling = package.quotas.clone();
         let errors: Vec<FieldError> = most
             .exceeding(&ceiling, kind)
             .into_iter()

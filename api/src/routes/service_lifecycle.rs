@@ -24,12 +24,12 @@ use hostadmin_domain::authorizations::Access;
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::credentials::random_bytes;
 use hostadmin_domain::ids::parse_id;
-use hostadmin_domain::money::{Currency, Money};
+use hostadmin_domain::money::Currency;
 use hostadmin_domain::passwords::NewPassword;
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::proration::{self, Quote};
 use hostadmin_domain::provisioning::{Operation, Provisioner};
-use hostadmin_domain::services::{transition, ServiceAction, ServiceStatus};
+use hostadmin_domain::services::{transition, Cancellation, CancellationType, ServiceAction, ServiceStatus};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::{check_length, Invalid};
 use hostadmin_persistence::accounts as account_store;
@@ -47,7 +47,7 @@ use crate::http::idempotency;
 use crate::http::problem::ApiError;
 use crate::provisioning;
 use crate::routes::plans::PlanView;
-use crate::routes::services::{find_for, sale, service_response, Cancellation, Sale, ServiceView};
+use crate::routes::services::{find_for, sale, service_response, Sale, ServiceView};
 use crate::state::AppState;
 
 /// The longest reason a suspension, termination or cancellation may give.
@@ -59,9 +59,6 @@ const GENERATED_PASSWORD_LENGTH: usize = 20;
 /// Letters and digits without the look-alikes `0 O o 1 l I`: 56 symbols, safe to read
 /// out on the phone or copy from a screenshot.
 const PASSWORD_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
-
-const END_OF_PERIOD: &str = "end_of_period";
-const IMMEDIATE: &str = "immediate";
 
 // ---------------------------------------------------------------------------------
 // Who may act on a service, and what state it is in.
@@ -120,44 +117,14 @@ pub(crate) fn may_renew(who: Who<'_>, row: &ServiceRow, access: &Access) -> Resu
     }
 }
 
-pub(crate) fn corrupt(row: &ServiceRow, what: &str) -> ApiError {
-    ApiError::internal(format!("stored {what} of service {}", row.id))
-}
-
-pub(crate) fn status_of(row: &ServiceRow) -> Result<ServiceStatus, ApiError> {
-    ServiceStatus::parse(&row.status).ok_or_else(|| corrupt(row, "status"))
-}
-
-pub(crate) fn kind_of(row: &ServiceRow) -> Result<ServiceKind, ApiError> {
-    ServiceKind::parse(&row.kind).ok_or_else(|| corrupt(row, "kind"))
-}
-
-fn cycle_of(row: &ServiceRow) -> Result<BillingCycle, ApiError> {
-    BillingCycle::parse(&row.cycle).ok_or_else(|| corrupt(row, "cycle"))
-}
-
-fn cancellation_of(row: &ServiceRow) -> Result<Option<Cancellation>, ApiError> {
-    row.cancellation.as_deref().map(serde_json::from_str).transpose().map_err(|_| corrupt(row, "cancellation"))
-}
-
 /// Where `action` takes the service, or `409 invalid_transition`.
 fn moved(row: &ServiceRow, action: ServiceAction) -> Result<ServiceStatus, ApiError> {
-    let pending = cancellation_of(row)?.is_some_and(|c| c.type_ == END_OF_PERIOD);
-    transition(status_of(row)?, action, pending).map_err(|refused| ApiError::conflict(refused.code(), refused.detail()))
-}
-
-/// The lifecycle fields as they are; each action changes some of them.
-fn as_is(row: &ServiceRow) -> ServiceState {
-    ServiceState {
-        status: row.status.clone(),
-        suspension_reason: row.suspension_reason.clone(),
-        cancellation: row.cancellation.clone(),
-        next_due_at: row.next_due_at,
-    }
+    transition(row.status, action, row.has_pending_cancellation())
+        .map_err(|refused| ApiError::conflict(refused.code(), refused.detail()))
 }
 
 pub(crate) fn require_active(row: &ServiceRow, what: &str) -> Result<(), ApiError> {
-    let status = status_of(row)?;
+    let status = row.status;
     if status == ServiceStatus::Active {
         Ok(())
     } else {
@@ -267,12 +234,12 @@ where
         }
         record(conn, &context, &row, action, details, now)?;
         let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-        let to = status_of(&changed)?;
+        let to = changed.status;
         if to != ServiceStatus::Suspended {
             // Terminated or cancelled while held: nothing for the owner's unhold to undo.
             holds::forget_service_hold(conn, &row.id)?;
         }
-        if let Some(operation) = Operation::for_transition(status_of(&row)?, to, provisioning::spec_of(&changed)?) {
+        if let Some(operation) = Operation::for_transition(row.status, to, provisioning::spec_of(&changed)?) {
             provisioning::request(conn, provisioner.as_ref(), operation, requester(&context, &row), now)?;
         }
         Ok(changed)
@@ -293,8 +260,7 @@ pub(crate) type Change =
 pub(crate) fn suspension(reason: String) -> Change {
     Box::new(move |row, _| {
         let status = moved(row, ServiceAction::Suspend)?;
-        let next =
-            ServiceState { status: status.as_str().to_owned(), suspension_reason: Some(reason.clone()), ..as_is(row) };
+        let next = ServiceState { status, suspension_reason: Some(reason.clone()), ..ServiceState::of(row) };
         Ok((next, serde_json::json!({ "reason": reason })))
     })
 }
@@ -303,7 +269,7 @@ pub(crate) fn suspension(reason: String) -> Change {
 pub(crate) fn unsuspension(reason: Option<String>) -> Change {
     Box::new(move |row, _| {
         let status = moved(row, ServiceAction::Unsuspend)?;
-        let next = ServiceState { status: status.as_str().to_owned(), suspension_reason: None, ..as_is(row) };
+        let next = ServiceState { status, suspension_reason: None, ..ServiceState::of(row) };
         Ok((next, serde_json::json!({ "reason": reason, "suspension_reason": row.suspension_reason })))
     })
 }
@@ -324,10 +290,10 @@ pub(crate) fn renew_cycles(cycles: Option<u32>, pointer: &str) -> Result<u32, Ap
 pub(crate) fn renewal(cycles: u32, pointer: &'static str) -> Change {
     Box::new(move |row, _| {
         let status = moved(row, ServiceAction::Renew)?;
-        let next_due_at = cycle_of(row)?.advance(row.next_due_at, cycles).ok_or_else(|| {
+        let next_due_at = row.cycle.advance(row.next_due_at, cycles).ok_or_else(|| {
             ApiError::field(pointer, Invalid::new("out_of_range", "the due date would be out of range"))
         })?;
-        let next = ServiceState { status: status.as_str().to_owned(), next_due_at, ..as_is(row) };
+        let next = ServiceState { status, next_due_at, ..ServiceState::of(row) };
         let details = serde_json::json!({
             "cycles": cycles,
             "from": time::to_utc(row.next_due_at),
@@ -357,8 +323,8 @@ pub(crate) fn end_period(
     grace: chrono::Duration,
 ) -> Result<Option<&'static str>, ApiError> {
     let Some(row) = service_store::find(conn, id)? else { return Ok(None) };
-    let pending = cancellation_of(&row)?.is_some_and(|c| c.type_ == END_OF_PERIOD);
-    let status = status_of(&row)?;
+    let pending = row.has_pending_cancellation();
+    let status = row.status;
     let (action, audited) = if status == ServiceStatus::Active && pending && row.next_due_at <= now {
         (ServiceAction::PeriodEndedWithCancellation, actions::SERVICE_CANCEL_AT_PERIOD_END)
     } else if row.next_due_at < now - grace {
@@ -368,9 +334,9 @@ pub(crate) fn end_period(
     };
     let Ok(to) = transition(status, action, pending) else { return Ok(None) };
     let next = ServiceState {
-        status: to.as_str().to_owned(),
+        status: to,
         suspension_reason: if to == ServiceStatus::Expired { None } else { row.suspension_reason.clone() },
-        ..as_is(&row)
+        ..ServiceState::of(&row)
     };
     if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
         return Ok(None);
@@ -520,12 +486,7 @@ pub async fn terminate_service(
     let reason = reason(&input.reason, "/reason")?;
     let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_TERMINATE, move |row, _| {
         let status = moved(row, ServiceAction::Terminate)?;
-        let next = ServiceState {
-            status: status.as_str().to_owned(),
-            suspension_reason: None,
-            cancellation: None,
-            next_due_at: row.next_due_at,
-        };
+        let next = ServiceState { status, suspension_reason: None, cancellation: None, next_due_at: row.next_due_at };
         Ok((next, serde_json::json!({ "reason": reason, "from": row.status })))
     })
     .await?;
@@ -535,24 +496,6 @@ pub async fn terminate_service(
 // ---------------------------------------------------------------------------------
 // Cancel and withdraw.
 // ---------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CancellationType {
-    /// The service is `cancelled` at once.
-    Immediate,
-    /// The service stays `active`, with `cancellation` set, until `next_due_at`.
-    EndOfPeriod,
-}
-
-impl CancellationType {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Immediate => IMMEDIATE,
-            Self::EndOfPeriod => END_OF_PERIOD,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -596,20 +539,18 @@ pub async fn cancel_service(
     let reason = reason(&input.reason, "/reason")?;
     let type_ = input.type_;
     let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_CANCEL, move |row, now| {
-        let cancellation =
-            Cancellation { type_: type_.as_str().to_owned(), reason: reason.clone(), requested_at: time::to_utc(now) };
-        let stored = Some(serde_json::to_string(&cancellation).map_err(ApiError::internal)?);
+        let stored = Some(Cancellation { kind: type_, reason: reason.clone(), requested_at: time::to_utc(now) });
         let next = match type_ {
             CancellationType::Immediate => ServiceState {
-                status: moved(row, ServiceAction::CancelImmediately)?.as_str().to_owned(),
+                status: moved(row, ServiceAction::CancelImmediately)?,
                 suspension_reason: None,
                 cancellation: stored,
                 next_due_at: row.next_due_at,
             },
             CancellationType::EndOfPeriod => ServiceState {
-                status: moved(row, ServiceAction::CancelAtPeriodEnd)?.as_str().to_owned(),
+                status: moved(row, ServiceAction::CancelAtPeriodEnd)?,
                 cancellation: stored,
-                ..as_is(row)
+                ..ServiceState::of(row)
             },
         };
         Ok((next, serde_json::json!({ "type": type_.as_str(), "reason": reason })))
@@ -644,8 +585,8 @@ pub async fn withdraw_cancellation(
     let (row, _) = find_for(&state, &principal, &id, Action::CancelService).await?;
     let row = change_state(&state, &request, &principal, row.id, actions::SERVICE_CANCEL_WITHDRAW, move |row, _| {
         let status = moved(row, ServiceAction::WithdrawCancellation)?;
-        let withdrawn = cancellation_of(row)?;
-        let next = ServiceState { status: status.as_str().to_owned(), cancellation: None, ..as_is(row) };
+        let withdrawn = row.cancellation.clone();
+        let next = ServiceState { status, cancellation: None, ..ServiceState::of(row) };
         Ok((next, serde_json::json!({ "withdrawn": withdrawn })))
     })
     .await?;
@@ -815,11 +756,15 @@ fn plan_sale(plan: &PlanView, cycle: BillingCycle, addons: &[String], addons_sen
 
 /// The prorated difference between the service's price and the sale's, today.
 fn price_quote(row: &ServiceRow, sale: &Sale, today: NaiveDate) -> Result<Quote, ApiError> {
-    let old =
-        Money::new(row.recurring_amount_minor, Currency::parse(&row.currency).map_err(|_| corrupt(row, "currency"))?);
-    let new = Money::new(sale.amount_minor, Currency::parse(&sale.currency).map_err(ApiError::internal)?);
-    proration::quote_for_service(&old, &new, cycle_of(row)?, row.registered_at, row.next_due_at, today)
-        .map_err(|refused| ApiError::field("/plan_id", Invalid::new(refused.code(), refused.to_string())))
+    proration::quote_for_service(
+        &row.recurring_price(),
+        &sale.price,
+        row.cycle,
+        row.registered_at,
+        row.next_due_at,
+        today,
+    )
+    .map_err(|refused| ApiError::field("/plan_id", Invalid::new(refused.code(), refused.to_string())))
 }
 
 /// How much of each resource limiting a service of `kind` is in use, in the contract's
@@ -907,7 +852,7 @@ pub async fn change_service_plan(
             })
             .await?;
         let plan = PlanView::from_row(&plan)?;
-        let kind = kind_of(&row)?;
+        let kind = row.kind;
         if plan.service_kind != kind {
             return Err(ApiError::field(
                 "/plan_id",
@@ -920,9 +865,9 @@ pub async fn change_service_plan(
         let addons_sent = input.addons.is_some();
         let addons = match input.addons {
             Some(addons) => addons,
-            None => serde_json::from_str(&row.addons).map_err(|_| corrupt(&row, "add-ons"))?,
+            None => row.addons.clone(),
         };
-        let sale = plan_sale(&plan, cycle_of(&row)?, &addons, addons_sent)?;
+        let sale = plan_sale(&plan, row.cycle, &addons, addons_sent)?;
         // Also the last input check (a plan priced in another currency cannot be
         // prorated); an application quotes again inside its transaction.
         let quote = price_quote(&row, &sale, time::now().date())?;
@@ -939,10 +884,9 @@ pub async fn change_service_plan(
 
         let change = PlanChange {
             plan_id: plan.id.clone(),
-            addons: serde_json::to_string(&addons).map_err(ApiError::internal)?,
-            quotas: serde_json::to_string(&sale.quotas).map_err(ApiError::internal)?,
-            recurring_amount_minor: sale.amount_minor,
-            currency: sale.currency.clone(),
+            addons: addons.clone(),
+            quotas: sale.quotas.clone(),
+            price: sale.price.clone(),
         };
         let if_match = IfMatch::from_request(&request);
         let context = principal.audit.clone();
@@ -962,10 +906,10 @@ pub async fn change_service_plan(
                 let details = serde_json::json!({
                     "from_plan_id": row.plan_id,
                     "plan_id": change.plan_id,
-                    "from_addons": serde_json::from_str::<serde_json::Value>(&row.addons).unwrap_or_default(),
-                    "addons": serde_json::from_str::<serde_json::Value>(&change.addons).unwrap_or_default(),
+                    "from_addons": row.addons,
+                    "addons": change.addons,
                     "from_recurring_amount_minor": row.recurring_amount_minor,
-                    "recurring_amount_minor": change.recurring_amount_minor,
+                    "recurring_amount_minor": change.price.amount_minor,
                     "amount_minor": quote.amount_minor,
                     "currency": quote.currency,
                     "effective_at": quote.effective_at,
@@ -1167,8 +1111,8 @@ pub async fn service_usage(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadServiceUsage)?;
     let (row, _) = find_for(&state, &principal, &id, Action::ReadServiceUsage).await?;
-    let kind = kind_of(&row)?;
-    let quotas = crate::hosting::quotas_of(&row)?;
+    let kind = row.kind;
+    let quotas = row.quotas.clone();
     let used = state.db.run(move |conn| in_use(conn, &row, kind)).await?;
     let usage =
         used.into_iter().map(|(key, used)| (key.as_str().to_owned(), Usage { used, limit: quotas.get(key) })).collect();

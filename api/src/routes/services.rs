@@ -15,9 +15,10 @@ use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::authorizations::{self, Access, GrantRefusal};
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::money::Money;
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::provisioning::{Operation, Outcome, ServiceSpec};
-use hostadmin_domain::services::ServiceStatus;
+use hostadmin_domain::services::{Cancellation, ServiceStatus};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::accounts as account_store;
@@ -42,16 +43,6 @@ use crate::resellers;
 use crate::routes::account_holds;
 use crate::routes::plans::{Addon, PlanView, Price};
 use crate::state::AppState;
-
-/// A pending cancellation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Cancellation {
-    /// `immediate` or `end_of_period`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub reason: String,
-    pub requested_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceView {
@@ -87,31 +78,25 @@ pub struct ServiceView {
 
 impl ServiceView {
     pub fn from_row(row: &ServiceRow) -> Result<Self, ApiError> {
-        let corrupt = |what: &str| ApiError::internal(format!("stored {what} of service {}", row.id));
         Ok(Self {
             id: row.id.clone(),
             number: row.number,
             name: row.name.clone(),
-            kind: ServiceKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
-            status: ServiceStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+            kind: row.kind,
+            status: row.status,
             owner_id: row.owner_id.clone(),
             plan_id: row.plan_id.clone(),
-            cycle: BillingCycle::parse(&row.cycle).ok_or_else(|| corrupt("cycle"))?,
-            addons: serde_json::from_str(&row.addons).map_err(|_| corrupt("add-ons"))?,
+            cycle: row.cycle,
+            addons: row.addons.clone(),
             registered_at: time::to_utc(row.registered_at),
             next_due_at: time::to_utc(row.next_due_at),
             recurring_amount_minor: row.recurring_amount_minor,
-            currency: row.currency.clone(),
+            currency: row.currency.as_str().to_owned(),
             auto_renew: row.auto_renew,
-            cancellation: row
-                .cancellation
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|_| corrupt("cancellation"))?,
+            cancellation: row.cancellation.clone(),
             suspension_reason: row.suspension_reason.clone(),
             held: row.held,
-            quotas: serde_json::from_str(&row.quotas).map_err(|_| corrupt("quotas"))?,
+            quotas: row.quotas.clone(),
             allow_overselling: row.allow_overselling,
         })
     }
@@ -236,8 +221,7 @@ pub struct CreateService {
 #[derive(Clone)]
 pub(crate) struct Sale {
     pub(crate) quotas: Quotas,
-    pub(crate) amount_minor: i64,
-    pub(crate) currency: String,
+    pub(crate) price: Money,
 }
 
 fn price_in(prices: &[Price], cycle: BillingCycle) -> Option<&Price> {
@@ -279,8 +263,7 @@ pub(crate) fn sale(plan: &PlanView, cycle: BillingCycle, addon_codes: &[String])
         .ok_or_else(|| ApiError::field("/addons", Invalid::new("out_of_range", "the total price is too large")))?;
     Ok(Sale {
         quotas: plan.quotas.with_addons(chosen.iter().map(|addon| &addon.quota_delta)),
-        amount_minor,
-        currency: base.currency.as_str().to_owned(),
+        price: Money::new(amount_minor, base.currency.clone()),
     })
 }
 
@@ -351,14 +334,13 @@ pub async fn create_service(
             owner_id: owner.id,
             plan_id: plan.id.clone(),
             name: name.as_str().to_owned(),
-            kind: plan.service_kind.as_str().to_owned(),
-            status: String::new(),
-            cycle: input.cycle.as_str().to_owned(),
-            addons: serde_json::to_string(&input.addons).map_err(ApiError::internal)?,
-            quotas: serde_json::to_string(&sale.quotas).map_err(ApiError::internal)?,
+            kind: plan.service_kind,
+            status: ServiceStatus::Pending,
+            cycle: input.cycle,
+            addons: input.addons.clone(),
+            quotas: sale.quotas.clone(),
             next_due_at,
-            recurring_amount_minor: sale.amount_minor,
-            currency: sale.currency,
+            price: sale.price.clone(),
             now,
         };
         let context = principal.audit.clone();
@@ -397,7 +379,7 @@ pub async fn create_service(
                     Outcome::Done => ServiceStatus::Active,
                     Outcome::Deferred => ServiceStatus::Pending,
                 };
-                new.status = status.as_str().to_owned();
+                new.status = status;
                 service_store::insert(conn, &new)?;
                 audit::record(
                     conn,
@@ -466,8 +448,8 @@ pub async fn list_services(
     );
     let page = paging.request(filters)?;
     let filter = ServiceFilter {
-        kind: query.kind.map(|k| k.as_str().to_owned()),
-        status: query.status.map(|s| s.as_str().to_owned()),
+        kind: query.kind,
+        status: query.status,
         owner_id: query.owner_id,
         q,
         due_before: query.due_before.map(|at| at.naive_utc()),

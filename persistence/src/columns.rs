@@ -1,0 +1,178 @@
+//! How domain types are stored in the columns both backends share: a closed set of names
+//! (a status, a kind) as text, a structured value (quotas, add-ons) as JSON text. Each
+//! mapping exists once, here; rows carry the domain types, so no caller parses a stored
+//! string again.
+//!
+//! A row field is read through [`Text`] or [`Json`] with diesel's `deserialize_as`:
+//!
+//! ```ignore
+//! #[diesel(deserialize_as = Text<ServiceStatus>)]
+//! pub status: ServiceStatus,
+//! ```
+//!
+//! A stored value this version cannot read (a status it does not know, JSON of another
+//! shape) fails the query with an error that names the type and the value, never a panic.
+
+use std::fmt;
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::sql_types;
+use serde::de::DeserializeOwned;
+
+use hostadmin_domain::accounts::{AccountKind, AccountStatus};
+use hostadmin_domain::catalog::{BillingCycle, Quotas, ServiceKind};
+use hostadmin_domain::money::Currency;
+use hostadmin_domain::services::{Cancellation, ServiceStatus};
+
+/// A domain type stored as one of a closed set of names.
+pub trait TextColumn: Sized {
+    /// What the type is called in an error about a stored value.
+    const WHAT: &'static str;
+    fn to_text(&self) -> &str;
+    fn from_text(text: &str) -> Option<Self>;
+}
+
+macro_rules! text_column {
+    ($($type:ty => $what:literal),* $(,)?) => {$(
+        // diesel's `deserialize_as` needs `Into<field type>`; a generic `From<Text<T>> for
+        // T` is refused by the orphan rule, so each type gets its own.
+        impl From<Text<$type>> for $type {
+            fn from(Text(value): Text<$type>) -> Self {
+                value
+            }
+        }
+
+        impl TextColumn for $type {
+            const WHAT: &'static str = $what;
+            fn to_text(&self) -> &str {
+                self.as_str()
+            }
+            fn from_text(text: &str) -> Option<Self> {
+                <$type>::parse(text)
+            }
+        }
+    )*};
+}
+
+text_column! {
+    AccountKind => "account kind",
+    AccountStatus => "account status",
+    ServiceStatus => "service status",
+    ServiceKind => "service kind",
+    BillingCycle => "billing cycle",
+}
+
+impl From<Text<Currency>> for Currency {
+    fn from(Text(value): Text<Currency>) -> Self {
+        value
+    }
+}
+
+impl TextColumn for Currency {
+    const WHAT: &'static str = "currency";
+    fn to_text(&self) -> &str {
+        self.as_str()
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        Currency::parse(text).ok()
+    }
+}
+
+/// A [`TextColumn`] as read from a `Text` column.
+#[derive(Debug, FromSqlRow)]
+pub struct Text<T>(T);
+
+impl<T, DB> FromSql<sql_types::Text, DB> for Text<T>
+where
+    T: TextColumn,
+    DB: Backend,
+    String: FromSql<sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = String::from_sql(bytes)?;
+        T::from_text(&text).map(Text).ok_or_else(|| Unreadable::new(T::WHAT, &text).into())
+    }
+}
+
+/// A value stored as JSON in a `Text` column.
+#[derive(Debug, FromSqlRow)]
+pub struct Json<T>(T);
+
+impl<T, DB> FromSql<sql_types::Text, DB> for Json<T>
+where
+    T: DeserializeOwned,
+    DB: Backend,
+    String: FromSql<sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = String::from_sql(bytes)?;
+        serde_json::from_str(&text)
+            .map(Json)
+            .map_err(|error| Unreadable::new(std::any::type_name::<T>(), &format!("{text} ({error})")).into())
+    }
+}
+
+/// The types stored as JSON, each readable through [`Json`] (and [`OptionalJson`]).
+macro_rules! json_column {
+    ($($type:ty),* $(,)?) => {$(
+        impl From<Json<$type>> for $type {
+            fn from(Json(value): Json<$type>) -> Self {
+                value
+            }
+        }
+    )*};
+}
+
+json_column!(Vec<String>, Quotas, Cancellation);
+
+/// The stored JSON of a value, for inserts and updates.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<String, crate::StoreError> {
+    serde_json::to_string(value)
+        .map_err(|error| crate::StoreError::Corrupt(format!("encoding a value as JSON: {error}")))
+}
+
+/// A stored value this version cannot read.
+#[derive(Debug)]
+struct Unreadable {
+    what: &'static str,
+    value: String,
+}
+
+impl Unreadable {
+    fn new(what: &'static str, value: &str) -> Self {
+        // Enough to recognise the value in a log, never a whole document.
+        Self { what, value: value.chars().take(120).collect() }
+    }
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stored {} cannot be read: {:?}", self.what, self.value)
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+/// A value stored as JSON in a nullable `Text` column (`NULL`: none).
+#[derive(Debug)]
+pub struct OptionalJson<T>(Option<T>);
+
+impl From<OptionalJson<Cancellation>> for Option<Cancellation> {
+    fn from(OptionalJson(value): OptionalJson<Cancellation>) -> Self {
+        value
+    }
+}
+
+impl<T, DB> diesel::Queryable<sql_types::Nullable<sql_types::Text>, DB> for OptionalJson<T>
+where
+    T: DeserializeOwned,
+    DB: Backend,
+    Option<Json<T>>: diesel::deserialize::FromStaticSqlRow<sql_types::Nullable<sql_types::Text>, DB>,
+{
+    type Row = Option<Json<T>>;
+
+    fn build(row: Self::Row) -> deserialize::Result<Self> {
+        Ok(Self(row.map(|Json(value)| value)))
+    }
+}
