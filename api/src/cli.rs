@@ -79,9 +79,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve => runtime()?.block_on(server::serve(config)),
         Command::Worker => runtime()?.block_on(async {
             let settings = crate::worker::Settings::from_config(&config);
-            let (state, db) = server::state(config)?;
+            let (state, _) = server::state(config)?;
             println!("worker running");
-            crate::worker::run(db, state.provisioner.clone(), None, settings).await;
+            crate::worker::run(state.into_inner(), false, settings).await;
             Ok(())
         }),
         Command::Migrate => migrate(&config),

@@ -1,20 +1,19 @@
 //! hostadmin's HTTP API: routes under `/v1`, authentication, the conventions every route
 //! follows, and the command line that starts it all.
 
+pub mod app;
 pub mod auth;
 pub mod certificates;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod hashing;
-pub mod hosting;
 pub mod http;
 pub mod mail;
 pub mod openapi;
-pub mod provisioning;
-pub mod resellers;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod views;
 pub mod worker;

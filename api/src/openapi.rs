@@ -2,7 +2,8 @@
 //! through the same route list the server serves.
 
 use actix_web::App;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_actix_web::{scope, AppExt};
@@ -61,9 +62,25 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Documents the answers every route can give, so that each operation lists all of its
-/// statuses without repeating them in every handler.
+/// Documents what follows from the conventions, so that a handler declares only what is
+/// its own: every `/v1` operation is secured by a bearer token or an API key unless it says
+/// `security(())`; an operation with a path parameter can answer `404`; one that takes
+/// `If-Match` can answer `412`; one that takes `Idempotency-Key` can answer `409
+/// idempotency_in_progress`; and every operation the shared errors.
 struct SharedErrors;
+
+fn takes_header(operation: &utoipa::openapi::path::Operation, name: &str) -> bool {
+    operation.parameters.as_ref().is_some_and(|parameters| {
+        parameters.iter().any(|p| match p {
+            RefOr::T(p) => p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(name),
+            RefOr::Ref(_) => false,
+        })
+    })
+}
+
+fn has_path_parameter(path: &str) -> bool {
+    path.contains('{')
+}
 
 fn problem(description: &str) -> RefOr<Response> {
     RefOr::T(
@@ -84,6 +101,12 @@ impl Modify for SharedErrors {
             for operation in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
+                if is_api && operation.security.is_none() {
+                    operation.security = Some(vec![
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                        SecurityRequirement::new("api_key", Vec::<String>::new()),
+                    ]);
+                }
                 let secured = operation
                     .security
                     .as_ref()
@@ -104,6 +127,15 @@ impl Modify for SharedErrors {
                         ("401", "`unauthenticated` or `token_expired`"),
                         ("403", "`forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended`"),
                     ]);
+                }
+                if is_api && has_path_parameter(path) {
+                    shared.push(("404", "`not_found`: no such object, or not one the caller may see"));
+                }
+                if takes_header(operation, "If-Match") {
+                    shared.push(("412", "`precondition_failed`: the `If-Match` sent is stale; nothing changed"));
+                }
+                if takes_header(operation, "Idempotency-Key") {
+                    shared.push(("409", "`idempotency_in_progress`: the first request with this key still runs"));
                 }
                 for (status, description) in shared {
                     operation.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));

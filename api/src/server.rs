@@ -63,7 +63,7 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
         hasher: Hasher::new(config.password_hash_concurrency, crate::hashing::WAIT_FOR_SLOT),
         limiter: RequestLimiter::per_minute(config.limits.requests_per_minute),
         db: db.clone(),
-        provisioner: crate::provisioning::driver(config.provisioner),
+        provisioner: crate::app::provisioning::driver(config.provisioner),
         sealer: hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key),
         config: Arc::new(config),
     };
@@ -139,12 +139,8 @@ pub async fn serve(config: Config) -> Result<()> {
     let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
     let document_json =
         web::Data::new(OpenApiJson(Arc::new(document.to_json().context("serialising the OpenAPI document")?)));
-    tokio::spawn(worker::run(
-        db,
-        state.provisioner.clone(),
-        Some(state.limiter.clone()),
-        worker::Settings::from_config(&state.config),
-    ));
+    let _ = db;
+    tokio::spawn(worker::run(state.clone().into_inner(), true, worker::Settings::from_config(&state.config)));
 
     let server = HttpServer::new(move || {
         let (app, _) = App::new()

@@ -12,7 +12,7 @@
 //!   `claimed_by`/`lease_until`), carried out, their progress saved step by step; a
 //!   crashed worker's job is taken over when its lease runs out. `provision` jobs (a
 //!   deferring provisioner's operations) are carried out through the provisioner and
-//!   retried with a growing delay (crate::provisioning).
+//!   retried with a growing delay (crate::app::provisioning).
 //!
 //! - mail (every `worker_interval_ms`): the outbox, claimed per mail with a lease as jobs
 //!   are, sent by SMTP or written as `.eml` files (crate::mail::delivery), retried with a
@@ -27,14 +27,13 @@ use std::time::{Duration, Instant};
 use chrono::Duration as Span;
 
 use hostadmin_domain::ids::new_id;
-use hostadmin_domain::provisioning::Provisioner;
 use hostadmin_domain::time;
 use hostadmin_persistence::{idempotency, login_failures, services as service_store};
 
+use crate::app::{jobs, lifecycle};
 use crate::config::Config;
 use crate::db::Db;
-use crate::http::rate_limit::RequestLimiter;
-use crate::routes::{jobs, service_lifecycle};
+use crate::state::AppState;
 
 /// How often the upkeep runs.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
@@ -66,8 +65,10 @@ impl Settings {
     }
 }
 
-/// Runs forever.
-pub async fn run(db: Db, provisioner: Arc<dyn Provisioner>, limiter: Option<RequestLimiter>, settings: Settings) {
+/// Runs forever. `serves_requests`: this process also serves the API, whose per-instance
+/// rate limiter the upkeep trims.
+pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings) {
+    let db = state.db.clone();
     let worker = new_id();
     tracing::info!(worker = %worker, "worker started");
     let mut ticker = tokio::time::interval(settings.interval);
@@ -80,8 +81,8 @@ pub async fn run(db: Db, provisioner: Arc<dyn Provisioner>, limiter: Option<Requ
             if let Err(error) = crate::mail::delivery::prune(&db).await {
                 tracing::warn!(error = %error, "pruning the outbox failed; trying again next round");
             }
-            if let Some(limiter) = &limiter {
-                limiter.shrink();
+            if serves_requests {
+                state.limiter.shrink();
             }
             upkept = Some(Instant::now());
         }
@@ -93,7 +94,7 @@ pub async fn run(db: Db, provisioner: Arc<dyn Provisioner>, limiter: Option<Requ
                 Err(error) => tracing::warn!(error = %error, "sending mail failed; trying again next round"),
             }
         }
-        match jobs::work_on_jobs(&db, &provisioner, &worker).await {
+        match jobs::work_on_jobs(&state, &worker).await {
             Ok(0) => {}
             Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
             Err(error) => tracing::warn!(error = %error, "jobs failed; trying again next round"),
@@ -140,7 +141,7 @@ async fn end_due_periods(db: &Db, grace: Span) {
         let mut applied = 0;
         for (id, _) in due {
             let service = id.clone();
-            match db.write(move |conn| service_lifecycle::end_period(conn, &service, time::now(), grace)).await {
+            match db.write(move |conn| lifecycle::end_period(conn, &service, time::now(), grace)).await {
                 Ok(Some(action)) => {
                     applied += 1;
                     tracing::info!(service = %id, action, "period ended");

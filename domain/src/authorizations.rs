@@ -8,8 +8,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::policy::Action;
-
 /// What a grant lets its grantee do with the grantor's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -94,76 +92,6 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
-/// How a caller reached a service: as its owner or seller, or through grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    /// The service is the caller's own, or below it in the tree (its seller's reach).
-    Own,
-    /// Only through active grants to the caller; the union of their permissions.
-    Granted(PermissionSet),
-}
-
-/// Why a grant does not allow an action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GrantRefusal {
-    /// The grant lacks this permission.
-    Missing(Permission),
-    /// No permission allows it: only the owner or its sellers do this.
-    Never,
-}
-
-impl GrantRefusal {
-    pub const CODE: &'static str = "insufficient_grant";
-
-    pub fn detail(&self) -> String {
-        match self {
-            Self::Missing(permission) => format!("the grant does not include the `{permission}` permission"),
-            Self::Never => "no grant allows this action; only the owner or its sellers may take it".to_owned(),
-        }
-    }
-}
-
-/// The permission a grantee needs for a service action; `None` when no grant allows it
-/// (suspending and terminating are for the sellers above the owner).
-///
-/// Renewing and changing plans need `billing`; until billing exists they are also free,
-/// so the routes still leave applying them to the owner's sellers and a grantee with
-/// `billing` may only ask for quotes.
-pub fn needed_for(action: Action) -> Option<Permission> {
-    match action {
-        Action::ListServices
-        | Action::ReadService
-        | Action::ReadServiceUsage
-        | Action::ReadDomains
-        | Action::ReadDns
-        | Action::ReadMail
-        | Action::ReadHosting => Some(Permission::View),
-        // The hosting resources are `manage`'s: everything but charging.
-        Action::UpdateService
-        | Action::CancelService
-        | Action::SetServicePassword
-        | Action::WriteDomains
-        | Action::SetDomainNameservers
-        | Action::LockDomain
-        | Action::DeleteDomain
-        | Action::WriteDns
-        | Action::WriteMail
-        | Action::WriteHosting => Some(Permission::Manage),
-        Action::RenewService | Action::ChangeServicePlan | Action::QuoteServicePlan => Some(Permission::Billing),
-        _ => None,
-    }
-}
-
-/// May the caller, reaching a service by `access`, perform `action` on it?
-pub fn require(access: &Access, action: Action) -> Result<(), GrantRefusal> {
-    let Access::Granted(permissions) = access else { return Ok(()) };
-    match needed_for(action) {
-        Some(needed) if permissions.allows(needed) => Ok(()),
-        Some(needed) => Err(GrantRefusal::Missing(needed)),
-        None => Err(GrantRefusal::Never),
-    }
-}
-
 /// Where a grant stands. A declined, withdrawn or given-back grant is deleted (the audit
 /// log keeps its history), so these are the only states a stored grant has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -194,48 +122,6 @@ mod tests {
 
     fn set(permissions: &[Permission]) -> PermissionSet {
         permissions.iter().copied().collect()
-    }
-
-    #[test]
-    fn each_service_action_needs_its_permission() {
-        for action in [Action::ListServices, Action::ReadService, Action::ReadServiceUsage] {
-            assert_eq!(needed_for(action), Some(Permission::View), "{action:?}");
-        }
-        for action in [Action::UpdateService, Action::CancelService, Action::SetServicePassword] {
-            assert_eq!(needed_for(action), Some(Permission::Manage), "{action:?}");
-        }
-        for action in [Action::RenewService, Action::ChangeServicePlan, Action::QuoteServicePlan] {
-            assert_eq!(needed_for(action), Some(Permission::Billing), "{action:?}");
-        }
-        for action in [Action::SuspendService, Action::TerminateService, Action::CreateService] {
-            assert_eq!(needed_for(action), None, "{action:?}");
-        }
-    }
-
-    #[test]
-    fn view_reads_manage_acts_billing_quotes() {
-        let view = Access::Granted(set(&[Permission::View]));
-        assert_eq!(require(&view, Action::ReadService), Ok(()));
-        assert_eq!(require(&view, Action::CancelService), Err(GrantRefusal::Missing(Permission::Manage)));
-        assert_eq!(require(&view, Action::QuoteServicePlan), Err(GrantRefusal::Missing(Permission::Billing)));
-
-        let manage = Access::Granted(set(&[Permission::Manage]));
-        assert_eq!(require(&manage, Action::ReadService), Ok(()), "manage includes view");
-        assert_eq!(require(&manage, Action::SetServicePassword), Ok(()));
-        assert_eq!(require(&manage, Action::RenewService), Err(GrantRefusal::Missing(Permission::Billing)));
-
-        let billing = Access::Granted(set(&[Permission::Billing]));
-        assert_eq!(require(&billing, Action::QuoteServicePlan), Ok(()));
-        assert_eq!(require(&billing, Action::UpdateService), Err(GrantRefusal::Missing(Permission::Manage)));
-    }
-
-    #[test]
-    fn no_grant_suspends_or_terminates_but_owners_do_everything() {
-        let all = Access::Granted(Permission::ALL.into_iter().collect());
-        assert_eq!(require(&all, Action::SuspendService), Err(GrantRefusal::Never));
-        assert_eq!(require(&all, Action::TerminateService), Err(GrantRefusal::Never));
-        assert_eq!(require(&Access::Own, Action::TerminateService), Ok(()));
-        assert!(require(&Access::Granted(PermissionSet::default()), Action::ReadService).is_err());
     }
 
     #[test]

@@ -5,9 +5,14 @@
 //! "unlimited" out of the numbers (no `u64::MAX`, no `-1`) means a comparison can never
 //! mistake it for a large limit.
 
+use std::collections::HashSet;
+
 use chrono::{Months, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::money::{Currency, Money};
+use crate::validation::Invalid;
 
 /// What a service is; a plan sells exactly one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -342,6 +347,101 @@ impl QuotaDelta {
             QuotaKey::Customers => self.customers,
             QuotaKey::Services => self.services,
         }
+    }
+}
+
+/// A price for one billing cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub cycle: BillingCycle,
+    /// In the currency's minor unit (cents), never a float.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+/// An option sold with a plan (extra disk, bandwidth, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Addon {
+    /// 1-40 of `a-z 0-9 _ -`, unique within the plan.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")]
+    pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// What the add-on adds to the plan's quotas.
+    #[serde(default)]
+    pub quota_delta: QuotaDelta,
+    pub prices: Vec<Price>,
+}
+
+fn price_in(prices: &[Price], cycle: BillingCycle) -> Option<&Price> {
+    prices.iter().find(|price| price.cycle == cycle)
+}
+
+/// What a plan offers: its quotas, its prices per cycle and its add-ons.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer<'a> {
+    pub quotas: &'a Quotas,
+    pub prices: &'a [Price],
+    pub addons: &'a [Addon],
+    /// An archived plan is no longer sold.
+    pub archived: bool,
+}
+
+/// What a sale comes to: the plan's quotas with the add-ons', and the recurring price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sale {
+    pub quotas: Quotas,
+    pub price: Money,
+}
+
+/// Why a sale is refused, with the request field it is about (a JSON pointer).
+pub type SaleRefusal = Vec<(String, Invalid)>;
+
+impl Offer<'_> {
+    /// The sale of this offer in `cycle` with the add-ons `codes`; every refusal with its
+    /// pointer (`/plan_id`, `/cycle`, `/addons/{index}`).
+    pub fn sale(&self, cycle: BillingCycle, codes: &[String]) -> Result<Sale, SaleRefusal> {
+        let mut refused = Vec::new();
+        if self.archived {
+            refused.push((
+                "/plan_id".to_owned(),
+                Invalid::new("plan_archived", "the plan is archived and no longer sold"),
+            ));
+        }
+        let base = price_in(self.prices, cycle);
+        if base.is_none() {
+            refused.push(("/cycle".to_owned(), Invalid::new("not_offered", "the plan is not sold in this cycle")));
+        }
+        let mut chosen: Vec<&Addon> = Vec::new();
+        let mut seen = HashSet::new();
+        for (index, code) in codes.iter().enumerate() {
+            let pointer = format!("/addons/{index}");
+            match self.addons.iter().find(|addon| &addon.code == code) {
+                _ if !seen.insert(code.as_str()) => {
+                    refused.push((pointer, Invalid::new("duplicate", "each add-on once")))
+                }
+                None => refused.push((pointer, Invalid::new("unknown_addon", "the plan has no such add-on"))),
+                Some(addon) if base.is_some() && price_in(&addon.prices, cycle).is_none() => {
+                    refused.push((pointer, Invalid::new("not_offered", "the add-on is not sold in this cycle")))
+                }
+                Some(addon) => chosen.push(addon),
+            }
+        }
+        let Some(base) = base.filter(|_| refused.is_empty()) else { return Err(refused) };
+        let amount_minor = chosen
+            .iter()
+            .filter_map(|addon| price_in(&addon.prices, cycle))
+            .try_fold(base.amount_minor, |sum, price| sum.checked_add(price.amount_minor))
+            .ok_or_else(|| {
+                vec![("/addons".to_owned(), Invalid::new("out_of_range", "the total price is too large"))]
+            })?;
+        Ok(Sale {
+            quotas: self.quotas.with_addons(chosen.iter().map(|addon| &addon.quota_delta)),
+            price: Money::new(amount_minor, base.currency.clone()),
+        })
     }
 }
 

@@ -1,18 +1,33 @@
-//! The one authorization policy: every route asks it "may this actor do this?" before it
-//! looks anything up, and asks it what the actor can reach before it loads an object.
+//! Who may do what: the one authorization policy.
 //!
-//! The order of the answers is the contract's: a route this kind of account or key may
-//! never call (`forbidden`, `insufficient_scope`), then what an impersonation token may
-//! not do, then a suspended account's read-only state. Reach (404) comes after, from
-//! [`reach`], applied by persistence in SQL.
+//! A request names its [`Action`] once: [`Actor::authorize`] decides what the actor alone
+//! decides (its kind of account, its API key's scopes, an impersonation token's limits,
+//! its own suspension and restrictions) before anything is looked up, and answers an
+//! [`Authorized`] proof. The lookup consumes the proof: it loads the object within the
+//! actor's [`Reach`] (404 outside it), works out the actor's [`Relation`] to the object's
+//! owner, and asks [`Authorized::permits`] whether that relation may take the action,
+//! including what the owner's own standing (its suspension, the restrictions its sellers
+//! set) forbids when the actor acts as the owner or on its behalf through a grant.
+//!
+//! The order of the answers is the contract's: `forbidden` / `insufficient_scope` /
+//! `impersonation_forbidden` / `account_suspended` / `action_restricted` for the actor,
+//! then 404 for reach, then `insufficient_grant` and the relation's `forbidden`, then the
+//! owner's standing.
+//!
+//! Every action's rule is one line of [`Action::rule`].
+
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::{AccountKind, AccountStatus};
+use crate::authorizations::{Permission, PermissionSet};
 use crate::restrictions::{RestrictableAction, Restrictions};
 use crate::scopes::{Scope, ScopeSet};
 
-/// Who is asking, as far as the policy cares.
-#[derive(Debug, Clone)]
+/// Who acts: the account, how it proved it, whom it impersonates for, what its sellers
+/// disabled for it, and where the request came from (for the audit log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
+    /// The account acted as (under impersonation: the customer).
     pub account_id: String,
     pub kind: AccountKind,
     pub status: AccountStatus,
@@ -21,10 +36,12 @@ pub struct Actor {
     pub impersonator_id: Option<String>,
     /// What the account's sellers disabled for it (its own and its ancestors' lists).
     pub restrictions: Restrictions,
+    pub origin: Origin,
 }
 
 /// How the actor proved who it is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Credential {
     /// A login session (access JWT).
     Session { session_id: String },
@@ -32,8 +49,257 @@ pub enum Credential {
     ApiKey { key_id: String, scopes: ScopeSet },
 }
 
-/// What a route does, in the policy's terms.
+/// Where a request came from, as the audit log records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// May this actor take `action` at all? Decided before any object is looked up.
+    pub fn authorize(&self, action: Action) -> Result<Authorized, Denied> {
+        let rule = action.rule();
+        if !rule.kinds.contains(&self.kind) {
+            return Err(Denied::Forbidden);
+        }
+        if let Credential::ApiKey { scopes, .. } = &self.credential {
+            match rule.scope {
+                None => return Err(Denied::Forbidden),
+                Some(scope) if !scopes.contains(scope) => return Err(Denied::InsufficientScope(scope)),
+                Some(_) => {}
+            }
+        }
+        if self.impersonator_id.is_some() && rule.refused_when_impersonating {
+            return Err(Denied::ImpersonationForbidden);
+        }
+        if self.status == AccountStatus::Suspended && rule.changes {
+            return Err(Denied::AccountSuspended);
+        }
+        if let Some(restricted) = rule.restrictable.filter(|name| self.restrictions.contains(*name)) {
+            return Err(Denied::ActionRestricted(restricted));
+        }
+        Ok(Authorized { action, actor_id: self.account_id.clone(), actor_kind: self.kind })
+    }
+
+    /// What the actor reaches: itself, the accounts below it, and (unless it acts under
+    /// an impersonation token, whose holder was not trusted with them) the services
+    /// other accounts granted it.
+    pub fn reach(&self) -> Reach {
+        let below = match self.kind {
+            AccountKind::Operator => Below::AllButOperators,
+            AccountKind::Reseller => Below::Subtree,
+            AccountKind::Customer => Below::Nobody,
+        };
+        Reach { account_id: self.account_id.clone(), below, grants: self.impersonator_id.is_none() }
+    }
+
+    /// The account whose audit entries these are: the impersonator, or the account.
+    pub fn audited_actor(&self) -> &str {
+        self.impersonator_id.as_deref().unwrap_or(&self.account_id)
+    }
+
+    /// The account acted for under an impersonation token.
+    pub fn on_behalf_of(&self) -> Option<&str> {
+        self.impersonator_id.as_ref().map(|_| self.account_id.as_str())
+    }
+
+    pub fn api_key_id(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::ApiKey { key_id, .. } => Some(key_id),
+            Credential::Session { .. } => None,
+        }
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { session_id } => Some(session_id),
+            Credential::ApiKey { .. } => None,
+        }
+    }
+}
+
+/// What an actor reaches. Every scoped query takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// The actor's own account: its own objects are in reach, the account itself is not
+    /// "below" it.
+    pub account_id: String,
+    pub below: Below,
+    /// Whether services granted to the account count.
+    pub grants: bool,
+}
+
+/// The accounts below an actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Below {
+    /// Operators: every account that is not an operator.
+    AllButOperators,
+    /// Resellers: every account strictly below it in the tree.
+    Subtree,
+    /// Customers: nobody.
+    Nobody,
+}
+
+/// How the actor stands to an object's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relation {
+    /// The actor owns it.
+    Owner,
+    /// The owner is below the actor: the actor sells to it.
+    Above,
+    /// Only through grants the owner gave the actor; the union of their permissions.
+    Grantee(PermissionSet),
+}
+
+/// What the owner's own account imposes on those who act as it: its status (a
+/// suspension makes it read-only) and the restrictions its sellers set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub status: AccountStatus,
+    pub restrictions: Restrictions,
+}
+
+/// Proof that an actor passed [`Actor::authorize`] for one action; only that function
+/// makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    action: Action,
+    actor_id: String,
+    actor_kind: AccountKind,
+}
+
+impl Authorized {
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The actor's relation to an object owned by `owner_id`, found within its own reach
+    /// (not through grants).
+    pub fn relation_to_own(&self, owner_id: &str) -> Relation {
+        if owner_id == self.actor_id {
+            Relation::Owner
+        } else {
+            Relation::Above
+        }
+    }
+
+    /// Whether the owner's standing decides: when the actor changes someone else's object
+    /// through a grant (an owner's standing is the actor's own, already checked; sellers
+    /// act on their own authority).
+    pub fn needs_owner_standing(&self, relation: &Relation) -> bool {
+        self.action.rule().changes && matches!(relation, Relation::Grantee(_))
+    }
+
+    /// May the actor, standing in `relation` to the object's owner, take the action on
+    /// it? `owner` is the owner's standing, needed for a grantee (a grantee's change
+    /// without it is refused: nobody may act for an owner it knows nothing about).
+    pub fn permits(&self, relation: &Relation, owner: Option<&Standing>) -> Result<(), Denied> {
+        let rule = self.action.rule();
+        let object = rule.object.ok_or(Denied::Forbidden)?;
+        if let Relation::Grantee(permissions) = relation {
+            match object.grant {
+                None => return Err(Denied::InsufficientGrant(GrantRefusal::Never)),
+                Some(needed) if !permissions.allows(needed) => {
+                    return Err(Denied::InsufficientGrant(GrantRefusal::Missing(needed)))
+                }
+                Some(_) => {}
+            }
+        }
+        let allowed = match relation {
+            Relation::Owner => object.owner || (object.operator_owner && self.actor_kind == AccountKind::Operator),
+            Relation::Above => object.above,
+            Relation::Grantee(_) => object.grantee,
+        };
+        if !allowed {
+            return Err(Denied::NotAbove);
+        }
+        if self.needs_owner_standing(relation) {
+            let owner = owner.ok_or(Denied::OwnerSuspended)?;
+            if owner.status != AccountStatus::Active {
+                return Err(Denied::OwnerSuspended);
+            }
+            if let Some(restricted) = rule.restrictable.filter(|name| owner.restrictions.contains(*name)) {
+                return Err(Denied::ActionRestricted(restricted));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the policy said no. Each maps to one `403` code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// This kind of account or credential may never take the action.
+    Forbidden,
+    /// The API key lacks the scope.
+    InsufficientScope(Scope),
+    /// Not with an impersonation token.
+    ImpersonationForbidden,
+    /// The actor's account is suspended: read-only.
+    AccountSuspended,
+    /// A seller disabled this action for the acting account, or for the owner a grantee
+    /// acts for (or an account above either).
+    ActionRestricted(RestrictableAction),
+    /// The grant the object was reached through does not allow it.
+    InsufficientGrant(GrantRefusal),
+    /// Only an account above the object's owner may take it.
+    NotAbove,
+    /// The owner a grantee acts for is suspended (or blocked): its objects are read-only.
+    OwnerSuspended,
+}
+
+impl Denied {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Forbidden | Self::NotAbove => "forbidden",
+            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::ImpersonationForbidden => "impersonation_forbidden",
+            Self::AccountSuspended | Self::OwnerSuspended => "account_suspended",
+            Self::ActionRestricted(_) => "action_restricted",
+            Self::InsufficientGrant(_) => GrantRefusal::CODE,
+        }
+    }
+
+    /// A sentence for people.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Forbidden => "this kind of account or credential may not do this".to_owned(),
+            Self::InsufficientScope(scope) => format!("the API key lacks the scope {scope}"),
+            Self::ImpersonationForbidden => "not possible while logged in as another account".to_owned(),
+            Self::AccountSuspended => "the account is suspended: it can read but change nothing".to_owned(),
+            Self::ActionRestricted(action) => format!("{action} is disabled for this account"),
+            Self::InsufficientGrant(refusal) => refusal.detail(),
+            Self::NotAbove => "only an account above the owner may do this".to_owned(),
+            Self::OwnerSuspended => {
+                "the owner's account is suspended: its services can be read, not changed".to_owned()
+            }
+        }
+    }
+}
+
+/// Why a grant does not allow an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantRefusal {
+    /// The grant lacks this permission.
+    Missing(Permission),
+    /// No permission allows it: only the owner or its sellers do this.
+    Never,
+}
+
+impl GrantRefusal {
+    pub const CODE: &'static str = "insufficient_grant";
+
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Missing(permission) => format!("the grant does not include the `{permission}` permission"),
+            Self::Never => "no grant allows this action; only the owner or its sellers may take it".to_owned(),
+        }
+    }
+}
+
+/// What a route does, in the policy's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     ReadOwnAccount,
     UpdateOwnProfile,
@@ -55,6 +321,7 @@ pub enum Action {
     ListServices,
     ReadService,
     CreateService,
+    /// Rename a service or switch its auto-renewal.
     UpdateService,
     /// Suspend or unsuspend a service of an account below.
     SuspendService,
@@ -118,252 +385,200 @@ pub enum Action {
     WriteHosting,
 }
 
+/// One line of the rule table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The kinds of account that may ever take the action (`403 forbidden`).
+    pub kinds: &'static [AccountKind],
+    /// The scope an API key needs; `None`: no API key may take it.
+    pub scope: Option<Scope>,
+    /// Whether it changes something: refused to a suspended actor, and to a grantee
+    /// acting for a suspended owner.
+    pub changes: bool,
+    /// Refused under an impersonation token.
+    pub refused_when_impersonating: bool,
+    /// The name a seller disables it by, for the actor and the owner it acts for.
+    pub restrictable: Option<RestrictableAction>,
+    /// On a service (or a resource of one): who may take it, by relation to the owner.
+    pub object: Option<ObjectRule>,
+}
+
+/// Who may take an action on a service, by relation to its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectRule {
+    pub owner: bool,
+    /// An operator on its own object (the provider sells to itself).
+    pub operator_owner: bool,
+    pub above: bool,
+    /// A grantee whose grants hold [`Self::grant`].
+    pub grantee: bool,
+    /// The permission a grant needs; `None`: no grant allows it (`insufficient_grant`).
+    pub grant: Option<Permission>,
+}
+
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
-const WITH_ACCOUNTS_BELOW: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller];
+const SELLERS: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller];
+
+/// Owner, sellers above it, grantees with `grant`.
+const fn anyone_with(grant: Permission) -> Option<ObjectRule> {
+    Some(ObjectRule { owner: true, operator_owner: true, above: true, grantee: true, grant: Some(grant) })
+}
+
+/// Only the sellers above the owner; no grant allows it.
+const ABOVE_ONLY: Option<ObjectRule> =
+    Some(ObjectRule { owner: false, operator_owner: false, above: true, grantee: false, grant: None });
+
+/// Free until billing exists, so only who sells to the owner applies it: an account above,
+/// or an operator for itself. A grantee needs `billing` to be told `forbidden` rather than
+/// `insufficient_grant`.
+const SELLS_TO_OWNER: Option<ObjectRule> = Some(ObjectRule {
+    owner: false,
+    operator_owner: true,
+    above: true,
+    grantee: false,
+    grant: Some(Permission::Billing),
+});
+
+impl Rule {
+    const fn read(kinds: &'static [AccountKind], scope: Scope) -> Self {
+        Self {
+            kinds,
+            scope: Some(scope),
+            changes: false,
+            refused_when_impersonating: false,
+            restrictable: None,
+            object: None,
+        }
+    }
+
+    const fn change(kinds: &'static [AccountKind], scope: Option<Scope>) -> Self {
+        Self { kinds, scope, changes: true, refused_when_impersonating: false, restrictable: None, object: None }
+    }
+
+    /// No API key may take it, and a suspended account still may.
+    const fn securing_oneself() -> Self {
+        Self { changes: false, ..Self::change(EVERYONE, None) }
+    }
+
+    const fn restrictable_as(self, name: RestrictableAction) -> Self {
+        Self { restrictable: Some(name), ..self }
+    }
+
+    const fn not_impersonating(self) -> Self {
+        Self { refused_when_impersonating: true, ..self }
+    }
+
+    const fn on(self, object: Option<ObjectRule>) -> Self {
+        Self { object, ..self }
+    }
+}
 
 impl Action {
-    /// The kinds of account that may ever call the route.
-    fn allowed_kinds(self) -> &'static [AccountKind] {
+    /// The rule table: one line per action.
+    pub const fn rule(self) -> Rule {
+        use Permission as P;
+        use RestrictableAction as R;
+        use Scope as S;
         match self {
-            Self::ListCustomers
-            | Self::ReadCustomer
-            | Self::CreateCustomer
-            | Self::UpdateCustomer
-            | Self::CreatePlan
-            | Self::UpdatePlan
-            | Self::ArchivePlan
-            | Self::CreateService
-            | Self::SuspendService
-            | Self::TerminateService
-            | Self::RenewService
-            | Self::ChangeServicePlan
-            | Self::SuspendCustomer
-            | Self::BlockCustomer
-            | Self::ReadRestrictions
-            | Self::SetRestrictions
-            | Self::SendVerificationEmail
-            | Self::ResetCustomerTwoFactor
-            | Self::ImpersonateCustomer => WITH_ACCOUNTS_BELOW,
-            _ => EVERYONE,
-        }
-    }
-
-    /// The scope an API key needs; `None` for routes no API key may call.
-    fn scope(self) -> Option<Scope> {
-        match self {
-            Self::ReadOwnAccount | Self::UpdateOwnProfile | Self::ReadAuditLog => Some(Scope::AccountRead),
-            Self::ListCustomers | Self::ReadCustomer | Self::ReadRestrictions => Some(Scope::CustomersRead),
-            Self::CreateCustomer
-            | Self::UpdateCustomer
-            | Self::SuspendCustomer
-            | Self::BlockCustomer
-            | Self::SetRestrictions
-            | Self::SendVerificationEmail
-            | Self::ResetCustomerTwoFactor => Some(Scope::CustomersWrite),
-            Self::ImpersonateCustomer => Some(Scope::Impersonate),
-            Self::ReadAuthorizations => Some(Scope::AuthorizationsRead),
-            Self::ReadDomains => Some(Scope::DomainsRead),
-            Self::WriteDomains | Self::SetDomainNameservers | Self::LockDomain | Self::DeleteDomain => {
-                Some(Scope::DomainsWrite)
+            // The own account and its credentials.
+            Self::ReadOwnAccount => Rule::read(EVERYONE, S::AccountRead),
+            // `account:read` covers reading one's own account; changing it needs more.
+            Self::UpdateOwnProfile => Rule::change(EVERYONE, Some(S::CustomersWrite)),
+            Self::ChangeOwnEmail | Self::ManageOwnApiKeys => Rule::change(EVERYONE, None).not_impersonating(),
+            // A suspended account must still be able to secure itself: log out, change its
+            // password, manage its second factor.
+            Self::ChangeOwnPassword | Self::ManageOwnTwoFactor | Self::EndAllSessions => {
+                Rule::securing_oneself().not_impersonating()
             }
-            Self::ReadDns => Some(Scope::DnsRead),
-            Self::WriteDns => Some(Scope::DnsWrite),
-            Self::ReadMail => Some(Scope::MailRead),
-            Self::WriteMail => Some(Scope::MailWrite),
-            Self::ReadHosting => Some(Scope::HostingRead),
-            Self::WriteHosting => Some(Scope::HostingWrite),
-            Self::GiveAuthorization | Self::AnswerAuthorization => Some(Scope::AuthorizationsWrite),
-            Self::ListPlans | Self::ReadPlan => Some(Scope::CatalogRead),
-            Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Some(Scope::CatalogWrite),
-            Self::ListServices
-            | Self::ReadService
-            | Self::QuoteServicePlan
-            | Self::ReadServiceUsage
-            | Self::ReadJob => Some(Scope::ServicesRead),
-            Self::CreateService
-            | Self::UpdateService
-            | Self::SuspendService
-            | Self::TerminateService
-            | Self::CancelService
-            | Self::RenewService
-            | Self::ChangeServicePlan
-            | Self::SetServicePassword => Some(Scope::ServicesWrite),
-            Self::ChangeOwnEmail
-            | Self::ChangeOwnPassword
-            | Self::ManageOwnApiKeys
-            | Self::EndSession
-            | Self::EndAllSessions
-            | Self::ManageOwnTwoFactor => None,
-        }
-    }
+            Self::EndSession => Rule::securing_oneself(),
+            Self::ReadAuditLog => Rule::read(EVERYONE, S::AccountRead),
 
-    /// Whether a key's scope must be a write scope (`account:read` covers reading
-    /// one's own account; changing the profile needs a session or `customers:write`).
-    fn key_scope_for_change(self) -> Option<Scope> {
-        match self {
-            Self::UpdateOwnProfile => Some(Scope::CustomersWrite),
-            _ => self.scope(),
-        }
-    }
-
-    /// Changes are refused to a suspended account. Logging out and changing one's
-    /// password stay allowed: a suspended account must still be able to secure itself.
-    fn is_change(self) -> bool {
-        matches!(
-            self,
-            Self::UpdateOwnProfile
-                | Self::ChangeOwnEmail
-                | Self::ManageOwnApiKeys
-                | Self::CreateCustomer
-                | Self::UpdateCustomer
-                | Self::CreatePlan
-                | Self::UpdatePlan
-                | Self::ArchivePlan
-                | Self::CreateService
-                | Self::UpdateService
-                | Self::SuspendService
-                | Self::TerminateService
-                | Self::CancelService
-                | Self::RenewService
-                | Self::ChangeServicePlan
-                | Self::SetServicePassword
-                | Self::SuspendCustomer
-                | Self::BlockCustomer
-                | Self::SetRestrictions
-                | Self::SendVerificationEmail
-                | Self::ResetCustomerTwoFactor
-                | Self::ImpersonateCustomer
-                | Self::GiveAuthorization
-                | Self::AnswerAuthorization
-                | Self::WriteDomains
-                | Self::SetDomainNameservers
-                | Self::LockDomain
-                | Self::DeleteDomain
-                | Self::WriteDns
-                | Self::WriteMail
-                | Self::WriteHosting
-        )
-    }
-
-    /// What an impersonation token may not do: anything about the customer's
-    /// credentials, ending every session of the customer, its grants, and impersonating
-    /// further.
-    fn refused_when_impersonating(self) -> bool {
-        matches!(
-            self,
-            Self::ChangeOwnEmail
-                | Self::ChangeOwnPassword
-                | Self::ManageOwnApiKeys
-                | Self::EndAllSessions
-                | Self::ManageOwnTwoFactor
-                | Self::ImpersonateCustomer
-                | Self::GiveAuthorization
-                | Self::AnswerAuthorization
-        )
-    }
-
-    /// The name a seller disables this action by, if it can be disabled.
-    pub fn restrictable_as(self) -> Option<RestrictableAction> {
-        match self {
+            // Accounts below.
+            Self::ListCustomers | Self::ReadCustomer | Self::ReadRestrictions => Rule::read(SELLERS, S::CustomersRead),
             Self::CreateCustomer
             | Self::UpdateCustomer
             | Self::SuspendCustomer
             | Self::BlockCustomer
             | Self::SetRestrictions
             | Self::SendVerificationEmail
-            | Self::ResetCustomerTwoFactor => Some(RestrictableAction::CustomerWrite),
-            Self::CreateService => Some(RestrictableAction::ServiceCreate),
-            Self::CancelService => Some(RestrictableAction::ServiceCancel),
-            Self::ChangeServicePlan => Some(RestrictableAction::ServiceChangePlan),
-            Self::RenewService => Some(RestrictableAction::ServiceRenew),
-            Self::SetServicePassword => Some(RestrictableAction::ServicePassword),
-            Self::GiveAuthorization | Self::AnswerAuthorization => Some(RestrictableAction::AuthorizationsWrite),
-            Self::WriteDomains => Some(RestrictableAction::DomainWrite),
-            Self::SetDomainNameservers => Some(RestrictableAction::DomainNameservers),
-            Self::LockDomain => Some(RestrictableAction::DomainLock),
-            Self::DeleteDomain => Some(RestrictableAction::DomainDelete),
-            Self::WriteDns => Some(RestrictableAction::DnsWrite),
-            Self::WriteMail => Some(RestrictableAction::MailWrite),
-            Self::WriteHosting => Some(RestrictableAction::HostingWrite),
-            _ => None,
+            | Self::ResetCustomerTwoFactor => {
+                Rule::change(SELLERS, Some(S::CustomersWrite)).restrictable_as(R::CustomerWrite)
+            }
+            Self::ImpersonateCustomer => Rule::change(SELLERS, Some(S::Impersonate)).not_impersonating(),
+
+            // Grants.
+            Self::ReadAuthorizations => Rule::read(EVERYONE, S::AuthorizationsRead),
+            Self::GiveAuthorization | Self::AnswerAuthorization => Rule::change(EVERYONE, Some(S::AuthorizationsWrite))
+                .not_impersonating()
+                .restrictable_as(R::AuthorizationsWrite),
+
+            // The catalog.
+            Self::ListPlans | Self::ReadPlan => Rule::read(EVERYONE, S::CatalogRead),
+            Self::CreatePlan | Self::UpdatePlan | Self::ArchivePlan => Rule::change(SELLERS, Some(S::CatalogWrite)),
+
+            // Services.
+            Self::ListServices | Self::ReadService | Self::ReadServiceUsage => {
+                Rule::read(EVERYONE, S::ServicesRead).on(anyone_with(P::View))
+            }
+            Self::QuoteServicePlan => Rule::read(EVERYONE, S::ServicesRead).on(anyone_with(P::Billing)),
+            Self::ReadJob => Rule::read(EVERYONE, S::ServicesRead),
+            Self::CreateService => Rule::change(SELLERS, Some(S::ServicesWrite)).restrictable_as(R::ServiceCreate),
+            Self::UpdateService => Rule::change(EVERYONE, Some(S::ServicesWrite)).on(anyone_with(P::Manage)),
+            Self::SuspendService | Self::TerminateService => {
+                Rule::change(SELLERS, Some(S::ServicesWrite)).on(ABOVE_ONLY)
+            }
+            Self::CancelService => Rule::change(EVERYONE, Some(S::ServicesWrite))
+                .restrictable_as(R::ServiceCancel)
+                .on(anyone_with(P::Manage)),
+            Self::RenewService => {
+                Rule::change(SELLERS, Some(S::ServicesWrite)).restrictable_as(R::ServiceRenew).on(SELLS_TO_OWNER)
+            }
+            Self::ChangeServicePlan => {
+                Rule::change(SELLERS, Some(S::ServicesWrite)).restrictable_as(R::ServiceChangePlan).on(SELLS_TO_OWNER)
+            }
+            Self::SetServicePassword => Rule::change(EVERYONE, Some(S::ServicesWrite))
+                .restrictable_as(R::ServicePassword)
+                .on(anyone_with(P::Manage)),
+
+            // Domains and the hosting resources of a service.
+            Self::ReadDomains => Rule::read(EVERYONE, S::DomainsRead).on(anyone_with(P::View)),
+            Self::WriteDomains => {
+                Rule::change(EVERYONE, Some(S::DomainsWrite)).restrictable_as(R::DomainWrite).on(anyone_with(P::Manage))
+            }
+            Self::SetDomainNameservers => Rule::change(EVERYONE, Some(S::DomainsWrite))
+                .restrictable_as(R::DomainNameservers)
+                .on(anyone_with(P::Manage)),
+            Self::LockDomain => {
+                Rule::change(EVERYONE, Some(S::DomainsWrite)).restrictable_as(R::DomainLock).on(anyone_with(P::Manage))
+            }
+            Self::DeleteDomain => Rule::change(EVERYONE, Some(S::DomainsWrite))
+                .restrictable_as(R::DomainDelete)
+                .on(anyone_with(P::Manage)),
+            Self::ReadDns => Rule::read(EVERYONE, S::DnsRead).on(anyone_with(P::View)),
+            Self::WriteDns => {
+                Rule::change(EVERYONE, Some(S::DnsWrite)).restrictable_as(R::DnsWrite).on(anyone_with(P::Manage))
+            }
+            Self::ReadMail => Rule::read(EVERYONE, S::MailRead).on(anyone_with(P::View)),
+            Self::WriteMail => {
+                Rule::change(EVERYONE, Some(S::MailWrite)).restrictable_as(R::MailWrite).on(anyone_with(P::Manage))
+            }
+            Self::ReadHosting => Rule::read(EVERYONE, S::HostingRead).on(anyone_with(P::View)),
+            Self::WriteHosting => Rule::change(EVERYONE, Some(S::HostingWrite))
+                .restrictable_as(R::HostingWrite)
+                .on(anyone_with(P::Manage)),
         }
     }
-}
 
-/// Why the policy said no. Each maps to one `403` code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denied {
-    /// This kind of account or credential may never call the route.
-    Forbidden,
-    /// The API key lacks the scope.
-    InsufficientScope(Scope),
-    /// Not with an impersonation token.
-    ImpersonationForbidden,
-    /// The account is suspended: read-only.
-    AccountSuspended,
-    /// A seller disabled this action for the account (or an account above it).
-    ActionRestricted(RestrictableAction),
-}
-
-impl Denied {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Forbidden => "forbidden",
-            Self::InsufficientScope(_) => "insufficient_scope",
-            Self::ImpersonationForbidden => "impersonation_forbidden",
-            Self::AccountSuspended => "account_suspended",
-            Self::ActionRestricted(_) => "action_restricted",
-        }
-    }
-}
-
-/// May `actor` perform `action` at all? Decided before any object is looked up.
-pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denied> {
-    if !action.allowed_kinds().contains(&actor.kind) {
-        return Err(Denied::Forbidden);
-    }
-    if let Credential::ApiKey { scopes, .. } = &actor.credential {
-        let needed = if action.is_change() { action.key_scope_for_change() } else { action.scope() };
-        match needed {
-            None => return Err(Denied::Forbidden),
-            Some(scope) if !scopes.contains(scope) => return Err(Denied::InsufficientScope(scope)),
-            Some(_) => {}
-        }
-    }
-    if actor.impersonator_id.is_some() && action.refused_when_impersonating() {
-        return Err(Denied::ImpersonationForbidden);
-    }
-    if actor.status == AccountStatus::Suspended && action.is_change() {
-        return Err(Denied::AccountSuspended);
-    }
-    if let Some(restricted) = action.restrictable_as().filter(|name| actor.restrictions.contains(*name)) {
-        return Err(Denied::ActionRestricted(restricted));
-    }
-    Ok(())
-}
-
-/// The accounts an actor may act on besides itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reach {
-    /// Operators: every account that is not an operator.
-    AllButOperators,
-    /// Resellers: every account strictly below this one in the tree.
-    Below { ancestor_id: String },
-    /// Customers: nobody.
-    Nobody,
-}
-
-pub fn reach(actor: &Actor) -> Reach {
-    match actor.kind {
-        AccountKind::Operator => Reach::AllButOperators,
-        AccountKind::Reseller => Reach::Below { ancestor_id: actor.account_id.clone() },
-        AccountKind::Customer => Reach::Nobody,
+    /// The scope an API key needs for it, if a key may take it at all.
+    pub const fn scope(self) -> Option<Scope> {
+        self.rule().scope
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::restrictions::RestrictableAction;
 
     fn actor(kind: AccountKind) -> Actor {
         Actor {
@@ -373,7 +588,12 @@ mod tests {
             credential: Credential::Session { session_id: "s".into() },
             impersonator_id: None,
             restrictions: Restrictions::none(),
+            origin: Origin::default(),
         }
+    }
+
+    fn check(actor: &Actor, action: Action) -> Result<(), Denied> {
+        actor.authorize(action).map(|_| ())
     }
 
     fn with_key(mut actor: Actor, scopes: &[Scope]) -> Actor {
@@ -385,35 +605,35 @@ mod tests {
     fn customers_never_reach_the_customer_routes() {
         let customer = actor(AccountKind::Customer);
         for action in [Action::ListCustomers, Action::ReadCustomer, Action::CreateCustomer, Action::UpdateCustomer] {
-            assert_eq!(authorize(&customer, action), Err(Denied::Forbidden), "{action:?}");
-            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()));
-            assert_eq!(authorize(&actor(AccountKind::Operator), action), Ok(()));
+            assert_eq!(check(&customer, action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Reseller), action), Ok(()));
+            assert_eq!(check(&actor(AccountKind::Operator), action), Ok(()));
         }
-        assert_eq!(reach(&customer), Reach::Nobody);
+        assert_eq!(customer.reach().below, Below::Nobody);
     }
 
     #[test]
     fn everyone_reads_the_catalog_and_sellers_write_it() {
         let customer = actor(AccountKind::Customer);
-        assert_eq!(authorize(&customer, Action::ListPlans), Ok(()));
+        assert_eq!(check(&customer, Action::ListPlans), Ok(()));
         for action in [Action::CreatePlan, Action::UpdatePlan, Action::ArchivePlan] {
-            assert_eq!(authorize(&customer, action), Err(Denied::Forbidden), "{action:?}");
-            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()));
+            assert_eq!(check(&customer, action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Reseller), action), Ok(()));
         }
         let reader = with_key(actor(AccountKind::Reseller), &[Scope::CatalogRead]);
-        assert_eq!(authorize(&reader, Action::ReadPlan), Ok(()));
-        assert_eq!(authorize(&reader, Action::CreatePlan), Err(Denied::InsufficientScope(Scope::CatalogWrite)));
+        assert_eq!(check(&reader, Action::ReadPlan), Ok(()));
+        assert_eq!(check(&reader, Action::CreatePlan), Err(Denied::InsufficientScope(Scope::CatalogWrite)));
     }
 
     #[test]
     fn api_keys_need_the_scope_and_never_touch_credentials() {
         let key = with_key(actor(AccountKind::Reseller), &[Scope::CustomersRead]);
-        assert_eq!(authorize(&key, Action::ListCustomers), Ok(()));
-        assert_eq!(authorize(&key, Action::CreateCustomer), Err(Denied::InsufficientScope(Scope::CustomersWrite)));
+        assert_eq!(check(&key, Action::ListCustomers), Ok(()));
+        assert_eq!(check(&key, Action::CreateCustomer), Err(Denied::InsufficientScope(Scope::CustomersWrite)));
         let all = with_key(actor(AccountKind::Reseller), &Scope::ALL);
         for action in [Action::ChangeOwnPassword, Action::ManageOwnApiKeys, Action::EndSession, Action::ChangeOwnEmail]
         {
-            assert_eq!(authorize(&all, action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(check(&all, action), Err(Denied::Forbidden), "{action:?}");
         }
     }
 
@@ -424,49 +644,49 @@ mod tests {
         let everyone =
             [Action::CancelService, Action::QuoteServicePlan, Action::SetServicePassword, Action::ReadServiceUsage];
         for action in sellers_only {
-            assert_eq!(authorize(&actor(AccountKind::Customer), action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Customer), action), Err(Denied::Forbidden), "{action:?}");
         }
         for action in sellers_only.into_iter().chain(everyone) {
-            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()), "{action:?}");
-            assert_eq!(authorize(&actor(AccountKind::Operator), action), Ok(()), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Reseller), action), Ok(()), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Operator), action), Ok(()), "{action:?}");
         }
         for action in everyone {
-            assert_eq!(authorize(&actor(AccountKind::Customer), action), Ok(()), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Customer), action), Ok(()), "{action:?}");
         }
 
         let reader = with_key(actor(AccountKind::Reseller), &[Scope::ServicesRead]);
-        assert_eq!(authorize(&reader, Action::QuoteServicePlan), Ok(()), "a quote changes nothing");
-        assert_eq!(authorize(&reader, Action::ReadServiceUsage), Ok(()));
+        assert_eq!(check(&reader, Action::QuoteServicePlan), Ok(()), "a quote changes nothing");
+        assert_eq!(check(&reader, Action::ReadServiceUsage), Ok(()));
         for action in sellers_only.into_iter().chain([Action::CancelService, Action::SetServicePassword]) {
-            assert_eq!(authorize(&reader, action), Err(Denied::InsufficientScope(Scope::ServicesWrite)), "{action:?}");
+            assert_eq!(check(&reader, action), Err(Denied::InsufficientScope(Scope::ServicesWrite)), "{action:?}");
             let writer = with_key(actor(AccountKind::Reseller), &[Scope::ServicesWrite]);
-            assert_eq!(authorize(&writer, action), Ok(()), "{action:?}");
+            assert_eq!(check(&writer, action), Ok(()), "{action:?}");
         }
 
         let mut suspended = actor(AccountKind::Reseller);
         suspended.status = AccountStatus::Suspended;
-        assert_eq!(authorize(&suspended, Action::ReadServiceUsage), Ok(()));
-        assert_eq!(authorize(&suspended, Action::QuoteServicePlan), Ok(()));
+        assert_eq!(check(&suspended, Action::ReadServiceUsage), Ok(()));
+        assert_eq!(check(&suspended, Action::QuoteServicePlan), Ok(()));
         for action in sellers_only.into_iter().chain([Action::CancelService, Action::SetServicePassword]) {
-            assert_eq!(authorize(&suspended, action), Err(Denied::AccountSuspended), "{action:?}");
+            assert_eq!(check(&suspended, action), Err(Denied::AccountSuspended), "{action:?}");
         }
     }
 
     #[test]
     fn the_role_is_checked_before_the_scope() {
         let key = with_key(actor(AccountKind::Customer), &[]);
-        assert_eq!(authorize(&key, Action::ListCustomers), Err(Denied::Forbidden));
+        assert_eq!(check(&key, Action::ListCustomers), Err(Denied::Forbidden));
     }
 
     #[test]
     fn a_suspended_account_reads_and_secures_itself_but_changes_nothing() {
         let mut suspended = actor(AccountKind::Reseller);
         suspended.status = AccountStatus::Suspended;
-        assert_eq!(authorize(&suspended, Action::ReadCustomer), Ok(()));
-        assert_eq!(authorize(&suspended, Action::ChangeOwnPassword), Ok(()));
-        assert_eq!(authorize(&suspended, Action::EndAllSessions), Ok(()));
-        assert_eq!(authorize(&suspended, Action::CreateCustomer), Err(Denied::AccountSuspended));
-        assert_eq!(authorize(&suspended, Action::UpdateOwnProfile), Err(Denied::AccountSuspended));
+        assert_eq!(check(&suspended, Action::ReadCustomer), Ok(()));
+        assert_eq!(check(&suspended, Action::ChangeOwnPassword), Ok(()));
+        assert_eq!(check(&suspended, Action::EndAllSessions), Ok(()));
+        assert_eq!(check(&suspended, Action::CreateCustomer), Err(Denied::AccountSuspended));
+        assert_eq!(check(&suspended, Action::UpdateOwnProfile), Err(Denied::AccountSuspended));
     }
 
     #[test]
@@ -476,10 +696,10 @@ mod tests {
         for action in
             [Action::ChangeOwnPassword, Action::ChangeOwnEmail, Action::ManageOwnApiKeys, Action::EndAllSessions]
         {
-            assert_eq!(authorize(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
+            assert_eq!(check(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
         }
-        assert_eq!(authorize(&impersonated, Action::UpdateOwnProfile), Ok(()));
-        assert_eq!(authorize(&impersonated, Action::EndSession), Ok(()));
+        assert_eq!(check(&impersonated, Action::UpdateOwnProfile), Ok(()));
+        assert_eq!(check(&impersonated, Action::EndSession), Ok(()));
     }
 
     #[test]
@@ -492,9 +712,9 @@ mod tests {
             Action::AnswerAuthorization,
             Action::ManageOwnTwoFactor,
         ] {
-            assert_eq!(authorize(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
+            assert_eq!(check(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
         }
-        assert_eq!(authorize(&impersonated, Action::ReadAuthorizations), Ok(()));
+        assert_eq!(check(&impersonated, Action::ReadAuthorizations), Ok(()));
     }
 
     #[test]
@@ -502,17 +722,17 @@ mod tests {
         let mut restricted = actor(AccountKind::Reseller);
         restricted.restrictions = [RestrictableAction::ServiceCancel, RestrictableAction::CustomerWrite].into();
         assert_eq!(
-            authorize(&restricted, Action::CancelService),
+            check(&restricted, Action::CancelService),
             Err(Denied::ActionRestricted(RestrictableAction::ServiceCancel))
         );
         assert_eq!(
-            authorize(&restricted, Action::CreateCustomer),
+            check(&restricted, Action::CreateCustomer),
             Err(Denied::ActionRestricted(RestrictableAction::CustomerWrite))
         );
-        assert_eq!(authorize(&restricted, Action::RenewService), Ok(()));
-        assert_eq!(authorize(&restricted, Action::ReadCustomer), Ok(()));
+        assert_eq!(check(&restricted, Action::RenewService), Ok(()));
+        assert_eq!(check(&restricted, Action::ReadCustomer), Ok(()));
         restricted.status = AccountStatus::Suspended;
-        assert_eq!(authorize(&restricted, Action::CancelService), Err(Denied::AccountSuspended));
+        assert_eq!(check(&restricted, Action::CancelService), Err(Denied::AccountSuspended));
     }
 
     #[test]
@@ -527,18 +747,116 @@ mod tests {
             Action::ImpersonateCustomer,
         ];
         for action in below {
-            assert_eq!(authorize(&actor(AccountKind::Customer), action), Err(Denied::Forbidden), "{action:?}");
-            assert_eq!(authorize(&actor(AccountKind::Reseller), action), Ok(()), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Customer), action), Err(Denied::Forbidden), "{action:?}");
+            assert_eq!(check(&actor(AccountKind::Reseller), action), Ok(()), "{action:?}");
         }
         let writer = with_key(actor(AccountKind::Reseller), &[Scope::CustomersWrite]);
-        assert_eq!(authorize(&writer, Action::ImpersonateCustomer), Err(Denied::InsufficientScope(Scope::Impersonate)));
+        assert_eq!(check(&writer, Action::ImpersonateCustomer), Err(Denied::InsufficientScope(Scope::Impersonate)));
         let all = with_key(actor(AccountKind::Customer), &Scope::ALL);
-        assert_eq!(authorize(&all, Action::ManageOwnTwoFactor), Err(Denied::Forbidden));
+        assert_eq!(check(&all, Action::ManageOwnTwoFactor), Err(Denied::Forbidden));
     }
 
     #[test]
-    fn reach_follows_the_tree() {
-        assert_eq!(reach(&actor(AccountKind::Operator)), Reach::AllButOperators);
-        assert_eq!(reach(&actor(AccountKind::Reseller)), Reach::Below { ancestor_id: "a".into() });
+    fn reach_follows_the_tree_and_impersonation_drops_grants() {
+        assert_eq!(actor(AccountKind::Operator).reach().below, Below::AllButOperators);
+        let reseller = actor(AccountKind::Reseller).reach();
+        assert_eq!((reseller.account_id.as_str(), reseller.below, reseller.grants), ("a", Below::Subtree, true));
+        let mut impersonated = actor(AccountKind::Customer);
+        impersonated.impersonator_id = Some("operator".into());
+        assert!(!impersonated.reach().grants);
+    }
+
+    fn grantee(permissions: &[Permission]) -> Relation {
+        Relation::Grantee(permissions.iter().copied().collect())
+    }
+
+    fn active_owner(restrictions: Restrictions) -> Standing {
+        Standing { status: AccountStatus::Active, restrictions }
+    }
+
+    /// Every service action: may the owner, a seller above, and grantees with each
+    /// permission take it? (`R`: the relation is refused, `G`: the grant, `-`: allowed.)
+    #[test]
+    fn the_rule_table_for_each_relation() {
+        use Permission::*;
+        #[rustfmt::skip]
+        let table: &[(Action, &str, &str, [&str; 4])] = &[
+            //                                owner  above   view  manage billing support
+            (Action::ReadService,              "-",  "-",  ["-", "-", "-", "-"]),
+            (Action::UpdateService,            "-",  "-",  ["G", "-", "G", "G"]),
+            (Action::CancelService,            "-",  "-",  ["G", "-", "G", "G"]),
+            (Action::SetServicePassword,       "-",  "-",  ["G", "-", "G", "G"]),
+            (Action::QuoteServicePlan,         "-",  "-",  ["G", "G", "-", "G"]),
+            (Action::RenewService,             "R",  "-",  ["G", "G", "R", "G"]),
+            (Action::ChangeServicePlan,        "R",  "-",  ["G", "G", "R", "G"]),
+            (Action::SuspendService,           "R",  "-",  ["G", "G", "G", "G"]),
+            (Action::TerminateService,         "R",  "-",  ["G", "G", "G", "G"]),
+            (Action::WriteDns,                 "-",  "-",  ["G", "-", "G", "G"]),
+            (Action::ReadMail,                 "-",  "-",  ["-", "-", "-", "-"]),
+        ];
+        let seller = actor(AccountKind::Reseller);
+        let owner_standing = active_owner(Restrictions::none());
+        for (action, owner, above, grants) in table {
+            let proof = seller.authorize(*action).unwrap();
+            let outcome = |relation: &Relation| match proof.permits(relation, Some(&owner_standing)) {
+                Ok(()) => "-",
+                Err(Denied::NotAbove) => "R",
+                Err(Denied::InsufficientGrant(_)) => "G",
+                Err(other) => panic!("{action:?}: {other:?}"),
+            };
+            assert_eq!(outcome(&Relation::Owner), *owner, "{action:?} as owner");
+            assert_eq!(outcome(&Relation::Above), *above, "{action:?} from above");
+            for (permission, expected) in [View, Manage, Billing, Support].iter().zip(grants) {
+                assert_eq!(outcome(&grantee(&[*permission])), *expected, "{action:?} granted {permission:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_operator_sells_to_itself_but_a_reseller_does_not() {
+        let operator = actor(AccountKind::Operator);
+        assert_eq!(operator.authorize(Action::RenewService).unwrap().permits(&Relation::Owner, None), Ok(()));
+        assert_eq!(
+            operator.authorize(Action::SuspendService).unwrap().permits(&Relation::Owner, None),
+            Err(Denied::NotAbove)
+        );
+        let reseller = actor(AccountKind::Reseller);
+        assert_eq!(
+            reseller.authorize(Action::RenewService).unwrap().permits(&Relation::Owner, None),
+            Err(Denied::NotAbove)
+        );
+    }
+
+    #[test]
+    fn a_grantee_is_held_to_the_owners_suspension_and_restrictions() {
+        let someone = actor(AccountKind::Customer);
+        let manage = grantee(&[Permission::Manage]);
+        let write_dns = someone.authorize(Action::WriteDns).unwrap();
+        assert!(write_dns.needs_owner_standing(&manage));
+        assert!(!write_dns.needs_owner_standing(&Relation::Above), "sellers act on their own authority");
+        assert!(!write_dns.needs_owner_standing(&Relation::Owner), "an owner's standing is its own");
+        assert!(!someone.authorize(Action::ReadDns).unwrap().needs_owner_standing(&manage), "reading is free");
+
+        assert_eq!(write_dns.permits(&manage, Some(&active_owner(Restrictions::none()))), Ok(()));
+        assert_eq!(
+            write_dns.permits(&manage, Some(&active_owner([RestrictableAction::DnsWrite].into()))),
+            Err(Denied::ActionRestricted(RestrictableAction::DnsWrite))
+        );
+        let suspended = Standing { status: AccountStatus::Suspended, restrictions: Restrictions::none() };
+        assert_eq!(
+            someone.authorize(Action::UpdateService).unwrap().permits(&manage, Some(&suspended)),
+            Err(Denied::OwnerSuspended)
+        );
+        assert_eq!(someone.authorize(Action::ReadService).unwrap().permits(&manage, Some(&suspended)), Ok(()));
+        assert_eq!(write_dns.permits(&manage, None), Err(Denied::OwnerSuspended), "unknown standing: refused");
+    }
+
+    #[test]
+    fn account_actions_have_no_object_rule() {
+        let reseller = actor(AccountKind::Reseller);
+        assert_eq!(
+            reseller.authorize(Action::SuspendCustomer).unwrap().permits(&Relation::Above, None),
+            Err(Denied::Forbidden)
+        );
     }
 }

@@ -104,7 +104,8 @@ impl fmt::Display for RestrictableAction {
 }
 
 /// The disabled actions in force for an account: its own and every ancestor's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Restrictions(BTreeSet<RestrictableAction>);
 
 impl Restrictions {

@@ -104,7 +104,8 @@ impl fmt::Display for Scope {
 }
 
 /// The scopes of one key, stored as a space-separated list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ScopeSet(BTreeSet<Scope>);
 
 impl ScopeSet {

@@ -24,3 +24,52 @@ pub fn check_length(value: &str, min: usize, max: usize) -> Result<(), Invalid> 
     }
     Ok(())
 }
+
+/// Why something was done (a suspension, a cancellation, a block), for the audit log and
+/// sometimes for the customer: 1-1000 characters once trimmed; line breaks and tabs
+/// allowed, no other control characters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Reason(String);
+
+impl Reason {
+    pub const MAX: usize = 1000;
+
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let trimmed = text.trim();
+        check_length(trimmed, 1, Self::MAX)?;
+        if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(Invalid::new(
+                "invalid_characters",
+                "must not contain control characters other than line breaks and tabs",
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_trimmed_and_bounded() {
+        assert_eq!(Reason::parse("  abuse report #12  ").map(|r| r.as_str().to_owned()), Ok("abuse report #12".into()));
+        assert!(Reason::parse("line one\nline two").is_ok());
+        for bad in ["", "   ", "nul\u{0}byte"] {
+            assert!(Reason::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Reason::parse(&"x".repeat(Reason::MAX)).is_ok());
+        assert!(Reason::parse(&"x".repeat(Reason::MAX + 1)).is_err());
+    }
+}

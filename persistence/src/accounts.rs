@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
-use hostadmin_domain::policy::Reach;
+use hostadmin_domain::policy::{Below, Reach};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -202,17 +202,17 @@ type BoxedAccounts<'a> = accounts::BoxedQuery<'a, <DbConnection as diesel::Conne
 
 /// Restricts a query to the accounts `reach` covers.
 fn within<'a>(query: BoxedAccounts<'a>, reach: &'a Reach) -> BoxedAccounts<'a> {
-    match reach {
-        Reach::AllButOperators => query.filter(accounts::kind.ne(AccountKind::Operator.as_str())),
-        Reach::Below { ancestor_id } => query.filter(
+    match reach.below {
+        Below::AllButOperators => query.filter(accounts::kind.ne(AccountKind::Operator.as_str())),
+        Below::Subtree => query.filter(
             accounts::id.eq_any(
                 account_tree::table
-                    .filter(account_tree::ancestor_id.eq(ancestor_id))
+                    .filter(account_tree::ancestor_id.eq(&reach.account_id))
                     .filter(account_tree::depth.gt(0))
                     .select(account_tree::descendant_id),
             ),
         ),
-        Reach::Nobody => query.filter(not(accounts::id.eq(accounts::id))),
+        Below::Nobody => query.filter(not(accounts::id.eq(accounts::id))),
     }
 }
 

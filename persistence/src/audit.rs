@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use hostadmin_domain::policy::Reach;
+use hostadmin_domain::policy::{Actor, Below, Reach};
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -19,6 +19,19 @@ pub struct AuditContext {
     pub api_key_id: Option<String>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+}
+
+impl AuditContext {
+    /// The context of a change `actor` makes.
+    pub fn of(actor: &Actor) -> Self {
+        Self {
+            actor_id: Some(actor.audited_actor().to_owned()),
+            on_behalf_of: actor.on_behalf_of().map(str::to_owned),
+            api_key_id: actor.api_key_id().map(str::to_owned),
+            ip: actor.origin.ip.clone(),
+            request_id: actor.origin.request_id.clone(),
+        }
+    }
 }
 
 /// One event to append.
@@ -87,23 +100,22 @@ pub struct EventFilter {
 /// their own account and their subtree, customers those of their own account.
 pub fn list(
     conn: &mut DbConnection,
-    reader_id: &str,
     reach: &Reach,
     filter: &EventFilter,
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
     let mut query = audit_events::table.into_boxed();
-    query = match reach {
-        Reach::AllButOperators => query,
-        Reach::Below { ancestor_id } => query.filter(
+    query = match reach.below {
+        Below::AllButOperators => query,
+        Below::Subtree => query.filter(
             audit_events::account_id.eq_any(
                 account_tree::table
-                    .filter(account_tree::ancestor_id.eq(ancestor_id))
+                    .filter(account_tree::ancestor_id.eq(&reach.account_id))
                     .select(account_tree::descendant_id)
                     .nullable(),
             ),
         ),
-        Reach::Nobody => query.filter(audit_events::account_id.eq(reader_id)),
+        Below::Nobody => query.filter(audit_events::account_id.eq(&reach.account_id)),
     };
     if let Some(actor) = &filter.actor_id {
         query = query.filter(audit_events::actor_id.eq(actor));

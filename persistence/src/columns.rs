@@ -21,7 +21,7 @@ use diesel::sql_types;
 use serde::de::DeserializeOwned;
 
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
-use hostadmin_domain::catalog::{BillingCycle, Quotas, ServiceKind};
+use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind};
 use hostadmin_domain::money::Currency;
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
 
@@ -124,7 +124,7 @@ macro_rules! json_column {
     )*};
 }
 
-json_column!(Vec<String>, Quotas, Cancellation);
+json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>);
 
 /// The stored JSON of a value, for inserts and updates.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<String, crate::StoreError> {

@@ -8,11 +8,12 @@ use diesel::prelude::*;
 use hostadmin_domain::accounts::AccountKind;
 
 use crate::accounts::escape_like;
-use crate::authorizations::{self, Received};
+use crate::authorizations::Received;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, accounts, dns_records, domains, forwards, mailboxes};
-use crate::services::{ServiceReach, ServiceScope};
+use crate::services;
+use hostadmin_domain::policy::{Below, Reach};
 
 /// The name of the unique index that keeps one owner per name.
 pub const NAME_KEY: &str = "domains_name_key";
@@ -147,20 +148,20 @@ type Condition<'a> = Box<dyn BoxableExpression<domains::table, Backend, SqlType 
 
 /// The domains a service scope reaches: those owned within its reach (as for services)
 /// and, through grants, every domain of a grantor or the domains of a granted service.
-fn within_or_granted<'a>(reach: &'a ServiceReach, received: &'a Received) -> Condition<'a> {
-    let mut condition: Condition<'a> = match reach {
-        ServiceReach::OwnAndNonOperators { own } => {
-            Box::new(domains::owner_id.eq(own).or(not(domains::owner_id.eq_any(
+fn within_or_granted<'a>(reach: &'a Reach, received: &'a Received) -> Condition<'a> {
+    let own = &reach.account_id;
+    let mut condition: Condition<'a> =
+        match reach.below {
+            Below::AllButOperators => Box::new(domains::owner_id.eq(own).or(not(domains::owner_id.eq_any(
                 accounts::table.filter(accounts::kind.eq(AccountKind::Operator.as_str())).select(accounts::id),
-            ))))
-        }
-        ServiceReach::OwnAndBelow { own } => Box::new(diesel::dsl::exists(
-            account_tree::table
-                .filter(account_tree::ancestor_id.eq(own))
-                .filter(account_tree::descendant_id.eq(domains::owner_id)),
-        )),
-        ServiceReach::Own { own } => Box::new(domains::owner_id.eq(own)),
-    };
+            )))),
+            Below::Subtree => Box::new(diesel::dsl::exists(
+                account_tree::table
+                    .filter(account_tree::ancestor_id.eq(own))
+                    .filter(account_tree::descendant_id.eq(domains::owner_id)),
+            )),
+            Below::Nobody => Box::new(domains::owner_id.eq(own)),
+        };
     if !received.every_service_of.is_empty() {
         condition = Box::new(condition.or(domains::owner_id.eq_any(&received.every_service_of)));
     }
@@ -187,15 +188,12 @@ pub struct DomainFilter {
 /// One page, newest first.
 pub fn list_in_scope(
     conn: &mut DbConnection,
-    scope: &ServiceScope,
+    reach: &Reach,
     filter: &DomainFilter,
     limit: i64,
 ) -> Result<Vec<DomainRow>, StoreError> {
-    let received = match &scope.grantee {
-        Some(grantee) => authorizations::received(conn, grantee)?,
-        None => Received::default(),
-    };
-    let mut query = domains::table.filter(within_or_granted(&scope.reach, &received)).into_boxed();
+    let received = services::received_by(conn, reach)?;
+    let mut query = domains::table.filter(within_or_granted(reach, &received)).into_boxed();
     if let Some(q) = &filter.q {
         let pattern = format!("{}%", escape_like(q));
         query = query.filter(

@@ -3,19 +3,28 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use hostadmin_domain::catalog::{Addon, Offer, Price, Quotas, ServiceKind};
+
+use crate::columns::{json, Json, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::plans;
 
-#[derive(Debug, Clone, Queryable)]
+/// A plan as stored, its columns read into their domain types.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plans, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct PlanRow {
     pub id: String,
     pub owner_id: Option<String>,
     pub name: String,
-    pub service_kind: String,
-    pub quotas: String,
-    pub prices: String,
-    pub addons: String,
+    #[diesel(deserialize_as = Text<ServiceKind>)]
+    pub service_kind: ServiceKind,
+    #[diesel(deserialize_as = Json<Quotas>)]
+    pub quotas: Quotas,
+    #[diesel(deserialize_as = Json<Vec<Price>>)]
+    pub prices: Vec<Price>,
+    #[diesel(deserialize_as = Json<Vec<Addon>>)]
+    pub addons: Vec<Addon>,
     pub public: bool,
     pub archived_at: Option<NaiveDateTime>,
     pub version: i64,
@@ -23,34 +32,12 @@ pub struct PlanRow {
     pub updated_at: NaiveDateTime,
 }
 
-type Columns = (
-    plans::id,
-    plans::owner_id,
-    plans::name,
-    plans::service_kind,
-    plans::quotas,
-    plans::prices,
-    plans::addons,
-    plans::public,
-    plans::archived_at,
-    plans::version,
-    plans::created_at,
-    plans::updated_at,
-);
-const COLUMNS: Columns = (
-    plans::id,
-    plans::owner_id,
-    plans::name,
-    plans::service_kind,
-    plans::quotas,
-    plans::prices,
-    plans::addons,
-    plans::public,
-    plans::archived_at,
-    plans::version,
-    plans::created_at,
-    plans::updated_at,
-);
+impl PlanRow {
+    /// What the plan offers a buyer.
+    pub fn offer(&self) -> Offer<'_> {
+        Offer { quotas: &self.quotas, prices: &self.prices, addons: &self.addons, archived: self.archived_at.is_some() }
+    }
+}
 
 /// Whose plans a caller sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +60,10 @@ pub enum PlanOwnership {
 #[derive(Debug, Clone)]
 pub struct PlanValues {
     pub name: String,
-    pub service_kind: String,
-    pub quotas: String,
-    pub prices: String,
-    pub addons: String,
+    pub service_kind: ServiceKind,
+    pub quotas: Quotas,
+    pub prices: Vec<Price>,
+    pub addons: Vec<Addon>,
     pub public: bool,
 }
 
@@ -92,10 +79,10 @@ pub fn insert(
             plans::id.eq(id),
             plans::owner_id.eq(owner_id),
             plans::name.eq(&values.name),
-            plans::service_kind.eq(&values.service_kind),
-            plans::quotas.eq(&values.quotas),
-            plans::prices.eq(&values.prices),
-            plans::addons.eq(&values.addons),
+            plans::service_kind.eq(values.service_kind.as_str()),
+            plans::quotas.eq(json(&values.quotas)?),
+            plans::prices.eq(json(&values.prices)?),
+            plans::addons.eq(json(&values.addons)?),
             plans::public.eq(values.public),
             plans::version.eq(1_i64),
             plans::created_at.eq(now),
@@ -143,7 +130,7 @@ pub fn find_visible(
 ) -> Result<Option<PlanRow>, StoreError> {
     Ok(visible(plans::table.into_boxed(), visibility)
         .filter(plans::id.eq(id))
-        .select(COLUMNS)
+        .select(PlanRow::as_select())
         .first(conn)
         .optional()?)
 }
@@ -154,12 +141,12 @@ pub fn find_owned(conn: &mut DbConnection, ownership: &PlanOwnership, id: &str) 
     if let PlanOwnership::OwnedBy(owner) = ownership {
         query = query.filter(plans::owner_id.eq(owner));
     }
-    Ok(query.select(COLUMNS).first(conn).optional()?)
+    Ok(query.select(PlanRow::as_select()).first(conn).optional()?)
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanFilter {
-    pub service_kind: Option<String>,
+    pub service_kind: Option<ServiceKind>,
     pub archived: bool,
     pub owner_id: Option<String>,
     pub before_id: Option<String>,
@@ -178,7 +165,7 @@ pub fn list_visible(
         query.filter(plans::archived_at.is_null())
     };
     if let Some(kind) = &filter.service_kind {
-        query = query.filter(plans::service_kind.eq(kind));
+        query = query.filter(plans::service_kind.eq(kind.as_str()));
     }
     if let Some(owner) = &filter.owner_id {
         query = query.filter(plans::owner_id.eq(owner));
@@ -186,7 +173,7 @@ pub fn list_visible(
     if let Some(before) = &filter.before_id {
         query = query.filter(plans::id.lt(before));
     }
-    Ok(query.order(plans::id.desc()).limit(limit).select(COLUMNS).load(conn)?)
+    Ok(query.order(plans::id.desc()).limit(limit).select(PlanRow::as_select()).load(conn)?)
 }
 
 /// Replaces the plan's values if it is still at `expected_version` (when given); answers
@@ -201,9 +188,9 @@ pub fn update(
     let updated = diesel::update(plans::table.filter(plans::id.eq(id)).filter(plans::version.eq(expected_version)))
         .set((
             plans::name.eq(&values.name),
-            plans::quotas.eq(&values.quotas),
-            plans::prices.eq(&values.prices),
-            plans::addons.eq(&values.addons),
+            plans::quotas.eq(json(&values.quotas)?),
+            plans::prices.eq(json(&values.prices)?),
+            plans::addons.eq(json(&values.addons)?),
             plans::public.eq(values.public),
             plans::version.eq(expected_version + 1),
             plans::updated_at.eq(now),

@@ -6,9 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use hostadmin_domain::accounts::AccountKind;
-use hostadmin_domain::authorizations::Access;
 use hostadmin_domain::catalog::{BillingCycle, Quotas, ServiceKind};
 use hostadmin_domain::money::{Currency, Money};
+use hostadmin_domain::policy::{Below, Reach, Relation};
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
 
 use crate::accounts::escape_like;
@@ -154,25 +154,14 @@ pub fn insert(conn: &mut DbConnection, new: &NewService) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Whose services a caller reaches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceReach {
-    /// Operators: their own and every non-operator's.
-    OwnAndNonOperators { own: String },
-    /// Resellers: their own and their subtree's.
-    OwnAndBelow { own: String },
-    /// Customers: their own.
-    Own { own: String },
-}
-
 type Backend = <DbConnection as diesel::Connection>::Backend;
 type Condition<'a> = Box<dyn BoxableExpression<services::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
 
-/// The services of the caller's own reach: its own, its subtree's (or every
-/// non-operator's).
-fn within(reach: &ServiceReach) -> Condition<'_> {
-    match reach {
-        ServiceReach::OwnAndNonOperators { own } => {
+/// The services of the actor's own reach: its own and those of the accounts below it.
+fn within(reach: &Reach) -> Condition<'_> {
+    let own = &reach.account_id;
+    match reach.below {
+        Below::AllButOperators => {
             Box::new(services::owner_id.eq(own).or(not(services::owner_id.eq_any(
                 accounts::table.filter(accounts::kind.eq(AccountKind::Operator.as_str())).select(accounts::id),
             ))))
@@ -181,18 +170,18 @@ fn within(reach: &ServiceReach) -> Condition<'_> {
         // owner index once per account below and sorts everything in reach on every page
         // (measured: a page grew from 1 ms to 12 ms between 1,000 and 1,000,000
         // services); with EXISTS both backends walk the id index back from the cursor.
-        ServiceReach::OwnAndBelow { own } => Box::new(diesel::dsl::exists(
+        Below::Subtree => Box::new(diesel::dsl::exists(
             account_tree::table
                 .filter(account_tree::ancestor_id.eq(own))
                 .filter(account_tree::descendant_id.eq(services::owner_id)),
         )),
-        ServiceReach::Own { own } => Box::new(services::owner_id.eq(own)),
+        Below::Nobody => Box::new(services::owner_id.eq(own)),
     }
 }
 
-/// [`within`], widened by what active grants give the caller. Without grants the
+/// [`within`], widened by what active grants give the actor. Without grants the
 /// condition is exactly the own reach's, so its query plan does not change.
-fn within_or_granted<'a>(reach: &'a ServiceReach, received: &'a Received) -> Condition<'a> {
+fn within_or_granted<'a>(reach: &'a Reach, received: &'a Received) -> Condition<'a> {
     let mut condition = within(reach);
     if !received.every_service_of.is_empty() {
         condition = Box::new(condition.or(services::owner_id.eq_any(&received.every_service_of)));
@@ -203,42 +192,39 @@ fn within_or_granted<'a>(reach: &'a ServiceReach, received: &'a Received) -> Con
     condition
 }
 
-/// What a caller reaches: its own reach and, unless it acts under an impersonation
-/// token, the services granted to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceScope {
-    pub reach: ServiceReach,
-    /// The account whose active grants count; None: grants do not count.
-    pub grantee: Option<String>,
-}
-
-impl ServiceScope {
-    /// The own reach alone (grants do not count).
-    pub fn own(reach: ServiceReach) -> Self {
-        Self { reach, grantee: None }
+/// The grants an actor's reach counts.
+pub(crate) fn received_by(conn: &mut DbConnection, reach: &Reach) -> Result<Received, StoreError> {
+    if reach.grants {
+        authorizations::received(conn, &reach.account_id)
+    } else {
+        Ok(Received::default())
     }
 }
 
-/// The service with this id if the scope reaches it, and how: its own reach first (an
-/// owner or seller keeps every right of its own), then active grants, looked up now.
+/// The service with this id if the actor reaches it, and how it stands to its owner:
+/// its own reach first (an owner or seller keeps every right of its own), then active
+/// grants, looked up now.
 pub fn find_in_reach(
     conn: &mut DbConnection,
-    scope: &ServiceScope,
+    reach: &Reach,
     id: &str,
-) -> Result<Option<(ServiceRow, Access)>, StoreError> {
+) -> Result<Option<(ServiceRow, Relation)>, StoreError> {
     let own: Option<ServiceRow> = services::table
-        .filter(within(&scope.reach))
+        .filter(within(reach))
         .filter(services::id.eq(id))
         .select(ServiceRow::as_select())
         .first(conn)
         .optional()?;
     if let Some(row) = own {
-        return Ok(Some((row, Access::Own)));
+        let relation = if row.owner_id == reach.account_id { Relation::Owner } else { Relation::Above };
+        return Ok(Some((row, relation)));
     }
-    let Some(grantee) = &scope.grantee else { return Ok(None) };
+    if !reach.grants {
+        return Ok(None);
+    }
     let Some(row) = find(conn, id)? else { return Ok(None) };
-    let permissions = authorizations::permissions_on(conn, grantee, &row.owner_id, &row.id)?;
-    Ok((!permissions.is_empty()).then_some((row, Access::Granted(permissions))))
+    let permissions = authorizations::permissions_on(conn, &reach.account_id, &row.owner_id, &row.id)?;
+    Ok((!permissions.is_empty()).then_some((row, Relation::Grantee(permissions))))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ServiceRow>, StoreError> {
@@ -259,15 +245,12 @@ pub struct ServiceFilter {
 /// One page, newest first.
 pub fn list_in_reach(
     conn: &mut DbConnection,
-    scope: &ServiceScope,
+    reach: &Reach,
     filter: &ServiceFilter,
     limit: i64,
 ) -> Result<Vec<ServiceRow>, StoreError> {
-    let received = match &scope.grantee {
-        Some(grantee) => authorizations::received(conn, grantee)?,
-        None => Received::default(),
-    };
-    let mut query = services::table.filter(within_or_granted(&scope.reach, &received)).into_boxed();
+    let received = received_by(conn, reach)?;
+    let mut query = services::table.filter(within_or_granted(reach, &received)).into_boxed();
     if let Some(kind) = &filter.kind {
         query = query.filter(services::kind.eq(kind.as_str()));
     }

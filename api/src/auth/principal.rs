@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::credentials::{self, SecretKind};
-use hostadmin_domain::policy::{self, Action, Actor, Credential, Reach};
+use hostadmin_domain::policy::{Action, Actor, Authorized, Credential, Origin, Reach};
 use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
@@ -25,12 +25,13 @@ use crate::http::problem::ApiError;
 use crate::http::request_id::RequestId;
 use crate::state::AppState;
 
+/// The authenticated caller of a request: the [`Actor`] and the account row it was
+/// loaded with (read once per request, so that `GET /v1/me` needs nothing more).
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub actor: Actor,
     /// The account acted as (under impersonation: the customer).
     pub account: AccountRow,
-    pub audit: AuditContext,
 }
 
 impl Principal {
@@ -42,20 +43,22 @@ impl Principal {
         self.actor.kind
     }
 
-    /// Asks the policy; the refusal is the route's 403.
-    pub fn authorize(&self, action: Action) -> Result<(), ApiError> {
-        policy::authorize(&self.actor, action).map_err(ApiError::from)
+    /// Asks the policy; the refusal is the route's 403, the proof what a lookup consumes.
+    pub fn authorize(&self, action: Action) -> Result<Authorized, ApiError> {
+        self.actor.authorize(action).map_err(ApiError::from)
     }
 
     pub fn reach(&self) -> Reach {
-        policy::reach(&self.actor)
+        self.actor.reach()
+    }
+
+    /// Who and from where, for the audit log.
+    pub fn audit(&self) -> AuditContext {
+        AuditContext::of(&self.actor)
     }
 
     pub fn session_id(&self) -> Option<&str> {
-        match &self.actor.credential {
-            Credential::Session { session_id } => Some(session_id),
-            Credential::ApiKey { .. } => None,
-        }
+        self.actor.session_id()
     }
 
     /// Whose idempotency keys and rate limit these are: a key's own, or the account's.
@@ -75,14 +78,17 @@ fn bearer(request: &HttpRequest) -> Option<String> {
 }
 
 /// Where the request came from and which request it is, for the audit log.
-pub fn request_context(request: &HttpRequest, state: &AppState) -> AuditContext {
-    AuditContext {
-        actor_id: None,
-        on_behalf_of: None,
-        api_key_id: None,
+pub fn origin(request: &HttpRequest, state: &AppState) -> Origin {
+    Origin {
         ip: client_ip(request, &state.config.trusted_proxies).map(|ip| ip.to_string()),
         request_id: request.extensions().get::<RequestId>().map(|id| id.0.clone()),
     }
+}
+
+/// The audit context of a request nobody is logged in for (login, password reset).
+pub fn request_context(request: &HttpRequest, state: &AppState) -> AuditContext {
+    let origin = origin(request, state);
+    AuditContext { ip: origin.ip, request_id: origin.request_id, ..AuditContext::default() }
 }
 
 fn invalid_token() -> ApiError {
@@ -102,12 +108,12 @@ impl FromRequest for Principal {
                 .ok_or_else(|| ApiError::internal("application state missing"))?;
             let token =
                 bearer(&request).ok_or_else(|| ApiError::unauthenticated("send Authorization: Bearer <token>"))?;
-            let context = request_context(&request, &state);
+            let origin = origin(&request, &state);
             let principal = if token.starts_with(SecretKind::ApiKey.prefix()) {
-                from_api_key(&state, token, context).await?
+                from_api_key(&state, token, origin).await?
             } else {
                 let claims = state.tokens.verify(&token)?;
-                from_session(&state, claims, context).await?
+                from_session(&state, claims, origin).await?
             };
             state.limiter.check(&principal.key())?;
             Ok(principal)
@@ -118,7 +124,7 @@ impl FromRequest for Principal {
 async fn from_session(
     state: &AppState,
     claims: crate::auth::tokens::AccessClaims,
-    mut context: AuditContext,
+    origin: Origin,
 ) -> Result<Principal, ApiError> {
     let (account, session, restrictions) = state
         .db
@@ -146,8 +152,6 @@ async fn from_session(
     if status == AccountStatus::Blocked {
         return Err(invalid_token());
     }
-    context.actor_id = Some(session.impersonator_id.clone().unwrap_or_else(|| account.id.clone()));
-    context.on_behalf_of = session.impersonator_id.as_ref().map(|_| account.id.clone());
     Ok(Principal {
         actor: Actor {
             account_id: account.id.clone(),
@@ -156,9 +160,9 @@ async fn from_session(
             credential: Credential::Session { session_id: session.id },
             impersonator_id: session.impersonator_id,
             restrictions,
+            origin,
         },
         account,
-        audit: context,
     })
 }
 
@@ -172,7 +176,7 @@ fn impersonator_still_valid(
     Ok(actor.token_version == act.ver && actor.status()? != AccountStatus::Blocked)
 }
 
-async fn from_api_key(state: &AppState, token: String, mut context: AuditContext) -> Result<Principal, ApiError> {
+async fn from_api_key(state: &AppState, token: String, origin: Origin) -> Result<Principal, ApiError> {
     let digest = credentials::digest(&token);
     let (key, account, restrictions) = state
         .db
@@ -195,8 +199,6 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
     if status == AccountStatus::Blocked {
         return Err(invalid_token());
     }
-    context.actor_id = Some(account.id.clone());
-    context.api_key_id = Some(key.id.clone());
     Ok(Principal {
         actor: Actor {
             account_id: account.id.clone(),
@@ -205,8 +207,8 @@ async fn from_api_key(state: &AppState, token: String, mut context: AuditContext
             credential: Credential::ApiKey { key_id: key.id, scopes: ScopeSet::from_storage(&key.scopes) },
             impersonator_id: None,
             restrictions,
+            origin,
         },
         account,
-        audit: context,
     })
 }

@@ -60,3 +60,15 @@ pub fn precondition_failed() -> ApiError {
         "the resource changed since the ETag in If-Match; read it again",
     )
 }
+
+/// The `If-Match` request header as the OpenAPI document declares it; an operation that
+/// lists it also gets its `412` answer (crate::openapi).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// The `ETag` last read. Optional; when sent and stale, the answer is `412
+    /// precondition_failed` and nothing changes. Without it, concurrent changes are applied
+    /// one after the other.
+    #[param(rename = "If-Match", value_type = Option<String>, example = "\"v3\"")]
+    pub if_match: Option<String>,
+}

@@ -157,3 +157,16 @@ fn replay(status: i32, body: String, headers: Option<&str>) -> HttpResponse {
     response.insert_header(("idempotent-replayed", "true"));
     response.body(body)
 }
+
+/// The `Idempotency-Key` request header as the OpenAPI document declares it; an
+/// operation that lists it also gets its `409 idempotency_in_progress` answer
+/// (crate::openapi).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// Makes a retry safe: a retry with the same key (and body) answers the stored result
+    /// for 24 hours; the same key with another body is `422 idempotency_key_reused`; a
+    /// retry while the first still runs is `409 idempotency_in_progress`.
+    #[param(rename = "Idempotency-Key", value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7e]{1,255}$")]
+    pub idempotency_key: Option<String>,
+}

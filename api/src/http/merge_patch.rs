@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Deserializer};
 
+use hostadmin_domain::validation::Invalid;
+
+use crate::http::problem::ApiError;
+
 /// One field of a merge patch. Use with `#[serde(default)]` so that absence is `Absent`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Patch<T> {
@@ -14,6 +18,18 @@ pub enum Patch<T> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Option::<T>::deserialize(deserializer).map(|value| value.map_or(Self::Null, Self::Value))
+    }
+}
+
+impl<T> Patch<T> {
+    /// A field that cannot be cleared: absent is no change, a value the new one, `null`
+    /// `422 required` at `pointer`.
+    pub fn required(self, pointer: &str) -> Result<Option<T>, ApiError> {
+        match self {
+            Self::Absent => Ok(None),
+            Self::Value(value) => Ok(Some(value)),
+            Self::Null => Err(ApiError::field(pointer, Invalid::new("required", "cannot be cleared"))),
+        }
     }
 }
 

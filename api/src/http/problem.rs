@@ -131,14 +131,7 @@ impl ApiError {
 
 impl From<Denied> for ApiError {
     fn from(denied: Denied) -> Self {
-        let detail = match &denied {
-            Denied::Forbidden => "this kind of account or credential may not call this route".to_owned(),
-            Denied::InsufficientScope(scope) => format!("the API key lacks the scope {scope}"),
-            Denied::ImpersonationForbidden => "not allowed while logged in as a customer".to_owned(),
-            Denied::AccountSuspended => "the account is suspended: it can read but not change anything".to_owned(),
-            Denied::ActionRestricted(action) => format!("{action} is disabled for this account"),
-        };
-        Self::new(StatusCode::FORBIDDEN, denied.code(), detail)
+        Self::new(StatusCode::FORBIDDEN, denied.code(), denied.detail())
     }
 }
 

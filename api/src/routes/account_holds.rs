@@ -10,42 +10,45 @@
 //! request away.
 //!
 //! Order of checks: authorize (403) → the account within reach (404) → body (422) → one
-//! transaction: `If-Match` (412), the hold's state (409), the change, its audit events.
-
-use std::sync::Arc;
+//! transaction: `If-Match` (412), the hold's state (409), the change, its audit events
+//! (crate::app::holds).
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use hostadmin_domain::accounts::{AccountKind, AccountStatus};
-use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::holds::HoldKind;
-use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::Action;
-use hostadmin_domain::provisioning::{Operation, Provisioner};
-use hostadmin_domain::services::ServiceStatus;
-use hostadmin_domain::time;
-use hostadmin_persistence::accounts as account_store;
-use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
-use hostadmin_persistence::holds::{self, NewHold};
-use hostadmin_persistence::services::{self as service_store, ServiceRow};
-use hostadmin_persistence::{DbConnection, StoreError};
+use hostadmin_domain::validation::Reason;
 
+use crate::app::access;
+use crate::app::holds::{self, HoldChange};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
-use crate::http::etag::IfMatch;
+use crate::http::etag::{IfMatch, IfMatchHeader};
 use crate::http::problem::ApiError;
-use crate::provisioning;
-use crate::routes::customers::{account_response, find_reachable, AccountView};
-use crate::routes::service_lifecycle::reason;
 use crate::state::AppState;
+use crate::views::accounts::{account_response, AccountView};
 
-/// The suspension reason a service gets while its owner's account is held. The hold's
-/// own reason stays in the audit log: it may be internal (a fraud report) and the
-/// service's owner reads its services.
-pub const HELD_REASON: &str = "the owner's account is suspended or blocked";
+fn reason(text: &str) -> Result<Reason, ApiError> {
+    Reason::parse(text).map_err(|invalid| ApiError::field("/reason", invalid))
+}
+
+/// Reaches the account for `action`, parses the body with `change`, and applies it.
+async fn hold(
+    state: &AppState,
+    request: &HttpRequest,
+    principal: &Principal,
+    id: &str,
+    action: Action,
+    change: impl FnOnce() -> Result<HoldChange, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let authorized = principal.authorize(action)?;
+    let account = access::account(state, &principal.actor, authorized, id).await?;
+    let change = change()?;
+    let row = holds::change(state, &principal.actor, account, change, IfMatch::from_request(request)).await?;
+    account_response(HttpResponse::Ok(), &row)
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -75,251 +78,6 @@ pub struct LiftHold {
     pub reason: Option<String>,
 }
 
-/// What a request does to the holds of one account.
-#[derive(Debug, Clone)]
-enum HoldChange {
-    Place { kind: HoldKind, reason: String, fraud: bool },
-    Lift { kind: HoldKind, reason: Option<String> },
-}
-
-impl HoldChange {
-    fn kind(&self) -> HoldKind {
-        match self {
-            Self::Place { kind, .. } | Self::Lift { kind, .. } => *kind,
-        }
-    }
-
-    fn audit_action(&self) -> &'static str {
-        match (self, self.kind()) {
-            (Self::Place { .. }, HoldKind::Suspension) => actions::CUSTOMER_SUSPEND,
-            (Self::Lift { .. }, HoldKind::Suspension) => actions::CUSTOMER_UNSUSPEND,
-            (Self::Place { .. }, HoldKind::Block) => actions::CUSTOMER_BLOCK,
-            (Self::Lift { .. }, HoldKind::Block) => actions::CUSTOMER_UNBLOCK,
-        }
-    }
-}
-
-fn noun(kind: HoldKind) -> &'static str {
-    match kind {
-        HoldKind::Suspension => "suspended",
-        HoldKind::Block => "blocked",
-    }
-}
-
-fn already_held(kind: HoldKind) -> ApiError {
-    ApiError::conflict("invalid_transition", format!("the account is already {} by a hold of its own", noun(kind)))
-}
-
-fn not_held(kind: HoldKind) -> ApiError {
-    ApiError::conflict("invalid_transition", format!("the account is not {} by a hold of its own", noun(kind)))
-}
-
-/// Who acts, as far as a hold cares.
-#[derive(Debug, Clone)]
-struct Acting {
-    account_id: String,
-    kind: AccountKind,
-    context: AuditContext,
-}
-
-/// The one transaction of every hold change; answers the account as it is afterwards.
-async fn change_hold(
-    state: &AppState,
-    request: &HttpRequest,
-    principal: &Principal,
-    id: String,
-    change: HoldChange,
-) -> Result<HttpResponse, ApiError> {
-    let if_match = IfMatch::from_request(request);
-    let acting =
-        Acting { account_id: principal.id().to_owned(), kind: principal.kind(), context: principal.audit.clone() };
-    let provisioner = state.provisioner.clone();
-    let row = state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let account = account_store::find(conn, &id)?.ok_or_else(ApiError::not_found)?;
-            if_match.check(account.version)?;
-            let hold_id = apply_hold(conn, &acting, &id, &change, now)?;
-            holds::touch(conn, &id, now)?;
-            let accounts_changed = holds::settle(conn, &id, now)?;
-            let (sessions_ended, api_keys_revoked) = match change {
-                HoldChange::Place { kind: HoldKind::Block, .. } => holds::end_access(conn, &id, now)?,
-                _ => (0, 0),
-            };
-            let services_changed = settle_services(conn, &provisioner, &acting.context, &id, change.kind(), now)?;
-            let details = match &change {
-                HoldChange::Place { reason, fraud, .. } => serde_json::json!({
-                    "reason": reason,
-                    "fraud": fraud,
-                    "hold_id": hold_id,
-                    "accounts_changed": accounts_changed.len(),
-                    "services_changed": services_changed,
-                    "sessions_ended": sessions_ended,
-                    "api_keys_revoked": api_keys_revoked,
-                }),
-                HoldChange::Lift { reason, .. } => serde_json::json!({
-                    "reason": reason,
-                    "hold_id": hold_id,
-                    "accounts_changed": accounts_changed.len(),
-                    "services_changed": services_changed,
-                }),
-            };
-            audit::record(
-                conn,
-                &acting.context,
-                NewEvent {
-                    action: change.audit_action(),
-                    target_type: target::ACCOUNT,
-                    target_id: &id,
-                    account_id: Some(&id),
-                    details,
-                },
-                now,
-            )?;
-            account_store::find(conn, &id)?.ok_or_else(ApiError::not_found)
-        })
-        .await?;
-    account_response(HttpResponse::Ok(), &row)
-}
-
-/// Places or lifts the hold (409 when there is one already, or none to lift); answers
-/// its id.
-fn apply_hold(
-    conn: &mut DbConnection,
-    acting: &Acting,
-    account_id: &str,
-    change: &HoldChange,
-    now: NaiveDateTime,
-) -> Result<String, ApiError> {
-    match change {
-        HoldChange::Place { kind, reason, fraud } => {
-            if holds::active(conn, account_id, *kind)?.is_some() {
-                return Err(already_held(*kind));
-            }
-            let id = new_id();
-            let hold = NewHold {
-                id: &id,
-                account_id,
-                kind: *kind,
-                reason,
-                fraud: *fraud && *kind == HoldKind::Block,
-                placed_by: Some(&acting.account_id),
-                now,
-            };
-            // A parallel request placed the same hold between our check and our insert
-            // (PostgreSQL; SQLite writers take turns): the unique index refuses it.
-            holds::place(conn, &hold).map_err(|error| match &error {
-                StoreError::Unique(name) if holds::is_active_hold_violation(name) => already_held(*kind),
-                _ => error.into(),
-            })?;
-            Ok(id)
-        }
-        HoldChange::Lift { kind, reason } => {
-            let hold = holds::active(conn, account_id, *kind)?.ok_or_else(|| not_held(*kind))?;
-            may_lift(conn, acting, hold.placed_by.as_deref(), *kind)?;
-            if !holds::lift(conn, &hold.id, Some(&acting.account_id), reason.as_deref(), now)? {
-                return Err(not_held(*kind));
-            }
-            Ok(hold.id)
-        }
-    }
-}
-
-/// A hold placed by an account above the caller is not the caller's to lift: a
-/// reseller cannot undo what the provider decided about its customer. Operators lift
-/// any hold.
-fn may_lift(conn: &mut DbConnection, acting: &Acting, placed_by: Option<&str>, kind: HoldKind) -> Result<(), ApiError> {
-    let Some(placed_by) = placed_by else { return Ok(()) };
-    if acting.kind == AccountKind::Operator
-        || placed_by == acting.account_id
-        || account_store::is_below(conn, &acting.account_id, placed_by)?
-    {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!("the account was {} by an account above you; only it can lift that", noun(kind))))
-}
-
-/// Suspends the active services of every held owner in `root`'s subtree and releases
-/// the held services of owners active again; each through [`move_service_hold`].
-/// Answers how many services changed.
-fn settle_services(
-    conn: &mut DbConnection,
-    provisioner: &Arc<dyn Provisioner>,
-    context: &AuditContext,
-    root: &str,
-    kind: HoldKind,
-    now: NaiveDateTime,
-) -> Result<usize, ApiError> {
-    let to_hold = holds::services_to_hold(conn, root)?;
-    let to_release = holds::services_to_release(conn, root)?;
-    let moves = to_hold.iter().map(|id| (id, true)).chain(to_release.iter().map(|id| (id, false)));
-    let mut changed = 0;
-    for (id, hold) in moves {
-        let row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
-        let details = serde_json::json!({ "account_hold": kind.as_str(), "held_account_id": root });
-        move_service_hold(conn, provisioner.as_ref(), context, &row, hold, details, now)?;
-        changed += 1;
-    }
-    Ok(changed)
-}
-
-/// Moves one service into its owner's hold (`suspended` with [`HELD_REASON`] and the
-/// marker) or out of it (`active`), provided nobody changed it meanwhile; hands the move
-/// to the provisioner and records `service.suspend` or `service.unsuspend` with
-/// `details`. Answers the service as it is afterwards.
-pub(crate) fn move_service_hold(
-    conn: &mut DbConnection,
-    provisioner: &dyn Provisioner,
-    context: &AuditContext,
-    row: &ServiceRow,
-    hold: bool,
-    details: serde_json::Value,
-    now: NaiveDateTime,
-) -> Result<ServiceRow, ApiError> {
-    let (to, reason, action) = if hold {
-        (ServiceStatus::Suspended, Some(HELD_REASON), actions::SERVICE_SUSPEND)
-    } else {
-        (ServiceStatus::Active, None, actions::SERVICE_UNSUSPEND)
-    };
-    if !holds::set_service_hold(conn, &row.id, row.version, hold, to.as_str(), reason, now)? {
-        return Err(ApiError::Busy("a service changed during the hold".into()));
-    }
-    let from = row.status;
-    let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-    if let Some(operation) = Operation::for_transition(from, to, provisioning::spec_of(&changed)?) {
-        let requester = context.on_behalf_of.as_deref().or(context.actor_id.as_deref()).unwrap_or(&row.owner_id);
-        provisioning::request(conn, provisioner, operation, requester, now)?;
-    }
-    audit::record(
-        conn,
-        context,
-        NewEvent { action, target_type: target::SERVICE, target_id: &row.id, account_id: Some(&row.owner_id), details },
-        now,
-    )?;
-    Ok(changed)
-}
-
-/// A service that has just become active (sold, or its deferred creation carried out)
-/// while its owner is `owner_status`: a held owner's service goes into the hold at once,
-/// as the cascade would have put it there, and comes back with the owner. Read
-/// `owner_status` with [`holds::status_for_update`] in the same transaction.
-pub(crate) fn hold_with_owner(
-    conn: &mut DbConnection,
-    provisioner: &dyn Provisioner,
-    context: &AuditContext,
-    row: ServiceRow,
-    owner_status: AccountStatus,
-    now: NaiveDateTime,
-) -> Result<ServiceRow, ApiError> {
-    if owner_status == AccountStatus::Active || row.status != ServiceStatus::Active {
-        return Ok(row);
-    }
-    let kind = if owner_status == AccountStatus::Blocked { HoldKind::Block } else { HoldKind::Suspension };
-    let details = serde_json::json!({ "account_hold": kind.as_str(), "owner_status": owner_status.as_str() });
-    move_service_hold(conn, provisioner, context, &row, true, details, now)
-}
-
 const ID_PARAM: &str = "The account's id";
 
 /// Suspend an account below the caller: it, every account below it and all their
@@ -329,17 +87,14 @@ const ID_PARAM: &str = "The account's id";
     tag = "Customers",
     params(
         ("id" = String, Path, description = ID_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+        IfMatchHeader,
     ),
     request_body = SuspendCustomer,
     responses(
         (status = 200, description = "The account, `suspended`", body = AccountView, headers(("ETag" = String))),
         (status = 403, description = "`forbidden` (customers), `account_suspended`, `action_restricted` (`customer.write`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: the account is already suspended by a suspension of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[post("/customers/{id}/suspend")]
 pub async fn suspend_customer(
@@ -349,12 +104,11 @@ pub async fn suspend_customer(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::SuspendCustomer)?;
-    let id = find_reachable(&state, principal.reach(), &id).await?.id;
-    let input: SuspendCustomer = body.parse()?;
-    let change =
-        HoldChange::Place { kind: HoldKind::Suspension, reason: reason(&input.reason, "/reason")?, fraud: false };
-    change_hold(&state, &request, &principal, id, change).await
+    hold(&state, &request, &principal, &id, Action::SuspendCustomer, || {
+        let input: SuspendCustomer = body.parse()?;
+        Ok(HoldChange::Place { kind: HoldKind::Suspension, reason: reason(&input.reason)?, fraud: false })
+    })
+    .await
 }
 
 /// Lift the account's own suspension: exactly what it suspended becomes active again;
@@ -363,17 +117,14 @@ pub async fn suspend_customer(
     tag = "Customers",
     params(
         ("id" = String, Path, description = ID_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+        IfMatchHeader,
     ),
     request_body(content = LiftHold, description = "May be empty."),
     responses(
         (status = 200, description = "The account", body = AccountView, headers(("ETag" = String))),
         (status = 403, description = "`forbidden`: customers, or a suspension placed by an account above the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: the account has no suspension of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[post("/customers/{id}/unsuspend")]
 pub async fn unsuspend_customer(
@@ -383,11 +134,12 @@ pub async fn unsuspend_customer(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::SuspendCustomer)?;
-    let id = find_reachable(&state, principal.reach(), &id).await?.id;
-    let input: LiftHold = body.parse()?;
-    let reason = input.reason.as_deref().map(|text| reason(text, "/reason")).transpose()?;
-    change_hold(&state, &request, &principal, id, HoldChange::Lift { kind: HoldKind::Suspension, reason }).await
+    hold(&state, &request, &principal, &id, Action::SuspendCustomer, || {
+        let input: LiftHold = body.parse()?;
+        let reason = input.reason.as_deref().map(reason).transpose()?;
+        Ok(HoldChange::Lift { kind: HoldKind::Suspension, reason })
+    })
+    .await
 }
 
 /// Block an account below the caller: it and everything below it can no longer log in
@@ -397,7 +149,7 @@ pub async fn unsuspend_customer(
     tag = "Customers",
     params(
         ("id" = String, Path, description = ID_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+        IfMatchHeader,
     ),
     request_body = BlockCustomer,
     responses(
@@ -405,9 +157,7 @@ pub async fn unsuspend_customer(
         (status = 403, description = "`forbidden` (customers), `account_suspended`, `action_restricted` (`customer.write`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account below the caller (operators are never below anyone)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: the account is already blocked by a block of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[post("/customers/{id}/block")]
 pub async fn block_customer(
@@ -417,12 +167,11 @@ pub async fn block_customer(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::BlockCustomer)?;
-    let id = find_reachable(&state, principal.reach(), &id).await?.id;
-    let input: BlockCustomer = body.parse()?;
-    let change =
-        HoldChange::Place { kind: HoldKind::Block, reason: reason(&input.reason, "/reason")?, fraud: input.fraud };
-    change_hold(&state, &request, &principal, id, change).await
+    hold(&state, &request, &principal, &id, Action::BlockCustomer, || {
+        let input: BlockCustomer = body.parse()?;
+        Ok(HoldChange::Place { kind: HoldKind::Block, reason: reason(&input.reason)?, fraud: input.fraud })
+    })
+    .await
 }
 
 /// Lift the account's own block: the accounts it blocked log in again (with new
@@ -432,17 +181,14 @@ pub async fn block_customer(
     tag = "Customers",
     params(
         ("id" = String, Path, description = ID_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+        IfMatchHeader,
     ),
     request_body(content = LiftHold, description = "May be empty."),
     responses(
         (status = 200, description = "The account", body = AccountView, headers(("ETag" = String))),
         (status = 403, description = "`forbidden`: customers, or a block placed by an account above the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account below the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: the account has no block of its own", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[post("/customers/{id}/unblock")]
 pub async fn unblock_customer(
@@ -452,9 +198,10 @@ pub async fn unblock_customer(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::BlockCustomer)?;
-    let id = find_reachable(&state, principal.reach(), &id).await?.id;
-    let input: LiftHold = body.parse()?;
-    let reason = input.reason.as_deref().map(|text| reason(text, "/reason")).transpose()?;
-    change_hold(&state, &request, &principal, id, HoldChange::Lift { kind: HoldKind::Block, reason }).await
+    hold(&state, &request, &principal, &id, Action::BlockCustomer, || {
+        let input: LiftHold = body.parse()?;
+        let reason = input.reason.as_deref().map(reason).transpose()?;
+        Ok(HoldChange::Lift { kind: HoldKind::Block, reason })
+    })
+    .await
 }

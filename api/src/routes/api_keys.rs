@@ -154,7 +154,7 @@ pub async fn create_api_key(
             )?;
             audit::record(
                 conn,
-                &principal.audit,
+                &principal.audit(),
                 NewEvent {
                     action: actions::API_KEY_CREATE,
                     target_type: target::API_KEY,
@@ -256,7 +256,7 @@ pub async fn revoke_api_key(
             }
             audit::record(
                 conn,
-                &principal.audit,
+                &principal.audit(),
                 NewEvent {
                     action: actions::API_KEY_REVOKE,
                     target_type: target::API_KEY,

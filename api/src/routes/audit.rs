@@ -111,9 +111,8 @@ pub async fn list_audit_events(
     );
     let page = paging.request(filters)?;
     filter.before_id = page.before_id.clone();
-    let reader = principal.id().to_owned();
     let reach = principal.reach();
     let fetch = page.fetch();
-    let rows = state.db.run(move |conn| Ok(audit::list(conn, &reader, &reach, &filter, fetch)?)).await?;
+    let rows = state.db.run(move |conn| Ok(audit::list(conn, &reach, &filter, fetch)?)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, AuditEventView::from)))
 }

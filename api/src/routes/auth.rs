@@ -430,7 +430,7 @@ pub async fn logout(
             }
             audit::record(
                 conn,
-                &principal.audit,
+                &principal.audit(),
                 NewEvent {
                     action: if input.everywhere { actions::SESSION_LOGOUT_EVERYWHERE } else { actions::SESSION_LOGOUT },
                     target_type: target::SESSION,

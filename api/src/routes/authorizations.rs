@@ -355,7 +355,7 @@ pub async fn create_authorization(
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateAuthorization = body.parse()?;
         let grantor_id = principal.id().to_owned();
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let (version, view) = state
             .db
             .write(move |conn| {
@@ -453,7 +453,7 @@ pub async fn update_authorization(
     let input: UpdateAuthorization = body.parse()?;
     let if_match = IfMatch::from_request(&request);
     let caller = principal.id().to_owned();
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let (version, view) = state
         .db
         .write(move |conn| {
@@ -532,7 +532,7 @@ pub async fn accept_authorization(
     }
     let if_match = IfMatch::from_request(&request);
     let caller = principal.id().to_owned();
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let (version, view) = state
         .db
         .write(move |conn| {
@@ -582,7 +582,7 @@ pub async fn delete_authorization(
     }
     let if_match = IfMatch::from_request(&request);
     let caller = principal.id().to_owned();
-    let context = principal.audit.clone();
+    let context = principal.audit();
     state
         .db
         .write(move |conn| {

@@ -23,15 +23,15 @@ use hostadmin_persistence::certificates::{self as store, CertificateRow, Issued,
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::DbConnection;
 
+use crate::app::access;
+use crate::app::hosting;
 use crate::auth::Principal;
 use crate::certificates::{self as x509, CertificateName, ParsedCertificate, MAX_CSR_NAMES};
-use crate::hosting;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch};
 use crate::http::idempotency;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::routes::services::find_for;
 use crate::state::AppState;
 
 /// Whether a row is a CSR waiting for its certificate or a certificate.
@@ -157,7 +157,7 @@ pub async fn list_certificates(
     paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::ReadHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::ReadHosting)?, &id).await?.row;
     let page = paging.request(String::new())?;
     let before = page.before_id.clone();
     let fetch = page.fetch();
@@ -173,7 +173,7 @@ async fn find_row(
     id: &str,
     action: Action,
 ) -> Result<(ServiceRow, CertificateRow), ApiError> {
-    let (service, _) = find_for(state, principal, service_id, action).await?;
+    let service = access::service(state, &principal.actor, principal.authorize(action)?, service_id).await?.row;
     let id = parse_id(id).ok_or_else(ApiError::not_found)?;
     let service_id = service.id.clone();
     let row = state.db.run(move |conn| store::find(conn, &service_id, &id)?.ok_or_else(ApiError::not_found)).await?;
@@ -310,12 +310,12 @@ pub async fn upload_certificate(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::WriteHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::WriteHosting)?, &id).await?.row;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: UploadCertificate = body.parse()?;
         let checker = state.clone();
         let checked = off_thread(move || check_upload(&checker, &input)).await??;
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let requested_by = principal.id().to_owned();
         let writer = state.clone();
         let row = state
@@ -466,7 +466,7 @@ pub async fn create_csr(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::WriteHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::WriteHosting)?, &id).await?.row;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateCsr = body.parse()?;
         let (common_name, sans) = check_csr(&input)?;
@@ -495,7 +495,7 @@ pub async fn create_csr(
             })
         })
         .await??;
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let row = state
             .db
             .write(move |conn| {
@@ -555,7 +555,7 @@ pub async fn delete_certificate(
     let (service_id, id) = path.into_inner();
     let (service, row) = find_row(&state, &principal, &service_id, &id, Action::WriteHosting).await?;
     let if_match = IfMatch::from_request(&request);
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let writer = state.clone();
     state

@@ -3,8 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::accounts::{
@@ -24,67 +23,17 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::email_tokens::Purpose;
 use hostadmin_persistence::StoreError;
 
+use crate::app::resellers;
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
-use crate::http::etag::{etag, precondition_failed, IfMatch};
+use crate::http::etag::{precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::{self, Patch};
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::mail;
-use crate::resellers;
 use crate::state::AppState;
-
-/// An account as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountView {
-    pub id: String,
-    pub kind: AccountKind,
-    pub login: String,
-    pub email: String,
-    /// A new address waiting for verification; `email` stays in use until then.
-    pub pending_email: Option<String>,
-    pub name: String,
-    pub status: AccountStatus,
-    pub email_verified: bool,
-    pub fraud: bool,
-    pub two_factor_enabled: bool,
-    pub profile: Profile,
-    /// The account directly above; null for operators and the provider's own accounts.
-    pub parent_id: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl AccountView {
-    pub fn from_row(row: &AccountRow) -> Result<Self, ApiError> {
-        Ok(Self {
-            id: row.id.clone(),
-            kind: row.kind()?,
-            login: row.login.clone(),
-            email: row.email.clone(),
-            pending_email: row.pending_email.clone(),
-            name: row.name.clone(),
-            status: row.status()?,
-            email_verified: row.email_verified,
-            fraud: row.fraud,
-            two_factor_enabled: row.two_factor_enabled,
-            profile: serde_json::from_str(&row.profile)
-                .map_err(|e| ApiError::internal(format!("stored profile of {}: {e}", row.id)))?,
-            parent_id: row.parent_id.clone(),
-            created_at: time::to_utc(row.created_at),
-            updated_at: time::to_utc(row.updated_at),
-        })
-    }
-}
-
-/// An answer with the resource and its `ETag`.
-pub fn account_response(
-    mut builder: actix_web::HttpResponseBuilder,
-    row: &AccountRow,
-) -> Result<HttpResponse, ApiError> {
-    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(AccountView::from_row(row)?))
-}
+use crate::views::accounts::{account_response, AccountView};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -209,7 +158,7 @@ pub async fn create_customer(
             password_hash: Some(password_hash),
             now: time::now(),
         };
-        let audit_context = principal.audit.clone();
+        let audit_context = principal.audit();
         let config = state.config.clone();
         let row = state
             .db
@@ -461,7 +410,7 @@ pub async fn apply_changes(
     resolved: ProfileChanges,
     action: &'static str,
 ) -> Result<AccountRow, ApiError> {
-    let audit_context = principal.audit.clone();
+    let audit_context = principal.audit();
     let config = state.config.clone();
     let expected = match if_match {
         IfMatch::Absent | IfMatch::Any => None,
@@ -576,14 +525,14 @@ pub async fn resend_verification_email(
                     ))
                 }
             };
-            let ip = principal.audit.ip.as_deref();
+            let ip = principal.actor.origin.ip.as_deref();
             if let Some(wait) = mail::limit_reached(conn, &recipient, ip, now)? {
                 return Err(ApiError::rate_limited(wait));
             }
             mail::queue_verification(conn, &config, &row, &recipient, ip, now)?;
             audit::record(
                 conn,
-                &principal.audit,
+                &principal.audit(),
                 NewEvent {
                     action: actions::CUSTOMER_VERIFICATION_EMAIL,
                     target_type: target::ACCOUNT,

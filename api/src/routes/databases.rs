@@ -29,15 +29,15 @@ use hostadmin_persistence::databases::{
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::StoreError;
 
+use crate::app::access;
+use crate::app::hosting;
 use crate::auth::Principal;
-use crate::hosting;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::routes::services::find_for;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -154,7 +154,7 @@ pub async fn create_database(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::WriteHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::WriteHosting)?, &id).await?.row;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateDatabase = body.parse()?;
         let mut errors = Vec::new();
@@ -175,7 +175,7 @@ pub async fn create_database(
             db_user: user.as_str().to_owned(),
             now: time::now(),
         };
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let requested_by = principal.id().to_owned();
         let state_for_write = state.clone();
         let row = state
@@ -248,7 +248,7 @@ pub async fn list_databases(
     paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::ReadHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::ReadHosting)?, &id).await?.row;
     let q = search_prefix(query.q.as_deref())?;
     let engine = query.engine.map(|e| e.as_str().to_owned());
     let page = paging.request(format!(
@@ -271,7 +271,7 @@ async fn find_database(
     database_id: &str,
     action: Action,
 ) -> Result<(ServiceRow, DatabaseRow), ApiError> {
-    let (service, _) = find_for(state, principal, service_id, action).await?;
+    let service = access::service(state, &principal.actor, principal.authorize(action)?, service_id).await?.row;
     let database_id = parse_id(database_id).ok_or_else(ApiError::not_found)?;
     let service_id = service.id.clone();
     let row = state
@@ -356,7 +356,7 @@ pub async fn update_database(
     if_match.check(row.version)?;
     hosting::require_active(&service)?;
     let sealed = password.map(|p| seal(&state, &row.id, p.as_str())).transpose()?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let state_for_write = state.clone();
     let row = state
@@ -430,7 +430,7 @@ pub async fn delete_database(
     let if_match = IfMatch::from_request(&request);
     if_match.check(row.version)?;
     hosting::require_active(&service)?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let state_for_write = state.clone();
     state

@@ -34,15 +34,15 @@ use hostadmin_persistence::domains::DomainRow;
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::DbConnection;
 
+use crate::app::access;
+use crate::app::hosting;
 use crate::auth::Principal;
-use crate::hosting;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::routes::domains::find_domain;
 use crate::state::AppState;
 
 /// The media type of the zone text.
@@ -231,7 +231,7 @@ impl ZoneContext {
             domain,
             service,
             requested_by: principal.id().to_owned(),
-            audit: principal.audit.clone(),
+            audit: principal.audit(),
         }
     }
 
@@ -336,7 +336,8 @@ pub async fn list_dns_records(
     paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadDns)?;
-    let (domain, _, _) = find_domain(&state, &principal, &name, Action::ReadDns).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::ReadDns)?, &name).await?;
+    let domain = reached.row.domain;
     let query = query.into_inner();
     let record_type = match query.record_type.as_deref() {
         None => None,
@@ -391,7 +392,9 @@ pub async fn create_dns_record(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDns)?;
-    let (domain, service, _) = find_domain(&state, &principal, &name, Action::WriteDns).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDns)?, &name).await?;
+    let domain = reached.row.domain;
+    let service = reached.row.service;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateDnsRecord = body.parse()?;
         let record = DnsRecord::parse(
@@ -453,7 +456,8 @@ pub async fn get_dns_record(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadDns)?;
     let (name, id) = path.into_inner();
-    let (domain, _, _) = find_domain(&state, &principal, &name, Action::ReadDns).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::ReadDns)?, &name).await?;
+    let domain = reached.row.domain;
     let row = find_record(&state, &domain, &id).await?;
     record_response(HttpResponse::Ok(), &row, &domain.name)
 }
@@ -501,7 +505,9 @@ pub async fn update_dns_record(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDns)?;
     let (name, id) = path.into_inner();
-    let (domain, service, _) = find_domain(&state, &principal, &name, Action::WriteDns).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDns)?, &name).await?;
+    let domain = reached.row.domain;
+    let service = reached.row.service;
     let row = find_record(&state, &domain, &id).await?;
     let input: UpdateDnsRecord = body.parse()?;
     let record_type = merged(&input.record_type, row.record_type.clone(), "/type")?;
@@ -569,7 +575,9 @@ pub async fn delete_dns_record(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDns)?;
     let (name, id) = path.into_inner();
-    let (domain, service, _) = find_domain(&state, &principal, &name, Action::WriteDns).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDns)?, &name).await?;
+    let domain = reached.row.domain;
+    let service = reached.row.service;
     let row = find_record(&state, &domain, &id).await?;
     IfMatch::from_request(&request).check(row.version)?;
     require_managed(&domain)?;
@@ -613,7 +621,8 @@ pub async fn get_dns_zone(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadDns)?;
-    let (domain, _, _) = find_domain(&state, &principal, &name, Action::ReadDns).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::ReadDns)?, &name).await?;
+    let domain = reached.row.domain;
     let settings = zone_settings(&state);
     let (_, zone) = state.db.run(move |conn| zone_text(conn, &settings, &domain, None)).await?;
     Ok(HttpResponse::Ok().content_type(format!("{ZONE_CONTENT_TYPE}; charset=utf-8")).body(zone))

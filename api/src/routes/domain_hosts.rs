@@ -19,13 +19,14 @@ use hostadmin_persistence::audit::{self, NewEvent};
 use hostadmin_persistence::domain_hosts::{self as host_store, HostRow};
 use hostadmin_persistence::StoreError;
 
+use crate::app::access;
+use crate::app::hosting;
+use crate::app::hosting::domains::list_error;
 use crate::auth::Principal;
-use crate::hosting;
 use crate::http::body::JsonBody;
 use crate::http::idempotency;
 use crate::http::pagination::Page;
 use crate::http::problem::ApiError;
-use crate::routes::domains::{find_domain, list_error};
 use crate::state::AppState;
 
 /// Child hosts per domain; registries accept a handful, 50 is far above real use.
@@ -75,7 +76,8 @@ pub async fn list_hosts(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadDomains)?;
-    let (domain, _, _) = find_domain(&state, &principal, &name, Action::ReadDomains).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::ReadDomains)?, &name).await?;
+    let domain = reached.row.domain;
     let rows = state.db.run(move |conn| Ok(host_store::list(conn, &domain.id)?)).await?;
     Ok(HttpResponse::Ok().json(Page { data: rows.iter().map(HostView::from_row).collect(), next_cursor: None }))
 }
@@ -105,7 +107,9 @@ pub async fn create_host(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDomains)?;
     idempotency::once(&state, &request, &principal, &body, || async {
-        let (domain, service, _) = find_domain(&state, &principal, &name, Action::WriteDomains).await?;
+        let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &name).await?;
+    let domain = reached.row.domain;
+    let service = reached.row.service;
         let input: CreateHost = body.parse()?;
         let hostname = HostName::parse(&input.hostname).map_err(|e| ApiError::field("/hostname", e))?;
         let parent = hostadmin_domain::domains::DomainName::parse(&domain.name)
@@ -118,7 +122,7 @@ pub async fn create_host(
         }
         let ips = HostAddresses::parse(&input.ips).map_err(|e| list_error("/ips", e))?;
         hosting::require_active(&service)?;
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let requested_by = principal.id().to_owned();
         let app = state.clone();
         let row = state
@@ -126,7 +130,7 @@ pub async fn create_host(
             .write(move |conn| {
                 let now = time::now();
                 // Serializes concurrent additions to one domain's hosts (the count).
-                crate::hosting::lock_active(conn, &service.id)?;
+                crate::app::hosting::lock_active(conn, &service.id)?;
                 if host_store::count(conn, &domain.id)? >= MAX_HOSTS {
                     return Err(ApiError::conflict(
                         "quota_exceeded",
@@ -199,10 +203,12 @@ pub async fn delete_host(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDomains)?;
     let (name, hostname) = path.into_inner();
-    let (domain, service, _) = find_domain(&state, &principal, &name, Action::WriteDomains).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &name).await?;
+    let domain = reached.row.domain;
+    let service = reached.row.service;
     let hostname = HostName::parse(&hostname).map_err(|_| ApiError::not_found())?;
     hosting::require_active(&service)?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let app = state.clone();
     state

@@ -20,30 +20,28 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hostadmin_domain::audit::{self as actions, target};
-use hostadmin_domain::authorizations::Access;
+use hostadmin_domain::audit::{self as actions};
 use hostadmin_domain::catalog::{fits, QuotaKey, ServiceKind};
 use hostadmin_domain::domains::{DomainName, Nameservers, RedirectTarget, RedirectType};
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::Action;
-use hostadmin_domain::provisioning::{Operation, Provisioner, ResourceAction, ResourceChange, ResourceKind};
+use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
-use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::domains::{self as domain_store, DomainChanges, DomainFilter, DomainRow, NewDomain};
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::{usage, DbConnection, StoreError};
 
+use crate::app::access;
+use crate::app::hosting;
+use crate::app::hosting::domains::{changed_fields, list_error, record, spec};
 use crate::auth::Principal;
-use crate::hosting;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::provisioning::{self, spec_of};
-use crate::routes::services::{self, find_for};
 use crate::state::AppState;
 
 /// A redirect of the whole domain.
@@ -115,33 +113,6 @@ pub fn domain_response(mut builder: actix_web::HttpResponseBuilder, row: &Domain
     builder.insert_header((header::ETAG, etag(row.version))).json(DomainView::from_row(row))
 }
 
-/// The service a domain belongs to: its `domain` service when registered, otherwise the
-/// hosting service that serves it.
-pub(crate) fn service_of(row: &DomainRow) -> Result<&str, ApiError> {
-    row.service_id
-        .as_deref()
-        .or(row.hosting_service_id.as_deref())
-        .ok_or_else(|| ApiError::internal(format!("domain {} has no service", row.id)))
-}
-
-/// Finds a domain by its name in a path (any spelling; unparsable is 404) and reaches
-/// it through its service as for services (`find_for` with `action`): out of reach 404,
-/// a grant without the permission 403 insufficient_grant.
-pub async fn find_domain(
-    state: &AppState,
-    principal: &Principal,
-    name: &str,
-    action: Action,
-) -> Result<(DomainRow, ServiceRow, Access), ApiError> {
-    let name = DomainName::parse(name).map_err(|_| ApiError::not_found())?;
-    let row = state
-        .db
-        .run(move |conn| domain_store::find_by_name(conn, name.as_str())?.ok_or_else(ApiError::not_found))
-        .await?;
-    let (service, access) = find_for(state, principal, service_of(&row)?, action).await?;
-    Ok((row, service, access))
-}
-
 fn taken(name: &str) -> ApiError {
     ApiError::conflict("domain_taken", format!("{name} (or a name above or below it) belongs to another owner"))
 }
@@ -152,35 +123,6 @@ fn locked_error(row: &DomainRow) -> ApiError {
 
 fn is_name_key(constraint: &str) -> bool {
     constraint == domain_store::NAME_KEY || constraint.contains("domains.name")
-}
-
-/// What the provisioner is told about a domain.
-fn spec(row: &DomainRow) -> serde_json::Value {
-    serde_json::json!({
-        "name": row.name,
-        "nameservers": row.nameservers.as_deref().map(Nameservers::from_stored),
-        "redirect": match (&row.redirect_type, &row.redirect_target) {
-            (Some(t), Some(u)) => serde_json::json!({"type": t, "target": u}),
-            _ => serde_json::Value::Null,
-        },
-    })
-}
-
-fn record(
-    conn: &mut DbConnection,
-    context: &AuditContext,
-    action: &str,
-    row: &DomainRow,
-    details: serde_json::Value,
-    now: NaiveDateTime,
-) -> Result<(), ApiError> {
-    audit::record(
-        conn,
-        context,
-        NewEvent { action, target_type: target::DOMAIN, target_id: &row.id, account_id: Some(&row.owner_id), details },
-        now,
-    )?;
-    Ok(())
 }
 
 fn is_hosting(service: &ServiceRow) -> bool {
@@ -219,7 +161,10 @@ pub async fn create_domain(
     principal.authorize(Action::WriteDomains)?;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateDomain = body.parse()?;
-        let (service, _) = find_for(&state, &principal, &input.service_id, Action::WriteDomains).await?;
+        let service =
+            access::service(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &input.service_id)
+                .await?
+                .row;
         let name = DomainName::parse(&input.name).map_err(|invalid| ApiError::field("/name", invalid))?;
         if !is_hosting(&service) {
             return Err(ApiError::field(
@@ -228,7 +173,7 @@ pub async fn create_domain(
             ));
         }
         hosting::require_active(&service)?;
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let requested_by = principal.id().to_owned();
         let app = state.clone();
         let row = state
@@ -319,15 +264,15 @@ pub async fn list_domains(
     let query = query.into_inner();
     let q = search_prefix(query.q.as_deref())?;
     if let Some(service_id) = &query.service_id {
-        find_for(&state, &principal, service_id, Action::ReadDomains).await?;
+        access::service(&state, &principal.actor, principal.authorize(Action::ReadDomains)?, service_id).await?;
     }
     let filters =
         format!("q={}&service={}", q.as_deref().unwrap_or_default(), query.service_id.as_deref().unwrap_or_default());
     let page = paging.request(filters)?;
     let filter = DomainFilter { q, service_id: query.service_id, before_id: page.before_id.clone() };
-    let scope = services::scope(&principal);
+    let reach = principal.reach();
     let fetch = page.fetch();
-    let rows = state.db.run(move |conn| Ok(domain_store::list_in_scope(conn, &scope, &filter, fetch)?)).await?;
+    let rows = state.db.run(move |conn| Ok(domain_store::list_in_scope(conn, &reach, &filter, fetch)?)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |r| &r.id, |r| DomainView::from_row(&r))))
 }
 
@@ -348,7 +293,8 @@ pub async fn get_domain(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadDomains)?;
-    let (row, _, _) = find_domain(&state, &principal, &name, Action::ReadDomains).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::ReadDomains)?, &name).await?;
+    let row = reached.row.domain;
     Ok(domain_response(HttpResponse::Ok(), &row))
 }
 
@@ -384,7 +330,7 @@ fn not_null<T: Clone>(patch: &Patch<T>, pointer: &str) -> Result<Option<T>, ApiE
 fn patch_actions(body: &JsonBody) -> Vec<Action> {
     let fields = serde_json::from_slice::<serde_json::Value>(body.bytes()).ok();
     let has = |field: &str| fields.as_ref().and_then(|v| v.get(field)).is_some();
-    let mut needed = vec![Action::WriteDomains];
+    let mut needed = Vec::new();
     if has("nameservers") {
         needed.push(Action::SetDomainNameservers);
     }
@@ -392,14 +338,6 @@ fn patch_actions(body: &JsonBody) -> Vec<Action> {
         needed.push(Action::LockDomain);
     }
     needed
-}
-
-/// Errors of a list item carry its index in the pointer.
-pub fn list_error(pointer: &str, (index, invalid): (Option<usize>, Invalid)) -> ApiError {
-    match index {
-        Some(i) => ApiError::fields(vec![FieldError::new(format!("{pointer}/{i}"), invalid)]),
-        None => ApiError::field(pointer, invalid),
-    }
 }
 
 /// Change a domain's name servers, lock, auto-renewal or hosting service (JSON merge
@@ -428,13 +366,16 @@ pub async fn update_domain(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let needed = patch_actions(&body);
+    let authorized = principal.authorize(Action::WriteDomains)?;
     for action in &needed {
         principal.authorize(*action)?;
     }
-    let (row, service, access) = find_domain(&state, &principal, &name, Action::WriteDomains).await?;
+    let reached = access::domain(&state, &principal.actor, authorized, &name).await?;
     for action in &needed {
-        services::require(&access, *action)?;
+        reached.also(&principal.actor, *action)?;
     }
+    let row = reached.row.domain;
+    let service = reached.row.service;
     let input: UpdateDomain = body.parse()?;
     let nameservers = match &input.nameservers {
         Patch::Absent => None,
@@ -454,7 +395,8 @@ pub async fn update_domain(
                     Invalid::new("not_supported", "this domain is not served by a hosting service"),
                 ));
             }
-            let (target, _) = find_for(&state, &principal, &id, Action::WriteDomains).await?;
+            let target =
+                access::service(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &id).await?.row;
             if target.owner_id != row.owner_id {
                 return Err(ApiError::not_found());
             }
@@ -480,7 +422,7 @@ pub async fn update_domain(
         hosting_service_id: target.as_ref().map(|t| t.id.clone()),
         redirect: None,
     };
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let app = state.clone();
     let row = state
@@ -546,23 +488,6 @@ pub async fn update_domain(
     Ok(domain_response(HttpResponse::Ok(), &row))
 }
 
-fn changed_fields(changes: &DomainChanges) -> serde_json::Value {
-    let mut details = serde_json::Map::new();
-    if let Some(ns) = &changes.nameservers {
-        details.insert("nameservers".into(), ns.as_deref().map(Nameservers::from_stored).into());
-    }
-    if let Some(locked) = changes.locked {
-        details.insert("locked".into(), locked.into());
-    }
-    if let Some(auto_renew) = changes.auto_renew {
-        details.insert("auto_renew".into(), auto_renew.into());
-    }
-    if let Some(service) = &changes.hosting_service_id {
-        details.insert("hosting_service_id".into(), service.clone().into());
-    }
-    serde_json::Value::Object(details)
-}
-
 /// A move needs room in the target service for the domain and its DNS records; mail on
 /// the domain belongs to the current service and keeps it there. The owner stays the
 /// same, so reseller packages count the same before and after.
@@ -614,10 +539,12 @@ pub async fn delete_domain(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::DeleteDomain)?;
-    let (row, service, _) = find_domain(&state, &principal, &name, Action::DeleteDomain).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::DeleteDomain)?, &name).await?;
+    let row = reached.row.domain;
+    let service = reached.row.service;
     IfMatch::from_request(&request).check(row.version)?;
     hosting::require_active(&service)?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let app = state.clone();
     state
@@ -685,7 +612,9 @@ pub async fn set_redirect(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDomains)?;
-    let (row, service, _) = find_domain(&state, &principal, &name, Action::WriteDomains).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &name).await?;
+    let row = reached.row.domain;
+    let service = reached.row.service;
     let input: Redirect = body.parse()?;
     let mut errors = Vec::new();
     let kind = RedirectType::parse(&input.type_).map_err(|e| errors.push(FieldError::new("/type", e))).ok();
@@ -718,7 +647,9 @@ pub async fn delete_redirect(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteDomains)?;
-    let (row, service, _) = find_domain(&state, &principal, &name, Action::WriteDomains).await?;
+    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &name).await?;
+    let row = reached.row.domain;
+    let service = reached.row.service;
     change_redirect(&state, &principal, &request, row, service, None).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -733,7 +664,7 @@ async fn change_redirect(
 ) -> Result<DomainRow, ApiError> {
     IfMatch::from_request(request).check(row.version)?;
     hosting::require_active(&service)?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let app = state.clone();
     state
@@ -762,70 +693,4 @@ async fn change_redirect(
             Ok(updated)
         })
         .await
-}
-
-/// For the bulk actions: one domain by name, reached with `action` (also checked
-/// against grants), as `find_domain` does.
-pub async fn find_for_bulk(
-    state: &AppState,
-    principal: &Principal,
-    name: &str,
-    action: Action,
-) -> Result<(DomainRow, ServiceRow), ApiError> {
-    let (row, service, _) = find_domain(state, principal, name, action).await?;
-    Ok((row, service))
-}
-
-/// Applies a lock or name-server change of a bulk action to one domain, with its
-/// audit event and provisioning, in one transaction.
-pub async fn bulk_change(
-    state: &web::Data<AppState>,
-    principal: &Principal,
-    row: DomainRow,
-    service: ServiceRow,
-    changes: DomainChanges,
-) -> Result<(), ApiError> {
-    hosting::require_active(&service)?;
-    let context = principal.audit.clone();
-    let requested_by = principal.id().to_owned();
-    let provisioner = state.provisioner.clone();
-    state
-        .db
-        .write(move |conn| {
-            apply_bulk_change(conn, provisioner.as_ref(), &context, &requested_by, &row.id, &service, &changes)
-        })
-        .await
-}
-
-/// One domain's lock or name-server change of a bulk action, inside the caller's
-/// transaction: `domain.update` in the audit log and the change handed to the
-/// provisioner (as `hosting::provision` does) for `service`, the domain's service. Both
-/// bulk routes (by domain name and by service) change a domain through it.
-pub(crate) fn apply_bulk_change(
-    conn: &mut DbConnection,
-    provisioner: &dyn Provisioner,
-    context: &AuditContext,
-    requested_by: &str,
-    domain_id: &str,
-    service: &ServiceRow,
-    changes: &DomainChanges,
-) -> Result<(), ApiError> {
-    let now = time::now();
-    let current = domain_store::find(conn, domain_id)?.ok_or_else(ApiError::not_found)?;
-    if !domain_store::update(conn, &current.id, current.version, changes, now)? {
-        return Err(precondition_failed());
-    }
-    let updated = domain_store::find(conn, &current.id)?.ok_or_else(ApiError::not_found)?;
-    record(conn, context, actions::DOMAIN_UPDATE, &updated, changed_fields(changes), now)?;
-    let operation = Operation::Resource {
-        service: spec_of(service)?,
-        change: ResourceChange {
-            kind: ResourceKind::Domain,
-            action: ResourceAction::Update,
-            id: updated.id.clone(),
-            spec: spec(&updated),
-        },
-    };
-    provisioning::request(conn, provisioner, operation, requested_by, now)?;
-    Ok(())
 }

@@ -1,6 +1,4 @@
-//! Forwards of a hosting service: mail to a source address on one of the service's
-//! domains is delivered on to 1-50 destinations. A source is an address like a mailbox's
-//! and shares its register (`mail_addresses`), so one address is never both.
+//! `/v1/services/{id}/forwards` (crate::app::hosting::mail).
 
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
@@ -8,28 +6,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hostadmin_domain::audit::{self as actions, target};
-use hostadmin_domain::catalog::QuotaKey;
-use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::mailboxes::{ForwardDestinations, HostedAddress, ItemRefusal};
 use hostadmin_domain::policy::Action;
-use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
 use hostadmin_domain::time;
-use hostadmin_domain::validation::Invalid;
-use hostadmin_persistence::audit::{self, NewEvent};
-use hostadmin_persistence::forwards::{self as forward_store, ForwardRow, NewForward};
-use hostadmin_persistence::mail_addresses::{self, AddressKind};
+use hostadmin_persistence::forwards::ForwardRow;
 
+use crate::app::access;
+use crate::app::hosting::mail::{self, destinations_of, NewForwardRequest};
 use crate::auth::Principal;
-use crate::hosting;
 use crate::http::body::JsonBody;
-use crate::http::etag::{etag, precondition_failed, IfMatch};
-use crate::http::idempotency;
+use crate::http::etag::{etag, IfMatch, IfMatchHeader};
+use crate::http::idempotency::{self, IdempotencyKeyHeader};
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::routes::mailboxes::{address_taken, service_domain};
-use crate::routes::services::find_for;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,11 +32,6 @@ pub struct ForwardView {
     pub destinations: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-fn destinations_of(row: &ForwardRow) -> Result<Vec<String>, ApiError> {
-    serde_json::from_str(&row.destinations)
-        .map_err(|e| ApiError::internal(format!("stored destinations of forward {}: {e}", row.id)))
 }
 
 impl ForwardView {
@@ -66,10 +51,6 @@ fn forward_response(mut builder: actix_web::HttpResponseBuilder, row: &ForwardRo
     Ok(builder.insert_header((header::ETAG, etag(row.version))).json(ForwardView::from_row(row)?))
 }
 
-fn spec(row: &ForwardRow) -> Result<serde_json::Value, ApiError> {
-    Ok(serde_json::json!({ "source": row.source, "destinations": destinations_of(row)? }))
-}
-
 /// The destinations' refusals as field errors under `/destinations`.
 fn destination_errors(refusals: Vec<ItemRefusal>, errors: &mut Vec<FieldError>) {
     for (index, invalid) in refusals {
@@ -79,10 +60,6 @@ fn destination_errors(refusals: Vec<ItemRefusal>, errors: &mut Vec<FieldError>) 
         };
         errors.push(FieldError::new(pointer, invalid));
     }
-}
-
-fn stored(destinations: &ForwardDestinations) -> Result<String, ApiError> {
-    serde_json::to_string(&destinations.to_strings()).map_err(ApiError::internal)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -108,14 +85,12 @@ pub struct CreateForward {
     request_body = CreateForward,
     params(
         ("id" = String, Path, description = "The service's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers the stored result for 24 hours."),
+        IdempotencyKeyHeader,
     ),
     responses(
         (status = 201, description = "Created", body = ForwardView, headers(("Location" = String), ("ETag" = String))),
-        (status = 404, description = "No such service for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`service_not_active`, `quota_exceeded`, `address_taken` or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[post("/services/{id}/forwards")]
 pub async fn create_forward(
@@ -125,8 +100,8 @@ pub async fn create_forward(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::WriteMail)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::WriteMail).await?;
+    let authorized = principal.authorize(Action::WriteMail)?;
+    let service = access::service(&state, &principal.actor, authorized, &id).await?;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateForward = body.parse()?;
         let mut errors = Vec::new();
@@ -139,60 +114,8 @@ pub async fn create_forward(
         let (Some(source), Some(destinations)) = (source, destinations) else {
             return Err(ApiError::fields(errors));
         };
-        let (service_id, lookup) = (service.id.clone(), source.clone());
-        state.db.run(move |conn| service_domain(conn, &service_id, &lookup, "/source").map(|_| ())).await?;
-        hosting::require_active(&service)?;
-        let new = NewForward {
-            id: new_id(),
-            service_id: service.id.clone(),
-            domain_id: String::new(),
-            source: source.as_str().to_owned(),
-            destinations: stored(&destinations)?,
-        };
-        let context = principal.audit.clone();
-        let requested_by = principal.id().to_owned();
-        let shared = state.clone();
-        let row = state
-            .db
-            .write(move |conn| {
-                let now = time::now();
-                let service = hosting::lock_active(conn, &new.service_id)?;
-                let domain = service_domain(conn, &service.id, &source, "/source")?;
-                hosting::reserve(conn, &service, QuotaKey::Forwards)?;
-                if mail_addresses::claim(conn, &new.source, AddressKind::Forward, &new.id)?.is_err() {
-                    return Err(address_taken(&new.source));
-                }
-                let new = NewForward { domain_id: domain.id.clone(), ..new.clone() };
-                forward_store::insert(conn, &new, now)?;
-                let row = forward_store::find(conn, &service.id, &new.id)?
-                    .ok_or_else(|| ApiError::internal("the new forward vanished"))?;
-                hosting::provision(
-                    conn,
-                    &shared,
-                    &service,
-                    (ResourceKind::Forward, ResourceAction::Create, &row.id),
-                    spec(&row)?,
-                    &requested_by,
-                    now,
-                )?;
-                audit::record(
-                    conn,
-                    &context,
-                    NewEvent {
-                        action: actions::FORWARD_CREATE,
-                        target_type: target::FORWARD,
-                        target_id: &row.id,
-                        account_id: Some(&service.owner_id),
-                        details: serde_json::json!({
-                            "service_id": service.id, "source": row.source,
-                            "destinations": destinations.to_strings(),
-                        }),
-                    },
-                    now,
-                )?;
-                Ok(row)
-            })
-            .await?;
+        let new = NewForwardRequest { source, destinations };
+        let row = mail::create_forward(&state, &principal.actor, service.clone(), new).await?;
         let mut builder = HttpResponse::Created();
         builder.insert_header((header::LOCATION, format!("/v1/services/{}/forwards/{}", row.service_id, row.id)));
         forward_response(builder, &row)
@@ -214,9 +137,7 @@ pub struct ListForwardsQuery {
     params(("id" = String, Path, description = "The service's id"), ListForwardsQuery, PageQuery),
     responses(
         (status = 200, description = "A page of forwards", body = Page<ForwardView>),
-        (status = 404, description = "No such service for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[get("/services/{id}/forwards")]
 pub async fn list_forwards(
@@ -226,25 +147,13 @@ pub async fn list_forwards(
     query: web::Query<ListForwardsQuery>,
     paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ReadMail)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::ReadMail).await?;
+    let authorized = principal.authorize(Action::ReadMail)?;
+    let service = access::service(&state, &principal.actor, authorized, &id).await?;
     let q = search_prefix(query.q.as_deref())?;
     let page = paging.request(format!("q={}", q.as_deref().unwrap_or_default()))?;
-    let (before, fetch) = (page.before_id.clone(), page.fetch());
-    let rows = state
-        .db
-        .run(move |conn| Ok(forward_store::list(conn, &service.id, q.as_deref(), before.as_deref(), fetch)?))
-        .await?;
+    let rows = mail::forwards(&state, service, q, page.before_id.clone(), page.fetch()).await?;
     let views = rows.iter().map(ForwardView::from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
-}
-
-/// The forward `forward_id` of the service, or 404 (also for a malformed id and for
-/// another service's forward).
-async fn find_forward(state: &AppState, service_id: &str, forward_id: &str) -> Result<ForwardRow, ApiError> {
-    let forward_id = parse_id(forward_id).ok_or_else(ApiError::not_found)?;
-    let service_id = service_id.to_owned();
-    state.db.run(move |conn| forward_store::find(conn, &service_id, &forward_id)?.ok_or_else(ApiError::not_found)).await
 }
 
 /// Read one forward.
@@ -256,9 +165,7 @@ async fn find_forward(state: &AppState, service_id: &str, forward_id: &str) -> R
     ),
     responses(
         (status = 200, description = "The forward", body = ForwardView, headers(("ETag" = String))),
-        (status = 404, description = "No such service or forward for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[get("/services/{id}/forwards/{forward_id}")]
 pub async fn get_forward(
@@ -266,11 +173,11 @@ pub async fn get_forward(
     principal: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ReadMail)?;
     let (service_id, forward_id) = path.into_inner();
-    let (service, _) = find_for(&state, &principal, &service_id, Action::ReadMail).await?;
-    let row = find_forward(&state, &service.id, &forward_id).await?;
-    forward_response(HttpResponse::Ok(), &row)
+    let authorized = principal.authorize(Action::ReadMail)?;
+    let service = access::service(&state, &principal.actor, authorized, &service_id).await?;
+    let forward = mail::forward(&state, service, &forward_id).await?;
+    forward_response(HttpResponse::Ok(), &forward.row.1)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -289,16 +196,13 @@ pub struct UpdateForward {
     params(
         ("id" = String, Path, description = "The service's id"),
         ("forward_id" = String, Path, description = "The forward's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+        IfMatchHeader,
     ),
     request_body(content = UpdateForward, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed forward", body = ForwardView, headers(("ETag" = String))),
-        (status = 404, description = "No such service or forward for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[patch("/services/{id}/forwards/{forward_id}")]
 pub async fn update_forward(
@@ -308,73 +212,26 @@ pub async fn update_forward(
     path: web::Path<(String, String)>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::WriteMail)?;
     let (service_id, forward_id) = path.into_inner();
-    let (service, _) = find_for(&state, &principal, &service_id, Action::WriteMail).await?;
-    let current = find_forward(&state, &service.id, &forward_id).await?;
+    let authorized = principal.authorize(Action::WriteMail)?;
+    let service = access::service(&state, &principal.actor, authorized, &service_id).await?;
+    let forward = mail::forward(&state, service, &forward_id).await?;
     let input: UpdateForward = body.parse()?;
-    let source = HostedAddress::parse(&current.source)
-        .map_err(|_| ApiError::internal(format!("stored source of forward {}", current.id)))?;
-    let destinations = match &input.destinations {
-        Patch::Absent => None,
-        Patch::Null => {
-            return Err(ApiError::field("/destinations", Invalid::new("required", "cannot be cleared")));
-        }
-        Patch::Value(items) => {
-            let mut errors = Vec::new();
-            match ForwardDestinations::parse(items, Some(&source)) {
-                Ok(destinations) => Some(stored(&destinations)?),
-                Err(refusals) => {
-                    destination_errors(refusals, &mut errors);
-                    return Err(ApiError::fields(errors));
-                }
+    let source = HostedAddress::parse(&forward.row.1.source)
+        .map_err(|_| ApiError::internal(format!("stored source of forward {}", forward.row.1.id)))?;
+    let destinations = match input.destinations.required("/destinations")? {
+        None => None,
+        Some(items) => match ForwardDestinations::parse(&items, Some(&source)) {
+            Ok(destinations) => Some(destinations),
+            Err(refusals) => {
+                let mut errors = Vec::new();
+                destination_errors(refusals, &mut errors);
+                return Err(ApiError::fields(errors));
             }
-        }
+        },
     };
     let if_match = IfMatch::from_request(&request);
-    if_match.check(current.version)?;
-    hosting::require_active(&service)?;
-    let context = principal.audit.clone();
-    let requested_by = principal.id().to_owned();
-    let shared = state.clone();
-    let row = state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let service = hosting::lock_active(conn, &current.service_id)?;
-            let before = forward_store::find(conn, &service.id, &current.id)?.ok_or_else(ApiError::not_found)?;
-            if_match.check(before.version)?;
-            let Some(destinations) = &destinations else { return Ok(before) };
-            if !forward_store::update(conn, &before.id, before.version, destinations, now)? {
-                return Err(precondition_failed());
-            }
-            let row = forward_store::find(conn, &service.id, &before.id)?.ok_or_else(ApiError::not_found)?;
-            hosting::provision(
-                conn,
-                &shared,
-                &service,
-                (ResourceKind::Forward, ResourceAction::Update, &row.id),
-                spec(&row)?,
-                &requested_by,
-                now,
-            )?;
-            audit::record(
-                conn,
-                &context,
-                NewEvent {
-                    action: actions::FORWARD_UPDATE,
-                    target_type: target::FORWARD,
-                    target_id: &row.id,
-                    account_id: Some(&service.owner_id),
-                    details: serde_json::json!({
-                        "service_id": service.id, "source": row.source, "destinations": destinations_of(&row)?,
-                    }),
-                },
-                now,
-            )?;
-            Ok(row)
-        })
-        .await?;
+    let row = mail::update_forward(&state, &principal.actor, forward, destinations, if_match).await?;
     forward_response(HttpResponse::Ok(), &row)
 }
 
@@ -384,15 +241,12 @@ pub async fn update_forward(
     params(
         ("id" = String, Path, description = "The service's id"),
         ("forward_id" = String, Path, description = "The forward's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
+        IfMatchHeader,
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such service or forward for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[delete("/services/{id}/forwards/{forward_id}")]
 pub async fn delete_forward(
@@ -401,49 +255,10 @@ pub async fn delete_forward(
     principal: Principal,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::WriteMail)?;
     let (service_id, forward_id) = path.into_inner();
-    let (service, _) = find_for(&state, &principal, &service_id, Action::WriteMail).await?;
-    let current = find_forward(&state, &service.id, &forward_id).await?;
-    let if_match = IfMatch::from_request(&request);
-    if_match.check(current.version)?;
-    let context = principal.audit.clone();
-    let requested_by = principal.id().to_owned();
-    let shared = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let service = hosting::lock_active(conn, &current.service_id)?;
-            let row = forward_store::find(conn, &service.id, &current.id)?.ok_or_else(ApiError::not_found)?;
-            if_match.check(row.version)?;
-            if !forward_store::delete(conn, &row.id, row.version)? {
-                return Err(precondition_failed());
-            }
-            mail_addresses::release(conn, &row.source, &row.id)?;
-            hosting::provision(
-                conn,
-                &shared,
-                &service,
-                (ResourceKind::Forward, ResourceAction::Delete, &row.id),
-                spec(&row)?,
-                &requested_by,
-                now,
-            )?;
-            audit::record(
-                conn,
-                &context,
-                NewEvent {
-                    action: actions::FORWARD_DELETE,
-                    target_type: target::FORWARD,
-                    target_id: &row.id,
-                    account_id: Some(&service.owner_id),
-                    details: serde_json::json!({ "service_id": service.id, "source": row.source }),
-                },
-                now,
-            )?;
-            Ok(())
-        })
-        .await?;
+    let authorized = principal.authorize(Action::WriteMail)?;
+    let service = access::service(&state, &principal.actor, authorized, &service_id).await?;
+    let forward = mail::forward(&state, service, &forward_id).await?;
+    mail::delete_forward(&state, &principal.actor, forward, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

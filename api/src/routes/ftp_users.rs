@@ -28,15 +28,15 @@ use hostadmin_persistence::ftp_users::{self as ftp_store, FtpUserFilter, FtpUser
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::StoreError;
 
+use crate::app::access;
+use crate::app::hosting;
 use crate::auth::Principal;
-use crate::hosting;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
-use crate::routes::services::find_for;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -138,7 +138,7 @@ pub async fn create_ftp_user(
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::WriteHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::WriteHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::WriteHosting)?, &id).await?.row;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateFtpUser = body.parse()?;
         let mut errors = Vec::new();
@@ -163,7 +163,7 @@ pub async fn create_ftp_user(
             directory: directory.as_str().to_owned(),
             now: time::now(),
         };
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let requested_by = principal.id().to_owned();
         let state_for_write = state.clone();
         let row = state
@@ -235,7 +235,7 @@ pub async fn list_ftp_users(
     paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ReadHosting)?;
-    let (service, _) = find_for(&state, &principal, &id, Action::ReadHosting).await?;
+    let service = access::service(&state, &principal.actor, principal.authorize(Action::ReadHosting)?, &id).await?.row;
     let q = search_prefix(query.q.as_deref())?;
     let page = paging.request(format!("q={}", q.as_deref().unwrap_or_default()))?;
     let filter = FtpUserFilter { q, before_id: page.before_id.clone() };
@@ -253,7 +253,7 @@ async fn find_ftp_user(
     ftp_user_id: &str,
     action: Action,
 ) -> Result<(ServiceRow, FtpUserRow), ApiError> {
-    let (service, _) = find_for(state, principal, service_id, action).await?;
+    let service = access::service(state, &principal.actor, principal.authorize(action)?, service_id).await?.row;
     let ftp_user_id = parse_id(ftp_user_id).ok_or_else(ApiError::not_found)?;
     let service_id = service.id.clone();
     let row = state
@@ -358,7 +358,7 @@ pub async fn update_ftp_user(
         Some(password) => Some(state.hasher.hash(password).await?),
         None => None,
     };
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let state_for_write = state.clone();
     let row = state
@@ -436,7 +436,7 @@ pub async fn delete_ftp_user(
     let if_match = IfMatch::from_request(&request);
     if_match.check(row.version)?;
     hosting::require_active(&service)?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let requested_by = principal.id().to_owned();
     let state_for_write = state.clone();
     state

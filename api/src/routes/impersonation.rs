@@ -81,7 +81,7 @@ pub async fn impersonate_customer(
             sessions::create(conn, &session_id, &target_row.id, Some(&actor.id), now)?;
             audit::record(
                 conn,
-                &principal.audit,
+                &principal.audit(),
                 NewEvent {
                     action: actions::CUSTOMER_IMPERSONATE,
                     target_type: target::ACCOUNT,

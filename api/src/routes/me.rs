@@ -17,8 +17,9 @@ use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch};
 use crate::http::merge_patch::Patch;
 use crate::http::problem::ApiError;
-use crate::routes::customers::{apply_changes, resolve_changes, AccountView};
+use crate::routes::customers::{apply_changes, resolve_changes};
 use crate::state::AppState;
+use crate::views::accounts::AccountView;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
@@ -159,7 +160,7 @@ pub async fn change_password(
             sessions::end_all_of(conn, id, "password_change", now)?;
             audit::record(
                 conn,
-                &principal.audit,
+                &principal.audit(),
                 NewEvent {
                     action: actions::ACCOUNT_PASSWORD_CHANGE,
                     target_type: target::ACCOUNT,

@@ -6,13 +6,12 @@ use std::collections::HashSet;
 
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::accounts::{AccountKind, DisplayName};
 use hostadmin_domain::audit::{self as actions, target};
-use hostadmin_domain::catalog::{BillingCycle, QuotaDelta, QuotaKey, Quotas, ServiceKind};
+use hostadmin_domain::catalog::{Addon, BillingCycle, Price, QuotaKey, Quotas, ServiceKind};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::money::Currency;
 use hostadmin_domain::policy::Action;
@@ -27,86 +26,17 @@ use hostadmin_persistence::DbConnection;
 
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
-use crate::http::etag::{etag, precondition_failed, IfMatch};
+use crate::http::etag::{precondition_failed, IfMatch};
 use crate::http::idempotency;
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
+use crate::views::plans::{plan_response, PlanView};
 
 /// The most an amount may be: ten billion in major units.
 const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 const MAX_ADDONS: usize = 20;
-
-/// A price for one billing cycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Price {
-    pub cycle: BillingCycle,
-    /// In the currency's minor unit (cents), never a float.
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
-    pub amount_minor: i64,
-    pub currency: Currency,
-}
-
-/// An option sold with the plan (extra disk, bandwidth, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Addon {
-    /// 1-40 of `a-z 0-9 _ -`, unique within the plan.
-    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")]
-    pub code: String,
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
-    /// What the add-on adds to the plan's quotas.
-    #[serde(default)]
-    pub quota_delta: QuotaDelta,
-    pub prices: Vec<Price>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PlanView {
-    pub id: String,
-    /// The reseller selling the plan; null for the provider's own plans.
-    pub owner_id: Option<String>,
-    pub name: String,
-    pub service_kind: ServiceKind,
-    /// Absent or null keys are unlimited; 0 means none.
-    pub quotas: Quotas,
-    pub prices: Vec<Price>,
-    pub addons: Vec<Addon>,
-    /// Visible to the accounts directly below the owner.
-    pub public: bool,
-    /// Archived plans are not sold any more; services on them keep them.
-    pub archived_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl PlanView {
-    pub fn from_row(row: &PlanRow) -> Result<Self, ApiError> {
-        let corrupt =
-            |what: &str, e: serde_json::Error| ApiError::internal(format!("stored {what} of plan {}: {e}", row.id));
-        Ok(Self {
-            id: row.id.clone(),
-            owner_id: row.owner_id.clone(),
-            name: row.name.clone(),
-            service_kind: ServiceKind::parse(&row.service_kind)
-                .ok_or_else(|| ApiError::internal(format!("stored kind of plan {}", row.id)))?,
-            quotas: serde_json::from_str(&row.quotas).map_err(|e| corrupt("quotas", e))?,
-            prices: serde_json::from_str(&row.prices).map_err(|e| corrupt("prices", e))?,
-            addons: serde_json::from_str(&row.addons).map_err(|e| corrupt("add-ons", e))?,
-            public: row.public,
-            archived_at: row.archived_at.map(time::to_utc),
-            created_at: time::to_utc(row.created_at),
-            updated_at: time::to_utc(row.updated_at),
-        })
-    }
-}
-
-fn plan_response(mut builder: actix_web::HttpResponseBuilder, row: &PlanRow) -> Result<HttpResponse, ApiError> {
-    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(PlanView::from_row(row)?))
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -293,10 +223,10 @@ fn to_values(
 ) -> Result<PlanValues, ApiError> {
     Ok(PlanValues {
         name,
-        service_kind: kind.as_str().to_owned(),
-        quotas: serde_json::to_string(quotas).map_err(ApiError::internal)?,
-        prices: serde_json::to_string(prices).map_err(ApiError::internal)?,
-        addons: serde_json::to_string(addons).map_err(ApiError::internal)?,
+        service_kind: kind,
+        quotas: quotas.clone(),
+        prices: prices.to_vec(),
+        addons: addons.to_vec(),
         public,
     })
 }
@@ -352,7 +282,7 @@ pub async fn create_plan(
             AccountKind::Operator => None,
             _ => Some(principal.id().to_owned()),
         };
-        let context = principal.audit.clone();
+        let context = principal.audit();
         let id = new_id();
         let row = state
             .db
@@ -378,7 +308,7 @@ pub async fn create_plan(
             .await?;
         let mut builder = HttpResponse::Created();
         builder.insert_header((header::LOCATION, format!("/v1/plans/{}", row.id)));
-        plan_response(builder, &row)
+        Ok(plan_response(builder, &row))
     })
     .await
 }
@@ -418,7 +348,7 @@ pub async fn list_plans(
     );
     let page = paging.request(filters)?;
     let filter = PlanFilter {
-        service_kind: query.service_kind.map(|k| k.as_str().to_owned()),
+        service_kind: query.service_kind,
         archived: query.archived,
         owner_id: query.owner_id,
         before_id: page.before_id.clone(),
@@ -426,7 +356,7 @@ pub async fn list_plans(
     let visibility = visibility(&principal);
     let fetch = page.fetch();
     let rows = state.db.run(move |conn| Ok(plan_store::list_visible(conn, &visibility, &filter, fetch)?)).await?;
-    let views = rows.iter().map(PlanView::from_row).collect::<Result<Vec<_>, _>>()?;
+    let views = rows.iter().map(PlanView::from_row).collect::<Vec<_>>();
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
 
@@ -453,7 +383,7 @@ pub async fn get_plan(
         .db
         .run(move |conn| plan_store::find_visible(conn, &visibility, &id)?.ok_or_else(ApiError::not_found))
         .await?;
-    plan_response(HttpResponse::Ok(), &row)
+    Ok(plan_response(HttpResponse::Ok(), &row))
 }
 
 async fn owned_plan(state: &AppState, principal: &Principal, id: &str) -> Result<PlanRow, ApiError> {
@@ -518,7 +448,7 @@ pub async fn update_plan(
     principal.authorize(Action::UpdatePlan)?;
     let row = owned_plan(&state, &principal, &id).await?;
     let input: UpdatePlan = body.parse()?;
-    let current = PlanView::from_row(&row)?;
+    let current = PlanView::from_row(&row);
     let name = required(&input.name, current.name.clone(), "/name")?;
     let quotas = match &input.quotas {
         Patch::Absent => current.quotas.clone(),
@@ -537,7 +467,7 @@ pub async fn update_plan(
     let kind = current.service_kind;
     let if_match = IfMatch::from_request(&request);
     if_match.check(row.version)?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let row = state
         .db
         .write(move |conn| {
@@ -561,7 +491,7 @@ pub async fn update_plan(
             plan_store::find_owned(conn, &PlanOwnership::Any, &row.id)?.ok_or_else(ApiError::not_found)
         })
         .await?;
-    plan_response(HttpResponse::Ok(), &row)
+    Ok(plan_response(HttpResponse::Ok(), &row))
 }
 
 /// Archive a plan: it is no longer sold; services on it keep it.
@@ -582,7 +512,7 @@ pub async fn archive_plan(
 ) -> Result<HttpResponse, ApiError> {
     principal.authorize(Action::ArchivePlan)?;
     let row = owned_plan(&state, &principal, &id).await?;
-    let context = principal.audit.clone();
+    let context = principal.audit();
     state
         .db
         .write(move |conn| {

@@ -21,12 +21,12 @@ use hostadmin_persistence::accounts::{self as account_store, AccountRow, NewAcco
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::{DbConnection, StoreError};
 
+use crate::app::resellers;
 use crate::auth::principal::request_context;
 use crate::config::Config;
 use crate::http::body::JsonBody;
 use crate::http::problem::{ApiError, FieldError};
 use crate::mail::{self, Outgoing, Template};
-use crate::resellers;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

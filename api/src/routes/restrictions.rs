@@ -147,7 +147,7 @@ pub async fn set_restrictions(
     let disabled = parse(&input.disabled_actions)?;
     let answered = disabled.clone();
     let if_match = IfMatch::from_request(&request);
-    let context = principal.audit.clone();
+    let context = principal.audit();
     let setter = principal.id().to_owned();
     let (version, in_force) = state
         .db

@@ -118,7 +118,7 @@ fn record(
 ) -> Result<(), ApiError> {
     audit::record(
         conn,
-        &principal.audit,
+        &principal.audit(),
         NewEvent { action, target_type: target::ACCOUNT, target_id: account_id, account_id: Some(account_id), details },
         now,
     )?;

@@ -25,10 +25,10 @@ use hostadmin_persistence::jobs::{self as job_store, JobRow, NewJob};
 use hostadmin_persistence::services::{self as service_store, ServiceRow, ServiceState};
 use hostadmin_persistence::DbConnection;
 
+use crate::app::holds as account_holds;
 use crate::config::ProvisionerKind;
 use crate::db::Db;
 use crate::http::problem::ApiError;
-use crate::routes::account_holds;
 
 /// The kind of job a deferred operation becomes.
 pub const PROVISION: &str = "provision";
@@ -86,21 +86,21 @@ impl Provisioner for Deferred {
 }
 
 /// What a driver is told about a stored service.
-pub(crate) fn spec_of(row: &ServiceRow) -> Result<ServiceSpec, ApiError> {
-    Ok(ServiceSpec {
+pub fn spec_of(row: &ServiceRow) -> ServiceSpec {
+    ServiceSpec {
         service_id: row.id.clone(),
         number: row.number,
         kind: row.kind,
         owner_id: row.owner_id.clone(),
         plan_id: row.plan_id.clone(),
         quotas: row.quotas.clone(),
-    })
+    }
 }
 
 /// Hands `operation` to the driver inside the caller's transaction; a deferred one is
 /// queued as a `provision` job (requested by `requested_by`, an account) in the same
 /// transaction. A driver's refusal is `503`, and the transaction is rolled back.
-pub(crate) fn request(
+pub fn request(
     conn: &mut DbConnection,
     provisioner: &dyn Provisioner,
     operation: Operation,
@@ -129,12 +129,7 @@ fn retry_delay(attempts: i32) -> Duration {
 /// failure the job keeps its claim with a lease that runs out after [`retry_delay`], so
 /// the next round after that takes it again (any worker); after [`MAX_ATTEMPTS`], or a
 /// refusal, it is `failed`. Answers whether the job ended.
-pub(crate) async fn work_on(
-    db: &Db,
-    provisioner: &Arc<dyn Provisioner>,
-    worker: &str,
-    job: JobRow,
-) -> Result<bool, ApiError> {
+pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, job: JobRow) -> Result<bool, ApiError> {
     // A job's `params` is the operation itself.
     let operation = match serde_json::from_str::<Operation>(&job.params) {
         Ok(operation) => operation,

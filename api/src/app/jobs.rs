@@ -1,0 +1,155 @@
+//! Background jobs: bulk actions above the synchronous limit and deferred provisioning.
+//!
+//! A job is claimed with a lease (a conditional update on `claimed_by`/`lease_until`), so
+//! two workers never take the same job and a dead worker's job comes back when its lease
+//! runs out. A bulk job's items run as the actor who asked, with that account's standing
+//! as it is when the job runs (a suspension or restriction placed meanwhile applies), and
+//! against the service versions recorded when the job was queued.
+
+use chrono::Duration;
+
+use hostadmin_domain::accounts::AccountStatus;
+use hostadmin_domain::ids::parse_id;
+use hostadmin_domain::policy::{Actor, Authorized};
+use hostadmin_domain::time;
+use hostadmin_persistence::jobs::{self as job_store, JobRow};
+use hostadmin_persistence::restrictions as restriction_store;
+
+use crate::app::bulk::{self, BulkItemResult, JobParams};
+use crate::app::provisioning;
+use crate::http::problem::ApiError;
+use crate::state::AppState;
+
+/// How long a worker holds a job between two saved steps.
+pub const LEASE_SECONDS: i64 = 60;
+/// Items a worker does between two saves of its progress.
+const STEP: usize = 20;
+
+/// A job the actor requested; to anyone else it does not exist.
+pub async fn find(state: &AppState, actor: &Actor, _: Authorized, id: &str) -> Result<JobRow, ApiError> {
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    let account_id = actor.account_id.clone();
+    state
+        .db
+        .run(move |conn| job_store::find_requested_by(conn, &id, &account_id)?.ok_or_else(ApiError::not_found))
+        .await
+}
+
+/// Claims and carries out open jobs until none is left; answers how many it finished.
+pub async fn work_on_jobs(state: &AppState, worker: &str) -> Result<usize, ApiError> {
+    let mut finished = 0;
+    loop {
+        let claimer = worker.to_owned();
+        let claimed = state
+            .db
+            .write(move |conn| {
+                let now = time::now();
+                Ok(job_store::claim_next(conn, &claimer, now, now + Duration::seconds(LEASE_SECONDS))?)
+            })
+            .await?;
+        let Some(job) = claimed else { return Ok(finished) };
+        tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
+        let ended = match job.kind.as_str() {
+            provisioning::PROVISION => provisioning::work_on(&state.db, &state.provisioner, worker, job).await?,
+            _ => work_on(state, worker, job).await?,
+        };
+        if ended {
+            finished += 1;
+        }
+    }
+}
+
+/// Carries out one claimed bulk job from where it stands, saving its progress (and
+/// extending the lease) every [`STEP`] items. Answers false when the lease was lost.
+async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool, ApiError> {
+    let parsed: Result<(JobParams, Vec<BulkItemResult>), _> =
+        serde_json::from_str(&job.params).and_then(|params| Ok((params, serde_json::from_str(&job.results)?)));
+    let (params, mut results) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            tracing::error!(job = %job.id, error = %error, "job cannot be read; failed");
+            return save(state, &job.id, worker, Vec::new(), Some(job_store::FAILED)).await;
+        }
+    };
+    let actor = as_it_stands_now(state, params.actor.clone()).await?;
+    let start = results.len().min(params.service_ids.len());
+    for chunk in params.service_ids[start..].chunks(STEP) {
+        for service_id in chunk {
+            let queued_version = params.queued_versions.get(service_id).copied();
+            results.push(match &actor {
+                Ok(actor) => bulk::item(state, actor, &params.command, service_id, queued_version).await,
+                Err(refusal) => refusal.for_item(service_id),
+            });
+        }
+        let last = results.len() == params.service_ids.len();
+        if !save(state, &job.id, worker, results.clone(), last.then_some(job_store::DONE)).await? {
+            tracing::warn!(job = %job.id, "lease lost; another worker carries on");
+            return Ok(false);
+        }
+    }
+    if start == params.service_ids.len() {
+        return save(state, &job.id, worker, results, Some(job_store::DONE)).await;
+    }
+    Ok(true)
+}
+
+/// Why a job's requester can no longer act at all.
+struct Gone(ApiError);
+
+impl Gone {
+    fn for_item(&self, service_id: &str) -> BulkItemResult {
+        BulkItemResult {
+            service_id: service_id.to_owned(),
+            ok: false,
+            error: Some(bulk::ItemError { code: self.0.code().to_owned(), detail: self.0.to_string() }),
+        }
+    }
+}
+
+/// The job's actor with its account's status and restrictions as they are now: changes
+/// to them take effect on the next item as on the next request.
+async fn as_it_stands_now(state: &AppState, mut actor: Actor) -> Result<Result<Actor, Gone>, ApiError> {
+    let account_id = actor.account_id.clone();
+    let found = state.db.run(move |conn| Ok(restriction_store::account_with_restrictions(conn, &account_id)?)).await?;
+    let Some((account, restrictions)) = found else {
+        return Ok(Err(Gone(ApiError::not_found())));
+    };
+    actor.status = account.status()?;
+    actor.restrictions = restrictions;
+    if actor.status == AccountStatus::Blocked {
+        let blocked = ApiError::conflict("account_blocked", "the account that asked for this job is blocked");
+        return Ok(Err(Gone(blocked)));
+    }
+    Ok(Ok(actor))
+}
+
+/// Saves the results (and ends the job with `finish`, if given) while the worker still
+/// holds it.
+async fn save(
+    state: &AppState,
+    id: &str,
+    worker: &str,
+    results: Vec<BulkItemResult>,
+    finish: Option<&'static str>,
+) -> Result<bool, ApiError> {
+    let done = i64::try_from(results.len()).map_err(ApiError::internal)?;
+    let results = serde_json::to_string(&results).map_err(ApiError::internal)?;
+    let (id, worker) = (id.to_owned(), worker.to_owned());
+    state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            Ok(match finish {
+                Some(status) => job_store::finish(conn, &id, &worker, status, &results, done, now)?,
+                None => job_store::save_progress(
+                    conn,
+                    &id,
+                    &worker,
+                    &results,
+                    done,
+                    now + Duration::seconds(LEASE_SECONDS),
+                )?,
+            })
+        })
+        .await
+}

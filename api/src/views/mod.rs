@@ -1,0 +1,7 @@
+//! How the API shows what use cases answer: the response bodies shared by several route
+//! modules, with their `ETag`. One module per area; a view used by one route module only
+//! stays in it.
+
+pub mod accounts;
+pub mod plans;
+pub mod services;

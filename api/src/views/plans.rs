@@ -1,0 +1,54 @@
+//! Plans as the API shows them.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use hostadmin_domain::catalog::{Addon, Price, Quotas, ServiceKind};
+use hostadmin_domain::time;
+use hostadmin_persistence::plans::PlanRow;
+
+use crate::http::etag::etag;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    pub id: String,
+    /// The reseller selling the plan; null for the provider's own plans.
+    pub owner_id: Option<String>,
+    pub name: String,
+    pub service_kind: ServiceKind,
+    /// Absent or null keys are unlimited; 0 means none.
+    pub quotas: Quotas,
+    pub prices: Vec<Price>,
+    pub addons: Vec<Addon>,
+    /// Visible to the accounts directly below the owner.
+    pub public: bool,
+    /// Archived plans are not sold any more; services on them keep them.
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PlanView {
+    pub fn from_row(row: &PlanRow) -> Self {
+        Self {
+            id: row.id.clone(),
+            owner_id: row.owner_id.clone(),
+            name: row.name.clone(),
+            service_kind: row.service_kind,
+            quotas: row.quotas.clone(),
+            prices: row.prices.clone(),
+            addons: row.addons.clone(),
+            public: row.public,
+            archived_at: row.archived_at.map(time::to_utc),
+            created_at: time::to_utc(row.created_at),
+            updated_at: time::to_utc(row.updated_at),
+        }
+    }
+}
+
+pub fn plan_response(mut builder: actix_web::HttpResponseBuilder, row: &PlanRow) -> HttpResponse {
+    builder.insert_header((header::ETAG, etag(row.version))).json(PlanView::from_row(row))
+}
