@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod state;
+mod structure;
 pub mod telemetry;
 pub mod views;
 pub mod worker;

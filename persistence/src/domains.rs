@@ -42,6 +42,14 @@ pub struct DomainRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl DomainRow {
+    /// The service the domain belongs to: its `domain` service when registered,
+    /// otherwise the hosting service that serves it.
+    pub fn service(&self) -> Option<&str> {
+        self.service_id.as_deref().or(self.hosting_service_id.as_deref())
+    }
+}
+
 type Columns = (
     domains::id,
     domains::name,

@@ -467,3 +467,51 @@ both_backends!(parallel_accepts_make_one_grant_active_once, |server| {
     assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
     assert_eq!(events(&server, "authorization.accept", &id), 1);
 });
+
+both_backends!(a_grantee_is_held_to_the_owners_restrictions_and_suspension, |server| {
+    let f = Fixture::build(&server);
+    active(&server, &f.grantor, &f.grantee, json!({"grantee": "grantee", "permissions": ["manage"]}));
+    let response =
+        server.post("/v1/domains", Some(&f.grantor.token), json!({"name": "grantor.test", "service_id": f.first}));
+    assert_eq!(response.status, 201, "{}", response.body);
+    let record = json!({"type": "A", "name": "www", "content": "192.0.2.1"});
+    let records = "/v1/domains/grantor.test/dns/records";
+    assert_eq!(server.post(records, Some(&f.grantee.token), record.clone()).status, 201, "manage writes DNS");
+
+    // The grantor's seller switches DNS changes off for it: its grantee is held to that too.
+    let restrictions = format!("/v1/customers/{}/restrictions", f.grantor.id);
+    let response = server.put(&restrictions, Some(&f.reseller_a.token), json!({"disabled_actions": ["dns.write"]}));
+    assert_eq!(response.status, 200, "{}", response.body);
+    let response =
+        server.post(records, Some(&f.grantee.token), json!({"type": "A", "name": "mail", "content": "192.0.2.2"}));
+    assert_eq!(response.status, 403, "{}", response.body);
+    assert_eq!(response.code(), "action_restricted");
+    assert_eq!(server.get(records, Some(&f.grantee.token)).status, 200, "reading stays allowed");
+    let response = server.put(&restrictions, Some(&f.reseller_a.token), json!({"disabled_actions": []}));
+    assert_eq!(response.status, 200, "{}", response.body);
+
+    // The grantor is suspended: its services are read-only, also for its grantee.
+    let rename =
+        |token: &str| server.patch(&format!("/v1/services/{}", f.first), Some(token), json!({"name": "renamed"}));
+    assert_eq!(rename(&f.grantee.token).status, 200);
+    let response = server.post(
+        &format!("/v1/customers/{}/suspend", f.grantor.id),
+        Some(&f.reseller_a.token),
+        json!({"reason": "unpaid"}),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    let response = rename(&f.grantee.token);
+    assert_eq!(response.status, 403, "{}", response.body);
+    assert_eq!(response.code(), "account_suspended");
+    let response =
+        server.post(records, Some(&f.grantee.token), json!({"type": "A", "name": "ftp", "content": "192.0.2.3"}));
+    assert_eq!(response.code(), "account_suspended");
+    assert_eq!(server.get(&format!("/v1/services/{}", f.first), Some(&f.grantee.token)).status, 200);
+    // The grantor's seller still acts: it is not acting as the grantor.
+    assert_eq!(rename(&f.reseller_a.token).status, 200);
+
+    let response =
+        server.post(&format!("/v1/customers/{}/unsuspend", f.grantor.id), Some(&f.reseller_a.token), json!({}));
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(rename(&f.grantee.token).status, 200, "lifted on the next request");
+});

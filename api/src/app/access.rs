@@ -7,14 +7,21 @@ use hostadmin_domain::domains::DomainName;
 use hostadmin_domain::ids::parse_id;
 use hostadmin_domain::policy::{Action, Actor, Authorized, Relation, Standing};
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
-use hostadmin_persistence::domains as domain_store;
+use hostadmin_persistence::domains::{self as domain_store, DomainRow};
 use hostadmin_persistence::restrictions as restriction_store;
 use hostadmin_persistence::services::{self as service_store, ServiceRow};
 use hostadmin_persistence::DbConnection;
 
-use crate::app::hosting::domains::{service_of, HostedDomain};
 use crate::http::problem::ApiError;
 use crate::state::AppState;
+
+/// A domain with the service it belongs to.
+#[derive(Debug, Clone)]
+pub struct HostedDomain {
+    pub domain: DomainRow,
+    /// Its `domain` service when registered, otherwise the hosting service that serves it.
+    pub service: ServiceRow,
+}
 
 /// An object the actor reached for an action it is authorized for.
 #[derive(Debug, Clone)]
@@ -127,7 +134,11 @@ pub async fn domain(
         .db
         .run(move |conn| {
             let domain = domain_store::find_by_name(conn, name.as_str())?.ok_or_else(ApiError::not_found)?;
-            let service = service_in(conn, &reach, authorized, service_of(&domain)?)?;
+            let service_id = domain
+                .service()
+                .ok_or_else(|| ApiError::internal(format!("domain {} has no service", domain.id)))?
+                .to_owned();
+            let service = service_in(conn, &reach, authorized, &service_id)?;
             let service_row = service.row.clone();
             Ok(service.with(HostedDomain { domain, service: service_row }))
         })

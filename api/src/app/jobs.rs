@@ -16,7 +16,7 @@ use hostadmin_persistence::jobs::{self as job_store, JobRow};
 use hostadmin_persistence::restrictions as restriction_store;
 
 use crate::app::bulk::{self, BulkItemResult, JobParams};
-use crate::app::provisioning;
+use crate::app::{provision_jobs, provisioning};
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
@@ -50,7 +50,7 @@ pub async fn work_on_jobs(state: &AppState, worker: &str) -> Result<usize, ApiEr
         let Some(job) = claimed else { return Ok(finished) };
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
         let ended = match job.kind.as_str() {
-            provisioning::PROVISION => provisioning::work_on(&state.db, &state.provisioner, worker, job).await?,
+            provisioning::PROVISION => provision_jobs::work_on(&state.db, &state.provisioner, worker, job).await?,
             _ => work_on(state, worker, job).await?,
         };
         if ended {

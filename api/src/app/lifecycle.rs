@@ -25,7 +25,6 @@ use hostadmin_persistence::DbConnection;
 
 use crate::app::access::Reached;
 use crate::app::provisioning;
-use crate::app::services::{changed_meanwhile, current};
 use crate::db::Db;
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
@@ -271,6 +270,20 @@ pub fn renewal(cycles: Cycles, pointer: &'static str) -> Change {
 fn moved(row: &ServiceRow, action: ServiceAction) -> Result<ServiceStatus, ApiError> {
     transition(row.status, action, row.has_pending_cancellation())
         .map_err(|refused| ApiError::conflict(refused.code(), refused.detail()))
+}
+
+/// The service as it is now, inside the transaction, if `If-Match` (when sent) still
+/// holds: without it, a change applies to whatever version is current.
+pub fn current(conn: &mut DbConnection, id: &str, if_match: &IfMatch) -> Result<ServiceRow, ApiError> {
+    let row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+    if_match.check(row.version)?;
+    Ok(row)
+}
+
+/// Another transaction changed the service between this one's read and its write
+/// (PostgreSQL; SQLite writers take turns). `Db::write` retries it with a fresh read.
+pub fn changed_meanwhile() -> ApiError {
+    ApiError::Busy("the service changed during the request".into())
 }
 
 /// `409 service_not_active` unless the service is active: `what` says what needs it.

@@ -16,6 +16,7 @@ pub mod hosting;
 pub mod jobs;
 pub mod lifecycle;
 pub mod plan_changes;
+pub mod provision_jobs;
 pub mod provisioning;
 pub mod resellers;
 pub mod services;

@@ -23,9 +23,9 @@ use hostadmin_persistence::services::{self as service_store, PlanChange, Service
 use hostadmin_persistence::{usage, DbConnection};
 
 use crate::app::access::Reached;
+use crate::app::lifecycle::{changed_meanwhile, current};
 use crate::app::lifecycle::{record, requester, require_active};
 use crate::app::provisioning;
-use crate::app::services::{changed_meanwhile, current};
 use crate::http::etag::IfMatch;
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;

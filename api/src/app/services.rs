@@ -21,7 +21,7 @@ use hostadmin_domain::credentials::random_bytes;
 use hostadmin_domain::passwords::NewPassword;
 
 use crate::app::access::Reached;
-use crate::app::lifecycle::{record, require_active};
+use crate::app::lifecycle::{changed_meanwhile, current, record, require_active};
 use crate::app::plan_changes::in_use;
 use crate::app::{holds as account_holds, provisioning, resellers};
 use crate::http::etag::IfMatch;
@@ -220,20 +220,6 @@ pub fn write_update(
         now,
     )?;
     Ok(true)
-}
-
-/// The service as it is now, inside the transaction, if `If-Match` (when sent) still
-/// holds: without it, a change applies to whatever version is current.
-pub fn current(conn: &mut DbConnection, id: &str, if_match: &IfMatch) -> Result<ServiceRow, ApiError> {
-    let row = service_store::find(conn, id)?.ok_or_else(ApiError::not_found)?;
-    if_match.check(row.version)?;
-    Ok(row)
-}
-
-/// Another transaction changed the service between this one's read and its write
-/// (PostgreSQL; SQLite writers take turns). `Db::write` retries it with a fresh read.
-pub fn changed_meanwhile() -> ApiError {
-    ApiError::Busy("the service changed during the request".into())
 }
 
 /// A generated password: 20 symbols of 56, about 116 bits.

@@ -15,28 +15,17 @@ use hostadmin_persistence::domains::{self as domain_store, DomainChanges, Domain
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::DbConnection;
 
-use crate::app::access::Reached;
+use crate::app::access::{HostedDomain, Reached};
 use crate::app::hosting;
+use crate::app::lifecycle::changed_meanwhile;
 use crate::app::provisioning::{self, spec_of};
-use crate::app::services::changed_meanwhile;
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
-
-/// A domain with the service it belongs to.
-#[derive(Debug, Clone)]
-pub struct HostedDomain {
-    pub domain: DomainRow,
-    /// Its `domain` service when registered, otherwise the hosting service that serves it.
-    pub service: ServiceRow,
-}
 
 /// The service a domain belongs to: its `domain` service when registered, otherwise the
 /// hosting service that serves it.
 pub fn service_of(row: &DomainRow) -> Result<&str, ApiError> {
-    row.service_id
-        .as_deref()
-        .or(row.hosting_service_id.as_deref())
-        .ok_or_else(|| ApiError::internal(format!("domain {} has no service", row.id)))
+    row.service().ok_or_else(|| ApiError::internal(format!("domain {} has no service", row.id)))
 }
 
 /// Errors of a list item carry its index in the pointer.
