@@ -16,6 +16,7 @@ mod cli;
 mod conventions;
 mod customers;
 mod databases;
+mod dates;
 mod dns;
 mod domains;
 mod ftp_users;
