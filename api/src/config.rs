@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::STANDARD;
@@ -14,6 +15,7 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use hostadmin_persistence::connection::Timeouts;
 use hostadmin_persistence::Backend;
 
 /// A value that must never reach a log.
@@ -40,6 +42,8 @@ struct RawConfig {
     data_dir: Option<String>,
     database_url: Option<String>,
     database_pool_size: Option<u32>,
+    database_connect_timeout_ms: Option<u64>,
+    database_timeout_ms: Option<u64>,
     jwt_secret: Option<String>,
     jwt_secret_file: Option<String>,
     encryption_key: Option<String>,
@@ -76,6 +80,8 @@ const ENV_KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "database_pool_size",
+    "database_connect_timeout_ms",
+    "database_timeout_ms",
     "jwt_secret",
     "jwt_secret_file",
     "encryption_key",
@@ -147,6 +153,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database: Backend,
     pub database_pool_size: u32,
+    /// How long the database may take: establishing a connection, and any one request's
+    /// work (a pool checkout, a statement, a lock wait). Beyond it: `503 unavailable`.
+    pub database_timeouts: Timeouts,
     jwt_secret: Option<Secret>,
     encryption_key: Option<Secret>,
     pub cors_origins: Vec<String>,
@@ -213,6 +222,15 @@ impl Config {
         if !(1..=1000).contains(&database_pool_size) {
             bail!("database_pool_size must be 1 to 1000");
         }
+        let database_timeouts = Timeouts {
+            connect: Duration::from_millis(raw.database_connect_timeout_ms.unwrap_or(2_000)),
+            statement: Duration::from_millis(raw.database_timeout_ms.unwrap_or(5_000)),
+        };
+        if !(100..=600_000).contains(&database_timeouts.connect.as_millis())
+            || !(100..=600_000).contains(&database_timeouts.statement.as_millis())
+        {
+            bail!("database_connect_timeout_ms and database_timeout_ms must be 100 to 600000");
+        }
         let jwt_secret = read_secret(raw.jwt_secret, raw.jwt_secret_file, "jwt_secret")?;
         let encryption_key = read_secret(raw.encryption_key, raw.encryption_key_file, "encryption_key")?;
         let log_format = match raw.log_format.as_deref() {
@@ -241,6 +259,7 @@ impl Config {
             data_dir,
             database,
             database_pool_size,
+            database_timeouts,
             jwt_secret,
             encryption_key,
             cors_origins: list(raw.cors_origins.as_deref()),
@@ -361,6 +380,8 @@ fn is_text_key(key: &str) -> bool {
     !matches!(
         key,
         "database_pool_size"
+            | "database_connect_timeout_ms"
+            | "database_timeout_ms"
             | "soa_refresh"
             | "soa_retry"
             | "soa_expire"
@@ -391,6 +412,8 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         data_dir,
         database_url,
         database_pool_size,
+        database_connect_timeout_ms,
+        database_timeout_ms,
         jwt_secret,
         jwt_secret_file,
         encryption_key,

@@ -24,6 +24,7 @@ mod impersonation;
 mod jobs;
 mod mail;
 mod mailboxes;
+mod outages;
 mod plans;
 mod provisioning;
 mod restrictions;
