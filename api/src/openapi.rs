@@ -22,6 +22,7 @@ or `Authorization: Bearer hk_...` with an API key.",
         license(name = "AGPL-3.0-or-later")
     ),
     components(schemas(Problem, FieldError)),
+    servers((url = "/", description = "The server this document is served by")),
     modifiers(&SecuritySchemes, &SharedErrors, &Links),
     tags(
         (name = "Authentication", description = "Log in, refresh, log out"),
@@ -145,6 +146,86 @@ impl Modify for SharedErrors {
     }
 }
 
+/// Documents the headers the conventions put on answers: `X-Request-Id` on every
+/// answer, the RateLimit fields on every answer to a secured operation, `Retry-After` on
+/// 429 and 503, `WWW-Authenticate` on 401, `Idempotent-Replayed` on the successes of an
+/// operation that takes `Idempotency-Key`.
+struct ResponseHeaders;
+
+fn header(description: &str) -> RefOr<utoipa::openapi::header::Header> {
+    RefOr::T(
+        utoipa::openapi::header::HeaderBuilder::new()
+            .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String)))
+            .description(Some(description))
+            .build(),
+    )
+}
+
+impl Modify for ResponseHeaders {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let is_api = path.starts_with("/v1/");
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                let secured = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|requirements| requirements.iter().any(|r| r != &Default::default()));
+                let idempotent = takes_header(operation, "Idempotency-Key");
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else { continue };
+                    let mut add = |name: &str, description: &str| {
+                        response.headers.entry(name.to_owned()).or_insert_with(|| header(description));
+                    };
+                    add("X-Request-Id", "The request's id (the one sent, when valid); logs and problems carry it.");
+                    if is_api && secured {
+                        add(
+                            "RateLimit-Policy",
+                            "The caller's quota: `\"requests\";q=1200;w=60` (IETF RateLimit header fields).",
+                        );
+                        add(
+                            "RateLimit",
+                            "What is left of it: `\"requests\";r=<remaining>;t=<seconds until it is whole again>`.",
+                        );
+                    }
+                    match status.as_str() {
+                        "429" | "503" => add("Retry-After", "Seconds to wait before trying again."),
+                        "401" => add("WWW-Authenticate", "`Bearer realm=\"hostadmin\"` (RFC 6750)."),
+                        success if idempotent && success.starts_with('2') => add(
+                            "Idempotent-Replayed",
+                            "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`.",
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every `GET` is also answered to `HEAD`, without its body (crate::http::conditional).
+struct HeadOperations;
+
+impl Modify for HeadOperations {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let Some(get) = &item.get else { continue };
+            let mut head = get.clone();
+            head.operation_id = get.operation_id.as_ref().map(|id| format!("{id}_head"));
+            head.summary = Some("The same answer as GET, without its body".to_owned());
+            head.description = None;
+            for response in head.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response.content.clear();
+                    response.links.clear();
+                }
+            }
+            item.head = Some(head);
+        }
+    }
+}
+
 /// Links from each creating operation to the operations on what it created, so that
 /// clients (and schemathesis' stateful phase) can follow them.
 struct Links;
@@ -188,7 +269,9 @@ pub fn document() -> OpenApi {
         .split_for_parts();
     // The routes were collected after `Base`'s modifiers ran: run them again.
     SharedErrors.modify(&mut document);
+    ResponseHeaders.modify(&mut document);
     Links.modify(&mut document);
+    HeadOperations.modify(&mut document);
     document
 }
 

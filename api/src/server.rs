@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
-use actix_web::middleware::{from_fn, Condition};
+use actix_web::middleware::{from_fn, Compress, Condition};
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context, Result};
 use utoipa_actix_web::{scope, AppExt};
@@ -17,11 +17,12 @@ use crate::auth::tokens::TokenService;
 use crate::config::Config;
 use crate::db::Db;
 use crate::hashing::Hasher;
-use crate::http::fallback::{self, RouteTable};
+use crate::http::fallback;
 use crate::http::metrics::Metrics;
 use crate::http::problem::{ApiError, FieldError};
 use crate::http::rate_limit::RequestLimiter;
-use crate::http::{query_guard, request_id};
+use crate::http::route_table::RouteTable;
+use crate::http::{conditional, query_guard, rate_limit, request_id};
 use crate::routes;
 use crate::routes::system::OpenApiJson;
 use crate::state::AppState;
@@ -77,6 +78,10 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
 
 /// Query strings that do not parse are a 422 pointing at the query parameter.
 fn query_error(error: actix_web::error::QueryPayloadError, request: &actix_web::HttpRequest) -> actix_web::Error {
+    // The document knows each parameter's schema: name the one that is wrong.
+    if let Some(refused) = query_guard::refusal(request, None) {
+        return refused.into();
+    }
     let detail = error.to_string();
     let named = detail.split('`').nth(1).unwrap_or_default();
     // The parser names a parameter (`unknown field`, `missing field`, a custom error) or
@@ -103,15 +108,24 @@ fn query_error(error: actix_web::error::QueryPayloadError, request: &actix_web::
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allowed_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
+            header::IF_NONE_MATCH,
             header::HeaderName::from_static("idempotency-key"),
             request_id::HEADER,
         ])
-        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, request_id::HEADER])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            request_id::HEADER,
+            header::HeaderName::from_static("idempotent-replayed"),
+            header::HeaderName::from_static("ratelimit"),
+            header::HeaderName::from_static("ratelimit-policy"),
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);
@@ -143,7 +157,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let document = openapi::document();
     let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
     let document_json =
-        web::Data::new(OpenApiJson(Arc::new(document.to_json().context("serialising the OpenAPI document")?)));
+        web::Data::new(OpenApiJson::new(document.to_json().context("serialising the OpenAPI document")?));
     let _ = db;
     tokio::spawn(worker::run(state.clone().into_inner(), true, worker::Settings::from_config(&state.config)));
 
@@ -154,6 +168,9 @@ pub async fn serve(config: Config) -> Result<()> {
             .app_data(routes_table.clone())
             .app_data(document_json.clone())
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(from_fn(rate_limit::headers))
+            .wrap(from_fn(conditional::middleware))
+            .wrap(Compress::default())
             .wrap(Condition::new(!cors_origins.is_empty(), cors(&cors_origins)))
             .wrap(from_fn(query_guard::middleware))
             .wrap(from_fn(request_id::middleware))

@@ -359,7 +359,7 @@ both_backends!(the_log_is_read_only, |server| {
             let response = server.send(method, "/v1/audit-events", Some(token), body, &[]);
             assert_eq!(response.status, 405, "{method}: {}", response.text);
             assert_eq!(response.code(), "method_not_allowed");
-            assert_eq!(response.header("allow"), Some("GET"), "{method}");
+            assert_eq!(response.header("allow"), Some("GET, HEAD"), "{method}");
         }
     }
     let id = field(&before[0], "id");

@@ -20,6 +20,7 @@ mod dates;
 mod dns;
 mod domains;
 mod ftp_users;
+mod http_conventions;
 mod impersonation;
 mod jobs;
 mod mail;

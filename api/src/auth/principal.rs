@@ -115,7 +115,16 @@ impl FromRequest for Principal {
                 let claims = state.tokens.verify(&token)?;
                 from_session(&state, claims, origin).await?
             };
-            state.limiter.check(&principal.key())?;
+            match state.limiter.check(&principal.key()) {
+                Ok(standing) => request.extensions_mut().insert(standing),
+                Err((refused, standing)) => {
+                    request.extensions_mut().insert(standing);
+                    return Err(refused);
+                }
+            };
+            if let Some(refused) = crate::http::query_guard::refusal(&request, true) {
+                return Err(refused);
+            }
             Ok(principal)
         })
     }

@@ -26,6 +26,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct JsonBody {
     bytes: actix_web::web::Bytes,
     content_type: Option<String>,
+    /// A PATCH or PUT must carry its document: an empty one would change nothing and
+    /// answer 200 as if it had.
+    required: bool,
 }
 
 impl FromRequest for JsonBody {
@@ -36,6 +39,7 @@ impl FromRequest for JsonBody {
         let declared: Option<usize> =
             request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let required = matches!(*request.method(), actix_web::http::Method::PATCH | actix_web::http::Method::PUT);
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
@@ -50,7 +54,7 @@ impl FromRequest for JsonBody {
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            Ok(Self { bytes: bytes.freeze(), content_type })
+            Ok(Self { bytes: bytes.freeze(), content_type, required })
         })
     }
 }
@@ -79,8 +83,15 @@ impl JsonBody {
     }
 
     /// Parses the body as `T`. An empty body reads as `{}`, so that actions whose
-    /// fields are all optional can be posted without one.
+    /// fields are all optional can be posted without one; a PATCH or PUT without a body
+    /// is refused (`422`, pointer ``).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.required && self.is_empty() {
+            return Err(ApiError::field(
+                "",
+                Invalid::new("required", "send the changes as a JSON document (a merge patch)"),
+            ));
+        }
         let text: &[u8] = if self.is_empty() {
             b"{}"
         } else {
@@ -229,7 +240,11 @@ mod tests {
     }
 
     fn body(text: &str) -> JsonBody {
-        JsonBody { bytes: actix_web::web::Bytes::from(text.to_owned()), content_type: Some("application/json".into()) }
+        JsonBody {
+            bytes: actix_web::web::Bytes::from(text.to_owned()),
+            content_type: Some("application/json".into()),
+            required: false,
+        }
     }
 
     fn pointer_and_code(text: &str) -> (u16, String, String) {

@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod client_ip;
+pub mod conditional;
 pub mod etag;
 pub mod fallback;
 pub mod idempotency;
@@ -12,3 +13,4 @@ pub mod problem;
 pub mod query_guard;
 pub mod rate_limit;
 pub mod request_id;
+pub mod route_table;

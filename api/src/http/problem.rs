@@ -200,6 +200,14 @@ pub fn problem_response(status: StatusCode, problem: &Problem, retry_after: Opti
     if let Some(seconds) = retry_after {
         response.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }
+    if status == StatusCode::UNAUTHORIZED {
+        // RFC 6750 3: how to authenticate, and why a token sent was refused.
+        let challenge = match problem.code.as_str() {
+            "token_expired" => r#"Bearer realm="hostadmin", error="invalid_token", error_description="expired""#,
+            _ => r#"Bearer realm="hostadmin""#,
+        };
+        response.insert_header((header::WWW_AUTHENTICATE, challenge));
+    }
     match serde_json::to_vec(problem) {
         Ok(body) => response.body(body),
         Err(_) => response.finish(),

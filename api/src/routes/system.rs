@@ -75,16 +75,30 @@ pub async fn metrics(
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render()))
 }
 
-/// The served OpenAPI document, serialised once at start-up.
-pub struct OpenApiJson(pub Arc<String>);
+/// The served OpenAPI document, serialised once at start-up, with its `ETag` (a digest
+/// of the text: it changes exactly when the document does).
+pub struct OpenApiJson {
+    text: Arc<String>,
+    etag: String,
+}
+
+impl OpenApiJson {
+    pub fn new(text: String) -> Self {
+        let digest = hostadmin_domain::credentials::digest(&text);
+        Self { etag: format!("\"{}\"", &digest[..16.min(digest.len())]), text: Arc::new(text) }
+    }
+}
 
 /// This document.
 #[utoipa::path(
     tag = "System",
-    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, headers(("ETag" = String)))),
     security(())
 )]
 #[get("/v1/openapi.json")]
 pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
-    HttpResponse::Ok().insert_header(ContentType::json()).body(document.0.as_str().to_owned())
+    HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .insert_header((actix_web::http::header::ETAG, document.etag.clone()))
+        .body(document.text.as_str().to_owned())
 }
