@@ -123,7 +123,7 @@ async fn check_registration_parent(state: &AppState) -> Result<()> {
     let config = state.config.clone();
     state
         .db
-        .run(move |conn| Ok(routes::registration::registration_parent(conn, &config)?))
+        .run(move |conn| Ok(crate::app::registration::registration_parent(conn, &config)?))
         .await
         .map_err(|error| anyhow::anyhow!("reading registration_parent: {error}"))??;
     Ok(())

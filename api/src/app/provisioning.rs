@@ -16,6 +16,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::ids::new_id;
+use hostadmin_domain::jobs::{JobKind, JobStatus};
 use hostadmin_domain::provisioning::{Operation, Outcome, Provisioner, ProvisioningError, ServiceSpec};
 use hostadmin_domain::services::{transition, ServiceAction};
 use hostadmin_domain::time;
@@ -30,8 +31,6 @@ use crate::config::ProvisionerKind;
 use crate::db::Db;
 use crate::http::problem::ApiError;
 
-/// The kind of job a deferred operation becomes.
-pub const PROVISION: &str = "provision";
 /// A provision job that failed this many times is given up (`failed`, logged).
 pub const MAX_ATTEMPTS: i32 = 10;
 /// The longest wait between two attempts.
@@ -113,7 +112,10 @@ pub fn request(
     if outcome == Outcome::Deferred {
         let params = serde_json::to_string(&operation).map_err(ApiError::internal)?;
         let id = new_id();
-        job_store::insert(conn, &NewJob { id: &id, kind: PROVISION, params: &params, total: 1, requested_by, now })?;
+        job_store::insert(
+            conn,
+            &NewJob { id: &id, kind: JobKind::Provision, params: &params, total: 1, requested_by, now },
+        )?;
     }
     Ok(outcome)
 }
@@ -135,7 +137,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
         Ok(operation) => operation,
         Err(error) => {
             tracing::error!(job = %job.id, error = %error, "provision job cannot be read; failed");
-            return finish(db, &job.id, worker, job_store::FAILED).await;
+            return finish(db, &job.id, worker, JobStatus::Failed).await;
         }
     };
     let driver = provisioner.clone();
@@ -150,7 +152,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
             let ended = db
                 .write(move |conn| {
                     let now = time::now();
-                    if !job_store::finish(conn, &id, &worker, job_store::DONE, "[]", 1, now)? {
+                    if !job_store::finish(conn, &id, &worker, JobStatus::Done, "[]", 1, now)? {
                         return Ok(false);
                     }
                     if matches!(operation, Operation::Create { .. }) {
@@ -178,7 +180,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
         Err(error) => {
             tracing::error!(job = %job.id, service = %service, attempt = job.attempts, error = %error,
                 "provisioning failed for good; the service needs an operator");
-            finish(db, &job.id, worker, job_store::FAILED).await
+            finish(db, &job.id, worker, JobStatus::Failed).await
         }
     }
 }
@@ -220,7 +222,7 @@ fn provisioned(
     Ok(())
 }
 
-async fn finish(db: &Db, id: &str, worker: &str, status: &'static str) -> Result<bool, ApiError> {
+async fn finish(db: &Db, id: &str, worker: &str, status: JobStatus) -> Result<bool, ApiError> {
     let (id, worker) = (id.to_owned(), worker.to_owned());
     db.write(move |conn| Ok(job_store::finish(conn, &id, &worker, status, "[]", 0, time::now())?)).await
 }
