@@ -14,6 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use hostadmin_persistence::connection::{self, connect};
 use hostadmin_persistence::{migrations, Backend, ConnectionPool, DbConnection};
 
+use crate::app::registration;
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
 use crate::db::Db;
@@ -123,7 +124,7 @@ async fn check_registration_parent(state: &AppState) -> Result<()> {
     let config = state.config.clone();
     state
         .db
-        .run(move |conn| Ok(crate::app::registration::registration_parent(conn, &config)?))
+        .run(move |conn| Ok(registration::registration_parent(conn, &config)?))
         .await
         .map_err(|error| anyhow::anyhow!("reading registration_parent: {error}"))??;
     Ok(())

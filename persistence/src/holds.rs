@@ -236,9 +236,7 @@ pub fn end_access(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Re
 /// status the hold left; SQLite's writing transaction holds the write lock already.
 /// `None` when there is no such account.
 pub fn status_for_update(conn: &mut DbConnection, account_id: &str) -> Result<Option<AccountStatus>, StoreError> {
-    diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
-        .set(accounts::version.eq(accounts::version))
-        .execute(conn)?;
+    crate::accounts::lock(conn, account_id)?;
     let stored: Option<Text<AccountStatus>> =
         accounts::table.filter(accounts::id.eq(account_id)).select(accounts::status).first(conn).optional()?;
     Ok(stored.map(AccountStatus::from))

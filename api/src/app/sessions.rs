@@ -14,6 +14,7 @@ use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::credentials::{self, SecretKind};
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::{Actor, Authorized};
+use hostadmin_domain::sealing::Sealer;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts as account_store;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
@@ -139,13 +140,15 @@ pub async fn login(state: &AppState, context: AuditContext, submitted: Credentia
         .db
         .write(move |conn| {
             let now = time::now();
-            if let Some(refused) = second_factor_in(conn, &sealer, &account.id, second_factor.as_ref(), now)? {
-                if matches!(refused, LoggedIn::InvalidTotp) {
+            match second_factor_in(conn, &sealer, &account.id, second_factor.as_ref(), now)? {
+                SecondFactor::Passed => {}
+                SecondFactor::Missing => return Ok(LoggedIn::TotpRequired),
+                SecondFactor::Failed => {
                     // A wrong second factor counts like a wrong password, so guessing
                     // codes meets the same limits.
                     record_failure(conn, &subjects)?;
+                    return Ok(LoggedIn::InvalidTotp);
                 }
-                return Ok(refused);
             }
             let session_id = new_id();
             sessions::create(conn, &session_id, &account.id, None, now)?;
@@ -187,20 +190,27 @@ pub async fn login(state: &AppState, context: AuditContext, submitted: Credentia
     }
 }
 
+/// What the second factor of a login found.
+enum SecondFactor {
+    /// Not needed, or given and spent.
+    Passed,
+    Missing,
+    Failed,
+}
+
 /// Checks and spends the second factor when the account has one on (read in this
-/// transaction, so that a concurrent reset or enrolment is seen); `None` when it passed
-/// or is not needed.
+/// transaction, so that a concurrent reset or enrolment is seen).
 fn second_factor_in(
     conn: &mut DbConnection,
-    sealer: &hostadmin_domain::sealing::Sealer,
+    sealer: &Sealer,
     account_id: &str,
     code: Option<&SecondFactorCode>,
     now: NaiveDateTime,
-) -> Result<Option<LoggedIn>, ApiError> {
+) -> Result<SecondFactor, ApiError> {
     let row = two_factor_store::find(conn, account_id)?;
-    let Some(row) = row.filter(|row| row.enabled) else { return Ok(None) };
-    let Some(code) = code else { return Ok(Some(LoggedIn::TotpRequired)) };
-    Ok((!spend_code(conn, sealer, account_id, &row, code, now)?).then_some(LoggedIn::InvalidTotp))
+    let Some(row) = row.filter(|row| row.enabled) else { return Ok(SecondFactor::Passed) };
+    let Some(code) = code else { return Ok(SecondFactor::Missing) };
+    Ok(if spend_code(conn, sealer, account_id, &row, code, now)? { SecondFactor::Passed } else { SecondFactor::Failed })
 }
 
 fn new_refresh_token(

@@ -1,6 +1,6 @@
 //! Requests per minute per account or API key (GCRA via governor). Counted per
 //! instance: this limit protects capacity, not secrets. Login failures, which guard
-//! passwords, are counted in the database instead (see `routes::auth`).
+//! passwords, are counted in the database instead (see `app::sessions`).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
