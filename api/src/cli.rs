@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use hostadmin_domain::accounts::{AccountKind, DisplayName, EmailAddress, Login};
+use hostadmin_domain::accounts::{AccountKind, DisplayName, EmailAddress, Login, Profile};
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::passwords::{self, NewPassword};
@@ -137,7 +137,7 @@ fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
                 email: email.as_str().to_owned(),
                 email_normalized: email.normalized().to_owned(),
                 name: name.as_str().to_owned(),
-                profile: "{}".to_owned(),
+                profile: Profile::default(),
                 password_hash: Some(hash.clone()),
                 now,
             },

@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use hostadmin_persistence::connection::{self, connect_with};
 use hostadmin_persistence::{migrations, Backend, ConnectionPool, DbConnection};
 
+use crate::app::registration;
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
 use crate::db::Db;
@@ -142,7 +143,7 @@ async fn check_registration_parent(state: &AppState) -> Result<()> {
     let config = state.config.clone();
     state
         .db
-        .run(move |conn| Ok(routes::registration::registration_parent(conn, &config)?))
+        .run(move |conn| Ok(registration::registration_parent(conn, &config)?))
         .await
         .map_err(|error| anyhow::anyhow!("reading registration_parent: {error}"))??;
     Ok(())

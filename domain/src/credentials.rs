@@ -53,6 +53,29 @@ pub fn visible_prefix(secret: &str) -> String {
     secret.chars().take(11).collect()
 }
 
+/// What a token sent by mail (a link) may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTokenPurpose {
+    VerifyEmail,
+    PasswordReset,
+    /// The welcome mail's link: sets the first password, like a reset.
+    SetPassword,
+}
+
+impl EmailTokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => "password_reset",
+            Self::SetPassword => "set_password",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::VerifyEmail, Self::PasswordReset, Self::SetPassword].into_iter().find(|p| p.as_str() == text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod domains;
 pub mod ftp;
 pub mod holds;
 pub mod ids;
+pub mod jobs;
 pub mod mailboxes;
 pub mod money;
 pub mod passwords;

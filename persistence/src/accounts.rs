@@ -3,85 +3,40 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
-use hostadmin_domain::accounts::{AccountKind, AccountStatus};
+use hostadmin_domain::accounts::{AccountKind, AccountStatus, Profile};
 use hostadmin_domain::policy::{Below, Reach};
 
+use crate::columns::{json, Json, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, accounts};
 
-/// An account as stored.
-#[derive(Debug, Clone, Queryable)]
+/// An account as stored, its columns read into their domain types.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct AccountRow {
     pub id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = Text<AccountKind>)]
+    pub kind: AccountKind,
     pub parent_id: Option<String>,
     pub login: String,
     pub email: String,
     pub pending_email: Option<String>,
     pub name: String,
-    pub status: String,
+    /// The effective status: the account's own holds and its ancestors' (holds.rs).
+    #[diesel(deserialize_as = Text<AccountStatus>)]
+    pub status: AccountStatus,
     pub email_verified: bool,
     pub fraud: bool,
     pub two_factor_enabled: bool,
-    pub profile: String,
+    #[diesel(deserialize_as = Json<Profile>)]
+    pub profile: Profile,
     pub password_hash: Option<String>,
     pub token_version: i64,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-
-impl AccountRow {
-    pub fn kind(&self) -> Result<AccountKind, StoreError> {
-        AccountKind::parse(&self.kind).ok_or_else(|| StoreError::Corrupt(format!("account kind {:?}", self.kind)))
-    }
-
-    pub fn status(&self) -> Result<AccountStatus, StoreError> {
-        AccountStatus::parse(&self.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("account status {:?}", self.status)))
-    }
-}
-
-pub(crate) type AccountColumns = (
-    accounts::id,
-    accounts::kind,
-    accounts::parent_id,
-    accounts::login,
-    accounts::email,
-    accounts::pending_email,
-    accounts::name,
-    accounts::status,
-    accounts::email_verified,
-    accounts::fraud,
-    accounts::two_factor_enabled,
-    accounts::profile,
-    accounts::password_hash,
-    accounts::token_version,
-    accounts::version,
-    accounts::created_at,
-    accounts::updated_at,
-);
-
-pub(crate) const ACCOUNT_COLUMNS: AccountColumns = (
-    accounts::id,
-    accounts::kind,
-    accounts::parent_id,
-    accounts::login,
-    accounts::email,
-    accounts::pending_email,
-    accounts::name,
-    accounts::status,
-    accounts::email_verified,
-    accounts::fraud,
-    accounts::two_factor_enabled,
-    accounts::profile,
-    accounts::password_hash,
-    accounts::token_version,
-    accounts::version,
-    accounts::created_at,
-    accounts::updated_at,
-);
 
 /// A new account, already validated.
 #[derive(Debug, Clone)]
@@ -93,7 +48,7 @@ pub struct NewAccount {
     pub email: String,
     pub email_normalized: String,
     pub name: String,
-    pub profile: String,
+    pub profile: Profile,
     pub password_hash: Option<String>,
     pub now: NaiveDateTime,
 }
@@ -154,7 +109,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewAccount) -> Result<(), StoreErro
             accounts::email_verified.eq(false),
             accounts::fraud.eq(false),
             accounts::two_factor_enabled.eq(false),
-            accounts::profile.eq(&new.profile),
+            accounts::profile.eq(json(&new.profile)?),
             accounts::password_hash.eq(&new.password_hash),
             accounts::token_version.eq(0_i64),
             accounts::version.eq(1_i64),
@@ -185,7 +140,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewAccount) -> Result<(), StoreErro
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, StoreError> {
-    Ok(accounts::table.filter(accounts::id.eq(id)).select(ACCOUNT_COLUMNS).first(conn).optional()?)
+    Ok(accounts::table.filter(accounts::id.eq(id)).select(AccountRow::as_select()).first(conn).optional()?)
 }
 
 /// The account a login form names: by login name or by email address.
@@ -193,7 +148,7 @@ pub fn find_by_login_or_email(conn: &mut DbConnection, login_or_email: &str) -> 
     let needle = login_or_email.trim().to_lowercase();
     Ok(accounts::table
         .filter(accounts::login.eq(&needle).or(accounts::email_normalized.eq(&needle)))
-        .select(ACCOUNT_COLUMNS)
+        .select(AccountRow::as_select())
         .first(conn)
         .optional()?)
 }
@@ -220,7 +175,7 @@ fn within<'a>(query: BoxedAccounts<'a>, reach: &'a Reach) -> BoxedAccounts<'a> {
 pub fn find_in_reach(conn: &mut DbConnection, reach: &Reach, id: &str) -> Result<Option<AccountRow>, StoreError> {
     Ok(within(accounts::table.into_boxed(), reach)
         .filter(accounts::id.eq(id))
-        .select(ACCOUNT_COLUMNS)
+        .select(AccountRow::as_select())
         .first(conn)
         .optional()?)
 }
@@ -267,7 +222,7 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(accounts::id.lt(before));
     }
-    Ok(query.order(accounts::id.desc()).limit(limit).select(ACCOUNT_COLUMNS).load(conn)?)
+    Ok(query.order(accounts::id.desc()).limit(limit).select(AccountRow::as_select()).load(conn)?)
 }
 
 /// Escapes LIKE's wildcards so that user input matches only itself.
@@ -283,48 +238,64 @@ pub fn escape_like(text: &str) -> String {
 }
 
 /// What a profile change sets; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountChanges {
     pub name: Option<String>,
-    pub profile: Option<String>,
+    pub profile: Option<Profile>,
+    /// `Some(None)` withdraws a pending address.
     pub pending_email: Option<Option<String>>,
 }
 
-/// Applies the changes if the account is still at `expected_version` (when given);
-/// answers the new version, or `None` when the version moved on (a stale `If-Match`).
+#[derive(AsChangeset)]
+#[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct AccountUpdate<'a> {
+    name: Option<&'a str>,
+    name_lower: Option<String>,
+    profile: Option<String>,
+    pending_email: Option<Option<&'a str>>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+/// Applies the changes if the account is still at `version`, and bumps it; answers
+/// whether it did (false: another change got in first, or there is no such account).
 pub fn update(
     conn: &mut DbConnection,
     id: &str,
-    expected_version: Option<i64>,
+    version: i64,
     changes: &AccountChanges,
     now: NaiveDateTime,
-) -> Result<Option<i64>, StoreError> {
-    let current: Option<i64> =
-        accounts::table.filter(accounts::id.eq(id)).select(accounts::version).first(conn).optional()?;
-    let Some(current) = current else { return Ok(None) };
-    if expected_version.is_some_and(|expected| expected != current) {
-        return Ok(None);
-    }
-    let target = accounts::table.filter(accounts::id.eq(id)).filter(accounts::version.eq(current));
-    let next = current + 1;
-    let updated =
-        diesel::update(target).set((accounts::version.eq(next), accounts::updated_at.eq(now))).execute(conn)?;
-    if updated != 1 {
-        return Ok(None);
-    }
-    let target = accounts::table.filter(accounts::id.eq(id));
-    if let Some(name) = &changes.name {
-        diesel::update(target)
-            .set((accounts::name.eq(name), accounts::name_lower.eq(name.to_lowercase())))
-            .execute(conn)?;
-    }
-    if let Some(profile) = &changes.profile {
-        diesel::update(target).set(accounts::profile.eq(profile)).execute(conn)?;
-    }
-    if let Some(pending_email) = &changes.pending_email {
-        diesel::update(target).set(accounts::pending_email.eq(pending_email)).execute(conn)?;
-    }
-    Ok(Some(next))
+) -> Result<bool, StoreError> {
+    let update = AccountUpdate {
+        name: changes.name.as_deref(),
+        name_lower: changes.name.as_ref().map(|name| name.to_lowercase()),
+        profile: changes.profile.as_ref().map(json).transpose()?,
+        pending_email: changes.pending_email.as_ref().map(Option::as_deref),
+        version: version + 1,
+        updated_at: now,
+    };
+    let updated = diesel::update(accounts::table.filter(accounts::id.eq(id)).filter(accounts::version.eq(version)))
+        .set(&update)
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The account, read after locking its row until the transaction ends: a change that
+/// reads it this way is applied after every change that locked it first, to the version
+/// those left (on SQLite the writing transaction holds the database's lock already).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, StoreError> {
+    lock(conn, id)?;
+    find(conn, id)
+}
+
+/// Locks the account's row until the transaction ends (a no-op update: diesel cannot
+/// express `SELECT ... FOR UPDATE` through the connection enum). Changes that hang off
+/// an account (its restrictions) take this lock too, so they are applied one by one.
+pub fn lock(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
+    diesel::update(accounts::table.filter(accounts::id.eq(id)))
+        .set(accounts::version.eq(accounts::version))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Stores a new password hash and ends every token issued before (token version).

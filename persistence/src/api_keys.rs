@@ -3,45 +3,28 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use hostadmin_domain::scopes::ScopeSet;
+
+use crate::columns::Listed;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::api_keys;
 
-#[derive(Debug, Clone, Queryable)]
+/// An API key as stored (never the key itself: its digest stays in the table).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct ApiKeyRow {
     pub id: String,
     pub account_id: String,
     pub name: String,
     pub prefix: String,
-    pub scopes: String,
+    #[diesel(deserialize_as = Listed<ScopeSet>)]
+    pub scopes: ScopeSet,
     pub expires_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
 }
-
-type Columns = (
-    api_keys::id,
-    api_keys::account_id,
-    api_keys::name,
-    api_keys::prefix,
-    api_keys::scopes,
-    api_keys::expires_at,
-    api_keys::last_used_at,
-    api_keys::revoked_at,
-    api_keys::created_at,
-);
-const COLUMNS: Columns = (
-    api_keys::id,
-    api_keys::account_id,
-    api_keys::name,
-    api_keys::prefix,
-    api_keys::scopes,
-    api_keys::expires_at,
-    api_keys::last_used_at,
-    api_keys::revoked_at,
-    api_keys::created_at,
-);
 
 #[derive(Debug, Clone)]
 pub struct NewApiKey<'a> {
@@ -50,7 +33,7 @@ pub struct NewApiKey<'a> {
     pub name: &'a str,
     pub prefix: &'a str,
     pub key_hash: &'a str,
-    pub scopes: &'a str,
+    pub scopes: &'a ScopeSet,
     pub expires_at: Option<NaiveDateTime>,
     pub now: NaiveDateTime,
 }
@@ -63,7 +46,7 @@ pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> Result<(), StoreE
             api_keys::name.eq(key.name),
             api_keys::prefix.eq(key.prefix),
             api_keys::key_hash.eq(key.key_hash),
-            api_keys::scopes.eq(key.scopes),
+            api_keys::scopes.eq(key.scopes.to_storage()),
             api_keys::expires_at.eq(key.expires_at),
             api_keys::created_at.eq(key.now),
         ))
@@ -72,12 +55,12 @@ pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> Result<(), StoreE
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(api_keys::table.filter(api_keys::id.eq(id)).select(COLUMNS).first(conn).optional()?)
+    Ok(api_keys::table.filter(api_keys::id.eq(id)).select(ApiKeyRow::as_select()).first(conn).optional()?)
 }
 
 /// The key presented as a bearer token, by its digest, whether or not it is still valid.
 pub fn find_by_hash(conn: &mut DbConnection, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(api_keys::table.filter(api_keys::key_hash.eq(key_hash)).select(COLUMNS).first(conn).optional()?)
+    Ok(api_keys::table.filter(api_keys::key_hash.eq(key_hash)).select(ApiKeyRow::as_select()).first(conn).optional()?)
 }
 
 /// The account's keys that are not revoked, newest first, after the cursor.
@@ -92,7 +75,7 @@ pub fn list_for_account(
     if let Some(before) = before_id {
         query = query.filter(api_keys::id.lt(before));
     }
-    Ok(query.order(api_keys::id.desc()).limit(limit).select(COLUMNS).load(conn)?)
+    Ok(query.order(api_keys::id.desc()).limit(limit).select(ApiKeyRow::as_select()).load(conn)?)
 }
 
 /// Revokes one of the account's keys; `false` when it has no such (unrevoked) key.

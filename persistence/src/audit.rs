@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hostadmin_domain::policy::{Actor, Below, Reach};
 
+use crate::columns::Json;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, audit_events};
@@ -70,7 +71,9 @@ pub fn record(
     Ok(())
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// An event as stored, its details read as JSON.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct EventRow {
     pub id: String,
     pub at: NaiveDateTime,
@@ -82,7 +85,8 @@ pub struct EventRow {
     pub request_id: Option<String>,
     pub target_type: String,
     pub target_id: String,
-    pub details: String,
+    #[diesel(deserialize_as = Json<serde_json::Value>)]
+    pub details: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -138,21 +142,5 @@ pub fn list(
     if let Some(before) = &filter.before_id {
         query = query.filter(audit_events::id.lt(before));
     }
-    Ok(query
-        .order(audit_events::id.desc())
-        .limit(limit)
-        .select((
-            audit_events::id,
-            audit_events::at,
-            audit_events::action,
-            audit_events::actor_id,
-            audit_events::on_behalf_of,
-            audit_events::api_key_id,
-            audit_events::ip,
-            audit_events::request_id,
-            audit_events::target_type,
-            audit_events::target_id,
-            audit_events::details,
-        ))
-        .load(conn)?)
+    Ok(query.order(audit_events::id.desc()).limit(limit).select(EventRow::as_select()).load(conn)?)
 }

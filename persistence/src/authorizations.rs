@@ -6,48 +6,29 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hostadmin_domain::authorizations::{GrantStatus, PermissionSet};
 
+use crate::columns::{Listed, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{authorization_services, authorizations, services};
 
-#[derive(Debug, Clone, Queryable)]
+/// A grant as stored, its columns read into their domain types.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = authorizations, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct AuthorizationRow {
     pub id: String,
     pub grantor_id: String,
     pub grantee_id: String,
-    pub permissions: String,
+    #[diesel(deserialize_as = Listed<PermissionSet>)]
+    pub permissions: PermissionSet,
+    /// Every service the grantor owns, now and later; else the selected ones.
     pub all_services: bool,
-    pub status: String,
+    #[diesel(deserialize_as = Text<GrantStatus>)]
+    pub status: GrantStatus,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub accepted_at: Option<NaiveDateTime>,
 }
-
-type Columns = (
-    authorizations::id,
-    authorizations::grantor_id,
-    authorizations::grantee_id,
-    authorizations::permissions,
-    authorizations::all_services,
-    authorizations::status,
-    authorizations::version,
-    authorizations::created_at,
-    authorizations::updated_at,
-    authorizations::accepted_at,
-);
-const COLUMNS: Columns = (
-    authorizations::id,
-    authorizations::grantor_id,
-    authorizations::grantee_id,
-    authorizations::permissions,
-    authorizations::all_services,
-    authorizations::status,
-    authorizations::version,
-    authorizations::created_at,
-    authorizations::updated_at,
-    authorizations::accepted_at,
-);
 
 /// A new grant: pending until the grantee accepts. `service_ids` None covers every
 /// service the grantor owns, now and later.
@@ -101,9 +82,23 @@ pub fn find_for_party(
     Ok(authorizations::table
         .filter(authorizations::id.eq(id))
         .filter(authorizations::grantor_id.eq(account_id).or(authorizations::grantee_id.eq(account_id)))
-        .select(COLUMNS)
+        .select(AuthorizationRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The grant, if `account_id` is a party of it, read after locking its row until the
+/// transaction ends: changes of one grant are applied one after the other, each to the
+/// version the one before left.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+    account_id: &str,
+) -> Result<Option<AuthorizationRow>, StoreError> {
+    diesel::update(authorizations::table.filter(authorizations::id.eq(id)))
+        .set(authorizations::version.eq(authorizations::version))
+        .execute(conn)?;
+    find_for_party(conn, id, account_id)
 }
 
 /// Which side of the grants a list shows.
@@ -129,7 +124,7 @@ pub fn list(
     if let Some(before) = before_id {
         query = query.filter(authorizations::id.lt(before));
     }
-    Ok(query.order(authorizations::id.desc()).limit(limit).select(COLUMNS).load(conn)?)
+    Ok(query.order(authorizations::id.desc()).limit(limit).select(AuthorizationRow::as_select()).load(conn)?)
 }
 
 /// The selected services of these grants, as (grant id, service id), in service order.
@@ -276,7 +271,7 @@ pub fn permissions_on(
     owner_id: &str,
     service_id: &str,
 ) -> Result<PermissionSet, StoreError> {
-    let grants: Vec<(String, String, bool)> = active_to(grantee_id)
+    let grants: Vec<(String, Listed<PermissionSet>, bool)> = active_to(grantee_id)
         .filter(authorizations::grantor_id.eq(owner_id))
         .select((authorizations::id, authorizations::permissions, authorizations::all_services))
         .load(conn)?;
@@ -290,7 +285,7 @@ pub fn permissions_on(
                 .get_result::<i64>(conn)?
                 > 0;
         if covers {
-            permissions.merge(&PermissionSet::from_storage(&stored));
+            permissions.merge(&stored.into_inner());
         }
     }
     Ok(permissions)

@@ -10,6 +10,10 @@
 //! pub status: ServiceStatus,
 //! ```
 //!
+//! A set stored as a list of names (an API key's scopes, a grant's permissions, the
+//! disabled actions) is read through [`Listed`]: names this version does not know are
+//! skipped, so that a name added later never widens what an older server allows.
+//!
 //! A stored value this version cannot read (a status it does not know, JSON of another
 //! shape) fails the query with an error that names the type and the value, never a panic.
 
@@ -20,9 +24,15 @@ use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::sql_types;
 use serde::de::DeserializeOwned;
 
-use hostadmin_domain::accounts::{AccountKind, AccountStatus};
+use hostadmin_domain::accounts::{AccountKind, AccountStatus, Profile};
+use hostadmin_domain::authorizations::{GrantStatus, PermissionSet};
 use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind};
+use hostadmin_domain::credentials::EmailTokenPurpose;
+use hostadmin_domain::holds::HoldKind;
+use hostadmin_domain::jobs::{JobKind, JobStatus};
 use hostadmin_domain::money::Currency;
+use hostadmin_domain::restrictions::Restrictions;
+use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
 
 /// A domain type stored as one of a closed set of names.
@@ -61,6 +71,11 @@ text_column! {
     ServiceStatus => "service status",
     ServiceKind => "service kind",
     BillingCycle => "billing cycle",
+    HoldKind => "hold kind",
+    GrantStatus => "grant status",
+    JobKind => "job kind",
+    JobStatus => "job status",
+    EmailTokenPurpose => "email token purpose",
 }
 
 impl From<Text<Currency>> for Currency {
@@ -124,7 +139,53 @@ macro_rules! json_column {
     )*};
 }
 
-json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>);
+json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>, Profile, serde_json::Value);
+
+/// A set stored as a list of names in a `Text` column.
+pub trait ListColumn: Sized {
+    /// Reads the stored list, skipping names this version does not know.
+    fn from_list(text: &str) -> Self;
+}
+
+/// A [`ListColumn`] as read from a `Text` column.
+#[derive(Debug, FromSqlRow)]
+pub struct Listed<T>(T);
+
+impl<T, DB> FromSql<sql_types::Text, DB> for Listed<T>
+where
+    T: ListColumn,
+    DB: Backend,
+    String: FromSql<sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        Ok(Listed(T::from_list(&String::from_sql(bytes)?)))
+    }
+}
+
+impl<T> Listed<T> {
+    /// The set read.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+macro_rules! list_column {
+    ($($type:ty),* $(,)?) => {$(
+        impl From<Listed<$type>> for $type {
+            fn from(Listed(value): Listed<$type>) -> Self {
+                value
+            }
+        }
+
+        impl ListColumn for $type {
+            fn from_list(text: &str) -> Self {
+                <$type>::from_storage(text)
+            }
+        }
+    )*};
+}
+
+list_column!(ScopeSet, PermissionSet, Restrictions);
 
 /// The stored JSON of a value, for inserts and updates.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<String, crate::StoreError> {

@@ -5,49 +5,26 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::email_tokens;
 
-/// What a token may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    VerifyEmail,
-    PasswordReset,
-    /// The welcome mail's link: sets the first password, like a reset.
-    SetPassword,
-}
+pub use hostadmin_domain::credentials::EmailTokenPurpose as Purpose;
 
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "verify_email",
-            Self::PasswordReset => "password_reset",
-            Self::SetPassword => "set_password",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::VerifyEmail, Self::PasswordReset, Self::SetPassword].into_iter().find(|p| p.as_str() == text)
-    }
-}
-
-#[derive(Debug, Clone, Queryable)]
+/// A token as stored (its digest), with what it may be used for.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_tokens, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct EmailTokenRow {
     pub token_hash: String,
-    pub purpose: String,
+    #[diesel(deserialize_as = Text<Purpose>)]
+    pub purpose: Purpose,
     pub account_id: String,
     /// The lowercase address the token was sent to.
     pub email: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
-}
-
-impl EmailTokenRow {
-    pub fn purpose(&self) -> Option<Purpose> {
-        Purpose::parse(&self.purpose)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,15 +54,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewEmailToken<'_>) -> Result<(), St
 pub fn find(conn: &mut DbConnection, token_hash: &str) -> Result<Option<EmailTokenRow>, StoreError> {
     Ok(email_tokens::table
         .filter(email_tokens::token_hash.eq(token_hash))
-        .select((
-            email_tokens::token_hash,
-            email_tokens::purpose,
-            email_tokens::account_id,
-            email_tokens::email,
-            email_tokens::created_at,
-            email_tokens::expires_at,
-            email_tokens::used_at,
-        ))
+        .select(EmailTokenRow::as_select())
         .first(conn)
         .optional()?)
 }

@@ -16,39 +16,24 @@ use hostadmin_domain::accounts::AccountStatus;
 use hostadmin_domain::holds::{effective_status, HoldKind};
 use hostadmin_domain::services::ServiceStatus;
 
+use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_holds, account_tree, accounts, api_keys, services, sessions};
 
 /// A hold as stored.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = account_holds, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct HoldRow {
     pub id: String,
     pub account_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = Text<HoldKind>)]
+    pub kind: HoldKind,
     pub reason: String,
     pub fraud: bool,
     pub placed_by: Option<String>,
     pub placed_at: NaiveDateTime,
 }
-
-const HOLD_COLUMNS: (
-    account_holds::id,
-    account_holds::account_id,
-    account_holds::kind,
-    account_holds::reason,
-    account_holds::fraud,
-    account_holds::placed_by,
-    account_holds::placed_at,
-) = (
-    account_holds::id,
-    account_holds::account_id,
-    account_holds::kind,
-    account_holds::reason,
-    account_holds::fraud,
-    account_holds::placed_by,
-    account_holds::placed_at,
-);
 
 /// A hold to place.
 #[derive(Debug, Clone)]
@@ -77,7 +62,7 @@ pub fn active(conn: &mut DbConnection, account_id: &str, kind: HoldKind) -> Resu
         .filter(account_holds::account_id.eq(account_id))
         .filter(account_holds::kind.eq(kind.as_str()))
         .filter(account_holds::lifted_at.is_null())
-        .select(HOLD_COLUMNS)
+        .select(HoldRow::as_select())
         .first(conn)
         .optional()?)
 }
@@ -148,12 +133,12 @@ pub struct StatusChange {
 /// active holds on each one's ancestors-or-self, and stores those that changed (with a
 /// new version). Answers the changes.
 pub fn settle(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Result<Vec<StatusChange>, StoreError> {
-    let subtree: Vec<(String, String)> = accounts::table
+    let subtree: Vec<(String, Text<AccountStatus>)> = accounts::table
         .filter(accounts::id.eq_any(subtree_of(root)))
         .select((accounts::id, accounts::status))
         .load(conn)?;
     // Holds strictly above the root cover the whole subtree alike.
-    let above: Vec<String> = account_holds::table
+    let above: Vec<Text<HoldKind>> = account_holds::table
         .filter(
             account_holds::account_id.eq_any(
                 account_tree::table
@@ -165,10 +150,11 @@ pub fn settle(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Result
         .filter(account_holds::lifted_at.is_null())
         .select(account_holds::kind)
         .load(conn)?;
-    let blocked_from_above = above.iter().any(|kind| kind == HoldKind::Block.as_str());
-    let suspended_from_above = above.iter().any(|kind| kind == HoldKind::Suspension.as_str());
+    let above: Vec<HoldKind> = above.into_iter().map(HoldKind::from).collect();
+    let blocked_from_above = above.contains(&HoldKind::Block);
+    let suspended_from_above = above.contains(&HoldKind::Suspension);
     // Holds inside the subtree cover their holder's own subtree.
-    let inside: Vec<(String, String)> = account_holds::table
+    let inside: Vec<(String, Text<HoldKind>)> = account_holds::table
         .filter(account_holds::account_id.eq_any(subtree_of(root)))
         .filter(account_holds::lifted_at.is_null())
         .select((account_holds::account_id, account_holds::kind))
@@ -177,7 +163,7 @@ pub fn settle(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Result
     let mut suspended = HashSet::new();
     for (holder, kind) in inside {
         let covered: Vec<String> = subtree_of(&holder).load(conn)?;
-        if kind == HoldKind::Block.as_str() {
+        if HoldKind::from(kind) == HoldKind::Block {
             blocked.extend(covered);
         } else {
             suspended.extend(covered);
@@ -185,8 +171,7 @@ pub fn settle(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Result
     }
     let mut changes = Vec::new();
     for (id, stored) in subtree {
-        let from =
-            AccountStatus::parse(&stored).ok_or_else(|| StoreError::Corrupt(format!("account status {stored:?}")))?;
+        let from = AccountStatus::from(stored);
         let to = effective_status(
             blocked_from_above || blocked.contains(&id),
             suspended_from_above || suspended.contains(&id),
@@ -251,14 +236,10 @@ pub fn end_access(conn: &mut DbConnection, root: &str, now: NaiveDateTime) -> Re
 /// status the hold left; SQLite's writing transaction holds the write lock already.
 /// `None` when there is no such account.
 pub fn status_for_update(conn: &mut DbConnection, account_id: &str) -> Result<Option<AccountStatus>, StoreError> {
-    diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
-        .set(accounts::version.eq(accounts::version))
-        .execute(conn)?;
-    let stored: Option<String> =
+    crate::accounts::lock(conn, account_id)?;
+    let stored: Option<Text<AccountStatus>> =
         accounts::table.filter(accounts::id.eq(account_id)).select(accounts::status).first(conn).optional()?;
-    stored
-        .map(|text| AccountStatus::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("account status {text:?}"))))
-        .transpose()
+    Ok(stored.map(AccountStatus::from))
 }
 
 /// Active services whose owner (in `root`'s subtree) is now held: to be suspended with it.

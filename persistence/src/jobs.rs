@@ -6,20 +6,24 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use hostadmin_domain::jobs::{JobKind, JobStatus};
+
+use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::jobs;
 
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
-
-#[derive(Debug, Clone, Queryable)]
+/// A job as stored, its kind and status read into their domain types. `params` and
+/// `results` stay JSON text: their shape is the worker's business (a bulk command, a
+/// provisioning operation), read where the job is carried out.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct JobRow {
     pub id: String,
-    pub kind: String,
-    pub status: String,
+    #[diesel(deserialize_as = Text<JobKind>)]
+    pub kind: JobKind,
+    #[diesel(deserialize_as = Text<JobStatus>)]
+    pub status: JobStatus,
     /// JSON: what the job is to do.
     pub params: String,
     /// JSON array: what it did so far.
@@ -34,41 +38,14 @@ pub struct JobRow {
     pub finished_at: Option<NaiveDateTime>,
 }
 
-type Columns = (
-    jobs::id,
-    jobs::kind,
-    jobs::status,
-    jobs::params,
-    jobs::results,
-    jobs::progress_done,
-    jobs::progress_total,
-    jobs::requested_by,
-    jobs::claimed_by,
-    jobs::lease_until,
-    jobs::attempts,
-    jobs::created_at,
-    jobs::finished_at,
-);
-const COLUMNS: Columns = (
-    jobs::id,
-    jobs::kind,
-    jobs::status,
-    jobs::params,
-    jobs::results,
-    jobs::progress_done,
-    jobs::progress_total,
-    jobs::requested_by,
-    jobs::claimed_by,
-    jobs::lease_until,
-    jobs::attempts,
-    jobs::created_at,
-    jobs::finished_at,
-);
+fn open_statuses() -> [&'static str; 2] {
+    JobStatus::OPEN.map(JobStatus::as_str)
+}
 
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
     pub id: &'a str,
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub params: &'a str,
     pub total: i64,
     pub requested_by: &'a str,
@@ -79,8 +56,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewJob<'_>) -> Result<(), StoreErro
     diesel::insert_into(jobs::table)
         .values((
             jobs::id.eq(new.id),
-            jobs::kind.eq(new.kind),
-            jobs::status.eq(QUEUED),
+            jobs::kind.eq(new.kind.as_str()),
+            jobs::status.eq(JobStatus::Queued.as_str()),
             jobs::params.eq(new.params),
             jobs::results.eq("[]"),
             jobs::progress_done.eq(0_i64),
@@ -94,7 +71,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewJob<'_>) -> Result<(), StoreErro
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<JobRow>, StoreError> {
-    Ok(jobs::table.filter(jobs::id.eq(id)).select(COLUMNS).first(conn).optional()?)
+    Ok(jobs::table.filter(jobs::id.eq(id)).select(JobRow::as_select()).first(conn).optional()?)
 }
 
 /// The job, if `account_id` requested it.
@@ -102,7 +79,7 @@ pub fn find_requested_by(conn: &mut DbConnection, id: &str, account_id: &str) ->
     Ok(jobs::table
         .filter(jobs::id.eq(id))
         .filter(jobs::requested_by.eq(account_id))
-        .select(COLUMNS)
+        .select(JobRow::as_select())
         .first(conn)
         .optional()?)
 }
@@ -117,7 +94,7 @@ pub fn claim_next(
     lease_until: NaiveDateTime,
 ) -> Result<Option<JobRow>, StoreError> {
     let candidates: Vec<String> = jobs::table
-        .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+        .filter(jobs::status.eq_any(open_statuses()))
         .filter(jobs::claimed_by.is_null().or(jobs::lease_until.lt(now)))
         .order(jobs::created_at.asc())
         .limit(10)
@@ -127,13 +104,13 @@ pub fn claim_next(
         let claimed = diesel::update(
             jobs::table
                 .filter(jobs::id.eq(&id))
-                .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+                .filter(jobs::status.eq_any(open_statuses()))
                 .filter(jobs::claimed_by.is_null().or(jobs::lease_until.lt(now))),
         )
         .set((
             jobs::claimed_by.eq(worker),
             jobs::lease_until.eq(lease_until),
-            jobs::status.eq(RUNNING),
+            jobs::status.eq(JobStatus::Running.as_str()),
             jobs::attempts.eq(jobs::attempts + 1),
         ))
         .execute(conn)?;
@@ -161,18 +138,19 @@ pub fn save_progress(
 }
 
 /// Ends a job `worker` holds with `status` (`done` or `failed`) and releases it.
+/// Answers false when the worker no longer holds it.
 pub fn finish(
     conn: &mut DbConnection,
     id: &str,
     worker: &str,
-    status: &str,
+    status: JobStatus,
     results: &str,
     done: i64,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let updated = diesel::update(jobs::table.filter(jobs::id.eq(id)).filter(jobs::claimed_by.eq(worker)))
         .set((
-            jobs::status.eq(status),
+            jobs::status.eq(status.as_str()),
             jobs::results.eq(results),
             jobs::progress_done.eq(done),
             jobs::claimed_by.eq(None::<String>),

@@ -99,7 +99,8 @@ pub fn count_from_address(
 }
 
 /// A mail as the worker delivers it.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct OutgoingMail {
     pub id: String,
     pub recipient: String,
@@ -143,19 +144,7 @@ pub fn claim_next(
         ))
         .execute(conn)?;
         if claimed == 1 {
-            return Ok(Some(
-                outbox::table
-                    .filter(outbox::id.eq(&id))
-                    .select((
-                        outbox::id,
-                        outbox::recipient,
-                        outbox::subject,
-                        outbox::text_body,
-                        outbox::html_body,
-                        outbox::attempts,
-                    ))
-                    .first(conn)?,
-            ));
+            return Ok(Some(outbox::table.filter(outbox::id.eq(&id)).select(OutgoingMail::as_select()).first(conn)?));
         }
     }
     Ok(None)

@@ -144,6 +144,13 @@ pub fn find_owned(conn: &mut DbConnection, ownership: &PlanOwnership, id: &str) 
     Ok(query.select(PlanRow::as_select()).first(conn).optional()?)
 }
 
+/// The plan, read after locking its row until the transaction ends: changes of one plan
+/// are applied one after the other, each to the version the one before left.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<PlanRow>, StoreError> {
+    diesel::update(plans::table.filter(plans::id.eq(id))).set(plans::version.eq(plans::version)).execute(conn)?;
+    find_owned(conn, &PlanOwnership::Any, id)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PlanFilter {
     pub service_kind: Option<ServiceKind>,

@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use hostadmin_domain::restrictions::Restrictions;
 
-use crate::accounts::{AccountRow, ACCOUNT_COLUMNS};
+use crate::accounts::AccountRow;
+use crate::columns::Listed;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_restrictions, account_tree, accounts};
@@ -20,14 +21,14 @@ pub struct StoredRestrictions {
 
 /// What `setter_id` set on the account itself.
 pub fn own(conn: &mut DbConnection, account_id: &str, setter_id: &str) -> Result<StoredRestrictions, StoreError> {
-    let row: Option<(String, i64)> = account_restrictions::table
+    let row: Option<(Listed<Restrictions>, i64)> = account_restrictions::table
         .filter(account_restrictions::account_id.eq(account_id))
         .filter(account_restrictions::setter_id.eq(setter_id))
         .select((account_restrictions::disabled_actions, account_restrictions::version))
         .first(conn)
         .optional()?;
-    Ok(row.map_or_else(StoredRestrictions::default, |(stored, version)| StoredRestrictions {
-        disabled: Restrictions::from_storage(&stored),
+    Ok(row.map_or_else(StoredRestrictions::default, |(disabled, version)| StoredRestrictions {
+        disabled: disabled.into_inner(),
         version,
     }))
 }
@@ -35,15 +36,15 @@ pub fn own(conn: &mut DbConnection, account_id: &str, setter_id: &str) -> Result
 /// What binds the account: the union of every list, whoever set it, on the account and
 /// on its ancestors. One query over the closure table (depth 0 is the account itself).
 pub fn in_force(conn: &mut DbConnection, account_id: &str) -> Result<Restrictions, StoreError> {
-    let rows: Vec<String> = account_restrictions::table
+    let rows: Vec<Listed<Restrictions>> = account_restrictions::table
         .filter(account_restrictions::account_id.eq_any(
             account_tree::table.filter(account_tree::descendant_id.eq(account_id)).select(account_tree::ancestor_id),
         ))
         .select(account_restrictions::disabled_actions)
         .load(conn)?;
     let mut all = Restrictions::none();
-    for stored in rows {
-        all.merge(Restrictions::from_storage(&stored));
+    for list in rows {
+        all.merge(list.into_inner());
     }
     Ok(all)
 }
@@ -55,17 +56,17 @@ pub fn account_with_restrictions(
     account_id: &str,
 ) -> Result<Option<(AccountRow, Restrictions)>, StoreError> {
     // One row per account above (and the account itself), with the lists set there.
-    let rows: Vec<(AccountRow, Option<String>)> = accounts::table
+    let rows: Vec<(AccountRow, Option<Listed<Restrictions>>)> = accounts::table
         .inner_join(account_tree::table.on(account_tree::descendant_id.eq(accounts::id)))
         .left_join(account_restrictions::table.on(account_restrictions::account_id.eq(account_tree::ancestor_id)))
         .filter(accounts::id.eq(account_id))
-        .select((ACCOUNT_COLUMNS, account_restrictions::disabled_actions.nullable()))
+        .select((AccountRow::as_select(), account_restrictions::disabled_actions.nullable()))
         .load(conn)?;
     let mut rows = rows.into_iter();
     let Some((account, first)) = rows.next() else { return Ok(None) };
     let mut all = Restrictions::none();
-    for stored in std::iter::once(first).chain(rows.map(|(_, stored)| stored)).flatten() {
-        all.merge(Restrictions::from_storage(&stored));
+    for list in std::iter::once(first).chain(rows.map(|(_, list)| list)).flatten() {
+        all.merge(list.into_inner());
     }
     Ok(Some((account, all)))
 }

@@ -7,7 +7,9 @@ use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{refresh_tokens, sessions};
 
-#[derive(Debug, Clone, Queryable)]
+/// A session as stored: a login, or an impersonation (with its impersonator).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct SessionRow {
     pub id: String,
     pub account_id: String,
@@ -15,14 +17,6 @@ pub struct SessionRow {
     pub created_at: NaiveDateTime,
     pub ended_at: Option<NaiveDateTime>,
 }
-
-const SESSION_COLUMNS: (
-    sessions::id,
-    sessions::account_id,
-    sessions::impersonator_id,
-    sessions::created_at,
-    sessions::ended_at,
-) = (sessions::id, sessions::account_id, sessions::impersonator_id, sessions::created_at, sessions::ended_at);
 
 pub fn create(
     conn: &mut DbConnection,
@@ -43,7 +37,7 @@ pub fn create(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, StoreError> {
-    Ok(sessions::table.filter(sessions::id.eq(id)).select(SESSION_COLUMNS).first(conn).optional()?)
+    Ok(sessions::table.filter(sessions::id.eq(id)).select(SessionRow::as_select()).first(conn).optional()?)
 }
 
 /// Ends one session (idempotent: an ended session keeps its first end).
@@ -88,7 +82,9 @@ pub fn add_refresh_token(
     Ok(())
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// A refresh token as stored (its digest).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct RefreshTokenRow {
     pub token_hash: String,
     pub session_id: String,
@@ -99,12 +95,7 @@ pub struct RefreshTokenRow {
 pub fn find_refresh_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<RefreshTokenRow>, StoreError> {
     Ok(refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
-        .select((
-            refresh_tokens::token_hash,
-            refresh_tokens::session_id,
-            refresh_tokens::expires_at,
-            refresh_tokens::spent_at,
-        ))
+        .select(RefreshTokenRow::as_select())
         .first(conn)
         .optional()?)
 }

@@ -13,25 +13,21 @@ use crate::error::StoreError;
 use crate::schema::{accounts, recovery_codes};
 
 /// The stored second factor of one account.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct TwoFactorRow {
+    #[diesel(column_name = two_factor_enabled)]
     pub enabled: bool,
+    #[diesel(column_name = totp_secret_sealed)]
     pub secret_sealed: Option<String>,
+    #[diesel(column_name = totp_pending_secret_sealed)]
     pub pending_secret_sealed: Option<String>,
+    #[diesel(column_name = totp_last_step)]
     pub last_step: Option<i64>,
 }
 
 pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Option<TwoFactorRow>, StoreError> {
-    Ok(accounts::table
-        .filter(accounts::id.eq(account_id))
-        .select((
-            accounts::two_factor_enabled,
-            accounts::totp_secret_sealed,
-            accounts::totp_pending_secret_sealed,
-            accounts::totp_last_step,
-        ))
-        .first(conn)
-        .optional()?)
+    Ok(accounts::table.filter(accounts::id.eq(account_id)).select(TwoFactorRow::as_select()).first(conn).optional()?)
 }
 
 /// Keeps a new pending secret (replacing an earlier unconfirmed one); `false` when the

@@ -13,6 +13,7 @@ mod auth;
 mod authorizations;
 mod certificates;
 mod cli;
+mod concurrent_changes;
 mod conventions;
 mod customers;
 mod databases;

@@ -99,7 +99,7 @@ pub fn service_in(
 fn standing_of(conn: &mut DbConnection, owner_id: &str) -> Result<Standing, ApiError> {
     let (owner, restrictions) = restriction_store::account_with_restrictions(conn, owner_id)?
         .ok_or_else(|| ApiError::internal(format!("the owner {owner_id} of a service vanished")))?;
-    Ok(Standing { status: owner.status()?, restrictions })
+    Ok(Standing { status: owner.status, restrictions })
 }
 
 /// The account `id` below the actor, for the authorized action: 404 when it is not below

@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::domains::{DomainName, Nameservers};
 use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::jobs::JobKind;
 use hostadmin_domain::policy::{Action, Actor, Reach};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::{Invalid, Reason};
@@ -47,8 +48,6 @@ use crate::state::AppState;
 pub const MAX_ITEMS: usize = 1000;
 /// Up to this many items are done during the request; more become a job.
 pub const SYNC_LIMIT: usize = 100;
-/// The kind of job a large bulk request becomes.
-pub const BULK_SERVICES: &str = "services.bulk";
 /// The most domains one bulk request may name. Domain actions are cheap and done during
 /// the request; there is no job path for them, so the cap is the synchronous one.
 pub const MAX_DOMAIN_ITEMS: usize = SYNC_LIMIT;
@@ -372,7 +371,7 @@ pub async fn services(
         .write(move |conn| {
             let now = time::now();
             let new =
-                NewJob { id: &job_id, kind: BULK_SERVICES, params: &params, total, requested_by: &requested_by, now };
+                NewJob { id: &job_id, kind: JobKind::ServicesBulk, params: &params, total, requested_by: &requested_by, now };
             job_store::insert(conn, &new)?;
             audit::record(
                 conn,
@@ -382,7 +381,7 @@ pub async fn services(
                     target_type: target::JOB,
                     target_id: &job_id,
                     account_id: Some(&requested_by),
-                    details: serde_json::json!({ "kind": BULK_SERVICES, "action": action, "total": total }),
+                    details: serde_json::json!({ "kind": JobKind::ServicesBulk.as_str(), "action": action, "total": total }),
                 },
                 now,
             )?;

@@ -104,7 +104,7 @@ pub async fn change(
         .db
         .write(move |conn| {
             let now = time::now();
-            let account = account_store::find(conn, &id)?.ok_or_else(ApiError::not_found)?;
+            let account = account_store::find_for_update(conn, &id)?.ok_or_else(ApiError::not_found)?;
             if_match.check(account.version)?;
             let hold_id = apply_hold(conn, &acting, &id, &change, now)?;
             holds::touch(conn, &id, now)?;

@@ -10,13 +10,14 @@ use chrono::Duration;
 
 use hostadmin_domain::accounts::AccountStatus;
 use hostadmin_domain::ids::parse_id;
+use hostadmin_domain::jobs::{JobKind, JobStatus};
 use hostadmin_domain::policy::{Actor, Authorized};
 use hostadmin_domain::time;
 use hostadmin_persistence::jobs::{self as job_store, JobRow};
 use hostadmin_persistence::restrictions as restriction_store;
 
 use crate::app::bulk::{self, BulkItemResult, JobParams};
-use crate::app::{provision_jobs, provisioning};
+use crate::app::provision_jobs;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
@@ -49,9 +50,9 @@ pub async fn work_on_jobs(state: &AppState, worker: &str) -> Result<usize, ApiEr
             .await?;
         let Some(job) = claimed else { return Ok(finished) };
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
-        let ended = match job.kind.as_str() {
-            provisioning::PROVISION => provision_jobs::work_on(&state.db, &state.provisioner, worker, job).await?,
-            _ => work_on(state, worker, job).await?,
+        let ended = match job.kind {
+            JobKind::Provision => provision_jobs::work_on(&state.db, &state.provisioner, worker, job).await?,
+            JobKind::ServicesBulk => work_on(state, worker, job).await?,
         };
         if ended {
             finished += 1;
@@ -68,7 +69,7 @@ async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool, Ap
         Ok(parsed) => parsed,
         Err(error) => {
             tracing::error!(job = %job.id, error = %error, "job cannot be read; failed");
-            return save(state, &job.id, worker, Vec::new(), Some(job_store::FAILED)).await;
+            return save(state, &job.id, worker, Vec::new(), Some(JobStatus::Failed)).await;
         }
     };
     let actor = as_it_stands_now(state, params.actor.clone()).await?;
@@ -82,13 +83,13 @@ async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool, Ap
             });
         }
         let last = results.len() == params.service_ids.len();
-        if !save(state, &job.id, worker, results.clone(), last.then_some(job_store::DONE)).await? {
+        if !save(state, &job.id, worker, results.clone(), last.then_some(JobStatus::Done)).await? {
             tracing::warn!(job = %job.id, "lease lost; another worker carries on");
             return Ok(false);
         }
     }
     if start == params.service_ids.len() {
-        return save(state, &job.id, worker, results, Some(job_store::DONE)).await;
+        return save(state, &job.id, worker, results, Some(JobStatus::Done)).await;
     }
     Ok(true)
 }
@@ -114,7 +115,7 @@ async fn as_it_stands_now(state: &AppState, mut actor: Actor) -> Result<Result<A
     let Some((account, restrictions)) = found else {
         return Ok(Err(Gone(ApiError::not_found())));
     };
-    actor.status = account.status()?;
+    actor.status = account.status;
     actor.restrictions = restrictions;
     if actor.status == AccountStatus::Blocked {
         let blocked = ApiError::conflict("account_blocked", "the account that asked for this job is blocked");
@@ -130,7 +131,7 @@ async fn save(
     id: &str,
     worker: &str,
     results: Vec<BulkItemResult>,
-    finish: Option<&'static str>,
+    finish: Option<JobStatus>,
 ) -> Result<bool, ApiError> {
     let done = i64::try_from(results.len()).map_err(ApiError::internal)?;
     let results = serde_json::to_string(&results).map_err(ApiError::internal)?;

@@ -10,13 +10,24 @@
 //! one transaction. It answers the stored result; HTTP is the route's business.
 
 pub mod access;
+pub mod account_recovery;
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+pub mod authorizations;
 pub mod bulk;
+pub mod catalog;
 pub mod holds;
 pub mod hosting;
+pub mod impersonation;
 pub mod jobs;
 pub mod lifecycle;
 pub mod plan_changes;
 pub mod provision_jobs;
 pub mod provisioning;
+pub mod registration;
 pub mod resellers;
+pub mod restrictions;
 pub mod services;
+pub mod sessions;
+pub mod two_factor;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDateTime};
 
 use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::jobs::JobStatus;
 use hostadmin_domain::provisioning::{Operation, Provisioner, ProvisioningError};
 use hostadmin_domain::services::{transition, ServiceAction};
 use hostadmin_domain::time;
@@ -45,7 +46,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
         Ok(operation) => operation,
         Err(error) => {
             tracing::error!(job = %job.id, error = %error, "provision job cannot be read; failed");
-            return finish(db, &job.id, worker, job_store::FAILED).await;
+            return finish(db, &job.id, worker, JobStatus::Failed).await;
         }
     };
     let driver = provisioner.clone();
@@ -60,7 +61,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
             let ended = db
                 .write(move |conn| {
                     let now = time::now();
-                    if !job_store::finish(conn, &id, &worker, job_store::DONE, "[]", 1, now)? {
+                    if !job_store::finish(conn, &id, &worker, JobStatus::Done, "[]", 1, now)? {
                         return Ok(false);
                     }
                     if matches!(operation, Operation::Create { .. }) {
@@ -88,7 +89,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
         Err(error) => {
             tracing::error!(job = %job.id, service = %service, attempt = job.attempts, error = %error,
                 "provisioning failed for good; the service needs an operator");
-            finish(db, &job.id, worker, job_store::FAILED).await
+            finish(db, &job.id, worker, JobStatus::Failed).await
         }
     }
 }
@@ -130,7 +131,7 @@ fn provisioned(
     Ok(())
 }
 
-async fn finish(db: &Db, id: &str, worker: &str, status: &'static str) -> Result<bool, ApiError> {
+async fn finish(db: &Db, id: &str, worker: &str, status: JobStatus) -> Result<bool, ApiError> {
     let (id, worker) = (id.to_owned(), worker.to_owned());
     db.write(move |conn| Ok(job_store::finish(conn, &id, &worker, status, "[]", 0, time::now())?)).await
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 
 use hostadmin_domain::ids::new_id;
+use hostadmin_domain::jobs::JobKind;
 use hostadmin_domain::provisioning::{Operation, Outcome, Provisioner, ProvisioningError, ServiceSpec};
 use hostadmin_persistence::jobs::{self as job_store, NewJob};
 use hostadmin_persistence::services::ServiceRow;
@@ -19,9 +20,6 @@ use hostadmin_persistence::DbConnection;
 
 use crate::config::ProvisionerKind;
 use crate::http::problem::ApiError;
-
-/// The kind of job a deferred operation becomes.
-pub const PROVISION: &str = "provision";
 
 /// The configured driver. A new driver is one more arm here.
 pub fn driver(kind: ProvisionerKind) -> Arc<dyn Provisioner> {
@@ -99,7 +97,10 @@ pub fn request(
     if outcome == Outcome::Deferred {
         let params = serde_json::to_string(&operation).map_err(ApiError::internal)?;
         let id = new_id();
-        job_store::insert(conn, &NewJob { id: &id, kind: PROVISION, params: &params, total: 1, requested_by, now })?;
+        job_store::insert(
+            conn,
+            &NewJob { id: &id, kind: JobKind::Provision, params: &params, total: 1, requested_by, now },
+        )?;
     }
     Ok(outcome)
 }

@@ -13,7 +13,6 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::credentials::{self, SecretKind};
 use hostadmin_domain::policy::{Action, Actor, Authorized, Credential, Origin, Reach};
-use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
 use hostadmin_persistence::audit::AuditContext;
@@ -157,15 +156,14 @@ async fn from_session(
             Ok((account, session, restrictions))
         })
         .await?;
-    let status = account.status()?;
-    if status == AccountStatus::Blocked {
+    if account.status == AccountStatus::Blocked {
         return Err(invalid_token());
     }
     Ok(Principal {
         actor: Actor {
             account_id: account.id.clone(),
-            kind: account.kind()?,
-            status,
+            kind: account.kind,
+            status: account.status,
             credential: Credential::Session { session_id: session.id },
             impersonator_id: session.impersonator_id,
             restrictions,
@@ -182,7 +180,7 @@ fn impersonator_still_valid(
     act: &crate::auth::tokens::ActorClaim,
 ) -> Result<bool, ApiError> {
     let Some(actor) = account_store::find(conn, &act.sub)? else { return Ok(false) };
-    Ok(actor.token_version == act.ver && actor.status()? != AccountStatus::Blocked)
+    Ok(actor.token_version == act.ver && actor.status != AccountStatus::Blocked)
 }
 
 async fn from_api_key(state: &AppState, token: String, origin: Origin) -> Result<Principal, ApiError> {
@@ -204,16 +202,15 @@ async fn from_api_key(state: &AppState, token: String, origin: Origin) -> Result
             Ok((key, account, restrictions))
         })
         .await?;
-    let status = account.status()?;
-    if status == AccountStatus::Blocked {
+    if account.status == AccountStatus::Blocked {
         return Err(invalid_token());
     }
     Ok(Principal {
         actor: Actor {
             account_id: account.id.clone(),
-            kind: account.kind()?,
-            status,
-            credential: Credential::ApiKey { key_id: key.id, scopes: ScopeSet::from_storage(&key.scopes) },
+            kind: account.kind,
+            status: account.status,
+            credential: Credential::ApiKey { key_id: key.id, scopes: key.scopes },
             impersonator_id: None,
             restrictions,
             origin,

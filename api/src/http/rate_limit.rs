@@ -1,6 +1,6 @@
 //! Requests per minute per account or API key (GCRA via governor). Counted per
 //! instance: this limit protects capacity, not secrets. Login failures, which guard
-//! passwords, are counted in the database instead (see `routes::auth`).
+//! passwords, are counted in the database instead (see `app::sessions`).
 //!
 //! Every authenticated answer says where the caller stands, per the IETF RateLimit header
 //! fields draft (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "requests";

@@ -267,6 +267,29 @@ pub fn queue_verification(
     )
 }
 
+/// Queues the welcome mail of an account a seller created: its login and a link to set
+/// its password (never the password).
+pub fn queue_welcome(
+    conn: &mut DbConnection,
+    config: &Config,
+    account: &hostadmin_persistence::accounts::AccountRow,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let (link, valid_for) = issue_link(conn, config, Purpose::SetPassword, &account.id, &account.email, now)?;
+    queue(
+        conn,
+        config,
+        Outgoing {
+            template: Template::Welcome,
+            recipient: &account.email,
+            account_id: Some(&account.id),
+            client_ip: None,
+            context: json!({ "name": account.name, "login": account.login, "link": link, "valid_for": valid_for }),
+        },
+        now,
+    )
+}
+
 /// Queues what an email change sends: the verification link to the new address and a
 /// notice to the old one. Refused with 429 beyond the new address's limit.
 pub fn queue_email_change(

@@ -47,7 +47,7 @@ async fn hold(
     let account = access::account(state, &principal.actor, authorized, id).await?;
     let change = change()?;
     let row = holds::change(state, &principal.actor, account, change, IfMatch::from_request(request)).await?;
-    account_response(HttpResponse::Ok(), &row)
+    Ok(account_response(HttpResponse::Ok(), &row))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

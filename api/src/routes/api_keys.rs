@@ -1,4 +1,5 @@
-//! API keys of the current account, for integrations and scripts.
+//! `/v1/me/api-keys`: API keys of the current account, for integrations and scripts
+//! (crate::app::api_keys).
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -7,16 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use hostadmin_domain::accounts::DisplayName;
-use hostadmin_domain::audit::{self as actions, target};
-use hostadmin_domain::credentials::{self, SecretKind};
-use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::policy::Action;
-use hostadmin_domain::scopes::{Scope, ScopeSet};
+use hostadmin_domain::scopes::Scope;
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
-use hostadmin_persistence::api_keys::{self as key_store, ApiKeyRow, NewApiKey};
-use hostadmin_persistence::audit::{self, NewEvent};
+use hostadmin_persistence::api_keys::ApiKeyRow;
 
+use crate::app::api_keys::{self as use_case, NewKey};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::idempotency;
@@ -46,7 +44,7 @@ impl From<&ApiKeyRow> for ApiKeyView {
             id: row.id.clone(),
             name: row.name.clone(),
             prefix: row.prefix.clone(),
-            scopes: ScopeSet::from_storage(&row.scopes).iter().collect(),
+            scopes: row.scopes.iter().collect(),
             expires_at: row.expires_at.map(time::to_utc),
             last_used_at: row.last_used_at.map(time::to_utc),
             created_at: time::to_utc(row.created_at),
@@ -75,7 +73,7 @@ pub struct CreateApiKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-fn validate(input: &CreateApiKey) -> Result<(DisplayName, ScopeSet), ApiError> {
+fn validate(input: CreateApiKey) -> Result<NewKey, ApiError> {
     let mut errors = Vec::new();
     let name = DisplayName::parse(&input.name).map_err(|invalid| errors.push(FieldError::new("/name", invalid))).ok();
     if input.scopes.is_empty() || input.scopes.len() > Scope::ALL.len() {
@@ -104,7 +102,9 @@ fn validate(input: &CreateApiKey) -> Result<(DisplayName, ScopeSet), ApiError> {
         }
     }
     match name {
-        Some(name) if errors.is_empty() => Ok((name, scopes.into_iter().collect())),
+        Some(name) if errors.is_empty() => {
+            Ok(NewKey { name, scopes: scopes.into_iter().collect(), expires_at: input.expires_at })
+        }
         _ => Err(ApiError::fields(errors)),
     }
 }
@@ -125,52 +125,14 @@ pub async fn create_api_key(
     principal: Principal,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ManageOwnApiKeys)?;
+    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
     idempotency::refuse(&request)?;
-    let input: CreateApiKey = body.parse()?;
-    let (name, scopes) = validate(&input)?;
-    let key = credentials::new_secret(SecretKind::ApiKey).map_err(ApiError::internal)?;
-    let id = new_id();
-    let prefix = credentials::visible_prefix(&key);
-    let digest = credentials::digest(&key);
-    let expires_at = input.expires_at.map(|at| at.naive_utc());
-    let row = state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let stored_scopes = scopes.to_storage();
-            key_store::insert(
-                conn,
-                &NewApiKey {
-                    id: &id,
-                    account_id: principal.id(),
-                    name: name.as_str(),
-                    prefix: &prefix,
-                    key_hash: &digest,
-                    scopes: &stored_scopes,
-                    expires_at,
-                    now,
-                },
-            )?;
-            audit::record(
-                conn,
-                &principal.audit(),
-                NewEvent {
-                    action: actions::API_KEY_CREATE,
-                    target_type: target::API_KEY,
-                    target_id: &id,
-                    account_id: Some(principal.id()),
-                    details: serde_json::json!({ "name": name.as_str(), "scopes": stored_scopes, "prefix": prefix }),
-                },
-                now,
-            )?;
-            key_store::find(conn, &id)?.ok_or_else(|| ApiError::internal("the new key vanished"))
-        })
-        .await?;
+    let new = validate(body.parse()?)?;
+    let created = use_case::create(&state, &principal.actor, authorized, new).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/me/api-keys/{}", row.id)))
+        .insert_header((header::LOCATION, format!("/v1/me/api-keys/{}", created.row.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(CreatedApiKey { api_key: ApiKeyView::from(&row), key }))
+        .json(CreatedApiKey { api_key: ApiKeyView::from(&created.row), key: created.key }))
 }
 
 /// The current account's keys that are not revoked, newest first.
@@ -186,36 +148,17 @@ pub async fn list_api_keys(
     principal: Principal,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ManageOwnApiKeys)?;
+    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
     let page = query.request(String::new())?;
-    let account_id = principal.id().to_owned();
-    let (before, fetch) = (page.before_id.clone(), page.fetch());
-    let rows =
-        state.db.run(move |conn| Ok(key_store::list_for_account(conn, &account_id, before.as_deref(), fetch)?)).await?;
+    let rows = use_case::list(&state, &principal.actor, authorized, page.before_id.clone(), page.fetch()).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, |row| ApiKeyView::from(&row))))
-}
-
-async fn own_key(state: &AppState, principal: &Principal, id: &str) -> Result<ApiKeyRow, ApiError> {
-    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let owner = principal.id().to_owned();
-    state
-        .db
-        .run(move |conn| {
-            key_store::find(conn, &id)?
-                .filter(|key| key.account_id == owner && key.revoked_at.is_none())
-                .ok_or_else(ApiError::not_found)
-        })
-        .await
 }
 
 /// One of the current account's keys (never the key itself).
 #[utoipa::path(
     tag = "API keys",
     params(("id" = String, Path, description = "The key's id")),
-    responses(
-        (status = 200, description = "The key", body = ApiKeyView),
-        (status = 404, description = "No such key of the caller's", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The key", body = ApiKeyView)),
     security(("bearer" = []))
 )]
 #[get("/me/api-keys/{id}")]
@@ -224,8 +167,8 @@ pub async fn get_api_key(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ManageOwnApiKeys)?;
-    let row = own_key(&state, &principal, &id).await?;
+    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
+    let row = use_case::find(&state, &principal.actor, authorized, &id).await?;
     Ok(HttpResponse::Ok().json(ApiKeyView::from(&row)))
 }
 
@@ -233,10 +176,7 @@ pub async fn get_api_key(
 #[utoipa::path(
     tag = "API keys",
     params(("id" = String, Path, description = "The key's id")),
-    responses(
-        (status = 204, description = "Revoked"),
-        (status = 404, description = "No such key of the caller's", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 204, description = "Revoked")),
     security(("bearer" = []))
 )]
 #[delete("/me/api-keys/{id}")]
@@ -245,29 +185,7 @@ pub async fn revoke_api_key(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ManageOwnApiKeys)?;
-    let row = own_key(&state, &principal, &id).await?;
-    state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            if !key_store::revoke(conn, principal.id(), &row.id, now)? {
-                return Err(ApiError::not_found());
-            }
-            audit::record(
-                conn,
-                &principal.audit(),
-                NewEvent {
-                    action: actions::API_KEY_REVOKE,
-                    target_type: target::API_KEY,
-                    target_id: &row.id,
-                    account_id: Some(principal.id()),
-                    details: serde_json::json!({ "prefix": row.prefix }),
-                },
-                now,
-            )?;
-            Ok(())
-        })
-        .await?;
+    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
+    use_case::revoke(&state, &principal.actor, authorized, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -66,8 +66,8 @@ impl JobView {
     fn from_row(row: &JobRow) -> Result<Self, ApiError> {
         Ok(Self {
             id: row.id.clone(),
-            kind: row.kind.clone(),
-            status: row.status.clone(),
+            kind: row.kind.as_str().to_owned(),
+            status: row.status.as_str().to_owned(),
             progress: JobProgress { done: row.progress_done, total: row.progress_total },
             results: serde_json::from_str(&row.results)
                 .map_err(|_| ApiError::internal(format!("stored results of job {}", row.id)))?,

@@ -11,7 +11,6 @@ use hostadmin_domain::time;
 use hostadmin_persistence::accounts::AccountRow;
 
 use crate::http::etag::etag;
-use crate::http::problem::ApiError;
 
 /// An account as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,31 +34,27 @@ pub struct AccountView {
 }
 
 impl AccountView {
-    pub fn from_row(row: &AccountRow) -> Result<Self, ApiError> {
-        Ok(Self {
+    pub fn from_row(row: &AccountRow) -> Self {
+        Self {
             id: row.id.clone(),
-            kind: row.kind()?,
+            kind: row.kind,
             login: row.login.clone(),
             email: row.email.clone(),
             pending_email: row.pending_email.clone(),
             name: row.name.clone(),
-            status: row.status()?,
+            status: row.status,
             email_verified: row.email_verified,
             fraud: row.fraud,
             two_factor_enabled: row.two_factor_enabled,
-            profile: serde_json::from_str(&row.profile)
-                .map_err(|e| ApiError::internal(format!("stored profile of {}: {e}", row.id)))?,
+            profile: row.profile.clone(),
             parent_id: row.parent_id.clone(),
             created_at: time::to_utc(row.created_at),
             updated_at: time::to_utc(row.updated_at),
-        })
+        }
     }
 }
 
-/// An answer with the resource and its `ETag`.
-pub fn account_response(
-    mut builder: actix_web::HttpResponseBuilder,
-    row: &AccountRow,
-) -> Result<HttpResponse, ApiError> {
-    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(AccountView::from_row(row)?))
+/// An answer with the account and its `ETag`.
+pub fn account_response(mut builder: actix_web::HttpResponseBuilder, row: &AccountRow) -> HttpResponse {
+    builder.insert_header((header::ETAG, etag(row.version))).json(AccountView::from_row(row))
 }
