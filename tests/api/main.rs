@@ -25,6 +25,7 @@ mod mail;
 mod mailboxes;
 mod plans;
 mod provisioning;
+mod races;
 mod restrictions;
 mod service_lifecycle;
 mod services;

@@ -5,7 +5,7 @@
 
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::catalog::QuotaKey;
-use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::ids::new_id;
 use hostadmin_domain::mailboxes::{
     fits_disk, Description, DovecotHash, ForwardDestinations, HostedAddress, MailboxQuota,
 };
@@ -18,9 +18,10 @@ use hostadmin_persistence::forwards::{self as forward_store, ForwardRow, NewForw
 use hostadmin_persistence::mail_addresses::{self, AddressKind};
 use hostadmin_persistence::mailboxes::{self as mailbox_store, MailboxChanges, MailboxRow, NewMailbox};
 use hostadmin_persistence::services::ServiceRow;
+use hostadmin_persistence::{DbConnection, StoreError};
 
 use crate::app::access::Reached;
-use crate::app::hosting::{self, current, Changed, Work};
+use crate::app::hosting::{self, Changed, OfService, Work};
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
@@ -83,7 +84,7 @@ pub async fn create_mailbox(
             panel_login,
         };
         mailbox_store::insert(work.conn, &new, work.now)?;
-        let row = find_mailbox_in(work, &id)?.ok_or_else(|| ApiError::internal("the new mailbox vanished"))?;
+        let row: MailboxRow = work.written(&id)?;
         work.changed(Changed {
             kind: ResourceKind::Mailbox,
             action: ResourceAction::Create,
@@ -111,10 +112,10 @@ pub async fn update_mailbox(
     if_match: IfMatch,
 ) -> Result<MailboxRow, ApiError> {
     mailbox.expect(Action::WriteMail)?;
-    let (service, found) = mailbox.row;
+    let (service, found) = &mailbox.row;
     // Refused before the slow hash when it cannot succeed.
     if_match.check(found.version)?;
-    hosting::require_active(&service)?;
+    hosting::require_active(service)?;
     let password_hash = match update.password {
         Some(password) => Some(dovecot_hash(state, password).await?.as_str().to_owned()),
         None => None,
@@ -125,15 +126,12 @@ pub async fn update_mailbox(
         description: update.description.map(|d| d.as_str().to_owned()),
     };
     let quota = update.quota;
-    hosting::write(state, actor, &service.id, move |work| {
-        let before = current(find_mailbox_in(work, &found.id)?, |row| row.version, &if_match)?;
+    hosting::change(state, actor, mailbox, Action::WriteMail, if_match, move |work, before: MailboxRow| {
         if let Some(quota) = quota {
             check_disk(work, quota, Some(&before.id))?;
         }
-        if !mailbox_store::update(work.conn, &before.id, before.version, &changes, work.now)? {
-            return Err(hosting::raced());
-        }
-        let row = find_mailbox_in(work, &before.id)?.ok_or_else(ApiError::not_found)?;
+        hosting::applied(mailbox_store::update(work.conn, &before.id, before.version, &changes, work.now)?)?;
+        let row: MailboxRow = work.written(&before.id)?;
         work.changed(Changed {
             kind: ResourceKind::Mailbox,
             action: ResourceAction::Update,
@@ -159,13 +157,8 @@ pub async fn delete_mailbox(
     mailbox: Reached<(ServiceRow, MailboxRow)>,
     if_match: IfMatch,
 ) -> Result<(), ApiError> {
-    mailbox.expect(Action::WriteMail)?;
-    let (service, found) = mailbox.row;
-    hosting::write(state, actor, &service.id, move |work| {
-        let row = current(find_mailbox_in(work, &found.id)?, |row| row.version, &if_match)?;
-        if !mailbox_store::delete(work.conn, &row.id, row.version)? {
-            return Err(hosting::raced());
-        }
+    hosting::change(state, actor, mailbox, Action::WriteMail, if_match, |work, row: MailboxRow| {
+        hosting::applied(mailbox_store::delete(work.conn, &row.id, row.version)?)?;
         mail_addresses::release(work.conn, &row.address, &row.id)?;
         work.changed(Changed {
             kind: ResourceKind::Mailbox,
@@ -188,12 +181,7 @@ pub async fn mailbox(
     service: Reached<ServiceRow>,
     id: &str,
 ) -> Result<Reached<(ServiceRow, MailboxRow)>, ApiError> {
-    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let service_id = service.row.id.clone();
-    let row =
-        state.db.run(move |conn| mailbox_store::find(conn, &service_id, &id)?.ok_or_else(ApiError::not_found)).await?;
-    let service_row = service.row.clone();
-    Ok(service.with((service_row, row)))
+    hosting::resource(state, service, id).await
 }
 
 /// A page of the service's mailboxes, newest first.
@@ -238,7 +226,7 @@ pub async fn create_forward(
             destinations: stored(&request.destinations)?,
         };
         forward_store::insert(work.conn, &new, work.now)?;
-        let row = find_forward_in(work, &id)?.ok_or_else(|| ApiError::internal("the new forward vanished"))?;
+        let row: ForwardRow = work.written(&id)?;
         work.changed(Changed {
             kind: ResourceKind::Forward,
             action: ResourceAction::Create,
@@ -264,16 +252,11 @@ pub async fn update_forward(
     destinations: Option<ForwardDestinations>,
     if_match: IfMatch,
 ) -> Result<ForwardRow, ApiError> {
-    forward.expect(Action::WriteMail)?;
-    let (service, found) = forward.row;
     let destinations = destinations.as_ref().map(stored).transpose()?;
-    hosting::write(state, actor, &service.id, move |work| {
-        let before = current(find_forward_in(work, &found.id)?, |row| row.version, &if_match)?;
+    hosting::change(state, actor, forward, Action::WriteMail, if_match, move |work, before: ForwardRow| {
         let Some(destinations) = &destinations else { return Ok(before) };
-        if !forward_store::update(work.conn, &before.id, before.version, destinations, work.now)? {
-            return Err(hosting::raced());
-        }
-        let row = find_forward_in(work, &before.id)?.ok_or_else(ApiError::not_found)?;
+        hosting::applied(forward_store::update(work.conn, &before.id, before.version, destinations, work.now)?)?;
+        let row: ForwardRow = work.written(&before.id)?;
         work.changed(Changed {
             kind: ResourceKind::Forward,
             action: ResourceAction::Update,
@@ -297,13 +280,8 @@ pub async fn delete_forward(
     forward: Reached<(ServiceRow, ForwardRow)>,
     if_match: IfMatch,
 ) -> Result<(), ApiError> {
-    forward.expect(Action::WriteMail)?;
-    let (service, found) = forward.row;
-    hosting::write(state, actor, &service.id, move |work| {
-        let row = current(find_forward_in(work, &found.id)?, |row| row.version, &if_match)?;
-        if !forward_store::delete(work.conn, &row.id, row.version)? {
-            return Err(hosting::raced());
-        }
+    hosting::change(state, actor, forward, Action::WriteMail, if_match, |work, row: ForwardRow| {
+        hosting::applied(forward_store::delete(work.conn, &row.id, row.version)?)?;
         mail_addresses::release(work.conn, &row.source, &row.id)?;
         work.changed(Changed {
             kind: ResourceKind::Forward,
@@ -325,12 +303,7 @@ pub async fn forward(
     service: Reached<ServiceRow>,
     id: &str,
 ) -> Result<Reached<(ServiceRow, ForwardRow)>, ApiError> {
-    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let service_id = service.row.id.clone();
-    let row =
-        state.db.run(move |conn| forward_store::find(conn, &service_id, &id)?.ok_or_else(ApiError::not_found)).await?;
-    let service_row = service.row.clone();
-    Ok(service.with((service_row, row)))
+    hosting::resource(state, service, id).await
 }
 
 /// A page of the service's forwards, newest first.
@@ -395,14 +368,32 @@ async fn dovecot_hash(state: &AppState, password: NewPassword) -> Result<Dovecot
     DovecotHash::from_phc(&phc).ok_or_else(|| ApiError::internal("the password hash is not argon2id"))
 }
 
-fn find_mailbox_in(work: &mut Work<'_>, id: &str) -> Result<Option<MailboxRow>, ApiError> {
-    let service_id = work.service.id.clone();
-    Ok(mailbox_store::find(work.conn, &service_id, id)?)
+impl OfService for MailboxRow {
+    fn find(conn: &mut DbConnection, service_id: &str, id: &str) -> Result<Option<Self>, StoreError> {
+        mailbox_store::find(conn, service_id, id)
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
 }
 
-fn find_forward_in(work: &mut Work<'_>, id: &str) -> Result<Option<ForwardRow>, ApiError> {
-    let service_id = work.service.id.clone();
-    Ok(forward_store::find(work.conn, &service_id, id)?)
+impl OfService for ForwardRow {
+    fn find(conn: &mut DbConnection, service_id: &str, id: &str) -> Result<Option<Self>, StoreError> {
+        forward_store::find(conn, service_id, id)
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
 }
 
 /// What the provisioner gets: the mailbox as the mail server needs it, with the hash
