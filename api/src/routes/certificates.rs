@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::time;
@@ -76,6 +76,16 @@ impl CertificateView {
     }
 }
 
+/// The path of one certificate or pending CSR.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CertificatePath {
+    /// The service's id
+    id: String,
+    /// The certificate's id
+    certificate_id: String,
+}
+
 fn respond(mut builder: actix_web::HttpResponseBuilder, row: &CertificateRow) -> HttpResponse {
     builder.insert_header((header::ETAG, etag(row.version))).json(CertificateView::from_row(row))
 }
@@ -96,27 +106,24 @@ pub async fn list_certificates(
     let authorized = principal.authorize(Action::ReadHosting)?;
     let service = access::service(&state, &principal.actor, authorized, &id).await?;
     let page = paging.request(String::new())?;
-    let rows = certificates::list(&state, service, page.before_id.clone(), page.fetch()).await?;
+    let rows = hosting::page::<CertificateRow>(&state, service, page.before_id.clone(), page.fetch()).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, |row| CertificateView::from_row(&row))))
 }
 
 /// Read one certificate or pending CSR.
 #[utoipa::path(
     tag = "Certificates",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("certificate_id" = String, Path, description = "The certificate's id"),
-    ),
+    params(CertificatePath),
     responses((status = 200, description = "The certificate", body = CertificateView, headers(("ETag" = String)))),
 )]
 #[get("/services/{id}/certificates/{certificate_id}")]
 pub async fn get_certificate(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<CertificatePath>,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::ReadHosting)?;
-    let certificate = hosting::reach::<CertificateRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
+    let certificate = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.certificate_id).await?;
     Ok(respond(HttpResponse::Ok(), &certificate.row.1))
 }
 
@@ -255,11 +262,7 @@ pub async fn create_csr(
 /// Remove a certificate (from the servers too) or a pending CSR and its key.
 #[utoipa::path(
     tag = "Certificates",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("certificate_id" = String, Path, description = "The certificate's id"),
-        IfMatchHeader,
-    ),
+    params(CertificatePath, IfMatchHeader),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -270,10 +273,11 @@ pub async fn delete_certificate(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<CertificatePath>,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::WriteHosting)?;
-    let certificate = hosting::reach::<CertificateRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
-    certificates::delete(&state, &principal.actor, certificate, IfMatch::from_request(&request)).await?;
+    let certificate =
+        hosting::reach::<CertificateRow>(&state, &principal.actor, authorized, &path.id, &path.certificate_id).await?;
+    hosting::remove(&state, &principal.actor, certificate, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

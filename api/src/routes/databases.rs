@@ -77,6 +77,16 @@ pub struct CreateDatabase {
     pub password: String,
 }
 
+/// The path of one database.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DatabasePath {
+    /// The service's id
+    id: String,
+    /// The database's id
+    database_id: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListDatabasesQuery {
@@ -149,7 +159,7 @@ pub async fn list_databases(
     let filters = format!("engine={}&q={}", engine.as_deref().unwrap_or_default(), q.as_deref().unwrap_or_default());
     let page = paging.request(filters)?;
     let filter = DatabaseFilter { engine, q, before_id: page.before_id.clone() };
-    let rows = databases::list(&state, service, filter, page.fetch()).await?;
+    let rows = hosting::page::<DatabaseRow>(&state, service, filter, page.fetch()).await?;
     let views = rows.iter().map(DatabaseView::from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
@@ -157,20 +167,17 @@ pub async fn list_databases(
 /// Read one database of a service (never its password).
 #[utoipa::path(
     tag = "Databases",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("database_id" = String, Path, description = "The database's id"),
-    ),
+    params(DatabasePath),
     responses((status = 200, description = "The database", body = DatabaseView, headers(("ETag" = String)))),
 )]
 #[get("/services/{id}/databases/{database_id}")]
 pub async fn get_database(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<DatabasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::ReadHosting)?;
-    let database = hosting::reach::<DatabaseRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
+    let database = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
     database_response(HttpResponse::Ok(), &database.row.1)
 }
 
@@ -187,11 +194,7 @@ pub struct UpdateDatabase {
 /// Change the password of a database's user (JSON merge patch).
 #[utoipa::path(
     tag = "Databases",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("database_id" = String, Path, description = "The database's id"),
-        IfMatchHeader,
-    ),
+    params(DatabasePath, IfMatchHeader),
     request_body(content = UpdateDatabase, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed database", body = DatabaseView, headers(("ETag" = String))),
@@ -203,11 +206,11 @@ pub async fn update_database(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<DatabasePath>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::WriteHosting)?;
-    let database = hosting::reach::<DatabaseRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
+    let database = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
     let input: UpdateDatabase = body.parse()?;
     let password = match input.password.required("/password")? {
         None => None,
@@ -221,11 +224,7 @@ pub async fn update_database(
 /// Remove a database of a service, with its user.
 #[utoipa::path(
     tag = "Databases",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("database_id" = String, Path, description = "The database's id"),
-        IfMatchHeader,
-    ),
+    params(DatabasePath, IfMatchHeader),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -236,10 +235,11 @@ pub async fn delete_database(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<DatabasePath>,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::WriteHosting)?;
-    let database = hosting::reach::<DatabaseRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
-    databases::delete(&state, &principal.actor, database, IfMatch::from_request(&request)).await?;
+    let database =
+        hosting::reach::<DatabaseRow>(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
+    hosting::remove(&state, &principal.actor, database, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

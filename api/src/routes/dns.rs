@@ -122,6 +122,16 @@ pub struct UpdateDnsRecord {
     pub priority: Patch<i64>,
 }
 
+/// The path of one record.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RecordPath {
+    /// The domain name
+    name: String,
+    /// The record's id
+    id: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListDnsRecordsQuery {
@@ -224,19 +234,18 @@ pub async fn create_dns_record(
 /// Read one record.
 #[utoipa::path(
     tag = "DNS",
-    params(("name" = String, Path, description = "The domain name"), ("id" = String, Path, description = "The record's id")),
+    params(RecordPath),
     responses((status = 200, description = "The record", body = DnsRecordView, headers(("ETag" = String)))),
 )]
 #[get("/domains/{name}/dns/records/{id}")]
 pub async fn get_dns_record(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<RecordPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = path.into_inner();
     let authorized = principal.authorize(Action::ReadDns)?;
-    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
-    let record = dns::record(&state, domain, &id).await?;
+    let domain = access::domain(&state, &principal.actor, authorized, &path.name).await?;
+    let record = dns::record(&state, domain, &path.id).await?;
     let (domain, row) = &record.row;
     record_response(HttpResponse::Ok(), row, &domain.domain.name)
 }
@@ -253,11 +262,7 @@ fn clearable<T>(patch: Patch<T>) -> Option<Option<T>> {
 /// Change a record (JSON merge patch); the result is validated as a whole.
 #[utoipa::path(
     tag = "DNS",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("id" = String, Path, description = "The record's id"),
-        IfMatchHeader,
-    ),
+    params(RecordPath, IfMatchHeader),
     request_body(content = UpdateDnsRecord, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed record", body = DnsRecordView, headers(("ETag" = String))),
@@ -269,13 +274,12 @@ pub async fn update_dns_record(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<RecordPath>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = path.into_inner();
     let authorized = principal.authorize(Action::WriteDns)?;
-    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
-    let record = dns::record(&state, domain, &id).await?;
+    let domain = access::domain(&state, &principal.actor, authorized, &path.name).await?;
+    let record = dns::record(&state, domain, &path.id).await?;
     let zone = record.row.0.domain.name.clone();
     let input: UpdateDnsRecord = body.parse()?;
     let patch = RecordPatch {
@@ -292,11 +296,7 @@ pub async fn update_dns_record(
 /// Remove a record.
 #[utoipa::path(
     tag = "DNS",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("id" = String, Path, description = "The record's id"),
-        IfMatchHeader,
-    ),
+    params(RecordPath, IfMatchHeader),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, description = "`dns_not_managed` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -307,12 +307,11 @@ pub async fn delete_dns_record(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<RecordPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, id) = path.into_inner();
     let authorized = principal.authorize(Action::WriteDns)?;
-    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
-    let record = dns::record(&state, domain, &id).await?;
+    let domain = access::domain(&state, &principal.actor, authorized, &path.name).await?;
+    let record = dns::record(&state, domain, &path.id).await?;
     dns::delete(&state, &principal.actor, record, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

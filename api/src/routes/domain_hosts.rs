@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::domains::{HostAddresses, HostName};
 use hostadmin_domain::policy::Action;
@@ -47,6 +47,16 @@ pub struct CreateHost {
     pub hostname: String,
     /// 1-13 distinct IPv4 or IPv6 addresses.
     pub ips: Vec<String>,
+}
+
+/// The path of one child host.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct HostPath {
+    /// The domain name
+    name: String,
+    /// The child host's name
+    hostname: String,
 }
 
 /// The domain's child hosts, by name (one page).
@@ -104,10 +114,7 @@ pub async fn create_host(
 /// Remove a child host.
 #[utoipa::path(
     tag = "Domains",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("hostname" = String, Path, description = "The child host's name"),
-    ),
+    params(HostPath),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -117,12 +124,11 @@ pub async fn create_host(
 pub async fn delete_host(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<HostPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, hostname) = path.into_inner();
     let authorized = principal.authorize(Action::WriteDomains)?;
-    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
-    let hostname = HostName::parse(&hostname).map_err(|_| ApiError::not_found())?;
+    let domain = access::domain(&state, &principal.actor, authorized, &path.name).await?;
+    let hostname = HostName::parse(&path.hostname).map_err(|_| ApiError::not_found())?;
     domain_hosts::delete(&state, &principal.actor, domain, hostname).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -77,6 +77,16 @@ pub struct CreateFtpUser {
     pub directory: Option<String>,
 }
 
+/// The path of one FTP user.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct FtpUserPath {
+    /// The service's id
+    id: String,
+    /// The FTP user's id
+    ftp_user_id: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListFtpUsersQuery {
@@ -148,7 +158,7 @@ pub async fn list_ftp_users(
     let q = search_prefix(query.q.as_deref())?;
     let page = paging.request(format!("q={}", q.as_deref().unwrap_or_default()))?;
     let filter = FtpUserFilter { q, before_id: page.before_id.clone() };
-    let rows = ftp::list(&state, service, filter, page.fetch()).await?;
+    let rows = hosting::page::<FtpUserRow>(&state, service, filter, page.fetch()).await?;
     let views = rows.iter().map(FtpUserView::from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
@@ -156,20 +166,17 @@ pub async fn list_ftp_users(
 /// Read one FTP user of a service.
 #[utoipa::path(
     tag = "FTP users",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("ftp_user_id" = String, Path, description = "The FTP user's id"),
-    ),
+    params(FtpUserPath),
     responses((status = 200, description = "The FTP user", body = FtpUserView, headers(("ETag" = String)))),
 )]
 #[get("/services/{id}/ftp-users/{ftp_user_id}")]
 pub async fn get_ftp_user(
     state: web::Data<AppState>,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<FtpUserPath>,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::ReadHosting)?;
-    let ftp_user = hosting::reach::<FtpUserRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
+    let ftp_user = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.ftp_user_id).await?;
     ftp_user_response(HttpResponse::Ok(), &ftp_user.row.1)
 }
 
@@ -190,11 +197,7 @@ pub struct UpdateFtpUser {
 /// Change an FTP user's password or home directory (JSON merge patch).
 #[utoipa::path(
     tag = "FTP users",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("ftp_user_id" = String, Path, description = "The FTP user's id"),
-        IfMatchHeader,
-    ),
+    params(FtpUserPath, IfMatchHeader),
     request_body(content = UpdateFtpUser, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed FTP user", body = FtpUserView, headers(("ETag" = String))),
@@ -206,11 +209,11 @@ pub async fn update_ftp_user(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<FtpUserPath>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::WriteHosting)?;
-    let ftp_user = hosting::reach::<FtpUserRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
+    let ftp_user = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.ftp_user_id).await?;
     let input: UpdateFtpUser = body.parse()?;
     let mut errors = Vec::new();
     let password = match &input.password {
@@ -239,11 +242,7 @@ pub async fn update_ftp_user(
 /// Remove an FTP user of a service.
 #[utoipa::path(
     tag = "FTP users",
-    params(
-        ("id" = String, Path, description = "The service's id"),
-        ("ftp_user_id" = String, Path, description = "The FTP user's id"),
-        IfMatchHeader,
-    ),
+    params(FtpUserPath, IfMatchHeader),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -254,10 +253,11 @@ pub async fn delete_ftp_user(
     state: web::Data<AppState>,
     request: HttpRequest,
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<FtpUserPath>,
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::WriteHosting)?;
-    let ftp_user = hosting::reach::<FtpUserRow>(&state, &principal.actor, authorized, path.into_inner()).await?;
-    ftp::delete(&state, &principal.actor, ftp_user, IfMatch::from_request(&request)).await?;
+    let ftp_user =
+        hosting::reach::<FtpUserRow>(&state, &principal.actor, authorized, &path.id, &path.ftp_user_id).await?;
+    hosting::remove(&state, &principal.actor, ftp_user, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

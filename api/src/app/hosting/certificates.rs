@@ -8,54 +8,25 @@
 //! its lock, so one pending CSR becomes one certificate, not two. The X.509 work (parsing,
 //! key derivation and generation) runs off the async threads.
 
-use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::audit as actions;
 use hostadmin_domain::ids::new_id;
-use hostadmin_domain::policy::{Action, Actor};
-use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
+use hostadmin_domain::policy::Actor;
 use hostadmin_domain::sealing::{SealError, Sealer};
 use hostadmin_domain::time;
 use hostadmin_persistence::certificates::{self as store, CertificateRow, Issued, NewCertificate};
 use hostadmin_persistence::services::ServiceRow;
-use hostadmin_persistence::{DbConnection, StoreError};
 
 use crate::app::access::Reached;
-use crate::app::hosting::{self, OfService, Work};
+use crate::app::hosting::{self, Work};
 use crate::certificates::{self as x509, CertificateName, ParsedCertificate};
-use crate::http::etag::IfMatch;
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
-
-impl OfService for CertificateRow {
-    fn find(conn: &mut DbConnection, service_id: &str, id: &str) -> Result<Option<Self>, StoreError> {
-        store::find(conn, service_id, id)
-    }
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
 
 /// A certificate upload as sent: PEM text, checked by [`upload`].
 pub struct Upload {
     pub certificate_pem: String,
     pub private_key_pem: Option<String>,
     pub chain_pem: Option<String>,
-}
-
-/// A page of the service's certificates and pending CSRs, newest first.
-pub async fn list(
-    state: &AppState,
-    service: Reached<ServiceRow>,
-    before: Option<String>,
-    limit: i64,
-) -> Result<Vec<CertificateRow>, ApiError> {
-    service.expect(Action::ReadHosting)?;
-    let service_id = service.row.id;
-    state.db.run(move |conn| Ok(store::list(conn, &service_id, before.as_deref(), limit)?)).await
 }
 
 /// Upload a certificate, with its key or for a pending CSR of this service: `422`
@@ -68,10 +39,9 @@ pub async fn upload(
     service: Reached<ServiceRow>,
     upload: Upload,
 ) -> Result<CertificateRow, ApiError> {
-    service.expect(Action::WriteHosting)?;
     let sealer = state.sealer.clone();
     let checked = off_thread(move || check_upload(&sealer, &upload)).await??;
-    hosting::write(state, actor, &service.row.id, move |work| {
+    hosting::add(state, actor, &service, actions::CERTIFICATE_UPLOAD, move |work| {
         let parsed = &checked.certificate;
         let issued = Issued {
             common_name: parsed.common_name.clone(),
@@ -83,32 +53,20 @@ pub async fn upload(
             certificate_pem: parsed.pem.clone(),
             chain_pem: checked.chain_pem.clone(),
         };
-        let (id, from_csr) = match &checked.sealed {
-            Some((id, sealed)) => {
-                let new = NewCertificate {
-                    id: id.clone(),
-                    service_id: work.service.id.clone(),
-                    common_name: String::new(),
-                    sans: String::new(),
-                    issued: Some(issued),
-                    csr_pem: None,
-                    public_key_sha256: parsed.public_key_sha256.clone(),
-                    private_key_sealed: sealed.clone(),
-                    now: work.now,
-                };
-                store::insert(work.conn, &new)?;
-                (id.clone(), false)
-            }
-            None => (complete_csr(work, parsed, &issued)?, true),
+        let Some((id, sealed)) = &checked.sealed else { return complete_csr(work, parsed, &issued) };
+        let new = NewCertificate {
+            id: id.clone(),
+            service_id: work.service.id.clone(),
+            common_name: String::new(),
+            sans: String::new(),
+            issued: Some(issued),
+            csr_pem: None,
+            public_key_sha256: parsed.public_key_sha256.clone(),
+            private_key_sealed: sealed.clone(),
+            now: work.now,
         };
-        let row: CertificateRow = work.written(&id)?;
-        let details = serde_json::json!({
-            "service_id": row.service_id, "common_name": row.common_name, "sans": parsed.sans,
-            "issuer": row.issuer, "not_after": row.not_after.map(time::to_utc), "from_csr": from_csr,
-        });
-        work.record(actions::CERTIFICATE_UPLOAD, target::CERTIFICATE, &row.id, details)?;
-        work.provision(ResourceKind::Certificate, ResourceAction::Create, &row.id, spec(&row))?;
-        Ok(row)
+        store::insert(work.conn, &new)?;
+        Ok(new.id)
     })
     .await
 }
@@ -138,7 +96,6 @@ pub async fn create_csr(
     common_name: CertificateName,
     sans: Vec<CertificateName>,
 ) -> Result<CertificateRow, ApiError> {
-    service.expect(Action::WriteHosting)?;
     let sealer = state.sealer.clone();
     let generated = off_thread(move || -> Result<NewCertificate, ApiError> {
         let generated = x509::generate_csr(&common_name, &sans).map_err(ApiError::internal)?;
@@ -163,35 +120,10 @@ pub async fn create_csr(
         })
     })
     .await??;
-    hosting::write(state, actor, &service.row.id, move |work| {
+    hosting::add(state, actor, &service, actions::CERTIFICATE_CSR, move |work| {
         let new = NewCertificate { service_id: work.service.id.clone(), now: work.now, ..generated.clone() };
         store::insert(work.conn, &new)?;
-        let row: CertificateRow = work.written(&new.id)?;
-        let details =
-            serde_json::json!({"service_id": row.service_id, "common_name": row.common_name, "sans": row.sans});
-        work.record(actions::CERTIFICATE_CSR, target::CERTIFICATE, &row.id, details)?;
-        Ok(row)
-    })
-    .await
-}
-
-/// Remove a certificate (from the servers too) or a pending CSR and its key.
-pub async fn delete(
-    state: &AppState,
-    actor: &Actor,
-    certificate: Reached<(ServiceRow, CertificateRow)>,
-    if_match: IfMatch,
-) -> Result<(), ApiError> {
-    hosting::change(state, actor, certificate, Action::WriteHosting, if_match, |work, row: CertificateRow| {
-        hosting::applied(store::delete(work.conn, &row.id, row.version)?)?;
-        let issued = row.certificate_pem.is_some();
-        if issued {
-            let spec = serde_json::json!({"common_name": row.common_name});
-            work.provision(ResourceKind::Certificate, ResourceAction::Delete, &row.id, spec)?;
-        }
-        let details =
-            serde_json::json!({"service_id": row.service_id, "common_name": row.common_name, "issued": issued});
-        work.record(actions::CERTIFICATE_DELETE, target::CERTIFICATE, &row.id, details)
+        Ok(new.id)
     })
     .await
 }
@@ -248,22 +180,9 @@ fn check_upload(sealer: &Sealer, input: &Upload) -> Result<CheckedUpload, ApiErr
     Ok(CheckedUpload { certificate, chain_pem, sealed })
 }
 
-/// What the provisioner gets: the certificate, its chain and the key still sealed (with
-/// the context that opens it).
-fn spec(row: &CertificateRow) -> serde_json::Value {
-    serde_json::json!({
-        "common_name": row.common_name,
-        "sans": row.sans.split_whitespace().collect::<Vec<_>>(),
-        "certificate_pem": row.certificate_pem,
-        "chain_pem": row.chain_pem,
-        "private_key_sealed": row.private_key_sealed,
-        "private_key_context": key_context(&row.id),
-    })
-}
-
 /// The context a row's private key is sealed under: a sealed key copied to another row
 /// does not open.
-fn key_context(id: &str) -> String {
+pub fn key_context(id: &str) -> String {
     format!("certificate:{id}")
 }
 

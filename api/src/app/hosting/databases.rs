@@ -7,38 +7,21 @@
 //! encryption key under the context `database:<id>` (never hashed, never returned, never
 //! audited); the provisioner gets only the sealed text and opens it.
 
-use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::audit as actions;
 use hostadmin_domain::catalog::QuotaKey;
 use hostadmin_domain::databases::{password_context, DatabaseEngine, DatabaseName, DatabaseUser};
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::passwords::NewPassword;
-use hostadmin_domain::policy::{Action, Actor};
-use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
-use hostadmin_persistence::databases::{
-    self as database_store, DatabaseFilter, DatabaseRow, DatabaseTaken, NewDatabase,
-};
+use hostadmin_domain::policy::Actor;
+use hostadmin_persistence::databases::{self as database_store, DatabaseRow, DatabaseTaken, NewDatabase};
 use hostadmin_persistence::services::ServiceRow;
-use hostadmin_persistence::{DbConnection, StoreError};
+use hostadmin_persistence::StoreError;
 
 use crate::app::access::Reached;
-use crate::app::hosting::{self, Changed, OfService};
+use crate::app::hosting;
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
-
-impl OfService for DatabaseRow {
-    fn find(conn: &mut DbConnection, service_id: &str, id: &str) -> Result<Option<Self>, StoreError> {
-        database_store::find_in_service(conn, service_id, id)
-    }
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn version(&self) -> i64 {
-        self.version
-    }
-}
 
 /// A database, as asked for (validated by the route).
 pub struct NewDatabaseRequest {
@@ -57,13 +40,12 @@ pub async fn create(
     service: Reached<ServiceRow>,
     request: NewDatabaseRequest,
 ) -> Result<DatabaseRow, ApiError> {
-    service.expect(Action::WriteHosting)?;
     hosting::require_active(&service.row)?;
     let id = new_id();
     let password_sealed = seal(state, &id, &request.password)?;
     let engine = request.engine.as_str();
     let (name, user) = (request.name.as_str().to_owned(), request.user.as_str().to_owned());
-    hosting::write(state, actor, &service.row.id, move |work| {
+    hosting::add(state, actor, &service, actions::DATABASE_CREATE, move |work| {
         work.reserve(QuotaKey::Databases)?;
         let new = NewDatabase {
             id: id.clone(),
@@ -77,19 +59,7 @@ pub async fn create(
         // The unique indexes alone decide, so parallel requests cannot both pass a check
         // made before the insert.
         database_store::insert(work.conn, &new).map_err(|e| insert_error(e, engine))?;
-        let row: DatabaseRow = work.written(&id)?;
-        work.changed(Changed {
-            kind: ResourceKind::Database,
-            action: ResourceAction::Create,
-            id: &row.id,
-            spec: spec(&row, true),
-            audited: actions::DATABASE_CREATE,
-            target_type: target::DATABASE,
-            details: serde_json::json!({
-                "service_id": row.service_id, "engine": row.engine, "name": row.name, "user": row.db_user,
-            }),
-        })?;
-        Ok(row)
+        Ok(new.id)
     })
     .await
 }
@@ -103,71 +73,14 @@ pub async fn update(
     password: Option<NewPassword>,
     if_match: IfMatch,
 ) -> Result<DatabaseRow, ApiError> {
-    let (service, found) = &database.row;
-    if_match.check(found.version)?;
-    hosting::require_active(service)?;
-    let sealed = password.map(|password| seal(state, &found.id, &password)).transpose()?;
-    hosting::change(state, actor, database, Action::WriteHosting, if_match, move |work, current: DatabaseRow| {
-        let Some(sealed) = &sealed else { return Ok(current) };
+    hosting::refuse_early(&database, &if_match)?;
+    let sealed = password.map(|password| seal(state, &database.row.1.id, &password)).transpose()?;
+    hosting::update(state, actor, database, actions::DATABASE_UPDATE, if_match, move |work, current: &DatabaseRow| {
+        let Some(sealed) = &sealed else { return Ok(None) };
         hosting::applied(database_store::set_password(work.conn, &current.id, current.version, sealed, work.now)?)?;
-        let row: DatabaseRow = work.written(&current.id)?;
-        work.changed(Changed {
-            kind: ResourceKind::Database,
-            action: ResourceAction::Update,
-            id: &row.id,
-            spec: spec(&row, true),
-            audited: actions::DATABASE_UPDATE,
-            target_type: target::DATABASE,
-            details: serde_json::json!({ "service_id": row.service_id, "name": row.name, "password_changed": true }),
-        })?;
-        Ok(row)
+        Ok(Some(serde_json::json!({ "password_changed": true })))
     })
     .await
-}
-
-/// Remove a database with its user.
-pub async fn delete(
-    state: &AppState,
-    actor: &Actor,
-    database: Reached<(ServiceRow, DatabaseRow)>,
-    if_match: IfMatch,
-) -> Result<(), ApiError> {
-    hosting::change(state, actor, database, Action::WriteHosting, if_match, |work, row: DatabaseRow| {
-        hosting::applied(database_store::delete(work.conn, &row.id, row.version)?)?;
-        work.changed(Changed {
-            kind: ResourceKind::Database,
-            action: ResourceAction::Delete,
-            id: &row.id,
-            spec: spec(&row, false),
-            audited: actions::DATABASE_DELETE,
-            target_type: target::DATABASE,
-            details: serde_json::json!({ "service_id": row.service_id, "engine": row.engine, "name": row.name }),
-        })?;
-        Ok(())
-    })
-    .await
-}
-
-/// A page of the service's databases, newest first.
-pub async fn list(
-    state: &AppState,
-    service: Reached<ServiceRow>,
-    filter: DatabaseFilter,
-    limit: i64,
-) -> Result<Vec<DatabaseRow>, ApiError> {
-    service.expect(Action::ReadHosting)?;
-    let service_id = service.row.id;
-    state.db.run(move |conn| Ok(database_store::list(conn, &service_id, &filter, limit)?)).await
-}
-
-/// What the provisioner gets: the database as it is; the password only sealed (the driver
-/// opens it with the context `database:<id>`), and only while the database stays.
-fn spec(row: &DatabaseRow, with_password: bool) -> serde_json::Value {
-    let mut spec = serde_json::json!({ "engine": row.engine, "name": row.name, "user": row.db_user });
-    if with_password {
-        spec["password_sealed"] = row.password_sealed.clone().into();
-    }
-    spec
 }
 
 fn seal(state: &AppState, database_id: &str, password: &NewPassword) -> Result<String, ApiError> {

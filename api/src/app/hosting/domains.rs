@@ -21,7 +21,7 @@ use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::{usage, DbConnection, StoreError};
 
 use crate::app::access::{self, Reached};
-use crate::app::hosting::{self, Changed, Work};
+use crate::app::hosting::{self, Resource, Work};
 use crate::http::etag::IfMatch;
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
@@ -141,18 +141,10 @@ pub async fn create(
         };
         match domain_store::insert(work.conn, &new) {
             Err(StoreError::Unique(constraint)) if is_name_key(&constraint) => return Err(taken(name.as_str())),
-            other => other?,
+            inserted => inserted?,
         }
         let row = written(work, &new.id)?;
-        work.changed(Changed {
-            kind: ResourceKind::Domain,
-            action: ResourceAction::Create,
-            id: &row.id,
-            spec: spec(&row),
-            audited: actions::DOMAIN_CREATE,
-            target_type: target::DOMAIN,
-            details: serde_json::json!({"name": row.name, "service_id": work.service.id}),
-        })?;
+        work.changed(&row, ResourceAction::Create, actions::DOMAIN_CREATE, row.summary())?;
         Ok(row)
     })
     .await
@@ -330,16 +322,7 @@ pub async fn delete(
             domain_store::delete(work.conn, &current.id, current.version)?
         };
         hosting::applied(found)?;
-        work.changed(Changed {
-            kind: ResourceKind::Domain,
-            action: ResourceAction::Delete,
-            id: &current.id,
-            spec: spec(&current),
-            audited: actions::DOMAIN_DELETE,
-            target_type: target::DOMAIN,
-            details: serde_json::json!({"name": current.name}),
-        })?;
-        Ok(())
+        work.changed(&current, ResourceAction::Delete, actions::DOMAIN_DELETE, current.summary())
     })
     .await
 }
@@ -408,8 +391,7 @@ fn apply(
 ) -> Result<DomainRow, ApiError> {
     hosting::applied(domain_store::update(work.conn, &current.id, current.version, changes, work.now)?)?;
     let updated = written(work, &current.id)?;
-    work.record(audited, target::DOMAIN, &updated.id, details)?;
-    work.provision(ResourceKind::Domain, ResourceAction::Update, &updated.id, spec(&updated))?;
+    work.changed(&updated, ResourceAction::Update, audited, details)?;
     Ok(updated)
 }
 
@@ -417,6 +399,8 @@ fn domain_change(row: &DomainRow, action: ResourceAction) -> ResourceChange {
     ResourceChange { kind: ResourceKind::Domain, action, id: row.id.clone(), spec: spec(row) }
 }
 
+/// The domain `id` after the unit wrote it (by id: after a move it is no longer the
+/// unit's service's).
 fn written(work: &mut Work<'_>, id: &str) -> Result<DomainRow, ApiError> {
     domain_store::find(work.conn, id)?.ok_or_else(|| ApiError::internal("a domain vanished inside its own transaction"))
 }

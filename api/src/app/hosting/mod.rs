@@ -15,16 +15,14 @@
 use chrono::NaiveDateTime;
 
 use hostadmin_domain::catalog::{fits, QuotaKey};
-use hostadmin_domain::ids::parse_id;
-use hostadmin_domain::policy::{Action, Actor, Authorized};
+use hostadmin_domain::policy::Actor;
 use hostadmin_domain::provisioning::{Operation, Outcome, Provisioner, ResourceAction, ResourceChange, ResourceKind};
 use hostadmin_domain::time;
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::domains::{self as domain_store, DomainRow};
 use hostadmin_persistence::services::{self as service_store, ServiceRow};
-use hostadmin_persistence::{usage, DbConnection, StoreError};
+use hostadmin_persistence::{usage, DbConnection};
 
-use crate::app::access::{self, Reached};
 use crate::app::hosting::domains::HostedDomain;
 use crate::app::provisioning::{self, spec_of};
 use crate::app::resellers;
@@ -39,6 +37,9 @@ pub mod domain_hosts;
 pub mod domains;
 pub mod ftp;
 pub mod mail;
+pub mod resources;
+
+pub use resources::{add, page, reach, refuse_early, remove, resource, update, OfService, Resource, Search};
 
 /// `409 service_not_active` unless the service is active: resources are created,
 /// changed and removed only on a running service.
@@ -62,23 +63,9 @@ pub struct Work<'a> {
     provisioner: &'a dyn Provisioner,
 }
 
-/// What a change of one resource is, for the audit log and the provisioner.
-pub struct Changed<'a> {
-    pub kind: ResourceKind,
-    pub action: ResourceAction,
-    /// The resource's id.
-    pub id: &'a str,
-    /// What the servers are told; never a clear password.
-    pub spec: serde_json::Value,
-    /// The audit action (`mailbox.create`, ...) and target type.
-    pub audited: &'static str,
-    pub target_type: &'static str,
-    pub details: serde_json::Value,
-}
-
 /// What a unit of work holds once its locks are taken: the service it works on, the other
 /// services it locked, and what it read under them.
-pub struct Locked<D> {
+pub(crate) struct Locked<D> {
     service: ServiceRow,
     others: Vec<ServiceRow>,
     held: D,
@@ -155,7 +142,8 @@ fn lock_in_order(conn: &mut DbConnection, mut ids: Vec<String>) -> Result<Vec<Se
 /// are the ones in force while the change commits: a suspension committed meanwhile
 /// answers `409 service_not_active`.
 fn lock_service(conn: &mut DbConnection, service_id: &str) -> Result<Locked<()>, ApiError> {
-    let service = lock_in_order(conn, vec![service_id.to_owned()])?.remove(0);
+    let service =
+        lock_in_order(conn, vec![service_id.to_owned()])?.into_iter().next().ok_or_else(ApiError::not_found)?;
     require_active(&service)?;
     Ok(Locked { service, others: Vec::new(), held: () })
 }
@@ -164,7 +152,7 @@ fn lock_service(conn: &mut DbConnection, service_id: &str) -> Result<Locked<()>,
 /// `also`), then reads the domain again: 404 when it is gone or no longer the service's.
 /// The services are read before they are locked; when they changed meanwhile the
 /// transaction is tried again with what is current then.
-pub fn lock_domain(
+pub(crate) fn lock_domain(
     conn: &mut DbConnection,
     service_id: &str,
     domain_id: &str,
@@ -253,11 +241,21 @@ impl Work<'_> {
         resellers::enforce(self.conn, &service.owner_id, false, key)
     }
 
-    /// Records the change of one resource in the audit log and hands it to the
-    /// provisioner (a deferring driver's operation is queued in this transaction).
-    pub fn changed(&mut self, change: Changed<'_>) -> Result<Outcome, ApiError> {
-        self.record(change.audited, change.target_type, change.id, change.details)?;
-        self.provision(change.kind, change.action, change.id, change.spec)
+    /// Records `audited` on `resource` in the audit log and tells the provisioner what
+    /// the servers need of it after `action` (a deferring driver's operation is queued in
+    /// this transaction).
+    pub fn changed<R: Resource>(
+        &mut self,
+        resource: &R,
+        action: ResourceAction,
+        audited: &str,
+        details: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.record(audited, R::TARGET, resource.id(), details)?;
+        if let Some(spec) = resource.spec(action)? {
+            self.provision(R::KIND, action, resource.id(), spec)?;
+        }
+        Ok(())
     }
 
     /// Records `action` on `target_id` in the audit log, on the service owner's account.
@@ -290,65 +288,6 @@ impl Work<'_> {
         let operation = Operation::Resource { service: spec_of(service), change };
         provisioning::request(self.conn, self.provisioner, operation, self.requested_by, self.now)
     }
-}
-
-/// A resource that belongs to one service and is found by its id within it: a mailbox,
-/// a forward, an FTP user, a database, a certificate.
-pub trait OfService: Sized + Send + 'static {
-    fn find(conn: &mut DbConnection, service_id: &str, id: &str) -> Result<Option<Self>, StoreError>;
-    fn id(&self) -> &str;
-    fn version(&self) -> i64;
-}
-
-/// The resource `id` of a service the actor reached (404 otherwise, also for a malformed
-/// id and for another service's resource).
-pub async fn resource<R: OfService>(
-    state: &AppState,
-    service: Reached<ServiceRow>,
-    id: &str,
-) -> Result<Reached<(ServiceRow, R)>, ApiError> {
-    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let service_id = service.row.id.clone();
-    let row = state.db.run(move |conn| R::find(conn, &service_id, &id)?.ok_or_else(ApiError::not_found)).await?;
-    let service_row = service.row.clone();
-    Ok(service.with((service_row, row)))
-}
-
-/// The resource of a service named by `(service id, resource id)` as the actor reaches
-/// it for the authorized action ([`access::service`], then [`resource`]).
-pub async fn reach<R: OfService>(
-    state: &AppState,
-    actor: &Actor,
-    authorized: Authorized,
-    (service_id, id): (String, String),
-) -> Result<Reached<(ServiceRow, R)>, ApiError> {
-    let service = access::service(state, actor, authorized, &service_id).await?;
-    resource(state, service, &id).await
-}
-
-/// Changes or removes one resource of a service in a unit of work: `change` gets the
-/// resource as it is under the service's lock ([`Work::current`]).
-pub async fn change<R, T, F>(
-    state: &AppState,
-    actor: &Actor,
-    resource: Reached<(ServiceRow, R)>,
-    action: Action,
-    if_match: IfMatch,
-    change: F,
-) -> Result<T, ApiError>
-where
-    R: OfService,
-    F: Fn(&mut Work<'_>, R) -> Result<T, ApiError> + Send + Sync + 'static,
-    T: Send + 'static,
-{
-    resource.expect(action)?;
-    let (service, found) = resource.row;
-    let id = found.id().to_owned();
-    write(state, actor, &service.id, move |work| {
-        let row = work.current::<R>(&id, &if_match)?;
-        change(work, row)
-    })
-    .await
 }
 
 /// Whether a write at the version read under the lock found its row: when it did not,
