@@ -12,10 +12,6 @@ use std::path::{Path, PathBuf};
 /// The longest a source file may be before its test module.
 const MAX_LINES: usize = 600;
 
-/// Files still being moved into the application layer, each a known exception to the
-/// checks below; the list only shrinks.
-const STILL_MOVING: &[&str] = &["routes/dns.rs", "routes/domains.rs"];
-
 /// The files allowed to name route modules: the router itself, and what serves or
 /// documents its route list.
 const ROUTE_USERS: &[&str] = &["routes/mod.rs", "server.rs", "openapi.rs"];
@@ -180,7 +176,7 @@ fn route_modules_are_imported_only_by_the_router() {
     let mut offenders = Vec::new();
     for file in rust_files(&src) {
         let relative = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
-        if ROUTE_USERS.contains(&relative.as_str()) || STILL_MOVING.contains(&relative.as_str()) {
+        if ROUTE_USERS.contains(&relative.as_str()) {
             continue;
         }
         let code = code(&std::fs::read_to_string(&file).unwrap());
@@ -200,9 +196,7 @@ fn no_source_file_is_longer_than_a_reader_takes_in_at_once() {
         for file in rust_files(&workspace().join(crate_dir).join("src")) {
             let text = std::fs::read_to_string(&file).unwrap();
             let lines = before_tests(&text).lines().count();
-            let name = file.strip_prefix(workspace()).unwrap().to_string_lossy().replace('\\', "/");
-            let known = STILL_MOVING.iter().any(|moving| name.ends_with(moving));
-            if lines > MAX_LINES && !known {
+            if lines > MAX_LINES {
                 long.push(format!("{} ({lines} lines)", file.strip_prefix(workspace()).unwrap().display()));
             }
         }

@@ -29,6 +29,7 @@ mod mailboxes;
 mod outages;
 mod plans;
 mod provisioning;
+mod races;
 mod restrictions;
 mod service_lifecycle;
 mod services;

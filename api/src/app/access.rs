@@ -58,6 +58,17 @@ impl<T> Reached<T> {
         Reached { row, relation: self.relation, owner: self.owner, authorized: self.authorized }
     }
 
+    /// Another service, reached by the same actor for the same action (the service a
+    /// domain moves to).
+    pub async fn another_service(
+        &self,
+        state: &AppState,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Reached<ServiceRow>, ApiError> {
+        service(state, actor, self.authorized.clone(), id).await
+    }
+
     /// Checks a second action on the same object (a request that does two things, e.g.
     /// a domain change that also moves its name servers).
     pub fn also(&self, actor: &Actor, action: Action) -> Result<(), ApiError> {

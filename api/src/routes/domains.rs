@@ -1,4 +1,5 @@
-//! Domains: names served by a hosting service (`hosted`), later also registered ones.
+//! `/v1/domains` (crate::app::hosting::domains): names served by a hosting service
+//! (`hosted`), later also registered ones.
 //!
 //! A domain is reached through its service: whoever reaches the service (own reach or
 //! a grant) reaches its domains, with the grant's permissions. One owner per name
@@ -20,25 +21,16 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hostadmin_domain::audit::{self as actions};
-use hostadmin_domain::catalog::{fits, QuotaKey, ServiceKind};
 use hostadmin_domain::domains::{DomainName, Nameservers, RedirectTarget, RedirectType};
-use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::Action;
-use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
-use hostadmin_domain::time;
-use hostadmin_domain::validation::Invalid;
-use hostadmin_persistence::domains::{self as domain_store, DomainChanges, DomainFilter, DomainRow, NewDomain};
-use hostadmin_persistence::services::ServiceRow;
-use hostadmin_persistence::{usage, DbConnection, StoreError};
+use hostadmin_persistence::domains::{DomainFilter, DomainRow};
 
 use crate::app::access;
-use crate::app::hosting;
-use crate::app::hosting::domains::{changed_fields, list_error, record, spec};
+use crate::app::hosting::domains::{self, list_error, DomainUpdate};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
-use crate::http::etag::{etag, precondition_failed, IfMatch};
-use crate::http::idempotency;
+use crate::http::etag::{etag, IfMatch, IfMatchHeader};
+use crate::http::idempotency::{self, IdempotencyKeyHeader};
 use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
@@ -109,24 +101,8 @@ impl DomainView {
     }
 }
 
-pub fn domain_response(mut builder: actix_web::HttpResponseBuilder, row: &DomainRow) -> HttpResponse {
+fn domain_response(mut builder: actix_web::HttpResponseBuilder, row: &DomainRow) -> HttpResponse {
     builder.insert_header((header::ETAG, etag(row.version))).json(DomainView::from_row(row))
-}
-
-fn taken(name: &str) -> ApiError {
-    ApiError::conflict("domain_taken", format!("{name} (or a name above or below it) belongs to another owner"))
-}
-
-fn locked_error(row: &DomainRow) -> ApiError {
-    ApiError::conflict("domain_locked", format!("{} is locked: unlock it first", row.name))
-}
-
-fn is_name_key(constraint: &str) -> bool {
-    constraint == domain_store::NAME_KEY || constraint.contains("domains.name")
-}
-
-fn is_hosting(service: &ServiceRow) -> bool {
-    matches!(service.kind, ServiceKind::WebHosting | ServiceKind::MailHosting)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -140,16 +116,18 @@ pub struct CreateDomain {
 }
 
 /// Add a domain to a hosting service (a `hosted` domain).
+///
+/// `404` when the service is not one the caller reaches; `422 wrong_service_kind` at
+/// `/service_id` for a service that is not web or mail hosting.
 #[utoipa::path(
     tag = "Domains",
     request_body = CreateDomain,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers the stored result for 24 hours.")),
+    params(IdempotencyKeyHeader),
     responses(
         (status = 201, description = "Created", body = DomainView, headers(("Location" = String), ("ETag" = String))),
         (status = 404, description = "`not_found`: the service is not one the caller reaches", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`domain_taken`, `quota_exceeded`, `service_not_active` or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[post("/domains")]
 pub async fn create_domain(
@@ -158,74 +136,12 @@ pub async fn create_domain(
     principal: Principal,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::WriteDomains)?;
+    let authorized = principal.authorize(Action::WriteDomains)?;
     idempotency::once(&state, &request, &principal, &body, || async {
         let input: CreateDomain = body.parse()?;
-        let service =
-            access::service(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &input.service_id)
-                .await?
-                .row;
+        let service = access::service(&state, &principal.actor, authorized.clone(), &input.service_id).await?;
         let name = DomainName::parse(&input.name).map_err(|invalid| ApiError::field("/name", invalid))?;
-        if !is_hosting(&service) {
-            return Err(ApiError::field(
-                "/service_id",
-                Invalid::new("wrong_service_kind", "domains are added to a web or mail hosting service"),
-            ));
-        }
-        hosting::require_active(&service)?;
-        let context = principal.audit();
-        let requested_by = principal.id().to_owned();
-        let app = state.clone();
-        let row = state
-            .db
-            .write(move |conn| {
-                let now = time::now();
-                hosting::reserve(conn, &service, QuotaKey::Domains)?;
-                let ancestors: Vec<String> = name.ancestors().into_iter().map(DomainName::into_string).collect();
-                let foreign_above =
-                    domain_store::owners_of(conn, &ancestors)?.into_iter().any(|(_, owner)| owner != service.owner_id);
-                if foreign_above || domain_store::other_owner_below(conn, name.as_str(), &service.owner_id)? {
-                    return Err(taken(name.as_str()));
-                }
-                let new = NewDomain {
-                    id: new_id(),
-                    name: name.as_str().to_owned(),
-                    unicode_name: name.unicode(),
-                    kind: "hosted".to_owned(),
-                    owner_id: service.owner_id.clone(),
-                    service_id: None,
-                    hosting_service_id: Some(service.id.clone()),
-                    now,
-                };
-                match domain_store::insert(conn, &new) {
-                    Ok(()) => {}
-                    Err(StoreError::Unique(constraint)) if is_name_key(&constraint) => {
-                        return Err(taken(name.as_str()))
-                    }
-                    Err(other) => return Err(other.into()),
-                }
-                let row =
-                    domain_store::find(conn, &new.id)?.ok_or_else(|| ApiError::internal("the new domain vanished"))?;
-                record(
-                    conn,
-                    &context,
-                    actions::DOMAIN_CREATE,
-                    &row,
-                    serde_json::json!({"name": row.name, "service_id": service.id}),
-                    now,
-                )?;
-                hosting::provision(
-                    conn,
-                    &app,
-                    &service,
-                    (ResourceKind::Domain, ResourceAction::Create, &row.id),
-                    spec(&row),
-                    &requested_by,
-                    now,
-                )?;
-                Ok(row)
-            })
-            .await?;
+        let row = domains::create(&state, &principal.actor, service, name).await?;
         let mut builder = HttpResponse::Created();
         builder.insert_header((header::LOCATION, format!("/v1/domains/{}", row.name)));
         Ok(domain_response(builder, &row))
@@ -244,6 +160,8 @@ pub struct ListDomainsQuery {
 }
 
 /// The domains of the services the caller reaches (own, subtree, granted); newest first.
+///
+/// `404` when the `service_id` filter names no service the caller reaches.
 #[utoipa::path(
     tag = "Domains",
     params(ListDomainsQuery, PageQuery),
@@ -251,7 +169,6 @@ pub struct ListDomainsQuery {
         (status = 200, description = "A page of domains", body = Page<DomainView>),
         (status = 404, description = "`not_found`: the `service_id` filter names no service the caller reaches", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[get("/domains")]
 pub async fn list_domains(
@@ -260,19 +177,14 @@ pub async fn list_domains(
     query: web::Query<ListDomainsQuery>,
     paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ReadDomains)?;
+    let authorized = principal.authorize(Action::ReadDomains)?;
     let query = query.into_inner();
     let q = search_prefix(query.q.as_deref())?;
-    if let Some(service_id) = &query.service_id {
-        access::service(&state, &principal.actor, principal.authorize(Action::ReadDomains)?, service_id).await?;
-    }
     let filters =
         format!("q={}&service={}", q.as_deref().unwrap_or_default(), query.service_id.as_deref().unwrap_or_default());
     let page = paging.request(filters)?;
     let filter = DomainFilter { q, service_id: query.service_id, before_id: page.before_id.clone() };
-    let reach = principal.reach();
-    let fetch = page.fetch();
-    let rows = state.db.run(move |conn| Ok(domain_store::list_in_scope(conn, &reach, &filter, fetch)?)).await?;
+    let rows = domains::list(&state, &principal.actor, authorized, filter, page.fetch()).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |r| &r.id, |r| DomainView::from_row(&r))))
 }
 
@@ -280,11 +192,7 @@ pub async fn list_domains(
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name: Unicode or punycode, any case, final dot optional")),
-    responses(
-        (status = 200, description = "The domain", body = DomainView, headers(("ETag" = String))),
-        (status = 404, description = "No such domain for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []), ("api_key" = []))
+    responses((status = 200, description = "The domain", body = DomainView, headers(("ETag" = String)))),
 )]
 #[get("/domains/{name}")]
 pub async fn get_domain(
@@ -292,10 +200,9 @@ pub async fn get_domain(
     principal: Principal,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::ReadDomains)?;
-    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::ReadDomains)?, &name).await?;
-    let row = reached.row.domain;
-    Ok(domain_response(HttpResponse::Ok(), &row))
+    let authorized = principal.authorize(Action::ReadDomains)?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
+    Ok(domain_response(HttpResponse::Ok(), &domain.row.domain))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -317,16 +224,9 @@ pub struct UpdateDomain {
     pub hosting_service_id: Patch<String>,
 }
 
-fn not_null<T: Clone>(patch: &Patch<T>, pointer: &str) -> Result<Option<T>, ApiError> {
-    match patch {
-        Patch::Absent => Ok(None),
-        Patch::Value(value) => Ok(Some(value.clone())),
-        Patch::Null => Err(ApiError::field(pointer, Invalid::new("required", "cannot be cleared"))),
-    }
-}
-
-/// The actions a PATCH body asks for, by the fields present: read before the body is
-/// validated, so that scope and restriction checks (403) come before reach and input.
+/// The actions a PATCH body asks for besides `domains:write`, by the fields present: read
+/// before the body is validated, so that scope and restriction checks (403) come before
+/// reach and input.
 fn patch_actions(body: &JsonBody) -> Vec<Action> {
     let fields = serde_json::from_slice::<serde_json::Value>(body.bytes()).ok();
     let has = |field: &str| fields.as_ref().and_then(|v| v.get(field)).is_some();
@@ -342,20 +242,18 @@ fn patch_actions(body: &JsonBody) -> Vec<Action> {
 
 /// Change a domain's name servers, lock, auto-renewal or hosting service (JSON merge
 /// patch). `nameservers` needs the `domain.nameservers` action, `locked` `domain.lock`.
+///
+/// A move (`hosting_service_id`) needs an unlocked domain without mailboxes or forwards
+/// and room in the target service for the domain and its DNS records, which move with it;
+/// `404` when the target is not a service of the same owner that the caller reaches.
 #[utoipa::path(
     tag = "Domains",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
-    ),
+    params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
     request_body(content = UpdateDomain, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed domain", body = DomainView, headers(("ETag" = String))),
-        (status = 404, description = "No such domain (or target service) for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`domain_locked`, `domain_in_use`, `quota_exceeded` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[patch("/domains/{name}")]
 pub async fn update_domain(
@@ -365,171 +263,39 @@ pub async fn update_domain(
     name: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let needed = patch_actions(&body);
     let authorized = principal.authorize(Action::WriteDomains)?;
+    let needed = patch_actions(&body);
     for action in &needed {
         principal.authorize(*action)?;
     }
-    let reached = access::domain(&state, &principal.actor, authorized, &name).await?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
     for action in &needed {
-        reached.also(&principal.actor, *action)?;
+        domain.also(&principal.actor, *action)?;
     }
-    let row = reached.row.domain;
-    let service = reached.row.service;
     let input: UpdateDomain = body.parse()?;
-    let nameservers = match &input.nameservers {
+    let nameservers = match input.nameservers {
         Patch::Absent => None,
         Patch::Null => Some(None),
-        Patch::Value(list) => {
-            Some(Some(Nameservers::parse(list).map_err(|e| list_error("/nameservers", e))?.to_stored()))
-        }
+        Patch::Value(list) => Some(Some(Nameservers::parse(&list).map_err(|e| list_error("/nameservers", e))?)),
     };
-    let locked = not_null(&input.locked, "/locked")?;
-    let auto_renew = not_null(&input.auto_renew, "/auto_renew")?;
-    let move_to = not_null(&input.hosting_service_id, "/hosting_service_id")?;
-    let target = match move_to {
-        Some(id) if Some(id.as_str()) != row.hosting_service_id.as_deref() => {
-            if row.kind != "hosted" && row.hosting_service_id.is_none() {
-                return Err(ApiError::field(
-                    "/hosting_service_id",
-                    Invalid::new("not_supported", "this domain is not served by a hosting service"),
-                ));
-            }
-            let target =
-                access::service(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &id).await?.row;
-            if target.owner_id != row.owner_id {
-                return Err(ApiError::not_found());
-            }
-            if !is_hosting(&target) {
-                return Err(ApiError::field(
-                    "/hosting_service_id",
-                    Invalid::new("wrong_service_kind", "domains are served by a web or mail hosting service"),
-                ));
-            }
-            Some(target)
-        }
-        _ => None,
-    };
-    IfMatch::from_request(&request).check(row.version)?;
-    hosting::require_active(&service)?;
-    if let Some(target) = &target {
-        hosting::require_active(target)?;
-    }
-    let changes = DomainChanges {
+    let update = DomainUpdate {
         nameservers,
-        locked,
-        auto_renew,
-        hosting_service_id: target.as_ref().map(|t| t.id.clone()),
-        redirect: None,
+        locked: input.locked.required("/locked")?,
+        auto_renew: input.auto_renew.required("/auto_renew")?,
+        hosting_service_id: input.hosting_service_id.required("/hosting_service_id")?,
     };
-    let context = principal.audit();
-    let requested_by = principal.id().to_owned();
-    let app = state.clone();
-    let row = state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let current = domain_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-            if current.version != row.version {
-                return Err(precondition_failed());
-            }
-            // The lock protects against a move; unlocking in the same request does not
-            // lift it (unlock first, then move).
-            if let Some(target) = &target {
-                if current.locked {
-                    return Err(locked_error(&current));
-                }
-                move_checks(conn, &current, target)?;
-            }
-            if !domain_store::update(conn, &current.id, current.version, &changes, now)? {
-                return Err(precondition_failed());
-            }
-            if let Some(target) = &target {
-                domain_store::move_records(conn, &current.id, &target.id)?;
-            }
-            let updated = domain_store::find(conn, &current.id)?.ok_or_else(ApiError::not_found)?;
-            record(conn, &context, actions::DOMAIN_UPDATE, &updated, changed_fields(&changes), now)?;
-            match &target {
-                Some(target) => {
-                    hosting::provision(
-                        conn,
-                        &app,
-                        &service,
-                        (ResourceKind::Domain, ResourceAction::Delete, &updated.id),
-                        spec(&updated),
-                        &requested_by,
-                        now,
-                    )?;
-                    hosting::provision(
-                        conn,
-                        &app,
-                        target,
-                        (ResourceKind::Domain, ResourceAction::Create, &updated.id),
-                        spec(&updated),
-                        &requested_by,
-                        now,
-                    )?;
-                }
-                None => {
-                    hosting::provision(
-                        conn,
-                        &app,
-                        &service,
-                        (ResourceKind::Domain, ResourceAction::Update, &updated.id),
-                        spec(&updated),
-                        &requested_by,
-                        now,
-                    )?;
-                }
-            }
-            Ok(updated)
-        })
-        .await?;
+    let row = domains::update(&state, &principal.actor, domain, update, IfMatch::from_request(&request)).await?;
     Ok(domain_response(HttpResponse::Ok(), &row))
-}
-
-/// A move needs room in the target service for the domain and its DNS records; mail on
-/// the domain belongs to the current service and keeps it there. The owner stays the
-/// same, so reseller packages count the same before and after.
-fn move_checks(conn: &mut DbConnection, domain: &DomainRow, target: &ServiceRow) -> Result<(), ApiError> {
-    if domain_store::mail_in_use(conn, &domain.id)? > 0 {
-        return Err(ApiError::conflict(
-            "domain_in_use",
-            format!("mailboxes or forwards use {}: remove them first", domain.name),
-        ));
-    }
-    usage::lock_service(conn, &target.id)?;
-    let quotas = &target.quotas;
-    let records = u64::try_from(domain_store::record_count(conn, &domain.id)?).unwrap_or(u64::MAX);
-    for (key, needed) in [(QuotaKey::Domains, 1), (QuotaKey::DnsRecords, records)] {
-        if needed == 0 {
-            continue;
-        }
-        let used = usage::count_in_service(conn, &target.id, key)?.unwrap_or(0);
-        let limit = quotas.get(key);
-        if !fits(u64::try_from(used).unwrap_or(u64::MAX), limit, needed) {
-            return Err(ApiError::conflict(
-                "quota_exceeded",
-                format!("the target service has no room for {needed} more {}", key.as_str()),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Remove a domain: a hosted one is removed with its child hosts and DNS records.
 #[utoipa::path(
     tag = "Domains",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
-    ),
+    params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such domain for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`domain_locked`, `domain_in_use` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[delete("/domains/{name}")]
 pub async fn delete_domain(
@@ -538,70 +304,21 @@ pub async fn delete_domain(
     principal: Principal,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::DeleteDomain)?;
-    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::DeleteDomain)?, &name).await?;
-    let row = reached.row.domain;
-    let service = reached.row.service;
-    IfMatch::from_request(&request).check(row.version)?;
-    hosting::require_active(&service)?;
-    let context = principal.audit();
-    let requested_by = principal.id().to_owned();
-    let app = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let current = domain_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-            if current.version != row.version {
-                return Err(precondition_failed());
-            }
-            if current.locked {
-                return Err(locked_error(&current));
-            }
-            if domain_store::mail_in_use(conn, &current.id)? > 0 {
-                return Err(ApiError::conflict(
-                    "domain_in_use",
-                    format!("mailboxes or forwards use {}: remove them first", current.name),
-                ));
-            }
-            if current.kind == "registered" {
-                // A registered domain stays manageable until it expires; it stops renewing.
-                let changes = DomainChanges { auto_renew: Some(false), ..DomainChanges::default() };
-                if !domain_store::update(conn, &current.id, current.version, &changes, now)? {
-                    return Err(precondition_failed());
-                }
-            } else if !domain_store::delete(conn, &current.id, current.version)? {
-                return Err(precondition_failed());
-            }
-            record(conn, &context, actions::DOMAIN_DELETE, &current, serde_json::json!({"name": current.name}), now)?;
-            hosting::provision(
-                conn,
-                &app,
-                &service,
-                (ResourceKind::Domain, ResourceAction::Delete, &current.id),
-                spec(&current),
-                &requested_by,
-                now,
-            )?;
-            Ok(())
-        })
-        .await?;
+    let authorized = principal.authorize(Action::DeleteDomain)?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
+    domains::delete(&state, &principal.actor, domain, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Set the domain's redirect.
 #[utoipa::path(
     tag = "Domains",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
-    ),
+    params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
     request_body = Redirect,
     responses(
         (status = 200, description = "The domain with its redirect", body = DomainView, headers(("ETag" = String))),
-        (status = 404, description = "No such domain for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[put("/domains/{name}/redirect")]
 pub async fn set_redirect(
@@ -611,33 +328,27 @@ pub async fn set_redirect(
     name: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::WriteDomains)?;
-    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &name).await?;
-    let row = reached.row.domain;
-    let service = reached.row.service;
+    let authorized = principal.authorize(Action::WriteDomains)?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
     let input: Redirect = body.parse()?;
     let mut errors = Vec::new();
     let kind = RedirectType::parse(&input.type_).map_err(|e| errors.push(FieldError::new("/type", e))).ok();
     let url = RedirectTarget::parse(&input.target).map_err(|e| errors.push(FieldError::new("/target", e))).ok();
     let (Some(kind), Some(url)) = (kind, url) else { return Err(ApiError::fields(errors)) };
     let redirect = Some((kind.as_str().to_owned(), url.as_str().to_owned()));
-    change_redirect(&state, &principal, &request, row, service, redirect)
-        .await
-        .map(|row| domain_response(HttpResponse::Ok(), &row))
+    let if_match = IfMatch::from_request(&request);
+    let row = domains::redirect(&state, &principal.actor, domain, redirect, if_match).await?;
+    Ok(domain_response(HttpResponse::Ok(), &row))
 }
 
 /// Remove the domain's redirect.
 #[utoipa::path(
     tag = "Domains",
-    params(
-        ("name" = String, Path, description = "The domain name"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one answers 412"),
-    ),
+    params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
     responses(
         (status = 204, description = "No redirect any more"),
-        (status = 404, description = "No such domain for the caller", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []), ("api_key" = []))
 )]
 #[delete("/domains/{name}/redirect")]
 pub async fn delete_redirect(
@@ -646,51 +357,8 @@ pub async fn delete_redirect(
     principal: Principal,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.authorize(Action::WriteDomains)?;
-    let reached = access::domain(&state, &principal.actor, principal.authorize(Action::WriteDomains)?, &name).await?;
-    let row = reached.row.domain;
-    let service = reached.row.service;
-    change_redirect(&state, &principal, &request, row, service, None).await?;
+    let authorized = principal.authorize(Action::WriteDomains)?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
+    domains::redirect(&state, &principal.actor, domain, None, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-async fn change_redirect(
-    state: &web::Data<AppState>,
-    principal: &Principal,
-    request: &HttpRequest,
-    row: DomainRow,
-    service: ServiceRow,
-    redirect: Option<(String, String)>,
-) -> Result<DomainRow, ApiError> {
-    IfMatch::from_request(request).check(row.version)?;
-    hosting::require_active(&service)?;
-    let context = principal.audit();
-    let requested_by = principal.id().to_owned();
-    let app = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            let now = time::now();
-            let changes = DomainChanges { redirect: Some(redirect.clone()), ..DomainChanges::default() };
-            if !domain_store::update(conn, &row.id, row.version, &changes, now)? {
-                return Err(precondition_failed());
-            }
-            let updated = domain_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-            let details = match &redirect {
-                Some((kind, target)) => serde_json::json!({"type": kind, "target": target}),
-                None => serde_json::json!({"redirect": null}),
-            };
-            record(conn, &context, actions::DOMAIN_REDIRECT, &updated, details, now)?;
-            hosting::provision(
-                conn,
-                &app,
-                &service,
-                (ResourceKind::Domain, ResourceAction::Update, &updated.id),
-                spec(&updated),
-                &requested_by,
-                now,
-            )?;
-            Ok(updated)
-        })
-        .await
 }

@@ -3,15 +3,14 @@
 //! mailbox and a forward at once; mailbox passwords stored only as the hash Dovecot
 //! verifies; sizes within the plan and, together, within the service's disk.
 
-use hostadmin_domain::audit::{self as actions, target};
+use hostadmin_domain::audit as actions;
 use hostadmin_domain::catalog::QuotaKey;
-use hostadmin_domain::ids::{new_id, parse_id};
+use hostadmin_domain::ids::new_id;
 use hostadmin_domain::mailboxes::{
     fits_disk, Description, DovecotHash, ForwardDestinations, HostedAddress, MailboxQuota,
 };
 use hostadmin_domain::passwords::NewPassword;
-use hostadmin_domain::policy::{Action, Actor};
-use hostadmin_domain::provisioning::{ResourceAction, ResourceKind};
+use hostadmin_domain::policy::Actor;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::domains::DomainRow;
 use hostadmin_persistence::forwards::{self as forward_store, ForwardRow, NewForward};
@@ -20,7 +19,7 @@ use hostadmin_persistence::mailboxes::{self as mailbox_store, MailboxChanges, Ma
 use hostadmin_persistence::services::ServiceRow;
 
 use crate::app::access::Reached;
-use crate::app::hosting::{self, current, Changed, Work};
+use crate::app::hosting::{self, Search, Work};
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
@@ -51,10 +50,8 @@ pub async fn create_mailbox(
     service: Reached<ServiceRow>,
     request: NewMailboxRequest,
 ) -> Result<MailboxRow, ApiError> {
-    service.expect(Action::WriteMail)?;
-    let service = service.row;
     // The cheap refusals before the slow hash.
-    let (service_id, address) = (service.id.clone(), request.address.clone());
+    let (service_id, address) = (service.row.id.clone(), request.address.clone());
     state
         .db
         .run(move |conn| {
@@ -62,12 +59,12 @@ pub async fn create_mailbox(
             hosted.filter(|d| d.hosting_service_id.as_deref() == Some(service_id.as_str())).ok_or_else(off_service)
         })
         .await?;
-    hosting::require_active(&service)?;
+    hosting::require_active(&service.row)?;
     let hash = dovecot_hash(state, request.password).await?;
     let (address, quota) = (request.address, request.quota);
     let (description, panel_login) = (request.description, request.panel_login);
     let id = new_id();
-    hosting::write(state, actor, &service.id, move |work| {
+    hosting::add(state, actor, &service, actions::MAILBOX_CREATE, move |work| {
         let domain = address_domain(work, &address, "/address")?;
         work.reserve(QuotaKey::Mailboxes)?;
         check_disk(work, quota, None)?;
@@ -83,20 +80,7 @@ pub async fn create_mailbox(
             panel_login,
         };
         mailbox_store::insert(work.conn, &new, work.now)?;
-        let row = find_mailbox_in(work, &id)?.ok_or_else(|| ApiError::internal("the new mailbox vanished"))?;
-        work.changed(Changed {
-            kind: ResourceKind::Mailbox,
-            action: ResourceAction::Create,
-            id: &row.id,
-            spec: mailbox_spec(&row),
-            audited: actions::MAILBOX_CREATE,
-            target_type: target::MAILBOX,
-            details: serde_json::json!({
-                "service_id": row.service_id, "address": row.address, "quota_mb": row.quota_mb,
-                "panel_login": row.panel_login,
-            }),
-        })?;
-        Ok(row)
+        Ok(new.id)
     })
     .await
 }
@@ -110,11 +94,7 @@ pub async fn update_mailbox(
     update: MailboxUpdate,
     if_match: IfMatch,
 ) -> Result<MailboxRow, ApiError> {
-    mailbox.expect(Action::WriteMail)?;
-    let (service, found) = mailbox.row;
-    // Refused before the slow hash when it cannot succeed.
-    if_match.check(found.version)?;
-    hosting::require_active(&service)?;
+    hosting::refuse_early(&mailbox, &if_match)?;
     let password_hash = match update.password {
         Some(password) => Some(dovecot_hash(state, password).await?.as_str().to_owned()),
         None => None,
@@ -125,29 +105,15 @@ pub async fn update_mailbox(
         description: update.description.map(|d| d.as_str().to_owned()),
     };
     let quota = update.quota;
-    hosting::write(state, actor, &service.id, move |work| {
-        let before = current(find_mailbox_in(work, &found.id)?, |row| row.version, &if_match)?;
+    hosting::update(state, actor, mailbox, actions::MAILBOX_UPDATE, if_match, move |work, before: &MailboxRow| {
         if let Some(quota) = quota {
             check_disk(work, quota, Some(&before.id))?;
         }
-        if !mailbox_store::update(work.conn, &before.id, before.version, &changes, work.now)? {
-            return Err(hosting::raced());
-        }
-        let row = find_mailbox_in(work, &before.id)?.ok_or_else(ApiError::not_found)?;
-        work.changed(Changed {
-            kind: ResourceKind::Mailbox,
-            action: ResourceAction::Update,
-            id: &row.id,
-            spec: mailbox_spec(&row),
-            audited: actions::MAILBOX_UPDATE,
-            target_type: target::MAILBOX,
-            details: serde_json::json!({
-                "service_id": row.service_id, "address": row.address,
-                "password_changed": changes.password_hash.is_some(),
-                "quota_mb": changes.quota_mb, "description_changed": changes.description.is_some(),
-            }),
-        })?;
-        Ok(row)
+        hosting::applied(mailbox_store::update(work.conn, &before.id, before.version, &changes, work.now)?)?;
+        Ok(Some(serde_json::json!({
+            "password_changed": changes.password_hash.is_some(),
+            "description_changed": changes.description.is_some(),
+        })))
     })
     .await
 }
@@ -159,26 +125,7 @@ pub async fn delete_mailbox(
     mailbox: Reached<(ServiceRow, MailboxRow)>,
     if_match: IfMatch,
 ) -> Result<(), ApiError> {
-    mailbox.expect(Action::WriteMail)?;
-    let (service, found) = mailbox.row;
-    hosting::write(state, actor, &service.id, move |work| {
-        let row = current(find_mailbox_in(work, &found.id)?, |row| row.version, &if_match)?;
-        if !mailbox_store::delete(work.conn, &row.id, row.version)? {
-            return Err(hosting::raced());
-        }
-        mail_addresses::release(work.conn, &row.address, &row.id)?;
-        work.changed(Changed {
-            kind: ResourceKind::Mailbox,
-            action: ResourceAction::Delete,
-            id: &row.id,
-            spec: mailbox_spec(&row),
-            audited: actions::MAILBOX_DELETE,
-            target_type: target::MAILBOX,
-            details: serde_json::json!({ "service_id": row.service_id, "address": row.address }),
-        })?;
-        Ok(())
-    })
-    .await
+    hosting::remove(state, actor, mailbox, if_match).await
 }
 
 /// The mailbox `id` of a service the actor reached (404 otherwise, also for a malformed
@@ -188,12 +135,7 @@ pub async fn mailbox(
     service: Reached<ServiceRow>,
     id: &str,
 ) -> Result<Reached<(ServiceRow, MailboxRow)>, ApiError> {
-    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let service_id = service.row.id.clone();
-    let row =
-        state.db.run(move |conn| mailbox_store::find(conn, &service_id, &id)?.ok_or_else(ApiError::not_found)).await?;
-    let service_row = service.row.clone();
-    Ok(service.with((service_row, row)))
+    hosting::resource(state, service, id).await
 }
 
 /// A page of the service's mailboxes, newest first.
@@ -204,9 +146,7 @@ pub async fn mailboxes(
     before: Option<String>,
     limit: i64,
 ) -> Result<Vec<MailboxRow>, ApiError> {
-    service.expect(Action::ReadMail)?;
-    let service_id = service.row.id;
-    state.db.run(move |conn| Ok(mailbox_store::list(conn, &service_id, q.as_deref(), before.as_deref(), limit)?)).await
+    hosting::page::<MailboxRow>(state, service, Search { q, before }, limit).await
 }
 
 /// A forward, as asked for (validated by the route).
@@ -224,9 +164,8 @@ pub async fn create_forward(
     service: Reached<ServiceRow>,
     request: NewForwardRequest,
 ) -> Result<ForwardRow, ApiError> {
-    service.expect(Action::WriteMail)?;
     let id = new_id();
-    hosting::write(state, actor, &service.row.id, move |work| {
+    hosting::add(state, actor, &service, actions::FORWARD_CREATE, move |work| {
         let domain = address_domain(work, &request.source, "/source")?;
         work.reserve(QuotaKey::Forwards)?;
         claim(work, request.source.as_str(), AddressKind::Forward, &id)?;
@@ -238,20 +177,7 @@ pub async fn create_forward(
             destinations: stored(&request.destinations)?,
         };
         forward_store::insert(work.conn, &new, work.now)?;
-        let row = find_forward_in(work, &id)?.ok_or_else(|| ApiError::internal("the new forward vanished"))?;
-        work.changed(Changed {
-            kind: ResourceKind::Forward,
-            action: ResourceAction::Create,
-            id: &row.id,
-            spec: forward_spec(&row)?,
-            audited: actions::FORWARD_CREATE,
-            target_type: target::FORWARD,
-            details: serde_json::json!({
-                "service_id": row.service_id, "source": row.source,
-                "destinations": request.destinations.to_strings(),
-            }),
-        })?;
-        Ok(row)
+        Ok(new.id)
     })
     .await
 }
@@ -264,28 +190,11 @@ pub async fn update_forward(
     destinations: Option<ForwardDestinations>,
     if_match: IfMatch,
 ) -> Result<ForwardRow, ApiError> {
-    forward.expect(Action::WriteMail)?;
-    let (service, found) = forward.row;
     let destinations = destinations.as_ref().map(stored).transpose()?;
-    hosting::write(state, actor, &service.id, move |work| {
-        let before = current(find_forward_in(work, &found.id)?, |row| row.version, &if_match)?;
-        let Some(destinations) = &destinations else { return Ok(before) };
-        if !forward_store::update(work.conn, &before.id, before.version, destinations, work.now)? {
-            return Err(hosting::raced());
-        }
-        let row = find_forward_in(work, &before.id)?.ok_or_else(ApiError::not_found)?;
-        work.changed(Changed {
-            kind: ResourceKind::Forward,
-            action: ResourceAction::Update,
-            id: &row.id,
-            spec: forward_spec(&row)?,
-            audited: actions::FORWARD_UPDATE,
-            target_type: target::FORWARD,
-            details: serde_json::json!({
-                "service_id": row.service_id, "source": row.source, "destinations": destinations_of(&row)?,
-            }),
-        })?;
-        Ok(row)
+    hosting::update(state, actor, forward, actions::FORWARD_UPDATE, if_match, move |work, before: &ForwardRow| {
+        let Some(destinations) = &destinations else { return Ok(None) };
+        hosting::applied(forward_store::update(work.conn, &before.id, before.version, destinations, work.now)?)?;
+        Ok(Some(serde_json::json!({})))
     })
     .await
 }
@@ -297,26 +206,7 @@ pub async fn delete_forward(
     forward: Reached<(ServiceRow, ForwardRow)>,
     if_match: IfMatch,
 ) -> Result<(), ApiError> {
-    forward.expect(Action::WriteMail)?;
-    let (service, found) = forward.row;
-    hosting::write(state, actor, &service.id, move |work| {
-        let row = current(find_forward_in(work, &found.id)?, |row| row.version, &if_match)?;
-        if !forward_store::delete(work.conn, &row.id, row.version)? {
-            return Err(hosting::raced());
-        }
-        mail_addresses::release(work.conn, &row.source, &row.id)?;
-        work.changed(Changed {
-            kind: ResourceKind::Forward,
-            action: ResourceAction::Delete,
-            id: &row.id,
-            spec: forward_spec(&row)?,
-            audited: actions::FORWARD_DELETE,
-            target_type: target::FORWARD,
-            details: serde_json::json!({ "service_id": row.service_id, "source": row.source }),
-        })?;
-        Ok(())
-    })
-    .await
+    hosting::remove(state, actor, forward, if_match).await
 }
 
 /// The forward `id` of a service the actor reached (404 otherwise).
@@ -325,12 +215,7 @@ pub async fn forward(
     service: Reached<ServiceRow>,
     id: &str,
 ) -> Result<Reached<(ServiceRow, ForwardRow)>, ApiError> {
-    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
-    let service_id = service.row.id.clone();
-    let row =
-        state.db.run(move |conn| forward_store::find(conn, &service_id, &id)?.ok_or_else(ApiError::not_found)).await?;
-    let service_row = service.row.clone();
-    Ok(service.with((service_row, row)))
+    hosting::resource(state, service, id).await
 }
 
 /// A page of the service's forwards, newest first.
@@ -341,9 +226,7 @@ pub async fn forwards(
     before: Option<String>,
     limit: i64,
 ) -> Result<Vec<ForwardRow>, ApiError> {
-    service.expect(Action::ReadMail)?;
-    let service_id = service.row.id;
-    state.db.run(move |conn| Ok(forward_store::list(conn, &service_id, q.as_deref(), before.as_deref(), limit)?)).await
+    hosting::page::<ForwardRow>(state, service, Search { q, before }, limit).await
 }
 
 /// The stored destinations of a forward.
@@ -393,31 +276,6 @@ fn check_disk(work: &mut Work<'_>, quota: MailboxQuota, except: Option<&str>) ->
 async fn dovecot_hash(state: &AppState, password: NewPassword) -> Result<DovecotHash, ApiError> {
     let phc = state.hasher.hash(password).await?;
     DovecotHash::from_phc(&phc).ok_or_else(|| ApiError::internal("the password hash is not argon2id"))
-}
-
-fn find_mailbox_in(work: &mut Work<'_>, id: &str) -> Result<Option<MailboxRow>, ApiError> {
-    let service_id = work.service.id.clone();
-    Ok(mailbox_store::find(work.conn, &service_id, id)?)
-}
-
-fn find_forward_in(work: &mut Work<'_>, id: &str) -> Result<Option<ForwardRow>, ApiError> {
-    let service_id = work.service.id.clone();
-    Ok(forward_store::find(work.conn, &service_id, id)?)
-}
-
-/// What the provisioner gets: the mailbox as the mail server needs it, with the hash
-/// Dovecot verifies and never the password.
-fn mailbox_spec(row: &MailboxRow) -> serde_json::Value {
-    serde_json::json!({
-        "address": row.address,
-        "password_hash": row.password_hash,
-        "quota_mb": row.quota_mb,
-        "panel_login": row.panel_login,
-    })
-}
-
-fn forward_spec(row: &ForwardRow) -> Result<serde_json::Value, ApiError> {
-    Ok(serde_json::json!({ "source": row.source, "destinations": destinations_of(row)? }))
 }
 
 fn stored(destinations: &ForwardDestinations) -> Result<String, ApiError> {
