@@ -22,8 +22,10 @@ use serde::de::DeserializeOwned;
 
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind};
+use hostadmin_domain::login_links::Tool;
 use hostadmin_domain::money::Currency;
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
+use hostadmin_domain::webhooks::{DeliveryStatus, EventFilters};
 
 /// A domain type stored as one of a closed set of names.
 pub trait TextColumn: Sized {
@@ -61,6 +63,8 @@ text_column! {
     ServiceStatus => "service status",
     ServiceKind => "service kind",
     BillingCycle => "billing cycle",
+    DeliveryStatus => "webhook delivery status",
+    Tool => "login link tool",
 }
 
 impl From<Text<Currency>> for Currency {
@@ -124,7 +128,7 @@ macro_rules! json_column {
     )*};
 }
 
-json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>);
+json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>, EventFilters);
 
 /// The stored JSON of a value, for inserts and updates.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<String, crate::StoreError> {
