@@ -14,7 +14,11 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use hostadmin_domain::login_links::{check_template, Tool};
 use hostadmin_persistence::Backend;
+
+use crate::auth::tool_keys::ToolKeys;
+use crate::outgoing::Destinations;
 
 /// A value that must never reach a log.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,6 +73,12 @@ struct RawConfig {
     expiry_grace_days: Option<u32>,
     worker_interval_ms: Option<u64>,
     provisioner: Option<String>,
+    webhook_allow_hosts: Option<String>,
+    tool_keys: Option<String>,
+    login_url_panel: Option<String>,
+    login_url_webmail: Option<String>,
+    login_url_database: Option<String>,
+    login_url_files: Option<String>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -105,6 +115,12 @@ const ENV_KEYS: &[&str] = &[
     "expiry_grace_days",
     "worker_interval_ms",
     "provisioner",
+    "webhook_allow_hosts",
+    "tool_keys",
+    "login_url_panel",
+    "login_url_webmail",
+    "login_url_database",
+    "login_url_files",
 ];
 
 /// Which provisioner driver carries out service changes (docs/provisioning.md).
@@ -172,6 +188,41 @@ pub struct Config {
     /// How often the worker looks for jobs and due services, in milliseconds.
     pub worker_interval_ms: u64,
     pub provisioner: ProvisionerKind,
+    /// Hosts, addresses and networks webhooks may reach although they are not public
+    /// (and over plain http).
+    pub webhook_allow_hosts: Destinations,
+    /// The keys tools redeem login links with.
+    pub tool_keys: ToolKeys,
+    /// The built-in driver's login link templates, one per tool.
+    pub login_urls: LoginUrls,
+}
+
+/// Login link URL templates (`https://panel.example/sso?token={token}`), one per tool;
+/// a tool without one is not offered.
+#[derive(Debug, Clone, Default)]
+pub struct LoginUrls {
+    panel: Option<String>,
+    webmail: Option<String>,
+    database: Option<String>,
+    files: Option<String>,
+}
+
+impl LoginUrls {
+    pub fn for_tool(&self, tool: Tool) -> Option<&str> {
+        match tool {
+            Tool::Panel => self.panel.as_deref(),
+            Tool::Webmail => self.webmail.as_deref(),
+            Tool::Database => self.database.as_deref(),
+            Tool::Files => self.files.as_deref(),
+        }
+    }
+
+    fn checked(template: Option<String>, setting: &str) -> Result<Option<String>> {
+        if let Some(template) = &template {
+            check_template(template).map_err(|problem| anyhow::anyhow!("{setting}: {problem}"))?;
+        }
+        Ok(template)
+    }
 }
 
 /// The secrets every instance must share.
@@ -234,6 +285,16 @@ impl Config {
             Some("deferred") => ProvisionerKind::Deferred,
             Some(other) => bail!("provisioner must be local or deferred, not {other:?}"),
         };
+        let webhook_allow_hosts = Destinations::parse(raw.webhook_allow_hosts.as_deref())
+            .map_err(|problem| anyhow::anyhow!("webhook_allow_hosts: {problem}"))?;
+        let tool_keys =
+            ToolKeys::parse(raw.tool_keys.as_deref()).map_err(|problem| anyhow::anyhow!("tool_keys: {problem}"))?;
+        let login_urls = LoginUrls {
+            panel: LoginUrls::checked(raw.login_url_panel, "login_url_panel")?,
+            webmail: LoginUrls::checked(raw.login_url_webmail, "login_url_webmail")?,
+            database: LoginUrls::checked(raw.login_url_database, "login_url_database")?,
+            files: LoginUrls::checked(raw.login_url_files, "login_url_files")?,
+        };
         Ok(Self {
             listen,
             public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
@@ -289,6 +350,9 @@ impl Config {
             expiry_grace_days,
             worker_interval_ms,
             provisioner,
+            webhook_allow_hosts,
+            tool_keys,
+            login_urls,
         })
     }
 
@@ -419,7 +483,13 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         log_format,
         expiry_grace_days,
         worker_interval_ms,
-        provisioner
+        provisioner,
+        webhook_allow_hosts,
+        tool_keys,
+        login_url_panel,
+        login_url_webmail,
+        login_url_database,
+        login_url_files
     );
 }
 
