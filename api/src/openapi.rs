@@ -39,6 +39,8 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "FTP users", description = "FTP logins of a hosting service, confined to the service's root"),
         (name = "Databases", description = "MySQL and PostgreSQL databases of a hosting service, with their users"),
         (name = "Jobs", description = "Background jobs: large bulk actions and their progress"),
+        (name = "Webhooks", description = "Signed event deliveries (Standard Webhooks) to the caller's endpoints, with their delivery logs"),
+        (name = "Login links", description = "One-click, single-use login links to a service's tools (panel, webmail, database, files)"),
         (name = "System", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -59,6 +61,11 @@ impl Modify for SecuritySchemes {
             "An API key (`hk_...`) with the scopes the route needs. Never accepted in a URL or another header.".into(),
         );
         components.add_security_scheme("api_key", SecurityScheme::Http(api_key));
+        let mut tool_key = Http::new(HttpAuthScheme::Bearer);
+        tool_key.description = Some(
+            "A tool key from `HOSTADMIN_TOOL_KEYS`: the control panel, webmail, database tool or file manager redeeming a login link.".into(),
+        );
+        components.add_security_scheme("tool_key", SecurityScheme::Http(tool_key));
     }
 }
 
