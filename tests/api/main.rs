@@ -4,6 +4,7 @@
 // The whole crate is test code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod receiver;
 mod support;
 
 mod account_holds;
@@ -30,3 +31,4 @@ mod service_lifecycle;
 mod services;
 mod tenancy;
 mod two_factor;
+mod webhooks;
