@@ -22,6 +22,7 @@ mod domains;
 mod ftp_users;
 mod impersonation;
 mod jobs;
+mod login_links;
 mod mail;
 mod mailboxes;
 mod plans;
