@@ -654,6 +654,29 @@ mod tests {
         .unwrap();
         assert!(short.load_secrets().is_err());
     }
+
+    #[test]
+    fn login_url_templates_need_a_token_place_and_tool_keys_a_length() {
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("HOSTADMIN_LOGIN_URL_WEBMAIL", "https://mail.example/sso?t={token}"),
+                ("HOSTADMIN_TOOL_KEYS", "webmail=0123456789abcdef0123456789abcdef"),
+                ("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "hooks.internal,10.0.0.0/8"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.login_urls.for_tool(Tool::Webmail), Some("https://mail.example/sso?t={token}"));
+        assert_eq!(config.login_urls.for_tool(Tool::Panel), None);
+        assert!(!format!("{config:?}").contains("0123456789abcdef"), "tool keys never reach logs");
+        for bad in [
+            ("HOSTADMIN_LOGIN_URL_PANEL", "https://panel.example/sso"),
+            ("HOSTADMIN_TOOL_KEYS", "short"),
+            ("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "not a host!"),
+        ] {
+            assert!(Config::from_sources(None, &env(&[bad])).is_err(), "{bad:?}");
+        }
+    }
 }
 
 #[cfg(test)]
