@@ -48,6 +48,8 @@ pub enum Reply {
     Status(u16),
     /// Wait this long, then answer 200.
     Slow(Duration),
+    /// `302 Found` to another path of the receiver.
+    Redirect(&'static str),
 }
 
 type Decide = Box<dyn FnMut(&Received, usize) -> Reply + Send>;
@@ -89,15 +91,21 @@ impl Receiver {
                 };
                 // Each answer on its own thread, so that a slow one holds up nobody.
                 std::thread::spawn(move || {
-                    let status = match reply {
-                        Reply::Status(status) => status,
+                    let (status, location) = match reply {
+                        Reply::Status(status) => (status, None),
                         Reply::Slow(wait) => {
                             std::thread::sleep(wait);
-                            200
+                            (200, None)
                         }
+                        Reply::Redirect(path) => (302, Some(format!("http://127.0.0.1:{port}{path}"))),
                     };
                     let body = if status >= 400 { "x".repeat(5000) } else { "ok".to_owned() };
-                    let _ = request.respond(tiny_http::Response::from_string(body).with_status_code(status));
+                    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+                    if let Some(location) = location {
+                        let header = tiny_http::Header::from_bytes("Location", location).expect("a header");
+                        response = response.with_header(header);
+                    }
+                    let _ = request.respond(response);
                 });
             }
         });

@@ -145,6 +145,25 @@ both_backends!(a_500_is_retried_after_five_seconds_with_the_same_event, env = EN
     assert!(delivered["next_attempt_at"].is_null());
 });
 
+both_backends!(a_redirect_is_a_failure_and_never_followed, env = ENV, |server| {
+    let receiver =
+        Receiver::answering(
+            |request, _| {
+                if request.path == "/moved" {
+                    Reply::Redirect("/elsewhere")
+                } else {
+                    Reply::Status(200)
+                }
+            },
+        );
+    let (reseller, _) = seller_and_customer(&server);
+    let (webhook, _) = endpoint(&server, &reseller, &receiver.url("/moved"), &["webhook.test"]);
+    let queued = send_test(&server, &reseller, &webhook);
+    let failed = after_attempts(&server, &reseller, &webhook, queued["id"].as_str().unwrap(), 1, 20);
+    assert_eq!((failed["status"].clone(), failed["last_status_code"].clone()), (json!("pending"), json!(302)));
+    assert!(receiver.at("/elsewhere").is_empty(), "the redirect was not followed");
+});
+
 both_backends!(no_answer_within_ten_seconds_is_a_failure_retried, env = ENV, |server| {
     let receiver =
         Receiver::answering(
