@@ -142,10 +142,19 @@ pub struct Outgoing {
     pub details: String,
 }
 
-/// The oldest delivery of the endpoint that is due now.
-pub fn next_due(conn: &mut DbConnection, webhook_id: &str, now: NaiveDateTime) -> Result<Option<Outgoing>, StoreError> {
+/// The oldest delivery of the endpoint that is due now, while the endpoint is still
+/// enabled and at `version` (a changed URL, filter or secret ends the worker's hold).
+pub fn next_due(
+    conn: &mut DbConnection,
+    webhook_id: &str,
+    version: i64,
+    now: NaiveDateTime,
+) -> Result<Option<Outgoing>, StoreError> {
     Ok(webhook_deliveries::table
         .inner_join(audit_events::table)
+        .inner_join(webhooks::table)
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhooks::version.eq(version))
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
         .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_deliveries::next_attempt_at.le(now))

@@ -159,7 +159,7 @@ both_backends!(
         assert!(deliveries::claim_endpoint(&mut conn, &endpoint, "w2", now, lease).unwrap().is_none(), "held");
         assert!(deliveries::due_endpoints(&mut conn, now, 10).unwrap().is_empty(), "held endpoints are not due");
 
-        let next = deliveries::next_due(&mut conn, &endpoint, now).unwrap().unwrap();
+        let next = deliveries::next_due(&mut conn, &endpoint, 1, now).unwrap().unwrap();
         assert_eq!(next.event_id, first, "oldest first");
         let attempt = |worker| Attempt {
             delivery_id: &next.id,
@@ -175,9 +175,10 @@ both_backends!(
         };
         assert_eq!(deliveries::record(&mut conn, &attempt("w2")).unwrap(), Recorded::LostEndpoint);
         assert_eq!(deliveries::record(&mut conn, &attempt("w1")).unwrap(), Recorded::Failed { failing_since: now });
-        let after = deliveries::next_due(&mut conn, &endpoint, now).unwrap().unwrap();
+        let after = deliveries::next_due(&mut conn, &endpoint, 1, now).unwrap().unwrap();
         assert_ne!(after.id, next.id, "a delivery waiting for its retry lets the next one pass");
 
+        assert!(deliveries::next_due(&mut conn, &endpoint, 2, now).unwrap().is_none(), "changed since it was taken");
         deliveries::release_endpoint(&mut conn, &endpoint, "w1").unwrap();
         let later = now + chrono::Duration::seconds(61);
         assert!(deliveries::claim_endpoint(&mut conn, &endpoint, "w2", later, later).unwrap().is_some());

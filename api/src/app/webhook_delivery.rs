@@ -133,10 +133,9 @@ async fn deliver_held(
     let started = Instant::now();
     let mut attempts = 0;
     while attempts < MAX_PER_HOLD && started.elapsed() < HOLD_FOR {
-        let id = endpoint.id.clone();
-        let Some(delivery) = state.db.run(move |conn| Ok(store::next_due(conn, &id, time::now())?)).await? else {
-            break;
-        };
+        let (id, version) = (endpoint.id.clone(), endpoint.version);
+        let next = state.db.run(move |conn| Ok(store::next_due(conn, &id, version, time::now())?)).await?;
+        let Some(delivery) = next else { break };
         let outcome = match &url {
             Ok(url) => deliverer.send(url, &secrets, &delivery).await,
             Err(_) => Outcome::failed("the stored URL cannot be read"),
