@@ -157,8 +157,21 @@ impl Modify for SharedErrors {
 struct Links;
 
 /// (path of the creating POST, operations that take the created `id`)
-const CREATES: &[(&str, &[&str])] =
-    &[("/v1/customers", &["get_customer", "update_customer"]), ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"])];
+const CREATES: &[(&str, &[&str])] = &[
+    ("/v1/customers", &["get_customer", "update_customer"]),
+    ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"]),
+    (
+        "/v1/webhooks",
+        &[
+            "get_webhook",
+            "update_webhook",
+            "list_deliveries",
+            "test_webhook",
+            "rotate_webhook_secret",
+            "delete_webhook",
+        ],
+    ),
+];
 
 impl Modify for Links {
     fn modify(&self, openapi: &mut OpenApi) {
