@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::STANDARD;
@@ -14,7 +15,8 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use hostadmin_domain::login_links::{check_template, Tool};
+use hostadmin_domain::login_links::{LoginUrls, Tool};
+use hostadmin_persistence::connection::Timeouts;
 use hostadmin_persistence::Backend;
 
 use crate::auth::tool_keys::ToolKeys;
@@ -44,6 +46,8 @@ struct RawConfig {
     data_dir: Option<String>,
     database_url: Option<String>,
     database_pool_size: Option<u32>,
+    database_connect_timeout_ms: Option<u64>,
+    database_timeout_ms: Option<u64>,
     jwt_secret: Option<String>,
     jwt_secret_file: Option<String>,
     encryption_key: Option<String>,
@@ -86,6 +90,8 @@ const ENV_KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "database_pool_size",
+    "database_connect_timeout_ms",
+    "database_timeout_ms",
     "jwt_secret",
     "jwt_secret_file",
     "encryption_key",
@@ -163,6 +169,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database: Backend,
     pub database_pool_size: u32,
+    /// How long the database may take: establishing a connection, and any one request's
+    /// work (a pool checkout, a statement, a lock wait). Beyond it: `503 unavailable`.
+    pub database_timeouts: Timeouts,
     jwt_secret: Option<Secret>,
     encryption_key: Option<Secret>,
     pub cors_origins: Vec<String>,
@@ -195,34 +204,6 @@ pub struct Config {
     pub tool_keys: ToolKeys,
     /// The built-in driver's login link templates, one per tool.
     pub login_urls: LoginUrls,
-}
-
-/// Login link URL templates (`https://panel.example/sso?token={token}`), one per tool;
-/// a tool without one is not offered.
-#[derive(Debug, Clone, Default)]
-pub struct LoginUrls {
-    panel: Option<String>,
-    webmail: Option<String>,
-    database: Option<String>,
-    files: Option<String>,
-}
-
-impl LoginUrls {
-    pub fn for_tool(&self, tool: Tool) -> Option<&str> {
-        match tool {
-            Tool::Panel => self.panel.as_deref(),
-            Tool::Webmail => self.webmail.as_deref(),
-            Tool::Database => self.database.as_deref(),
-            Tool::Files => self.files.as_deref(),
-        }
-    }
-
-    fn checked(template: Option<String>, setting: &str) -> Result<Option<String>> {
-        if let Some(template) = &template {
-            check_template(template).map_err(|problem| anyhow::anyhow!("{setting}: {problem}"))?;
-        }
-        Ok(template)
-    }
 }
 
 /// The secrets every instance must share.
@@ -264,6 +245,15 @@ impl Config {
         if !(1..=1000).contains(&database_pool_size) {
             bail!("database_pool_size must be 1 to 1000");
         }
+        let database_timeouts = Timeouts {
+            connect: Duration::from_millis(raw.database_connect_timeout_ms.unwrap_or(2_000)),
+            statement: Duration::from_millis(raw.database_timeout_ms.unwrap_or(5_000)),
+        };
+        if !(100..=600_000).contains(&database_timeouts.connect.as_millis())
+            || !(100..=600_000).contains(&database_timeouts.statement.as_millis())
+        {
+            bail!("database_connect_timeout_ms and database_timeout_ms must be 100 to 600000");
+        }
         let jwt_secret = read_secret(raw.jwt_secret, raw.jwt_secret_file, "jwt_secret")?;
         let encryption_key = read_secret(raw.encryption_key, raw.encryption_key_file, "encryption_key")?;
         let log_format = match raw.log_format.as_deref() {
@@ -289,12 +279,13 @@ impl Config {
             .map_err(|problem| anyhow::anyhow!("webhook_allow_hosts: {problem}"))?;
         let tool_keys =
             ToolKeys::parse(raw.tool_keys.as_deref()).map_err(|problem| anyhow::anyhow!("tool_keys: {problem}"))?;
-        let login_urls = LoginUrls {
-            panel: LoginUrls::checked(raw.login_url_panel, "login_url_panel")?,
-            webmail: LoginUrls::checked(raw.login_url_webmail, "login_url_webmail")?,
-            database: LoginUrls::checked(raw.login_url_database, "login_url_database")?,
-            files: LoginUrls::checked(raw.login_url_files, "login_url_files")?,
-        };
+        let login_urls = LoginUrls::new([
+            (Tool::Panel, raw.login_url_panel),
+            (Tool::Webmail, raw.login_url_webmail),
+            (Tool::Database, raw.login_url_database),
+            (Tool::Files, raw.login_url_files),
+        ])
+        .map_err(|problem| anyhow::anyhow!("login_url_{problem}"))?;
         Ok(Self {
             listen,
             public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
@@ -302,6 +293,7 @@ impl Config {
             data_dir,
             database,
             database_pool_size,
+            database_timeouts,
             jwt_secret,
             encryption_key,
             cors_origins: list(raw.cors_origins.as_deref()),
@@ -425,6 +417,8 @@ fn is_text_key(key: &str) -> bool {
     !matches!(
         key,
         "database_pool_size"
+            | "database_connect_timeout_ms"
+            | "database_timeout_ms"
             | "soa_refresh"
             | "soa_retry"
             | "soa_expire"
@@ -455,6 +449,8 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         data_dir,
         database_url,
         database_pool_size,
+        database_connect_timeout_ms,
+        database_timeout_ms,
         jwt_secret,
         jwt_secret_file,
         encryption_key,

@@ -1,7 +1,6 @@
 //! Starting the API: the database, the shared state, the routes and the background work.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
@@ -11,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
-use hostadmin_persistence::connection::{self, connect};
+use hostadmin_persistence::connection::{self, connect_with};
 use hostadmin_persistence::{migrations, Backend, ConnectionPool, DbConnection};
 
 use crate::auth::tokens::TokenService;
@@ -36,7 +35,8 @@ pub fn connect_once(config: &Config) -> Result<DbConnection> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
     }
-    connect(&config.database).with_context(|| format!("connecting to {}", config.database.redacted()))
+    connect_with(&config.database, config.database_timeouts)
+        .with_context(|| format!("connecting to {}", config.database.redacted()))
 }
 
 /// Opens the database. SQLite is migrated on the spot (zero set-up); PostgreSQL must
@@ -51,13 +51,18 @@ pub fn open_database(config: &Config) -> Result<ConnectionPool> {
     } else if !migrations::is_up_to_date(&mut conn).map_err(|e| anyhow::anyhow!("reading migrations: {e}"))? {
         bail!("the database has pending migrations: run `hostadmin migrate` first");
     }
-    connection::pool(&config.database, config.database_pool_size, Duration::from_secs(10)).map_err(Into::into)
+    Ok(connection::pool(
+        &config.database,
+        config.database_pool_size,
+        config.database_timeouts.statement,
+        config.database_timeouts,
+    ))
 }
 
 pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     let secrets = config.load_secrets()?;
     let pool = open_database(&config)?;
-    let db = Db::new(pool, config.database_pool_size);
+    let db = Db::new(pool, config.database_pool_size, config.database_timeouts.statement);
     let state = AppState {
         tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
         hasher: Hasher::new(config.password_hash_concurrency, crate::hashing::WAIT_FOR_SLOT),

@@ -98,10 +98,10 @@ impl BillingCycle {
     /// Feb 28 (Feb 29 in a leap year). The cycles are added in one step, so Jan 31 + 2
     /// months is Mar 31, whereas advancing twice gives Mar 28; a caller that wants a
     /// month-end due date to stay at month end advances from the original anchor.
-    /// `None` when the result is beyond what a date can hold.
+    /// `None` when the result is beyond the year 9999 (crate::time).
     pub fn advance(self, from: NaiveDateTime, cycles: u32) -> Option<NaiveDateTime> {
         let months = self.months().checked_mul(cycles)?;
-        from.checked_add_months(Months::new(months))
+        from.checked_add_months(Months::new(months)).filter(|at| crate::time::in_range(*at))
     }
 
     /// `from` moved back by whole cycles: the start of the cycle that ends at `from`
@@ -110,10 +110,10 @@ impl BillingCycle {
     /// Clamped like [`advance`](Self::advance): Mar 31 − 1 month is Feb 28, so going back
     /// does not always undo going forward (Jan 31 + 1 month − 1 month is Jan 28). Callers
     /// that know an earlier bound (a service's registration) clamp to it. `None` when the
-    /// result is before what a date can hold.
+    /// result is before the year 0001 (crate::time).
     pub fn rewind(self, from: NaiveDateTime, cycles: u32) -> Option<NaiveDateTime> {
         let months = self.months().checked_mul(cycles)?;
-        from.checked_sub_months(Months::new(months))
+        from.checked_sub_months(Months::new(months)).filter(|at| crate::time::in_range(*at))
     }
 }
 
@@ -508,6 +508,9 @@ mod tests {
         assert_eq!(twice, Some(at(2026, 3, 28)));
         assert_eq!(BillingCycle::Triennial.advance(at(2026, 5, 15), 3), Some(at(2035, 5, 15)));
         assert_eq!(BillingCycle::Annual.advance(at(2026, 5, 15), 0), Some(at(2026, 5, 15)));
+        assert_eq!(BillingCycle::Annual.advance(at(9999, 5, 15), 1), None, "no year 10000");
+        assert_eq!(BillingCycle::Triennial.advance(at(9990, 1, 1), 4), None);
+        assert_eq!(BillingCycle::Monthly.rewind(at(1, 1, 15), 1), None, "no year 0");
     }
 
     #[test]

@@ -87,6 +87,32 @@ pub fn check_template(template: &str) -> Result<(), String> {
     }
 }
 
+/// The configured URL templates, one per tool (`login_url_panel`, ...); a tool without
+/// one is not offered by the built-in driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginUrls {
+    templates: Vec<(Tool, String)>,
+}
+
+impl LoginUrls {
+    /// Checks each template ([`check_template`]); the refusal names the tool first
+    /// (`webmail: must contain {token}`).
+    pub fn new(templates: impl IntoIterator<Item = (Tool, Option<String>)>) -> Result<Self, String> {
+        let mut checked = Vec::new();
+        for (tool, template) in templates {
+            if let Some(template) = template {
+                check_template(&template).map_err(|problem| format!("{tool}: {problem}"))?;
+                checked.push((tool, template));
+            }
+        }
+        Ok(Self { templates: checked })
+    }
+
+    pub fn for_tool(&self, tool: Tool) -> Option<&str> {
+        self.templates.iter().find(|(t, _)| *t == tool).map(|(_, template)| template.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +137,16 @@ mod tests {
         assert!(check_template("https://panel.example/sso").is_err());
         assert!(check_template("panel.example/{token}").is_err());
         assert!(check_template("ftp://panel.example/{token}").is_err());
+    }
+
+    #[test]
+    fn configured_templates_are_checked_and_found_by_tool() {
+        let urls =
+            LoginUrls::new([(Tool::Panel, Some("https://p.example/{token}".to_owned())), (Tool::Files, None)]).unwrap();
+        assert_eq!(urls.for_tool(Tool::Panel), Some("https://p.example/{token}"));
+        assert_eq!(urls.for_tool(Tool::Files), None);
+        let refused = LoginUrls::new([(Tool::Webmail, Some("https://w.example/".to_owned()))]).unwrap_err();
+        assert_eq!(refused, "webmail: must contain {token}");
     }
 
     #[test]

@@ -180,3 +180,12 @@ where
         Ok(Self(row.map(|Json(value)| value)))
     }
 }
+
+/// A timestamp about to be stored, refused when it is outside the years 0001-9999: text
+/// timestamps (SQLite) sort as time only while every year has four digits, and the API
+/// answers RFC 3339. Use cases refuse such dates first, with a pointer (422); this is
+/// the last line.
+pub fn timestamp(at: chrono::NaiveDateTime) -> Result<chrono::NaiveDateTime, crate::StoreError> {
+    hostadmin_domain::time::checked(at)
+        .map_err(|_| crate::StoreError::Corrupt(format!("timestamp {at} is out of range")))
+}

@@ -9,8 +9,6 @@ use diesel::r2d2::Pool;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
-use crate::error::StoreError;
-
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Pg(PgConnection),
@@ -93,44 +91,101 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// How long the database may take. Every wait on it is bounded, so that a database that
+/// is down or frozen (a network partition) makes requests fail fast, not hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a connection (PostgreSQL: libpq's `connect_timeout`, at least 2 s).
+    pub connect: Duration,
+    /// One statement (PostgreSQL's `statement_timeout` and `lock_timeout`) or the wait for
+    /// SQLite's write lock (`busy_timeout`).
+    pub statement: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(2), statement: Duration::from_secs(5) }
+    }
+}
+
 /// Opens one connection of the right concrete type. (`MultiConnection::establish` tries
 /// each backend in turn and reports only that none worked, losing the real error.)
 pub fn connect(backend: &Backend) -> Result<DbConnection, diesel::ConnectionError> {
+    connect_with(backend, Timeouts::default())
+}
+
+/// [`connect`] with these timeouts.
+pub fn connect_with(backend: &Backend, timeouts: Timeouts) -> Result<DbConnection, diesel::ConnectionError> {
     match backend {
         Backend::Postgres { url } => {
-            let mut conn = PgConnection::establish(url)?;
-            conn.batch_execute(POSTGRES_SETTINGS).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            let mut conn = PgConnection::establish(&with_client_timeouts(url, timeouts))?;
+            conn.batch_execute(&postgres_settings(timeouts))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Pg(conn))
         }
         Backend::Sqlite { path } => {
             let mut conn = SqliteConnection::establish(path)?;
-            conn.batch_execute(SQLITE_PRAGMAS).map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            conn.batch_execute(&sqlite_pragmas(timeouts))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
         }
     }
 }
 
+/// libpq's own timeouts, unless the URL sets them: `connect_timeout` bounds establishing
+/// a connection, TCP keepalives and `tcp_user_timeout` notice a peer that went away
+/// (a stopped server, a cut network). A frozen server whose kernel still acknowledges
+/// is noticed by no socket option: the `Db` layer bounds every operation as well.
+fn with_client_timeouts(url: &str, timeouts: Timeouts) -> String {
+    let connect_seconds = timeouts.connect.as_secs().max(2);
+    let parameters = [
+        ("connect_timeout", connect_seconds.to_string()),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", "10".to_owned()),
+        ("keepalives_interval", "5".to_owned()),
+        ("keepalives_count", "3".to_owned()),
+        ("tcp_user_timeout", (timeouts.statement.as_millis() * 2).to_string()),
+    ];
+    let mut url = url.to_owned();
+    for (name, value) in parameters {
+        if url.contains(&format!("{name}=")) {
+            continue;
+        }
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("{name}={value}"));
+    }
+    url
+}
+
 /// Applied to every PostgreSQL connection. diesel keeps statements prepared, and after
 /// five executions PostgreSQL may switch to a generic plan that cannot see whose subtree
 /// a list is for: measured at 5 s a page over 1,000,000 services instead of 1.4 ms.
-/// Planning each execution costs well under a millisecond.
-const POSTGRES_SETTINGS: &str = "SET plan_cache_mode = force_custom_plan";
+/// Planning each execution costs well under a millisecond. A statement or a lock wait
+/// longer than the timeout is cancelled by the server.
+fn postgres_settings(timeouts: Timeouts) -> String {
+    let ms = timeouts.statement.as_millis();
+    format!("SET plan_cache_mode = force_custom_plan; SET statement_timeout = {ms}; SET lock_timeout = {ms}")
+}
 
 /// Applied to every SQLite connection: WAL lets readers run beside the writer, the busy
-/// timeout lets a writer wait for the lock instead of failing at once.
-const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-     PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+/// timeout lets a writer wait for the lock (that long) instead of failing at once.
+fn sqlite_pragmas(timeouts: Timeouts) -> String {
+    format!(
+        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
+        timeouts.statement.as_millis()
+    )
+}
 
 /// Opens connections for the pool, each prepared for its backend.
 #[derive(Debug)]
-pub struct Manager(Backend);
+pub struct Manager(Backend, Timeouts);
 
 impl diesel::r2d2::ManageConnection for Manager {
     type Connection = DbConnection;
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        connect(&self.0).map_err(diesel::r2d2::Error::ConnectionError)
+        connect_with(&self.0, self.1).map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
@@ -142,14 +197,15 @@ impl diesel::r2d2::ManageConnection for Manager {
     }
 }
 
-/// A pool of `size` connections; a request waits at most `wait` for one.
-pub fn pool(backend: &Backend, size: u32, wait: Duration) -> Result<ConnectionPool, StoreError> {
+/// A pool of `size` connections; a request waits at most `wait` for one. The pool is
+/// built without waiting for the database: with the database down the server still
+/// starts, answers `/readyz` 503 and recovers by itself when it returns.
+pub fn pool(backend: &Backend, size: u32, wait: Duration, timeouts: Timeouts) -> ConnectionPool {
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(wait)
-        .build(Manager(backend.clone()))
-        .map_err(|error| StoreError::Pool(error.to_string()))
+        .build_unchecked(Manager(backend.clone(), timeouts))
 }
 
 /// Runs `work` in one writing transaction: all of it or none of it.
@@ -203,6 +259,17 @@ mod tests {
         assert_eq!(Backend::from_url("/var/lib/x.db").unwrap(), Backend::Sqlite { path: "/var/lib/x.db".into() });
         assert!(matches!(Backend::from_url("mysql://h/db"), Err(UrlError::UnknownScheme(s)) if s == "mysql"));
         assert!(Backend::from_url("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_get_client_timeouts_unless_they_set_them() {
+        let timeouts = Timeouts { connect: Duration::from_millis(500), statement: Duration::from_secs(5) };
+        let url = with_client_timeouts("postgres://u@h/db", timeouts);
+        assert!(url.starts_with("postgres://u@h/db?connect_timeout=2&keepalives=1&"), "{url}");
+        assert!(url.contains("tcp_user_timeout=10000"), "{url}");
+        let own = with_client_timeouts("postgres://u@h/db?sslmode=require&connect_timeout=7", timeouts);
+        assert!(own.contains("connect_timeout=7") && !own.contains("connect_timeout=2"), "{own}");
+        assert!(own.starts_with("postgres://u@h/db?sslmode=require&connect_timeout=7&keepalives=1"), "{own}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use hostadmin_domain::services::{Cancellation, ServiceStatus};
 
 use crate::accounts::escape_like;
 use crate::authorizations::{self, Received};
-use crate::columns::{json, Json, OptionalJson, Text};
+use crate::columns::{json, timestamp, Json, OptionalJson, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, accounts, counters, services};
@@ -140,7 +140,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewService) -> Result<(), StoreErro
         addons: json(&new.addons)?,
         quotas: json(&new.quotas)?,
         registered_at: new.now,
-        next_due_at: new.next_due_at,
+        next_due_at: timestamp(new.next_due_at)?,
         recurring_amount_minor: new.price.amount_minor,
         currency: new.price.currency.as_str(),
         auto_renew: true,
@@ -425,7 +425,7 @@ pub fn set_state(
         status: state.status.as_str(),
         suspension_reason: state.suspension_reason.as_deref(),
         cancellation: state.cancellation.as_ref().map(json).transpose()?,
-        next_due_at: state.next_due_at,
+        next_due_at: timestamp(state.next_due_at)?,
         version: expected_version + 1,
         updated_at: now,
     };

@@ -10,6 +10,7 @@ use hostadmin_domain::accounts::DisplayName;
 use hostadmin_domain::catalog::{BillingCycle, ServiceKind};
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::services::ServiceStatus;
+use hostadmin_domain::time;
 use hostadmin_persistence::services::{ServiceChanges, ServiceFilter};
 
 use crate::app::access;
@@ -127,12 +128,17 @@ pub async fn list_services(
         query.due_before
     );
     let page = paging.request(filters)?;
+    let due_before = query
+        .due_before
+        .map(|at| time::checked(at.naive_utc()))
+        .transpose()
+        .map_err(|invalid| ApiError::field("/query/due_before", invalid))?;
     let filter = ServiceFilter {
         kind: query.kind,
         status: query.status,
         owner_id: query.owner_id,
         q,
-        due_before: query.due_before.map(|at| at.naive_utc()),
+        due_before,
         before_id: page.before_id.clone(),
     };
     let rows = use_case::list(&state, &principal.actor, authorized, filter, page.fetch()).await?;
