@@ -15,8 +15,12 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use hostadmin_domain::login_links::{LoginUrls, Tool};
 use hostadmin_persistence::connection::Timeouts;
 use hostadmin_persistence::Backend;
+
+use crate::auth::tool_keys::ToolKeys;
+use crate::outgoing::Destinations;
 
 /// A value that must never reach a log.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,6 +77,12 @@ struct RawConfig {
     expiry_grace_days: Option<u32>,
     worker_interval_ms: Option<u64>,
     provisioner: Option<String>,
+    webhook_allow_hosts: Option<String>,
+    tool_keys: Option<String>,
+    login_url_panel: Option<String>,
+    login_url_webmail: Option<String>,
+    login_url_database: Option<String>,
+    login_url_files: Option<String>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -111,6 +121,12 @@ const ENV_KEYS: &[&str] = &[
     "expiry_grace_days",
     "worker_interval_ms",
     "provisioner",
+    "webhook_allow_hosts",
+    "tool_keys",
+    "login_url_panel",
+    "login_url_webmail",
+    "login_url_database",
+    "login_url_files",
 ];
 
 /// Which provisioner driver carries out service changes (docs/provisioning.md).
@@ -181,6 +197,13 @@ pub struct Config {
     /// How often the worker looks for jobs and due services, in milliseconds.
     pub worker_interval_ms: u64,
     pub provisioner: ProvisionerKind,
+    /// Hosts, addresses and networks webhooks may reach although they are not public
+    /// (and over plain http).
+    pub webhook_allow_hosts: Destinations,
+    /// The keys tools redeem login links with.
+    pub tool_keys: ToolKeys,
+    /// The built-in driver's login link templates, one per tool.
+    pub login_urls: LoginUrls,
 }
 
 /// The secrets every instance must share.
@@ -252,6 +275,17 @@ impl Config {
             Some("deferred") => ProvisionerKind::Deferred,
             Some(other) => bail!("provisioner must be local or deferred, not {other:?}"),
         };
+        let webhook_allow_hosts = Destinations::parse(raw.webhook_allow_hosts.as_deref())
+            .map_err(|problem| anyhow::anyhow!("webhook_allow_hosts: {problem}"))?;
+        let tool_keys =
+            ToolKeys::parse(raw.tool_keys.as_deref()).map_err(|problem| anyhow::anyhow!("tool_keys: {problem}"))?;
+        let login_urls = LoginUrls::new([
+            (Tool::Panel, raw.login_url_panel),
+            (Tool::Webmail, raw.login_url_webmail),
+            (Tool::Database, raw.login_url_database),
+            (Tool::Files, raw.login_url_files),
+        ])
+        .map_err(|problem| anyhow::anyhow!("login_url_{problem}"))?;
         Ok(Self {
             listen,
             public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
@@ -308,6 +342,9 @@ impl Config {
             expiry_grace_days,
             worker_interval_ms,
             provisioner,
+            webhook_allow_hosts,
+            tool_keys,
+            login_urls,
         })
     }
 
@@ -442,7 +479,13 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         log_format,
         expiry_grace_days,
         worker_interval_ms,
-        provisioner
+        provisioner,
+        webhook_allow_hosts,
+        tool_keys,
+        login_url_panel,
+        login_url_webmail,
+        login_url_database,
+        login_url_files
     );
 }
 
@@ -606,6 +649,29 @@ mod tests {
         )
         .unwrap();
         assert!(short.load_secrets().is_err());
+    }
+
+    #[test]
+    fn login_url_templates_need_a_token_place_and_tool_keys_a_length() {
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("HOSTADMIN_LOGIN_URL_WEBMAIL", "https://mail.example/sso?t={token}"),
+                ("HOSTADMIN_TOOL_KEYS", "webmail=0123456789abcdef0123456789abcdef"),
+                ("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "hooks.internal,10.0.0.0/8"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.login_urls.for_tool(Tool::Webmail), Some("https://mail.example/sso?t={token}"));
+        assert_eq!(config.login_urls.for_tool(Tool::Panel), None);
+        assert!(!format!("{config:?}").contains("0123456789abcdef"), "tool keys never reach logs");
+        for bad in [
+            ("HOSTADMIN_LOGIN_URL_PANEL", "https://panel.example/sso"),
+            ("HOSTADMIN_TOOL_KEYS", "short"),
+            ("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "not a host!"),
+        ] {
+            assert!(Config::from_sources(None, &env(&[bad])).is_err(), "{bad:?}");
+        }
     }
 }
 

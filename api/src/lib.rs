@@ -11,6 +11,7 @@ pub mod hashing;
 pub mod http;
 pub mod mail;
 pub mod openapi;
+pub mod outgoing;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -40,6 +40,8 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "FTP users", description = "FTP logins of a hosting service, confined to the service's root"),
         (name = "Databases", description = "MySQL and PostgreSQL databases of a hosting service, with their users"),
         (name = "Jobs", description = "Background jobs: large bulk actions and their progress"),
+        (name = "Webhooks", description = "Signed event deliveries (Standard Webhooks) to the caller's endpoints, with their delivery logs"),
+        (name = "Login links", description = "One-click, single-use login links to a service's tools (panel, webmail, database, files)"),
         (name = "System", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -60,6 +62,11 @@ impl Modify for SecuritySchemes {
             "An API key (`hk_...`) with the scopes the route needs. Never accepted in a URL or another header.".into(),
         );
         components.add_security_scheme("api_key", SecurityScheme::Http(api_key));
+        let mut tool_key = Http::new(HttpAuthScheme::Bearer);
+        tool_key.description = Some(
+            "A tool key from `HOSTADMIN_TOOL_KEYS`: the control panel, webmail, database tool or file manager redeeming a login link.".into(),
+        );
+        components.add_security_scheme("tool_key", SecurityScheme::Http(tool_key));
     }
 }
 
@@ -231,8 +238,21 @@ impl Modify for HeadOperations {
 struct Links;
 
 /// (path of the creating POST, operations that take the created `id`)
-const CREATES: &[(&str, &[&str])] =
-    &[("/v1/customers", &["get_customer", "update_customer"]), ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"])];
+const CREATES: &[(&str, &[&str])] = &[
+    ("/v1/customers", &["get_customer", "update_customer"]),
+    ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"]),
+    (
+        "/v1/webhooks",
+        &[
+            "get_webhook",
+            "update_webhook",
+            "list_deliveries",
+            "test_webhook",
+            "rotate_webhook_secret",
+            "delete_webhook",
+        ],
+    ),
+];
 
 impl Modify for Links {
     fn modify(&self, openapi: &mut OpenApi) {

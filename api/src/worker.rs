@@ -18,6 +18,11 @@
 //!   are, sent by SMTP or written as `.eml` files (crate::mail::delivery), retried with a
 //!   growing delay; delivered and given-up mails are pruned with the upkeep.
 //!
+//! - webhooks (a task of their own, so that a slow receiver delays nothing else): the
+//!   endpoints with a delivery due, each held with a lease while its deliveries go out in
+//!   order (crate::app::webhook_delivery); delivery logs are pruned after 30 days and
+//!   spent login links after a day, with the upkeep.
+//!
 //! Each worker instance has an id of its own (a new UUID at start) that its leases
 //! carry.
 
@@ -30,7 +35,7 @@ use hostadmin_domain::ids::new_id;
 use hostadmin_domain::time;
 use hostadmin_persistence::{idempotency, login_failures, services as service_store};
 
-use crate::app::{jobs, lifecycle};
+use crate::app::{jobs, lifecycle, webhook_delivery};
 use crate::config::Config;
 use crate::db::Db;
 use crate::state::AppState;
@@ -50,6 +55,8 @@ pub struct Settings {
     pub grace: Span,
     /// Delivers the outbox; `None` when the mail settings do not work (logged at start).
     pub mailer: Option<Arc<crate::mail::delivery::Mailer>>,
+    /// Delivers webhooks; `None` when no HTTP client could be made (logged at start).
+    pub webhooks: Option<Arc<webhook_delivery::Deliverer>>,
 }
 
 impl Settings {
@@ -61,6 +68,10 @@ impl Settings {
                 .map(Arc::new)
                 .map_err(|error| tracing::error!(error = %error, "mail cannot be delivered"))
                 .ok(),
+            webhooks: webhook_delivery::Deliverer::from_config(config)
+                .map(Arc::new)
+                .map_err(|error| tracing::error!(error = %error, "webhooks cannot be delivered"))
+                .ok(),
         }
     }
 }
@@ -71,6 +82,9 @@ pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings
     let db = state.db.clone();
     let worker = new_id();
     tracing::info!(worker = %worker, "worker started");
+    if let Some(deliverer) = settings.webhooks.clone() {
+        tokio::spawn(webhook_delivery::run(state.clone(), deliverer, worker.clone(), settings.interval));
+    }
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut upkept: Option<Instant> = None;
@@ -80,6 +94,9 @@ pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings
             upkeep(&db).await;
             if let Err(error) = crate::mail::delivery::prune(&db).await {
                 tracing::warn!(error = %error, "pruning the outbox failed; trying again next round");
+            }
+            if let Err(error) = webhook_delivery::prune(&state).await {
+                tracing::warn!(error = %error, "pruning webhook deliveries failed; trying again next round");
             }
             if serves_requests {
                 state.limiter.shrink();

@@ -111,6 +111,24 @@ pub const CERTIFICATE_UPLOAD: &str = "certificate.upload";
 pub const CERTIFICATE_CSR: &str = "certificate.csr";
 pub const CERTIFICATE_DELETE: &str = "certificate.delete";
 
+/// A webhook endpoint was created, changed (URL, filters, description, enabled),
+/// removed, or given a new secret (the old one signs along for 24 hours); events never
+/// hold a secret.
+pub const WEBHOOK_CREATE: &str = "webhook.create";
+pub const WEBHOOK_UPDATE: &str = "webhook.update";
+pub const WEBHOOK_DELETE: &str = "webhook.delete";
+pub const WEBHOOK_ROTATE_SECRET: &str = "webhook.rotate_secret";
+/// A test event was sent to one endpoint (it is that event: delivered to that endpoint only).
+pub const WEBHOOK_TEST: &str = "webhook.test";
+/// A delivery was queued again by hand.
+pub const WEBHOOK_DELIVERY_RETRY: &str = "webhook.delivery_retry";
+/// The worker disabled an endpoint that had failed every delivery for 5 days.
+pub const WEBHOOK_DISABLE: &str = "webhook.disable";
+/// A one-click login link to a service's tool was made (never its token).
+pub const SERVICE_LOGIN_LINK: &str = "service.login_link";
+/// A tool redeemed a login link: the owner was logged in to it.
+pub const SERVICE_LOGIN_LINK_REDEEM: &str = "service.login_link_redeem";
+
 /// What an audited change was done to.
 pub mod target {
     pub const CERTIFICATE: &str = "certificate";
@@ -127,4 +145,6 @@ pub mod target {
     pub const FORWARD: &str = "forward";
     pub const FTP_USER: &str = "ftp_user";
     pub const DATABASE: &str = "database";
+    pub const WEBHOOK: &str = "webhook";
+    pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
 }

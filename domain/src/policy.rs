@@ -383,6 +383,13 @@ pub enum Action {
     ReadHosting,
     /// Add, change or remove FTP users, databases and certificates.
     WriteHosting,
+    /// Read one's own webhook endpoints and their delivery logs.
+    ReadWebhooks,
+    /// Create, change, remove or test one's own webhook endpoints, rotate their secrets,
+    /// retry deliveries.
+    WriteWebhooks,
+    /// Make a one-click login link to one of a service's tools.
+    CreateLoginLink,
 }
 
 /// One line of the rule table.
@@ -566,6 +573,13 @@ impl Action {
             Self::WriteHosting => Rule::change(EVERYONE, Some(S::HostingWrite))
                 .restrictable_as(R::HostingWrite)
                 .on(anyone_with(P::Manage)),
+
+            // Webhooks: each account's own endpoints.
+            Self::ReadWebhooks => Rule::read(EVERYONE, S::WebhooksRead),
+            Self::WriteWebhooks => Rule::change(EVERYONE, Some(S::WebhooksWrite)),
+            // A link logs into the service's tools, where everything can be changed: a
+            // change, with `manage`.
+            Self::CreateLoginLink => Rule::change(EVERYONE, Some(S::ServicesWrite)).on(anyone_with(P::Manage)),
         }
     }
 

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Quotas, ServiceKind};
+use crate::login_links::{Tool, TOKEN_PLACEHOLDER};
 use crate::services::ServiceStatus;
 
 /// What a driver needs to know about a service, as it is after the change.
@@ -159,6 +160,51 @@ pub trait Provisioner: Send + Sync {
 
     /// Carries out an operation [`Provisioner::request`] deferred.
     fn carry_out(&self, operation: &Operation) -> Result<(), ProvisioningError>;
+
+    /// A one-click login link to one of the service's tools, or `None` when the service
+    /// does not offer the tool. Called outside any transaction. The built-in way, which a
+    /// driver keeps unless its servers make their own links: the configured URL template
+    /// with the token hostadmin will honour at `POST /v1/login-links/redeem`.
+    fn login_link(&self, request: &LoginLinkRequest) -> Result<Option<LoginLink>, ProvisioningError> {
+        Ok(request.from_template())
+    }
+}
+
+/// What a driver is asked for when a login link is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginLinkRequest {
+    pub service: ServiceSpec,
+    pub tool: Tool,
+    /// The single-use token hostadmin will honour; a driver whose tools redeem it puts
+    /// it in the link.
+    pub token: String,
+    /// The URL template the configuration has for this tool, if any.
+    pub template: Option<String>,
+}
+
+/// A driver's link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginLink {
+    pub url: String,
+    /// Whom the tool logs in: the service's account on the server.
+    pub login: String,
+}
+
+impl LoginLinkRequest {
+    /// The service's account name on the server: `s` and its number (`s1042`).
+    pub fn server_login(&self) -> String {
+        format!("s{}", self.service.number)
+    }
+
+    /// The template with the token in it, for a tool the service's kind offers; `None`
+    /// when the kind lacks the tool or no template is configured.
+    pub fn from_template(&self) -> Option<LoginLink> {
+        if !self.tool.offered_by(self.service.kind) {
+            return None;
+        }
+        let template = self.template.as_deref()?;
+        Some(LoginLink { url: template.replace(TOKEN_PLACEHOLDER, &self.token), login: self.server_login() })
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +233,23 @@ mod tests {
         assert_eq!(name(S::Active, S::Active), None);
         assert_eq!(name(S::Expired, S::Active), None);
         assert_eq!(name(S::Active, S::Cancelled), None);
+    }
+
+    #[test]
+    fn the_built_in_login_link_fills_the_template_for_a_tool_the_service_has() {
+        let request = |kind, tool, template: Option<&str>| LoginLinkRequest {
+            service: ServiceSpec { kind, number: 1042, ..spec() },
+            tool,
+            token: "abc_-9".into(),
+            template: template.map(str::to_owned),
+        };
+        let template = Some("https://mail.example/sso?t={token}");
+        assert_eq!(
+            request(ServiceKind::WebHosting, Tool::Webmail, template).from_template(),
+            Some(LoginLink { url: "https://mail.example/sso?t=abc_-9".into(), login: "s1042".into() })
+        );
+        assert_eq!(request(ServiceKind::WebHosting, Tool::Webmail, None).from_template(), None, "not configured");
+        assert_eq!(request(ServiceKind::Domain, Tool::Panel, template).from_template(), None, "a domain has no panel");
     }
 
     #[test]

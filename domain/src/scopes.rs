@@ -45,10 +45,14 @@ pub enum Scope {
     HostingWrite,
     #[serde(rename = "impersonate")]
     Impersonate,
+    #[serde(rename = "webhooks:read")]
+    WebhooksRead,
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 18] = [
+    pub const ALL: [Scope; 20] = [
         Self::AccountRead,
         Self::CustomersRead,
         Self::CustomersWrite,
@@ -67,6 +71,8 @@ impl Scope {
         Self::HostingRead,
         Self::HostingWrite,
         Self::Impersonate,
+        Self::WebhooksRead,
+        Self::WebhooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +95,8 @@ impl Scope {
             Self::HostingRead => "hosting:read",
             Self::HostingWrite => "hosting:write",
             Self::Impersonate => "impersonate",
+            Self::WebhooksRead => "webhooks:read",
+            Self::WebhooksWrite => "webhooks:write",
         }
     }
 

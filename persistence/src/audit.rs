@@ -9,6 +9,7 @@ use crate::columns::Json;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{account_tree, audit_events};
+use crate::webhooks::{self, Published};
 
 /// Who did it, from where: the same for every event of one request.
 #[derive(Debug, Clone, Default)]
@@ -46,15 +47,28 @@ pub struct NewEvent<'a> {
     pub details: serde_json::Value,
 }
 
+/// Appends the event; it is also queued for the webhooks that may hear of it, in the
+/// same transaction (crate::webhooks::fan_out).
 pub fn record(
     conn: &mut DbConnection,
     context: &AuditContext,
     event: NewEvent<'_>,
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
+    append(conn, context, event, at).map(|_| ())
+}
+
+/// [`record`], answering the event's id.
+pub fn append(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    event: NewEvent<'_>,
+    at: NaiveDateTime,
+) -> Result<String, StoreError> {
+    let id = hostadmin_domain::ids::new_id();
     diesel::insert_into(audit_events::table)
         .values((
-            audit_events::id.eq(hostadmin_domain::ids::new_id()),
+            audit_events::id.eq(&id),
             audit_events::at.eq(at),
             audit_events::action.eq(event.action),
             audit_events::actor_id.eq(&context.actor_id),
@@ -68,7 +82,10 @@ pub fn record(
             audit_events::details.eq(event.details.to_string()),
         ))
         .execute(conn)?;
-    Ok(())
+    let published =
+        Published { event_id: &id, event_type: event.action, account_id: event.account_id, details: &event.details };
+    webhooks::fan_out(conn, &published, at)?;
+    Ok(id)
 }
 
 /// An event as stored, its details read as JSON.

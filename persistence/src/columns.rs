@@ -30,10 +30,12 @@ use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind}
 use hostadmin_domain::credentials::EmailTokenPurpose;
 use hostadmin_domain::holds::HoldKind;
 use hostadmin_domain::jobs::{JobKind, JobStatus};
+use hostadmin_domain::login_links::Tool;
 use hostadmin_domain::money::Currency;
 use hostadmin_domain::restrictions::Restrictions;
 use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
+use hostadmin_domain::webhooks::{DeliveryStatus, EventFilters};
 
 /// A domain type stored as one of a closed set of names.
 pub trait TextColumn: Sized {
@@ -76,6 +78,8 @@ text_column! {
     JobKind => "job kind",
     JobStatus => "job status",
     EmailTokenPurpose => "email token purpose",
+    DeliveryStatus => "webhook delivery status",
+    Tool => "login link tool",
 }
 
 impl From<Text<Currency>> for Currency {
@@ -139,7 +143,7 @@ macro_rules! json_column {
     )*};
 }
 
-json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>, Profile, serde_json::Value);
+json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>, Profile, serde_json::Value, EventFilters);
 
 /// A set stored as a list of names in a `Text` column.
 pub trait ListColumn: Sized {

@@ -22,6 +22,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod jobs;
 pub mod login_failures;
+pub mod login_links;
 pub mod mail_addresses;
 pub mod mailboxes;
 pub mod migrations;
@@ -35,6 +36,8 @@ pub mod sessions;
 pub mod testing;
 pub mod two_factor;
 pub mod usage;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
 pub use diesel::result::Error as DieselError;

@@ -427,6 +427,63 @@ diesel::joinable!(ftp_users -> services (service_id));
 diesel::joinable!(databases -> services (service_id));
 diesel::joinable!(certificates -> services (service_id));
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        account_id -> Text,
+        sees_all -> Bool,
+        url -> Text,
+        events -> Text,
+        description -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret_sealed -> Text,
+        previous_secret_sealed -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_links (token_hash) {
+        token_hash -> Text,
+        service_id -> Text,
+        account_id -> Text,
+        tool -> Text,
+        login -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> audit_events (event_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     authorizations,
@@ -457,4 +514,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ftp_users,
     databases,
     certificates,
+    webhooks,
+    webhook_deliveries,
+    login_links,
 );

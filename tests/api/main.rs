@@ -4,6 +4,7 @@
 // The whole crate is test code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod receiver;
 mod support;
 
 mod account_holds;
@@ -24,6 +25,7 @@ mod ftp_users;
 mod http_conventions;
 mod impersonation;
 mod jobs;
+mod login_links;
 mod mail;
 mod mailboxes;
 mod outages;
@@ -35,3 +37,4 @@ mod service_lifecycle;
 mod services;
 mod tenancy;
 mod two_factor;
+mod webhooks;

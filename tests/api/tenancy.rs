@@ -42,6 +42,10 @@ enum Target {
     FtpUser,
     Database,
     Certificate,
+    /// A webhook endpoint, one per account, seen by its owner only: the `/v1/webhooks`
+    /// routes. `{sub}` is a delivery of it (a test event).
+    Webhook,
+    WebhookDelivery,
 }
 
 impl Target {
@@ -449,6 +453,40 @@ const ROUTES: &[Route] = &[
         success: 204,
     },
     Route { method: "DELETE", path: "/v1/domains/{id}", body: None, target: Target::Domain, success: 204 },
+    // Login links need `manage`; a tool that does not exist is refused once reached.
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/login-links",
+        body: Some(|| json!({"tool": "ssh"})),
+        target: Target::Service,
+        success: 422,
+    },
+    // Webhooks: each account's own; removed last (see `gone`).
+    Route { method: "GET", path: "/v1/webhooks/{id}", body: None, target: Target::Webhook, success: 200 },
+    Route {
+        method: "PATCH",
+        path: "/v1/webhooks/{id}",
+        body: Some(|| json!({"url": 5})),
+        target: Target::Webhook,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/webhooks/{id}/deliveries", body: None, target: Target::Webhook, success: 200 },
+    Route { method: "POST", path: "/v1/webhooks/{id}/test", body: None, target: Target::Webhook, success: 202 },
+    Route {
+        method: "POST",
+        path: "/v1/webhooks/{id}/deliveries/{sub}/retry",
+        body: None,
+        target: Target::WebhookDelivery,
+        success: 202,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/webhooks/{id}/rotate-secret",
+        body: None,
+        target: Target::Webhook,
+        success: 200,
+    },
+    Route { method: "DELETE", path: "/v1/webhooks/{id}", body: None, target: Target::Webhook, success: 204 },
 ];
 
 /// Grants of services, accepted before the matrix: (grantor, grantee, permissions). The
@@ -643,6 +681,8 @@ fn expected(cast: &Cast, route: &Route, caller: &Caller, target: &str) -> Want {
         | Target::Certificate => (route.success, None),
         Target::Job if caller == target => (route.success, None),
         Target::Job => (404, Some("not_found")),
+        Target::Webhook | Target::WebhookDelivery if caller == target => (route.success, None),
+        Target::Webhook | Target::WebhookDelivery => (404, Some("not_found")),
         Target::Grant => {
             let roles: Vec<&str> = cast.accounts.iter().map(|(role, _)| *role).collect();
             let grantor = caller == target;
@@ -686,7 +726,7 @@ fn check(response: &Response, want: Want, answer: Option<(&str, &str)>, cell: &s
     }
 }
 
-both_backends!(tenancy_matrix, |server| {
+both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")], |server| {
     let started = Instant::now();
     let tree = Tree::build(&server);
     let second_operator = server.operator("operator-2");
@@ -852,6 +892,21 @@ both_backends!(tenancy_matrix, |server| {
             "id",
         );
     }
+    // One webhook endpoint per account (nothing listens on port 9), with a delivery.
+    for role in &roles {
+        let token = token_of(role);
+        let made = server.post(
+            "/v1/webhooks",
+            Some(&token),
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["webhook.test"]}),
+        );
+        assert_eq!(made.status, 201, "{role} creates a webhook: {}", made.body);
+        let webhook = made.str("id");
+        let test = server.post(&format!("/v1/webhooks/{webhook}/test"), Some(&token), json!({}));
+        assert_eq!(test.status, 202, "{role} sends a test event: {}", test.body);
+        resources.push((Target::Webhook, role, webhook));
+        resources.push((Target::WebhookDelivery, role, test.str("id")));
+    }
     let resource_of = |target: Target, role: &str| {
         resources.iter().find(|(t, r, _)| *t == target && *r == role).expect("resource").2.clone()
     };
@@ -890,6 +945,10 @@ both_backends!(tenancy_matrix, |server| {
                 Target::Job => (job_of(target), None),
                 Target::Grant => (grant_of(target), None),
                 Target::Domain => (domain_of(target), None),
+                Target::Webhook => (resource_of(Target::Webhook, target), None),
+                Target::WebhookDelivery => {
+                    (resource_of(Target::Webhook, target), Some(resource_of(Target::WebhookDelivery, target)))
+                }
                 resource @ (Target::DomainHost | Target::DnsRecord) => {
                     (domain_of(target), Some(resource_of(resource, target)))
                 }
@@ -905,7 +964,9 @@ both_backends!(tenancy_matrix, |server| {
             };
             // Deleting a resource removes it for every later caller; a deleted domain
             // also hides the grant it was reached by (its name is looked up first).
-            let deletes = route.method == "DELETE" && route.target.on_service() && route.path.ends_with('}');
+            let deletes = route.method == "DELETE"
+                && (route.target.on_service() || route.target == Target::Webhook)
+                && route.path.ends_with('}');
             let mut want = expected(&cast, route, caller, target);
             let lookup_found =
                 want.0 == route.success || route.target == Target::Domain && want.1 == Some("insufficient_grant");

@@ -10,6 +10,7 @@ use hostadmin_persistence::accounts::{self as account_store, AccountRow};
 use hostadmin_persistence::domains::{self as domain_store, DomainRow};
 use hostadmin_persistence::restrictions as restriction_store;
 use hostadmin_persistence::services::{self as service_store, ServiceRow};
+use hostadmin_persistence::webhooks::{self as webhook_store, WebhookRow};
 use hostadmin_persistence::DbConnection;
 
 use crate::http::problem::ApiError;
@@ -129,6 +130,21 @@ pub async fn account(
         .run(move |conn| account_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found))
         .await?;
     Ok(Reached { row, relation: Relation::Above, owner: None, authorized })
+}
+
+/// The actor's own webhook endpoint `id`, for the authorized action: 404 for another
+/// account's (whoever it belongs to) or a malformed id.
+pub async fn webhook(
+    state: &AppState,
+    actor: &Actor,
+    authorized: Authorized,
+    id: &str,
+) -> Result<Reached<WebhookRow>, ApiError> {
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    let owner = actor.account_id.clone();
+    let row =
+        state.db.run(move |conn| webhook_store::find_own(conn, &owner, &id)?.ok_or_else(ApiError::not_found)).await?;
+    Ok(Reached { row, relation: Relation::Owner, owner: None, authorized })
 }
 
 /// The domain `name` (any spelling; unparsable is 404) as the actor reaches it through

@@ -2,5 +2,6 @@
 
 pub mod principal;
 pub mod tokens;
+pub mod tool_keys;
 
 pub use principal::Principal;

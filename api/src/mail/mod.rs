@@ -39,6 +39,8 @@ pub enum Template {
     RegistrationExists,
     /// A registration named a login that is taken.
     RegistrationLoginTaken,
+    /// A webhook endpoint failed every delivery for 5 days and was disabled.
+    WebhookDisabled,
 }
 
 impl Template {
@@ -50,6 +52,7 @@ impl Template {
             Self::Welcome => "welcome",
             Self::RegistrationExists => "registration_exists",
             Self::RegistrationLoginTaken => "registration_login_taken",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -61,6 +64,7 @@ impl Template {
             Self::Welcome => "Welcome: choose your password",
             Self::RegistrationExists => "You already have an account",
             Self::RegistrationLoginTaken => "That login is taken",
+            Self::WebhookDisabled => "A webhook endpoint was disabled",
         }
     }
 
@@ -81,7 +85,7 @@ impl Template {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let sources: [(&str, &str); 13] = [
+    let sources: [(&str, &str); 15] = [
         ("layout.html", include_str!("templates/layout.html")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
         ("password_reset.html", include_str!("templates/password_reset.html")),
@@ -95,6 +99,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("registration_exists.html", include_str!("templates/registration_exists.html")),
         ("registration_login_taken.txt", include_str!("templates/registration_login_taken.txt")),
         ("registration_login_taken.html", include_str!("templates/registration_login_taken.html")),
+        ("webhook_disabled.txt", include_str!("templates/webhook_disabled.txt")),
+        ("webhook_disabled.html", include_str!("templates/webhook_disabled.html")),
     ];
     for (name, source) in sources {
         // The templates are compiled in; a broken one fails the unit test below.
@@ -327,6 +333,7 @@ mod tests {
         let context = json!({
             "site": "https://panel.test", "name": "<b>Ann</b>", "login": "ann", "email": "a@x.test",
             "new_email": "b@x.test", "link": "https://panel.test/x?token=abc", "valid_for": "1 hour",
+            "url": "https://hooks.example.com/in", "since": "2026-12-01 10:00 UTC",
         });
         for template in [
             Template::PasswordReset,
@@ -335,6 +342,7 @@ mod tests {
             Template::Welcome,
             Template::RegistrationExists,
             Template::RegistrationLoginTaken,
+            Template::WebhookDisabled,
         ] {
             let rendered = render(template, &context).unwrap();
             assert!(rendered.text.contains("https://panel.test"), "{}", template.name());

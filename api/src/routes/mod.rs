@@ -17,6 +17,7 @@ pub mod forwards;
 pub mod ftp_users;
 pub mod impersonation;
 pub mod jobs;
+pub mod login_links;
 pub mod mailboxes;
 pub mod me;
 pub mod plans;
@@ -26,6 +27,7 @@ pub mod service_lifecycle;
 pub mod services;
 pub mod system;
 pub mod two_factor;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -133,7 +135,18 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(dns::get_dns_zone)
         .service(dns::get_dns_record)
         .service(dns::update_dns_record)
-        .service(dns::delete_dns_record);
+        .service(dns::delete_dns_record)
+        .service(login_links::create_login_link)
+        .service(login_links::redeem_login_link)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::create_webhook)
+        .service(webhooks::get_webhook)
+        .service(webhooks::update_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::rotate_webhook_secret)
+        .service(webhooks::test_webhook)
+        .service(webhooks::list_deliveries)
+        .service(webhooks::retry_delivery);
 }
 
 /// The routes outside `/v1`.
