@@ -383,6 +383,17 @@ pub enum Action {
     ReadHosting,
     /// Add, change or remove FTP users, databases and certificates.
     WriteHosting,
+    /// List and read tickets, their messages and attachments.
+    ReadTickets,
+    /// Open a ticket, answer it, change its status or priority, attach a file.
+    WriteTickets,
+    /// Read or change one's own notification settings.
+    ReadNotifications,
+    UpdateNotifications,
+    /// Read the status page's components as stored (not lowered by incidents).
+    ReadStatusComponents,
+    /// Change the status page: components, incidents and their updates.
+    ManageStatus,
 }
 
 /// One line of the rule table.
@@ -418,6 +429,7 @@ pub struct ObjectRule {
 
 const EVERYONE: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller, AccountKind::Customer];
 const SELLERS: &[AccountKind] = &[AccountKind::Operator, AccountKind::Reseller];
+const OPERATORS: &[AccountKind] = &[AccountKind::Operator];
 
 /// Owner, sellers above it, grantees with `grant`.
 const fn anyone_with(grant: Permission) -> Option<ObjectRule> {
@@ -566,6 +578,17 @@ impl Action {
             Self::WriteHosting => Rule::change(EVERYONE, Some(S::HostingWrite))
                 .restrictable_as(R::HostingWrite)
                 .on(anyone_with(P::Manage)),
+            // Tickets: reached as their customer, from above it, or by a grant on their service.
+            Self::ReadTickets => Rule::read(EVERYONE, S::SupportRead).on(anyone_with(P::Support)),
+            Self::WriteTickets => Rule::change(EVERYONE, Some(S::SupportWrite))
+                .restrictable_as(R::SupportWrite)
+                .on(anyone_with(P::Support)),
+            // Notification settings are about support mails today: the support scopes.
+            Self::ReadNotifications => Rule::read(EVERYONE, S::SupportRead),
+            Self::UpdateNotifications => Rule::change(EVERYONE, Some(S::SupportWrite)),
+            // The status page: public to read, written by operators (or their monitoring).
+            Self::ReadStatusComponents => Rule::read(OPERATORS, S::SupportRead),
+            Self::ManageStatus => Rule::change(OPERATORS, Some(S::SupportWrite)),
         }
     }
 
@@ -793,6 +816,8 @@ mod tests {
             (Action::TerminateService,         "R",  "-",  ["G", "G", "G", "G"]),
             (Action::WriteDns,                 "-",  "-",  ["G", "-", "G", "G"]),
             (Action::ReadMail,                 "-",  "-",  ["-", "-", "-", "-"]),
+            (Action::ReadTickets,              "-",  "-",  ["G", "G", "G", "-"]),
+            (Action::WriteTickets,             "-",  "-",  ["G", "G", "G", "-"]),
         ];
         let seller = actor(AccountKind::Reseller);
         let owner_standing = active_owner(Restrictions::none());
@@ -849,6 +874,27 @@ mod tests {
         );
         assert_eq!(someone.authorize(Action::ReadService).unwrap().permits(&manage, Some(&suspended)), Ok(()));
         assert_eq!(write_dns.permits(&manage, None), Err(Denied::OwnerSuspended), "unknown standing: refused");
+    }
+
+    #[test]
+    fn support_needs_its_scopes_and_can_be_restricted_and_only_operators_run_the_status_page() {
+        let reader = with_key(actor(AccountKind::Customer), &[Scope::SupportRead]);
+        assert_eq!(check(&reader, Action::ReadTickets), Ok(()));
+        assert_eq!(check(&reader, Action::WriteTickets), Err(Denied::InsufficientScope(Scope::SupportWrite)));
+        let mut restricted = actor(AccountKind::Customer);
+        restricted.restrictions = [RestrictableAction::SupportWrite].into();
+        assert_eq!(
+            check(&restricted, Action::WriteTickets),
+            Err(Denied::ActionRestricted(RestrictableAction::SupportWrite))
+        );
+        assert_eq!(check(&restricted, Action::ReadTickets), Ok(()));
+        assert_eq!(check(&restricted, Action::UpdateNotifications), Ok(()), "a preference, not support work");
+        for kind in [AccountKind::Reseller, AccountKind::Customer] {
+            assert_eq!(check(&actor(kind), Action::ManageStatus), Err(Denied::Forbidden));
+            assert_eq!(check(&actor(kind), Action::ReadStatusComponents), Err(Denied::Forbidden));
+        }
+        let monitoring = with_key(actor(AccountKind::Operator), &[Scope::SupportWrite]);
+        assert_eq!(check(&monitoring, Action::ManageStatus), Ok(()));
     }
 
     #[test]

@@ -45,10 +45,14 @@ pub enum Scope {
     HostingWrite,
     #[serde(rename = "impersonate")]
     Impersonate,
+    #[serde(rename = "support:read")]
+    SupportRead,
+    #[serde(rename = "support:write")]
+    SupportWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 18] = [
+    pub const ALL: [Scope; 20] = [
         Self::AccountRead,
         Self::CustomersRead,
         Self::CustomersWrite,
@@ -67,6 +71,8 @@ impl Scope {
         Self::HostingRead,
         Self::HostingWrite,
         Self::Impersonate,
+        Self::SupportRead,
+        Self::SupportWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +95,8 @@ impl Scope {
             Self::HostingRead => "hosting:read",
             Self::HostingWrite => "hosting:write",
             Self::Impersonate => "impersonate",
+            Self::SupportRead => "support:read",
+            Self::SupportWrite => "support:write",
         }
     }
 
