@@ -24,6 +24,8 @@ use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind};
 use hostadmin_domain::money::Currency;
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
+use hostadmin_domain::status::{ComponentStatus, Impact, IncidentKind, Progress};
+use hostadmin_domain::support::{AttachmentType, Direction, Priority, Side, TicketStatus};
 
 /// A domain type stored as one of a closed set of names.
 pub trait TextColumn: Sized {
@@ -61,6 +63,15 @@ text_column! {
     ServiceStatus => "service status",
     ServiceKind => "service kind",
     BillingCycle => "billing cycle",
+    TicketStatus => "ticket status",
+    Priority => "ticket priority",
+    Side => "ticket side",
+    Direction => "ticket direction",
+    AttachmentType => "attachment type",
+    ComponentStatus => "component status",
+    IncidentKind => "incident kind",
+    Impact => "incident impact",
+    Progress => "incident progress",
 }
 
 impl From<Text<Currency>> for Currency {

@@ -25,14 +25,18 @@ pub mod login_failures;
 pub mod mail_addresses;
 pub mod mailboxes;
 pub mod migrations;
+pub mod notification_settings;
 pub mod outbox;
 pub mod plans;
 pub mod restrictions;
 pub mod schema;
 pub mod services;
 pub mod sessions;
+pub mod status_page;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod ticket_attachments;
+pub mod tickets;
 pub mod two_factor;
 pub mod usage;
 
