@@ -38,6 +38,8 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "Certificates", description = "TLS certificates of a hosting service: uploads and CSRs; private keys stay on the server"),
         (name = "FTP users", description = "FTP logins of a hosting service, confined to the service's root"),
         (name = "Databases", description = "MySQL and PostgreSQL databases of a hosting service, with their users"),
+        (name = "Support", description = "Tickets between an account and its seller: messages, internal notes, attachments"),
+        (name = "Status page", description = "Components, incidents and planned work; public summary, history and Atom feed"),
         (name = "Jobs", description = "Background jobs: large bulk actions and their progress"),
         (name = "System", description = "Health, readiness, metrics, this document"),
     )

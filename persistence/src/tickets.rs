@@ -367,3 +367,14 @@ pub fn messages(
     }
     Ok(query.order(ticket_messages::id.desc()).limit(limit).select(MessageRow::as_select()).load(conn)?)
 }
+
+/// Who answers for the provider, the seller of top-level accounts: every operator that
+/// is not blocked, as (id, name, email), oldest first.
+pub fn provider_staff(conn: &mut DbConnection) -> Result<Vec<(String, String, String)>, StoreError> {
+    Ok(account_table::table
+        .filter(account_table::kind.eq(AccountKind::Operator.as_str()))
+        .filter(account_table::status.ne(hostadmin_domain::accounts::AccountStatus::Blocked.as_str()))
+        .order(account_table::id.asc())
+        .select((account_table::id, account_table::name, account_table::email))
+        .load(conn)?)
+}

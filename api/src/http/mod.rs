@@ -9,6 +9,8 @@ pub mod merge_patch;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;
+pub mod published;
 pub mod query_guard;
 pub mod rate_limit;
 pub mod request_id;
+pub mod upload;

@@ -39,6 +39,12 @@ pub enum Template {
     RegistrationExists,
     /// A registration named a login that is taken.
     RegistrationLoginTaken,
+    /// To a seller: a customer opened a ticket.
+    TicketOpened,
+    /// To one side of a ticket: the other side answered.
+    TicketReply,
+    /// To a customer: its seller opened a ticket to it.
+    TicketFromSeller,
 }
 
 impl Template {
@@ -50,6 +56,9 @@ impl Template {
             Self::Welcome => "welcome",
             Self::RegistrationExists => "registration_exists",
             Self::RegistrationLoginTaken => "registration_login_taken",
+            Self::TicketOpened => "ticket_opened",
+            Self::TicketReply => "ticket_reply",
+            Self::TicketFromSeller => "ticket_from_seller",
         }
     }
 
@@ -61,6 +70,9 @@ impl Template {
             Self::Welcome => "Welcome: choose your password",
             Self::RegistrationExists => "You already have an account",
             Self::RegistrationLoginTaken => "That login is taken",
+            Self::TicketOpened => "A new support ticket",
+            Self::TicketReply => "An answer on your support ticket",
+            Self::TicketFromSeller => "A message from your provider",
         }
     }
 
@@ -81,7 +93,7 @@ impl Template {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let sources: [(&str, &str); 13] = [
+    let sources: [(&str, &str); 19] = [
         ("layout.html", include_str!("templates/layout.html")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
         ("password_reset.html", include_str!("templates/password_reset.html")),
@@ -95,6 +107,12 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("registration_exists.html", include_str!("templates/registration_exists.html")),
         ("registration_login_taken.txt", include_str!("templates/registration_login_taken.txt")),
         ("registration_login_taken.html", include_str!("templates/registration_login_taken.html")),
+        ("ticket_opened.txt", include_str!("templates/ticket_opened.txt")),
+        ("ticket_opened.html", include_str!("templates/ticket_opened.html")),
+        ("ticket_reply.txt", include_str!("templates/ticket_reply.txt")),
+        ("ticket_reply.html", include_str!("templates/ticket_reply.html")),
+        ("ticket_from_seller.txt", include_str!("templates/ticket_from_seller.txt")),
+        ("ticket_from_seller.html", include_str!("templates/ticket_from_seller.html")),
     ];
     for (name, source) in sources {
         // The templates are compiled in; a broken one fails the unit test below.
@@ -304,6 +322,7 @@ mod tests {
         let context = json!({
             "site": "https://panel.test", "name": "<b>Ann</b>", "login": "ann", "email": "a@x.test",
             "new_email": "b@x.test", "link": "https://panel.test/x?token=abc", "valid_for": "1 hour",
+            "number": 7, "subject": "<i>Mail</i>", "body": "<script>x</script>", "customer": "ann",
         });
         for template in [
             Template::PasswordReset,
@@ -312,10 +331,14 @@ mod tests {
             Template::Welcome,
             Template::RegistrationExists,
             Template::RegistrationLoginTaken,
+            Template::TicketOpened,
+            Template::TicketReply,
+            Template::TicketFromSeller,
         ] {
             let rendered = render(template, &context).unwrap();
             assert!(rendered.text.contains("https://panel.test"), "{}", template.name());
             assert!(!rendered.html.contains("<b>Ann</b>"), "{} escapes", template.name());
+            assert!(!rendered.html.contains("<script>"), "{} escapes", template.name());
         }
     }
 }

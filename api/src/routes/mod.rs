@@ -19,12 +19,17 @@ pub mod impersonation;
 pub mod jobs;
 pub mod mailboxes;
 pub mod me;
+pub mod notifications;
 pub mod plans;
 pub mod registration;
 pub mod restrictions;
 pub mod service_lifecycle;
 pub mod services;
+pub mod status;
+pub mod status_admin;
 pub mod system;
+pub mod ticket_attachments;
+pub mod tickets;
 pub mod two_factor;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -133,7 +138,29 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(dns::get_dns_zone)
         .service(dns::get_dns_record)
         .service(dns::update_dns_record)
-        .service(dns::delete_dns_record);
+        .service(dns::delete_dns_record)
+        .service(notifications::get_notifications)
+        .service(notifications::update_notifications)
+        .service(tickets::list_tickets)
+        .service(tickets::create_ticket)
+        .service(tickets::get_ticket)
+        .service(tickets::update_ticket)
+        .service(tickets::list_messages)
+        .service(tickets::create_message)
+        .service(ticket_attachments::upload_attachment)
+        .service(ticket_attachments::download_attachment)
+        .service(status::status_summary)
+        .service(status::status_feed)
+        .service(status::list_incidents)
+        .service(status::get_incident)
+        .service(status_admin::create_incident)
+        .service(status_admin::update_incident)
+        .service(status_admin::create_update)
+        .service(status_admin::list_components)
+        .service(status_admin::create_component)
+        .service(status_admin::get_component)
+        .service(status_admin::update_component)
+        .service(status_admin::delete_component);
 }
 
 /// The routes outside `/v1`.
