@@ -28,5 +28,8 @@ mod provisioning;
 mod restrictions;
 mod service_lifecycle;
 mod services;
+mod status_page;
 mod tenancy;
+mod ticket_attachments;
+mod tickets;
 mod two_factor;
