@@ -384,3 +384,33 @@ both_backends!(new_tickets_and_answers_are_mailed_unless_replies_are_switched_of
     }
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'account.notifications_update'"), 1);
 });
+
+both_backends!(numbers_stay_gapless_and_unique_when_tickets_are_opened_at_once, |server| {
+    let tree = Tree::build(&server);
+    // The seller's first tickets race to create its counter, then keep racing on it.
+    let start = std::sync::Barrier::new(8);
+    let numbers: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (start, server) = (&start, &server);
+                let who = if i % 2 == 0 { &tree.customer_a1 } else { &tree.customer_a2 };
+                scope.spawn(move || {
+                    start.wait();
+                    let response = open(server, who, json!({"subject": format!("race {i}"), "body": "x"}));
+                    assert_eq!(response.status, 201, "{}", response.body);
+                    response.body["number"].as_i64().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    let mut sorted = numbers.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=8).collect::<Vec<_>>(), "{numbers:?}");
+    // A refused request takes no number.
+    assert_eq!(
+        open(&server, &tree.customer_a1, json!({"subject": "x", "body": "y", "service_id": tree.operator.id})).status,
+        404
+    );
+    assert_eq!(opened(&server, &tree.customer_a1, json!({"subject": "next", "body": "y"}))["number"], 9);
+});
