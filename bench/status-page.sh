@@ -62,7 +62,7 @@ run_backend() { # name, database url
 	post "$token" /v1/status/incidents "{\"kind\":\"maintenance\",\"title\":\"Upgrade\",\"body\":\"\",\"component_ids\":[\"${ids[3]}\"],\"impact\":\"maintenance\",\"scheduled_start\":\"$start\",\"scheduled_end\":\"$end\"}" >/dev/null
 	local size etag
 	size=$(curl -fs $base/v1/status | wc -c)
-	etag=$(curl -fsI $base/v1/status | awk -F': ' 'tolower($1) == "etag" {print $2}' | tr -d '\r')
+	etag=$(curl -fs -D - -o /dev/null $base/v1/status | awk -F': ' 'tolower($1) == "etag" {print $2}' | tr -d '\r')
 	echo "== $name ($(nproc) cores, $connections connections, ${duration}s each; summary $size bytes)" >&2
 	local health status conditional
 	health=$(rate "GET /healthz" $base/healthz)

@@ -37,6 +37,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// The routes under `/v1`.
 pub fn configure_v1(config: &mut ServiceConfig) {
     config
+        // The public status page first: routes are matched in this order, and it is the
+        // route a crowd hits during an outage.
+        .service(status::status_summary)
+        .service(status::status_feed)
+        .service(status::list_incidents)
+        .service(status::get_incident)
         .service(auth::login)
         .service(auth::refresh)
         .service(auth::logout)
@@ -149,10 +155,6 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(tickets::create_message)
         .service(ticket_attachments::upload_attachment)
         .service(ticket_attachments::download_attachment)
-        .service(status::status_summary)
-        .service(status::status_feed)
-        .service(status::list_incidents)
-        .service(status::get_incident)
         .service(status_admin::create_incident)
         .service(status_admin::update_incident)
         .service(status_admin::create_update)
