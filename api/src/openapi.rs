@@ -39,6 +39,8 @@ or `Authorization: Bearer hk_...` with an API key.",
         (name = "Certificates", description = "TLS certificates of a hosting service: uploads and CSRs; private keys stay on the server"),
         (name = "FTP users", description = "FTP logins of a hosting service, confined to the service's root"),
         (name = "Databases", description = "MySQL and PostgreSQL databases of a hosting service, with their users"),
+        (name = "Support", description = "Tickets between an account and its seller: messages, internal notes, attachments"),
+        (name = "Status page", description = "Components, incidents and planned work; public summary, history and Atom feed"),
         (name = "Jobs", description = "Background jobs: large bulk actions and their progress"),
         (name = "Webhooks", description = "Signed event deliveries (Standard Webhooks) to the caller's endpoints, with their delivery logs"),
         (name = "Login links", description = "One-click, single-use login links to a service's tools (panel, webmail, database, files)"),
@@ -313,6 +315,13 @@ mod tests {
             checked_in == document_json(),
             "openapi/v1.json is stale: run `cargo run -q -- openapi > openapi/v1.json`"
         );
+    }
+
+    #[test]
+    fn an_api_key_may_hold_every_scope() {
+        let document = serde_json::to_value(document()).unwrap();
+        let scopes = &document["components"]["schemas"]["CreateApiKey"]["properties"]["scopes"];
+        assert_eq!(scopes["maxItems"], hostadmin_domain::scopes::Scope::ALL.len(), "{scopes}");
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
         db: db.clone(),
         provisioner: crate::app::provisioning::driver(config.provisioner),
         sealer: hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key),
+        status_page: Default::default(),
         config: Arc::new(config),
     };
     Ok((web::Data::new(state), db))

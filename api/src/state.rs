@@ -22,4 +22,6 @@ pub struct AppState {
     /// Seals secrets the server must read again (TOTP seeds, provisioner passwords,
     /// private keys) under the configured encryption key.
     pub sealer: Sealer,
+    /// The public status summary, rendered once and shared for a few seconds.
+    pub status_page: crate::http::published::Published,
 }

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 /// The longest a source file may be before its test module.
 const MAX_LINES: usize = 600;
 
+/// Files that are declarations rather than code a reader follows, exempt from the length
+/// check: the table definitions, kept in step with the migrations by a test of their own.
+const DECLARATIONS: &[&str] = &["persistence/src/schema.rs"];
+
 /// The files allowed to name route modules: the router itself, and what serves or
 /// documents its route list.
 const ROUTE_USERS: &[&str] = &["routes/mod.rs", "server.rs", "openapi.rs"];
@@ -196,7 +200,8 @@ fn no_source_file_is_longer_than_a_reader_takes_in_at_once() {
         for file in rust_files(&workspace().join(crate_dir).join("src")) {
             let text = std::fs::read_to_string(&file).unwrap();
             let lines = before_tests(&text).lines().count();
-            if lines > MAX_LINES {
+            let name = file.strip_prefix(workspace()).unwrap().to_string_lossy().replace('\\', "/");
+            if lines > MAX_LINES && !DECLARATIONS.contains(&name.as_str()) {
                 long.push(format!("{} ({lines} lines)", file.strip_prefix(workspace()).unwrap().display()));
             }
         }

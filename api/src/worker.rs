@@ -98,6 +98,9 @@ pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings
             if let Err(error) = webhook_delivery::prune(&state).await {
                 tracing::warn!(error = %error, "pruning webhook deliveries failed; trying again next round");
             }
+            if let Err(error) = crate::app::support::attachments::prune(&db).await {
+                tracing::warn!(error = %error, "pruning unsent attachments failed; trying again next round");
+            }
             if serves_requests {
                 state.limiter.shrink();
             }

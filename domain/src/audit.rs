@@ -128,6 +128,28 @@ pub const WEBHOOK_DISABLE: &str = "webhook.disable";
 pub const SERVICE_LOGIN_LINK: &str = "service.login_link";
 /// A tool redeemed a login link: the owner was logged in to it.
 pub const SERVICE_LOGIN_LINK_REDEEM: &str = "service.login_link_redeem";
+/// A ticket was opened (incoming, or outgoing from a seller); its target is the ticket,
+/// its account the ticket's customer.
+pub const TICKET_CREATE: &str = "ticket.create";
+/// A reply on a ticket, from either side (never its text).
+pub const TICKET_REPLY: &str = "ticket.reply";
+/// A ticket was closed or its priority changed.
+pub const TICKET_UPDATE: &str = "ticket.update";
+/// An internal note: its target is the note (`ticket_note`) and its account the seller,
+/// so that the customer's side never learns of it, in the log or (later) in webhooks.
+pub const TICKET_INTERNAL_NOTE: &str = "ticket.internal_note";
+/// A file was attached to a ticket; its account is the uploader's side's.
+pub const TICKET_ATTACHMENT_UPLOAD: &str = "ticket.attachment_upload";
+/// An account changed its notification settings.
+pub const ACCOUNT_NOTIFICATIONS_UPDATE: &str = "account.notifications_update";
+/// The status page: components, incidents and their updates (operators).
+pub const STATUS_COMPONENT_CREATE: &str = "status.component_create";
+pub const STATUS_COMPONENT_UPDATE: &str = "status.component_update";
+pub const STATUS_COMPONENT_DELETE: &str = "status.component_delete";
+pub const STATUS_INCIDENT_CREATE: &str = "status.incident_create";
+pub const STATUS_INCIDENT_UPDATE: &str = "status.incident_update";
+/// An update posted on an incident (its progress and a text).
+pub const STATUS_INCIDENT_PROGRESS: &str = "status.incident_progress";
 
 /// What an audited change was done to.
 pub mod target {
@@ -147,4 +169,9 @@ pub mod target {
     pub const DATABASE: &str = "database";
     pub const WEBHOOK: &str = "webhook";
     pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
+    pub const TICKET: &str = "ticket";
+    pub const TICKET_NOTE: &str = "ticket_note";
+    pub const TICKET_ATTACHMENT: &str = "ticket_attachment";
+    pub const STATUS_COMPONENT: &str = "status_component";
+    pub const STATUS_INCIDENT: &str = "status_incident";
 }

@@ -26,6 +26,8 @@ pub mod restrictions;
 pub mod scopes;
 pub mod sealing;
 pub mod services;
+pub mod status;
+pub mod support;
 pub mod time;
 pub mod two_factor;
 pub mod validation;

@@ -53,10 +53,13 @@ pub enum RestrictableAction {
     /// Change FTP users, databases and certificates.
     #[serde(rename = "hosting.write")]
     HostingWrite,
+    /// Open tickets, answer them, change them, attach files.
+    #[serde(rename = "support.write")]
+    SupportWrite,
 }
 
 impl RestrictableAction {
-    pub const ALL: [RestrictableAction; 14] = [
+    pub const ALL: [RestrictableAction; 15] = [
         Self::CustomerWrite,
         Self::ServiceCreate,
         Self::ServiceCancel,
@@ -71,6 +74,7 @@ impl RestrictableAction {
         Self::DnsWrite,
         Self::MailWrite,
         Self::HostingWrite,
+        Self::SupportWrite,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +93,7 @@ impl RestrictableAction {
             Self::DnsWrite => "dns.write",
             Self::MailWrite => "mail.write",
             Self::HostingWrite => "hosting.write",
+            Self::SupportWrite => "support.write",
         }
     }
 

@@ -49,10 +49,14 @@ pub enum Scope {
     WebhooksRead,
     #[serde(rename = "webhooks:write")]
     WebhooksWrite,
+    #[serde(rename = "support:read")]
+    SupportRead,
+    #[serde(rename = "support:write")]
+    SupportWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 20] = [
+    pub const ALL: [Scope; 22] = [
         Self::AccountRead,
         Self::CustomersRead,
         Self::CustomersWrite,
@@ -73,6 +77,8 @@ impl Scope {
         Self::Impersonate,
         Self::WebhooksRead,
         Self::WebhooksWrite,
+        Self::SupportRead,
+        Self::SupportWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +103,8 @@ impl Scope {
             Self::Impersonate => "impersonate",
             Self::WebhooksRead => "webhooks:read",
             Self::WebhooksWrite => "webhooks:write",
+            Self::SupportRead => "support:read",
+            Self::SupportWrite => "support:write",
         }
     }
 

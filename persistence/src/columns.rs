@@ -35,6 +35,8 @@ use hostadmin_domain::money::Currency;
 use hostadmin_domain::restrictions::Restrictions;
 use hostadmin_domain::scopes::ScopeSet;
 use hostadmin_domain::services::{Cancellation, ServiceStatus};
+use hostadmin_domain::status::{ComponentStatus, Impact, IncidentKind, Progress};
+use hostadmin_domain::support::{AttachmentType, Direction, Priority, Side, TicketStatus};
 use hostadmin_domain::webhooks::{DeliveryStatus, EventFilters};
 
 /// A domain type stored as one of a closed set of names.
@@ -80,6 +82,15 @@ text_column! {
     EmailTokenPurpose => "email token purpose",
     DeliveryStatus => "webhook delivery status",
     Tool => "login link tool",
+    TicketStatus => "ticket status",
+    Priority => "ticket priority",
+    Side => "ticket side",
+    Direction => "ticket direction",
+    AttachmentType => "attachment type",
+    ComponentStatus => "component status",
+    IncidentKind => "incident kind",
+    Impact => "incident impact",
+    Progress => "incident progress",
 }
 
 impl From<Text<Currency>> for Currency {

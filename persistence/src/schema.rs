@@ -418,6 +418,109 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        number -> BigInt,
+        seller_id -> Nullable<Text>,
+        customer_id -> Text,
+        service_id -> Nullable<Text>,
+        direction -> Text,
+        subject -> Text,
+        subject_lower -> Text,
+        status -> Text,
+        priority -> Text,
+        created_by -> Text,
+        last_reply_at -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_messages (id) {
+        id -> Text,
+        ticket_id -> Text,
+        author_id -> Text,
+        side -> Text,
+        internal -> Bool,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_attachments (id) {
+        id -> Text,
+        ticket_id -> Text,
+        message_id -> Nullable<Text>,
+        uploader_id -> Text,
+        side -> Text,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_settings (account_id) {
+        account_id -> Text,
+        ticket_replies -> Bool,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_components (id) {
+        id -> Text,
+        name -> Text,
+        group_name -> Nullable<Text>,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_incidents (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        impact -> Text,
+        progress -> Text,
+        scheduled_start -> Nullable<Timestamp>,
+        scheduled_end -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_incident_components (incident_id, component_id) {
+        incident_id -> Text,
+        component_id -> Text,
+    }
+}
+
+diesel::table! {
+    status_incident_updates (id) {
+        id -> Text,
+        incident_id -> Text,
+        progress -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(domain_hosts -> domains (domain_id));
 diesel::joinable!(dns_records -> domains (domain_id));
 diesel::joinable!(dns_zones -> domains (domain_id));
@@ -426,6 +529,11 @@ diesel::joinable!(forwards -> services (service_id));
 diesel::joinable!(ftp_users -> services (service_id));
 diesel::joinable!(databases -> services (service_id));
 diesel::joinable!(certificates -> services (service_id));
+diesel::joinable!(ticket_messages -> tickets (ticket_id));
+diesel::joinable!(ticket_attachments -> tickets (ticket_id));
+diesel::joinable!(status_incident_components -> status_incidents (incident_id));
+diesel::joinable!(status_incident_components -> status_components (component_id));
+diesel::joinable!(status_incident_updates -> status_incidents (incident_id));
 
 diesel::table! {
     webhooks (id) {
@@ -517,4 +625,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     login_links,
+    tickets,
+    ticket_messages,
+    ticket_attachments,
+    notification_settings,
+    status_components,
+    status_incidents,
+    status_incident_components,
+    status_incident_updates,
 );

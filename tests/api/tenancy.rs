@@ -46,6 +46,13 @@ enum Target {
     /// routes. `{sub}` is a delivery of it (a test event).
     Webhook,
     WebhookDelivery,
+    /// A ticket each account but the operators opened to its seller about its service:
+    /// the `/v1/tickets/{id}` routes. Reached by its customer and from above it; inside a
+    /// grant only with `support` (none of the matrix's grants has it).
+    Ticket,
+    /// A PNG attached to a message of each such ticket: `{id}` is the ticket, `{sub}`
+    /// the file.
+    TicketAttachment,
 }
 
 impl Target {
@@ -223,6 +230,38 @@ const ROUTES: &[Route] = &[
         success: 422,
     },
     Route { method: "GET", path: "/v1/jobs/{id}", body: None, target: Target::Job, success: 200 },
+    // Tickets: reads, and writes with bodies their validation refuses.
+    Route { method: "GET", path: "/v1/tickets/{id}", body: None, target: Target::Ticket, success: 200 },
+    Route {
+        method: "PATCH",
+        path: "/v1/tickets/{id}",
+        body: Some(|| json!({"priority": "soon"})),
+        target: Target::Ticket,
+        success: 422,
+    },
+    Route { method: "GET", path: "/v1/tickets/{id}/messages", body: None, target: Target::Ticket, success: 200 },
+    Route {
+        method: "POST",
+        path: "/v1/tickets/{id}/messages",
+        body: Some(|| json!({"body": 5})),
+        target: Target::Ticket,
+        success: 422,
+    },
+    // A JSON body is no file type a ticket takes.
+    Route {
+        method: "POST",
+        path: "/v1/tickets/{id}/attachments",
+        body: Some(|| json!({"file": "x"})),
+        target: Target::Ticket,
+        success: 415,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/tickets/{id}/attachments/{sub}",
+        body: None,
+        target: Target::TicketAttachment,
+        success: 200,
+    },
     // Grants: read by both parties, changed by the grantor, accepted by the grantee,
     // withdrawn last (a withdrawn grant is gone for its grantee too, see `order`).
     Route { method: "GET", path: "/v1/authorizations/{id}", body: None, target: Target::Grant, success: 200 },
@@ -679,6 +718,17 @@ fn expected(cast: &Cast, route: &Route, caller: &Caller, target: &str) -> Want {
         | Target::FtpUser
         | Target::Database
         | Target::Certificate => (route.success, None),
+        Target::Ticket | Target::TicketAttachment => {
+            if caller == target || cast.below(caller).contains(&target) {
+                (route.success, None)
+            } else {
+                match granted(target, caller).filter(|_| !impersonated) {
+                    None => (404, Some("not_found")),
+                    Some(permissions) if permissions.contains(&"support") => (route.success, None),
+                    Some(_) => (403, Some("insufficient_grant")),
+                }
+            }
+        }
         Target::Job if caller == target => (route.success, None),
         Target::Job => (404, Some("not_found")),
         Target::Webhook | Target::WebhookDelivery if caller == target => (route.success, None),
@@ -910,6 +960,30 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
     let resource_of = |target: Target, role: &str| {
         resources.iter().find(|(t, r, _)| *t == target && *r == role).expect("resource").2.clone()
     };
+
+    // Each account but the operators opens a ticket about its service, with a file on it.
+    let ticket_holders: Vec<&'static str> = roles.iter().copied().filter(|role| !Cast::is_operator(role)).collect();
+    let mut tickets: Vec<(&'static str, String, String)> = Vec::new();
+    for role in &ticket_holders {
+        let token = token_of(role);
+        let opened = server.post(
+            "/v1/tickets",
+            Some(&token),
+            json!({"subject": format!("ticket of {role}"), "body": "help", "service_id": service_of(role)}),
+        );
+        assert_eq!(opened.status, 201, "{role} opens a ticket: {}", opened.body);
+        let ticket = opened.str("id");
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+        let path = format!("/v1/tickets/{ticket}/attachments");
+        let file = server.send("POST", &path, Some(&token), Body::Raw(Some("image/png"), png), &[]);
+        assert_eq!(file.status, 201, "{role} attaches a file: {}", file.body);
+        let message = json!({"body": "a file", "attachment_ids": [file.str("id")]});
+        let sent = server.post(&format!("/v1/tickets/{ticket}/messages"), Some(&token), message);
+        assert_eq!(sent.status, 201, "{role} sends the file: {}", sent.body);
+        tickets.push((role, ticket, file.str("id")));
+    }
+    let ticket_of = |role: &str| tickets.iter().find(|(r, ..)| *r == role).expect("ticket").1.clone();
+    let attachment_of = |role: &str| tickets.iter().find(|(r, ..)| *r == role).expect("ticket").2.clone();
     let built = started.elapsed();
 
     let mut failures = Vec::new();
@@ -918,7 +992,11 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
     for route in ROUTES {
         // Every (caller, target) cell; a caller's own cell on its own key comes last, so
         // that a revocation cannot hide later cells.
-        let targets: &[&str] = if route.target == Target::Plan { SELLERS } else { &roles };
+        let targets: &[&str] = match route.target {
+            Target::Plan => SELLERS,
+            Target::Ticket | Target::TicketAttachment => &ticket_holders,
+            _ => &roles,
+        };
         let mut cells: Vec<(&Caller, &str)> = Vec::new();
         for caller in &callers {
             for target in targets {
@@ -944,6 +1022,8 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
                 Target::Service => (service_of(target), None),
                 Target::Job => (job_of(target), None),
                 Target::Grant => (grant_of(target), None),
+                Target::Ticket => (ticket_of(target), None),
+                Target::TicketAttachment => (ticket_of(target), Some(attachment_of(target))),
                 Target::Domain => (domain_of(target), None),
                 Target::Webhook => (resource_of(Target::Webhook, target), None),
                 Target::WebhookDelivery => {
@@ -958,6 +1038,8 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
             // A 200 names the object of the path; lists, reports and zones about it do not.
             let answer = match &sub {
                 _ if !route.path.ends_with('}') && !route.path.ends_with("/accept") => None,
+                // A download answers the file, not a JSON object.
+                _ if route.target == Target::TicketAttachment => None,
                 Some(sub) => Some(("id", sub.as_str())),
                 None if route.target == Target::Domain => Some(("name", id.as_str())),
                 None => Some(("id", id.as_str())),
@@ -982,8 +1064,12 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
             checks += 1;
         }
     }
-    let matrix: usize =
-        ROUTES.iter().map(|r| callers.len() * if r.target == Target::Plan { SELLERS.len() } else { roles.len() }).sum();
+    let targets_of = |target: Target| match target {
+        Target::Plan => SELLERS.len(),
+        Target::Ticket | Target::TicketAttachment => ticket_holders.len(),
+        _ => roles.len(),
+    };
+    let matrix: usize = ROUTES.iter().map(|r| callers.len() * targets_of(r.target)).sum();
     eprintln!(
         "tenancy matrix ({}): {} routes x {} callers x their targets = {matrix} cells",
         server.backend,

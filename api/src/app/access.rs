@@ -10,6 +10,7 @@ use hostadmin_persistence::accounts::{self as account_store, AccountRow};
 use hostadmin_persistence::domains::{self as domain_store, DomainRow};
 use hostadmin_persistence::restrictions as restriction_store;
 use hostadmin_persistence::services::{self as service_store, ServiceRow};
+use hostadmin_persistence::tickets::{self as ticket_store, TicketRow};
 use hostadmin_persistence::webhooks::{self as webhook_store, WebhookRow};
 use hostadmin_persistence::DbConnection;
 
@@ -105,6 +106,32 @@ pub fn service_in(
     };
     authorized.permits(&relation, owner.as_ref())?;
     Ok(Reached { row, relation, owner, authorized })
+}
+
+/// The ticket `id` as `actor` reaches it for the authorized action: its customer, an
+/// account above the customer (the seller's side) or a grantee of its service; 404
+/// outside that (or for a malformed id), 403 when the relation does not allow the
+/// action (`insufficient_grant` for a grant without `support`).
+pub async fn ticket(
+    state: &AppState,
+    actor: &Actor,
+    authorized: Authorized,
+    id: &str,
+) -> Result<Reached<TicketRow>, ApiError> {
+    let id = parse_id(id).ok_or_else(ApiError::not_found)?;
+    let reach = actor.reach();
+    state
+        .db
+        .run(move |conn| {
+            let (row, relation) = ticket_store::find_in_reach(conn, &reach, &id)?.ok_or_else(ApiError::not_found)?;
+            let owner = match relation {
+                Relation::Grantee(_) => Some(standing_of(conn, &row.customer_id)?),
+                Relation::Owner | Relation::Above => None,
+            };
+            authorized.permits(&relation, owner.as_ref())?;
+            Ok(Reached { row, relation, owner, authorized })
+        })
+        .await
 }
 
 /// What the owner's account imposes now: its status and the restrictions in force on it.

@@ -41,6 +41,12 @@ pub enum Template {
     RegistrationLoginTaken,
     /// A webhook endpoint failed every delivery for 5 days and was disabled.
     WebhookDisabled,
+    /// To a seller: a customer opened a ticket.
+    TicketOpened,
+    /// To one side of a ticket: the other side answered.
+    TicketReply,
+    /// To a customer: its seller opened a ticket to it.
+    TicketFromSeller,
 }
 
 impl Template {
@@ -53,6 +59,9 @@ impl Template {
             Self::RegistrationExists => "registration_exists",
             Self::RegistrationLoginTaken => "registration_login_taken",
             Self::WebhookDisabled => "webhook_disabled",
+            Self::TicketOpened => "ticket_opened",
+            Self::TicketReply => "ticket_reply",
+            Self::TicketFromSeller => "ticket_from_seller",
         }
     }
 
@@ -65,6 +74,9 @@ impl Template {
             Self::RegistrationExists => "You already have an account",
             Self::RegistrationLoginTaken => "That login is taken",
             Self::WebhookDisabled => "A webhook endpoint was disabled",
+            Self::TicketOpened => "A new support ticket",
+            Self::TicketReply => "An answer on your support ticket",
+            Self::TicketFromSeller => "A message from your provider",
         }
     }
 
@@ -85,7 +97,7 @@ impl Template {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let sources: [(&str, &str); 15] = [
+    let sources: [(&str, &str); 21] = [
         ("layout.html", include_str!("templates/layout.html")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
         ("password_reset.html", include_str!("templates/password_reset.html")),
@@ -101,6 +113,12 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("registration_login_taken.html", include_str!("templates/registration_login_taken.html")),
         ("webhook_disabled.txt", include_str!("templates/webhook_disabled.txt")),
         ("webhook_disabled.html", include_str!("templates/webhook_disabled.html")),
+        ("ticket_opened.txt", include_str!("templates/ticket_opened.txt")),
+        ("ticket_opened.html", include_str!("templates/ticket_opened.html")),
+        ("ticket_reply.txt", include_str!("templates/ticket_reply.txt")),
+        ("ticket_reply.html", include_str!("templates/ticket_reply.html")),
+        ("ticket_from_seller.txt", include_str!("templates/ticket_from_seller.txt")),
+        ("ticket_from_seller.html", include_str!("templates/ticket_from_seller.html")),
     ];
     for (name, source) in sources {
         // The templates are compiled in; a broken one fails the unit test below.
@@ -334,6 +352,7 @@ mod tests {
             "site": "https://panel.test", "name": "<b>Ann</b>", "login": "ann", "email": "a@x.test",
             "new_email": "b@x.test", "link": "https://panel.test/x?token=abc", "valid_for": "1 hour",
             "url": "https://hooks.example.com/in", "since": "2026-12-01 10:00 UTC",
+            "number": 7, "subject": "<i>Mail</i>", "body": "<script>x</script>", "customer": "ann",
         });
         for template in [
             Template::PasswordReset,
@@ -343,10 +362,14 @@ mod tests {
             Template::RegistrationExists,
             Template::RegistrationLoginTaken,
             Template::WebhookDisabled,
+            Template::TicketOpened,
+            Template::TicketReply,
+            Template::TicketFromSeller,
         ] {
             let rendered = render(template, &context).unwrap();
             assert!(rendered.text.contains("https://panel.test"), "{}", template.name());
             assert!(!rendered.html.contains("<b>Ann</b>"), "{} escapes", template.name());
+            assert!(!rendered.html.contains("<script>"), "{} escapes", template.name());
         }
     }
 }

@@ -20,12 +20,17 @@ pub mod jobs;
 pub mod login_links;
 pub mod mailboxes;
 pub mod me;
+pub mod notifications;
 pub mod plans;
 pub mod registration;
 pub mod restrictions;
 pub mod service_lifecycle;
 pub mod services;
+pub mod status;
+pub mod status_admin;
 pub mod system;
+pub mod ticket_attachments;
+pub mod tickets;
 pub mod two_factor;
 pub mod webhooks;
 
@@ -34,6 +39,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// The routes under `/v1`.
 pub fn configure_v1(config: &mut ServiceConfig) {
     config
+        // The public status page first: routes are matched in this order, and it is the
+        // route a crowd hits during an outage.
+        .service(status::status_summary)
+        .service(status::status_feed)
+        .service(status::list_incidents)
+        .service(status::get_incident)
         .service(auth::login)
         .service(auth::refresh)
         .service(auth::logout)
@@ -146,7 +157,25 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(webhooks::rotate_webhook_secret)
         .service(webhooks::test_webhook)
         .service(webhooks::list_deliveries)
-        .service(webhooks::retry_delivery);
+        .service(webhooks::retry_delivery)
+        .service(notifications::get_notifications)
+        .service(notifications::update_notifications)
+        .service(tickets::list_tickets)
+        .service(tickets::create_ticket)
+        .service(tickets::get_ticket)
+        .service(tickets::update_ticket)
+        .service(tickets::list_messages)
+        .service(tickets::create_message)
+        .service(ticket_attachments::upload_attachment)
+        .service(ticket_attachments::download_attachment)
+        .service(status_admin::create_incident)
+        .service(status_admin::update_incident)
+        .service(status_admin::create_update)
+        .service(status_admin::list_components)
+        .service(status_admin::create_component)
+        .service(status_admin::get_component)
+        .service(status_admin::update_component)
+        .service(status_admin::delete_component);
 }
 
 /// The routes outside `/v1`.

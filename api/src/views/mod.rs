@@ -5,3 +5,5 @@
 pub mod accounts;
 pub mod plans;
 pub mod services;
+pub mod status;
+pub mod support;
