@@ -79,6 +79,8 @@ pub struct BuyerSnapshot {
     pub address: BuyerAddress,
     /// As the profile held it; whether it was valid is what `reverse_charge` says.
     pub vat_id: Option<String>,
+    /// Where the invoice was sent; the buyer's electronic address in an e-invoice.
+    pub email: Option<String>,
 }
 
 /// What is known of a document before its lines are added up.
@@ -315,7 +317,12 @@ mod tests {
     }
 
     fn buyer() -> BuyerSnapshot {
-        BuyerSnapshot { legal_name: "Dvořák s.r.o.".into(), address: BuyerAddress::default(), vat_id: None }
+        BuyerSnapshot {
+            legal_name: "Dvořák s.r.o.".into(),
+            address: BuyerAddress::default(),
+            vat_id: None,
+            email: None,
+        }
     }
 
     fn line(unit: i64, rate: &str) -> InvoiceLine {
