@@ -49,8 +49,8 @@ const QUANTITY_RIGHT: f32 = 345.0;
 const UNIT_RIGHT: f32 = 420.0;
 const RATE_RIGHT: f32 = 470.0;
 /// The totals block: its labels start here, its amounts end at [`RIGHT`].
-const TOTALS_LEFT: f32 = 300.0;
-const TOTALS_LABEL_WIDTH: f32 = 150.0;
+const TOTALS_LEFT: f32 = 290.0;
+const TOTALS_LABEL_WIDTH: f32 = 175.0;
 
 const PARTY_WIDTH: f32 = 235.0;
 const BUYER_LEFT: f32 = MARGIN + 260.0;

@@ -336,3 +336,210 @@ impl<'a> Ubl<'a> {
         self.writer.write_event(Event::End(BytesEnd::new(element)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hostadmin_domain::billing::document::InvoiceDocument;
+    use roxmltree::{Document, Node};
+
+    use super::*;
+    use crate::documents::examples;
+
+    fn ubl(document: &InvoiceDocument) -> String {
+        String::from_utf8(render(document).unwrap()).unwrap()
+    }
+
+    /// The children of `node` named `cbc:name` or `cac:name`, in order.
+    fn children<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Vec<Node<'a, 'i>> {
+        let (prefix, local) = name.split_once(':').unwrap();
+        let namespace = if prefix == "cac" { CAC_NAMESPACE } else { CBC_NAMESPACE };
+        node.children().filter(|child| child.has_tag_name((namespace, local))).collect()
+    }
+
+    /// The one node at `path` (`cac:TaxTotal/cbc:TaxAmount`) below `node`.
+    fn at<'a, 'i>(node: Node<'a, 'i>, path: &str) -> Node<'a, 'i> {
+        path.split('/').fold(node, |node, name| {
+            let found = children(node, name);
+            assert_eq!(found.len(), 1, "{name} under {:?}", node.tag_name());
+            found[0]
+        })
+    }
+
+    fn text<'a>(node: Node<'a, '_>, path: &str) -> &'a str {
+        at(node, path).text().unwrap_or_default()
+    }
+
+    /// An amount element's text, with its currency checked.
+    fn amount(node: Node<'_, '_>, path: &str) -> String {
+        let element = at(node, path);
+        assert_eq!(element.attribute("currencyID"), Some("EUR"), "{path}");
+        element.text().unwrap_or_default().to_owned()
+    }
+
+    fn eur(minor: i64) -> String {
+        hostadmin_domain::money::Currency::parse("EUR").unwrap().decimal(minor)
+    }
+
+    #[test]
+    fn an_invoice_is_a_well_formed_ubl_invoice_with_the_peppol_ids() {
+        let xml = ubl(&examples::dutch_consumer().unwrap());
+        let parsed = Document::parse(&xml).unwrap();
+        let root = parsed.root_element();
+        assert!(root.has_tag_name((INVOICE_NAMESPACE, "Invoice")));
+        assert_eq!(text(root, "cbc:CustomizationID"), CUSTOMIZATION_ID);
+        assert_eq!(text(root, "cbc:ProfileID"), PROFILE_ID);
+        assert_eq!(text(root, "cbc:ID"), "INV-000007");
+        assert_eq!(text(root, "cbc:IssueDate"), "2026-01-05");
+        assert_eq!(text(root, "cbc:DueDate"), "2026-01-19");
+        assert_eq!(text(root, "cbc:InvoiceTypeCode"), "380");
+        assert_eq!(text(root, "cbc:DocumentCurrencyCode"), "EUR");
+        assert_eq!(text(root, "cbc:BuyerReference"), "INV-000007");
+        let seller = at(root, "cac:AccountingSupplierParty/cac:Party");
+        assert_eq!(text(seller, "cac:PartyLegalEntity/cbc:RegistrationName"), "Hosting B.V.");
+        assert_eq!(text(seller, "cac:PostalAddress/cac:Country/cbc:IdentificationCode"), "NL");
+        assert_eq!(text(seller, "cac:PartyTaxScheme/cbc:CompanyID"), "NL004495445B01");
+        assert_eq!(text(seller, "cbc:EndpointID"), "billing@hosting.example");
+        let buyer = at(root, "cac:AccountingCustomerParty/cac:Party");
+        assert_eq!(text(buyer, "cac:PartyName/cbc:Name"), "Jan de Vries");
+        assert!(children(buyer, "cac:PartyTaxScheme").is_empty());
+        assert_eq!(text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"), "NL91ABNA0417164300");
+        assert_eq!(text(root, "cac:PaymentMeans/cbc:PaymentID"), "INV-000007");
+    }
+
+    /// The UBL totals, element by element, against the document's.
+    fn assert_totals_match(document: &InvoiceDocument, root: Node<'_, '_>, sign: i64) {
+        let tax_total = at(root, "cac:TaxTotal");
+        assert_eq!(amount(tax_total, "cbc:TaxAmount"), eur(sign * document.tax_minor()));
+        let subtotals = children(tax_total, "cac:TaxSubtotal");
+        assert_eq!(subtotals.len(), document.tax_breakdown().len());
+        for (subtotal, entry) in subtotals.into_iter().zip(document.tax_breakdown()) {
+            assert_eq!(amount(subtotal, "cbc:TaxableAmount"), eur(sign * entry.taxable_minor));
+            assert_eq!(amount(subtotal, "cbc:TaxAmount"), eur(sign * entry.tax_minor));
+            assert_eq!(text(subtotal, "cac:TaxCategory/cbc:Percent"), entry.rate.to_string());
+            assert_eq!(text(subtotal, "cac:TaxCategory/cbc:ID"), document.tax_category(entry).code());
+            assert_eq!(text(subtotal, "cac:TaxCategory/cac:TaxScheme/cbc:ID"), "VAT");
+        }
+        let totals = at(root, "cac:LegalMonetaryTotal");
+        assert_eq!(amount(totals, "cbc:LineExtensionAmount"), eur(sign * document.subtotal_minor()));
+        assert_eq!(amount(totals, "cbc:TaxExclusiveAmount"), eur(sign * document.subtotal_minor()));
+        assert_eq!(amount(totals, "cbc:TaxInclusiveAmount"), eur(sign * document.total_minor()));
+        assert_eq!(amount(totals, "cbc:PayableAmount"), eur(sign * document.amount_due_minor()));
+        if document.amount_paid_minor() != 0 {
+            assert_eq!(amount(totals, "cbc:PrepaidAmount"), eur(sign * document.amount_paid_minor()));
+        }
+        let line_name = if sign < 0 { "cac:CreditNoteLine" } else { "cac:InvoiceLine" };
+        let quantity_name = if sign < 0 { "cbc:CreditedQuantity" } else { "cbc:InvoicedQuantity" };
+        let lines = children(root, line_name);
+        assert_eq!(lines.len(), document.lines().len());
+        for (index, (element, line)) in lines.into_iter().zip(document.lines()).enumerate() {
+            assert_eq!(text(element, "cbc:ID"), (index + 1).to_string());
+            assert_eq!(amount(element, "cbc:LineExtensionAmount"), eur(sign * line.amount_minor()));
+            assert_eq!(text(element, quantity_name), line.quantity().to_string());
+            assert_eq!(at(element, quantity_name).attribute("unitCode"), Some("C62"));
+            assert_eq!(amount(element, "cac:Price/cbc:PriceAmount"), eur(sign * line.unit_amount_minor()));
+            assert_eq!(text(element, "cac:Item/cbc:Name"), line.description());
+            assert_eq!(text(element, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent"), line.tax_rate().to_string());
+        }
+    }
+
+    #[test]
+    fn the_totals_equal_the_documents_element_by_element() {
+        for document in [examples::dutch_consumer().unwrap(), examples::reverse_charged().unwrap()] {
+            let xml = ubl(&document);
+            assert_totals_match(&document, Document::parse(&xml).unwrap().root_element(), 1);
+        }
+    }
+
+    #[test]
+    fn per_rate_rounding_is_what_the_e_invoice_states() {
+        // Two lines of 0.12 at 21 %: rounded per line 2 × 0.03 = 0.06, but BR-CO-17
+        // takes the rate's sum: 0.24 × 21 % = 0.0504 -> 0.05.
+        let buyer = examples::buyer("Jan de Vries", "NL", None).unwrap();
+        let document = examples::invoice(buyer, &[("a", 1, 12), ("b", 1, 12)]).unwrap();
+        assert_eq!(document.tax_minor(), 5);
+        let xml = ubl(&document);
+        let parsed = Document::parse(&xml).unwrap();
+        assert_eq!(amount(parsed.root_element(), "cac:TaxTotal/cbc:TaxAmount"), "0.05");
+        assert_totals_match(&document, parsed.root_element(), 1);
+    }
+
+    #[test]
+    fn reverse_charge_is_category_ae_with_its_exemption_reason_and_both_vat_ids() {
+        let xml = ubl(&examples::reverse_charged().unwrap());
+        let parsed = Document::parse(&xml).unwrap();
+        let root = parsed.root_element();
+        let category = at(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory");
+        assert_eq!(text(category, "cbc:ID"), "AE");
+        assert_eq!(text(category, "cbc:Percent"), "0");
+        assert_eq!(text(category, "cbc:TaxExemptionReasonCode"), "VATEX-EU-AE");
+        assert_eq!(text(root, "cac:AccountingCustomerParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID"), "CZ25123891");
+        assert_eq!(
+            text(root, "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID"),
+            "NL004495445B01"
+        );
+        assert!(text(root, "cbc:Note").starts_with("Reverse charge"));
+        let first_line = children(root, "cac:InvoiceLine")[0];
+        assert_eq!(text(first_line, "cac:InvoicePeriod/cbc:StartDate"), "2026-01-05");
+        assert_eq!(text(first_line, "cac:InvoicePeriod/cbc:EndDate"), "2027-01-05");
+    }
+
+    #[test]
+    fn a_credit_note_is_a_ubl_credit_note_with_positive_amounts_referencing_its_invoice() {
+        let document = examples::credit_note().unwrap();
+        let xml = ubl(&document);
+        let parsed = Document::parse(&xml).unwrap();
+        let root = parsed.root_element();
+        assert!(root.has_tag_name((CREDIT_NOTE_NAMESPACE, "CreditNote")));
+        assert_eq!(text(root, "cbc:CustomizationID"), CUSTOMIZATION_ID);
+        assert_eq!(text(root, "cbc:CreditNoteTypeCode"), "381");
+        assert_eq!(text(root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"), "INV-000007");
+        assert!(children(root, "cbc:DueDate").is_empty());
+        assert!(children(root, "cac:InvoiceLine").is_empty());
+        assert_eq!(amount(root, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount"), "12.09");
+        assert_totals_match(&document, root, -1);
+    }
+
+    #[test]
+    fn a_discount_line_has_a_negative_quantity_and_a_positive_price() {
+        let buyer = examples::buyer("Jan de Vries", "NL", None).unwrap();
+        let document = examples::invoice(buyer, &[("Hosting", 1, 1000), ("Loyalty discount", 1, -200)]).unwrap();
+        let xml = ubl(&document);
+        let parsed = Document::parse(&xml).unwrap();
+        let discount = children(parsed.root_element(), "cac:InvoiceLine")[1];
+        assert_eq!(text(discount, "cbc:InvoicedQuantity"), "-1");
+        assert_eq!(text(discount, "cac:Price/cbc:PriceAmount"), "2.00");
+        assert_eq!(text(discount, "cbc:LineExtensionAmount"), "-2.00");
+    }
+
+    #[test]
+    fn a_seller_without_a_vat_id_charges_outside_vat_and_no_vat_id_appears() {
+        let buyer = examples::buyer("Acme Inc.", "US", Some("US-EIN 12-3456789")).unwrap();
+        let tax = examples::tax_for(&buyer).unwrap();
+        let seller =
+            hostadmin_domain::billing::document::SellerSnapshot { vat_id: None, ..examples::seller().unwrap() };
+        let header = examples::header(hostadmin_domain::billing::document::DocumentKind::Invoice, 3, false, 0).unwrap();
+        let lines = vec![examples::line("Hosting", 1, 1000, tax).unwrap()];
+        let document = InvoiceDocument::new(header, seller, buyer, lines).unwrap();
+        let xml = ubl(&document);
+        let parsed = Document::parse(&xml).unwrap();
+        let root = parsed.root_element();
+        let category = at(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory");
+        assert_eq!(text(category, "cbc:ID"), "O");
+        assert!(children(category, "cbc:Percent").is_empty());
+        assert_eq!(text(category, "cbc:TaxExemptionReasonCode"), "VATEX-EU-O");
+        assert!(!xml.contains("PartyTaxScheme"));
+    }
+
+    #[test]
+    fn user_text_is_escaped_and_reads_back_as_written() {
+        let name = "<Invoice> & \"Co\" 'Ltd' ]]> Dvořák";
+        let buyer = examples::buyer(name, "NL", None).unwrap();
+        let document = examples::invoice(buyer, &[("</cbc:Name><evil/>", 1, 100)]).unwrap();
+        let xml = ubl(&document);
+        assert!(!xml.contains("<evil/>"));
+        let parsed = Document::parse(&xml).unwrap();
+        let root = parsed.root_element();
+        assert_eq!(text(root, "cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name"), name);
+        assert_eq!(text(root, "cac:InvoiceLine/cac:Item/cbc:Name"), "</cbc:Name><evil/>");
+    }
+}

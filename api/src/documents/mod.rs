@@ -8,6 +8,7 @@
 //!
 //! [`InvoiceDocument`]: hostadmin_domain::billing::document::InvoiceDocument
 
+pub mod examples;
 pub mod invoice_html;
 pub mod invoice_pdf;
 pub mod invoice_ubl;
@@ -32,5 +33,23 @@ pub enum RenderError {
 impl From<RenderError> for ApiError {
     fn from(error: RenderError) -> Self {
         ApiError::internal(error)
+    }
+}
+
+#[cfg(test)]
+mod samples {
+    /// Writes the example documents to $HOSTADMIN_INVOICE_SAMPLES to look at.
+    #[test]
+    fn write_samples_when_asked() {
+        let Ok(dir) = std::env::var("HOSTADMIN_INVOICE_SAMPLES") else { return };
+        for (name, document) in [
+            ("reverse_charged", super::examples::reverse_charged().unwrap()),
+            ("dutch_consumer", super::examples::dutch_consumer().unwrap()),
+            ("credit_note", super::examples::credit_note().unwrap()),
+        ] {
+            std::fs::write(format!("{dir}/{name}.html"), super::invoice_html::render(&document).unwrap()).unwrap();
+            std::fs::write(format!("{dir}/{name}.pdf"), super::invoice_pdf::render(&document).unwrap()).unwrap();
+            std::fs::write(format!("{dir}/{name}.xml"), super::invoice_ubl::render(&document).unwrap()).unwrap();
+        }
     }
 }
