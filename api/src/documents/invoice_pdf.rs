@@ -489,3 +489,105 @@ fn paint(ink: Ink) -> Paint {
         Ink::Grey => luma::Color::new(90).into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::documents::examples;
+    use crate::documents::invoice_view::REVERSE_CHARGE_NOTE;
+
+    /// The text a PDF reader extracts, page by page, with runs of whitespace made one
+    /// space so that wrapped sentences read whole.
+    fn pages_text(pdf: &[u8]) -> Vec<String> {
+        let parsed = lopdf::Document::load_mem(pdf).unwrap();
+        let pages: Vec<u32> = parsed.get_pages().keys().copied().collect();
+        pages
+            .into_iter()
+            .map(|page| parsed.extract_text(&[page]).unwrap().split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    #[test]
+    fn the_text_holds_number_parties_names_in_three_scripts_totals_and_the_reverse_charge_note() {
+        let pdf = render(&examples::reverse_charged().unwrap()).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let pages = pages_text(&pdf);
+        assert_eq!(pages.len(), 1);
+        for shown in [
+            "INV-000042",
+            "Hosting B.V.",
+            "Dvořák s.r.o.",
+            "Αθηνά Παπαδοπούλου",
+            "Иван Петров",
+            "CZ25123891",
+            "2026-01-05",
+            "2026-01-19",
+            "119.88",
+            "144.88 EUR",
+            REVERSE_CHARGE_NOTE,
+            "Payment reference: INV-000042",
+            "NL91 ABNA 0417 1643 00",
+            "page 1 of 1",
+        ] {
+            assert!(pages[0].contains(shown), "the PDF lacks {shown:?}: {}", pages[0]);
+        }
+    }
+
+    #[test]
+    fn the_pdf_shows_what_the_page_shows() {
+        let document = examples::dutch_consumer().unwrap();
+        let view = InvoiceView::of(&document);
+        let text = pages_text(&render(&document).unwrap()).join(" ");
+        let mut expected =
+            vec![view.title.to_owned(), view.number.clone(), view.issued_on.clone(), view.due_on.clone()];
+        expected.extend([view.subtotal.clone(), view.tax.clone(), view.total.clone(), view.due.clone()]);
+        expected.extend(view.paid.clone());
+        expected
+            .extend(view.lines.iter().flat_map(|l| [l.description.clone(), l.amount.clone(), l.unit_amount.clone()]));
+        expected.extend(view.tax_breakdown.iter().flat_map(|t| [t.label.clone(), t.taxable.clone(), t.tax.clone()]));
+        expected.extend(view.payment_instruction.clone());
+        for party in [&view.seller, &view.buyer] {
+            expected.push(party.name.clone());
+            expected.extend(party.address.iter().cloned());
+            expected.extend(party.details.iter().map(|(label, value)| format!("{label}: {value}")));
+        }
+        for shown in expected {
+            assert!(text.contains(&shown), "the PDF lacks {shown:?}: {text}");
+        }
+        assert!(!text.contains("Reverse charge"));
+    }
+
+    #[test]
+    fn many_lines_continue_on_further_pages_under_the_table_header() {
+        let buyer = examples::buyer("Jan de Vries", "NL", None).unwrap();
+        let descriptions: Vec<String> = (1..=90).map(|n| format!("Mailbox number {n}")).collect();
+        let lines: Vec<_> = descriptions.iter().map(|d| (d.as_str(), 1, 100)).collect();
+        let pages = pages_text(&render(&examples::invoice(buyer, &lines).unwrap()).unwrap());
+        assert!(pages.len() >= 3, "{} pages", pages.len());
+        let count = pages.len();
+        for (index, page) in pages.iter().enumerate() {
+            assert!(page.contains(&format!("page {} of {count}", index + 1)), "{page}");
+            assert!(page.contains("Description"), "page {} has no table header", index + 1);
+        }
+        for description in &descriptions {
+            assert_eq!(
+                pages.iter().filter(|page| page.contains(&format!("{description} "))).count(),
+                1,
+                "{description}"
+            );
+        }
+        assert!(pages[count - 1].contains("Total"));
+    }
+
+    #[test]
+    fn long_texts_wrap_and_overlong_ones_are_cut_visibly() {
+        let long_word = "Superlongcompanynamewithoutanyspaces".repeat(20);
+        let buyer = examples::buyer(&long_word, "NL", None).unwrap();
+        let description = "word ".repeat(198) + "lastword";
+        let pdf = render(&examples::invoice(buyer, &[(description.as_str(), 1, 100)]).unwrap()).unwrap();
+        let text = pages_text(&pdf).join(" ");
+        assert!(text.contains("lastword"), "a 1,000-character description is shown whole");
+        assert!(text.contains('…'), "an overlong name is cut with an ellipsis");
+        assert!(!text.contains(&long_word));
+    }
+}

@@ -53,3 +53,84 @@ mod samples {
         }
     }
 }
+
+#[cfg(test)]
+mod hostile_text {
+    //! Whatever users type into names, addresses and descriptions, every renderer
+    //! answers a document, and the HTML carries none of it as markup.
+
+    use hostadmin_domain::billing::document::SellerSnapshot;
+    use proptest::prelude::*;
+
+    use super::invoice_view::printable;
+    use super::{examples, invoice_html, invoice_pdf, invoice_ubl};
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,40}",
+            "[<>&\"'/=a-z ]{0,30}",
+            Just("<script>alert('x')</script>".to_owned()),
+            Just("<img src=x onerror=alert(1)>".to_owned()),
+            Just("]]><!--&amp;&#0;".to_owned()),
+            "[\u{0600}-\u{06FF} ]{1,30}",
+            "[\u{0590}-\u{05FF} ]{1,30}",
+            "[\u{0370}-\u{03FF}\u{0400}-\u{04FF} ]{1,30}",
+            "[\u{4E00}-\u{4FFF}]{1,20}",
+            "[\u{0}-\u{1F}\u{7F}-\u{9F}\u{FFFE}\u{FFFF}\u{200E}\u{202E}a]{1,20}",
+            "[a\u{0300}-\u{036F}]{1,30}",
+            "[a-zA-Z]{150,400}",
+            "\u{1F600}{1,10}",
+        ]
+    }
+
+    fn user_text() -> impl Strategy<Value = String> {
+        prop::collection::vec(fragment(), 1..4).prop_map(|parts| parts.concat())
+    }
+
+    /// A valid line description: at most 1,000 characters, not only spaces.
+    fn description() -> impl Strategy<Value = String> {
+        user_text().prop_map(|text| {
+            let text: String = text.chars().take(990).collect();
+            format!("x{text}")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn renderers_never_fail_and_never_pass_markup_through(
+            seller_name in user_text(),
+            buyer_name in user_text(),
+            street in user_text(),
+            vat_id in user_text(),
+            descriptions in prop::collection::vec(description(), 1..4),
+        ) {
+            let buyer = examples::buyer(&buyer_name, "DE", Some(&vat_id)).unwrap();
+            let buyer = hostadmin_domain::billing::document::BuyerSnapshot {
+                address: hostadmin_domain::billing::document::BuyerAddress { street: Some(street.clone()), ..buyer.address.clone() },
+                ..buyer
+            };
+            let lines: Vec<_> = descriptions.iter().map(|d| (d.as_str(), 2, 1234)).collect();
+            let document = examples::invoice(buyer, &lines).unwrap();
+            let seller = SellerSnapshot { legal_name: seller_name.clone(), ..document.seller().clone() };
+            let header = examples::header(document.kind().clone(), 1, document.reverse_charge(), 0).unwrap();
+            let document = hostadmin_domain::billing::document::InvoiceDocument::new(
+                header, seller, document.buyer().clone(), document.lines().to_vec(),
+            ).unwrap();
+
+            let html = invoice_html::render(&document).unwrap();
+            prop_assert!(!html.contains("<script"));
+            prop_assert!(!html.contains("<img"));
+            prop_assert!(!html.contains("<!--"));
+
+            let pdf = invoice_pdf::render(&document).unwrap();
+            prop_assert!(pdf.starts_with(b"%PDF-"));
+
+            let xml = String::from_utf8(invoice_ubl::render(&document).unwrap()).unwrap();
+            let parsed = roxmltree::Document::parse(&xml).unwrap();
+            let names: Vec<_> = parsed.descendants().filter(|n| n.has_tag_name((invoice_ubl::CBC_NAMESPACE, "RegistrationName"))).map(|n| n.text().unwrap_or_default().to_owned()).collect();
+            prop_assert_eq!(names, vec![printable(&seller_name), printable(&buyer_name)]);
+        }
+    }
+}
