@@ -396,9 +396,11 @@ fn totals(layout: &mut Layout<'_>, view: &InvoiceView) {
             (layout.wrap(&label, BODY_SIZE, weight, TOTALS_LABEL_WIDTH, MAX_FIELD_LINES), amount, weight)
         })
         .collect();
+    // Kept on one page when it fits; an invoice with very many rates continues row by row.
     let height: f32 = wrapped.iter().map(|(label, ..)| label.len() as f32 * Layout::line_height(BODY_SIZE) + 2.0).sum();
-    layout.reserve(height + 6.0);
+    layout.reserve((height + 6.0).min(BOTTOM - MARGIN));
     for (index, (label, amount, weight)) in wrapped.into_iter().enumerate() {
+        layout.reserve(label.len() as f32 * Layout::line_height(BODY_SIZE) + 5.0);
         if index == total_row {
             layout.mark(Mark::Rule { y: layout.y, from: TOTALS_LEFT, to: RIGHT, thickness: 0.8 });
             layout.y += 3.0;

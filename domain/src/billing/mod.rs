@@ -7,6 +7,7 @@ pub mod country;
 pub mod document;
 pub mod iban;
 pub mod numbering;
+pub mod settings;
 pub mod tax;
 pub mod totals;
 pub mod vat_ids;
