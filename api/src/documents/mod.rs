@@ -42,10 +42,23 @@ mod samples {
     #[test]
     fn write_samples_when_asked() {
         let Ok(dir) = std::env::var("HOSTADMIN_INVOICE_SAMPLES") else { return };
+        use hostadmin_domain::billing::document::{DocumentKind, InvoiceDocument, SellerSnapshot};
+        let us_buyer = super::examples::buyer("Acme <Inc> & \"Co\"", "US", None).unwrap();
+        let zero_rated =
+            super::examples::invoice(us_buyer.clone(), &[("Hosting", 12, 999), ("Discount", 1, -500)]).unwrap();
+        let unregistered = InvoiceDocument::new(
+            super::examples::header(DocumentKind::Invoice, 3, false, 0).unwrap(),
+            SellerSnapshot { vat_id: None, ..super::examples::seller().unwrap() },
+            us_buyer,
+            zero_rated.lines().to_vec(),
+        )
+        .unwrap();
         for (name, document) in [
             ("reverse_charged", super::examples::reverse_charged().unwrap()),
             ("dutch_consumer", super::examples::dutch_consumer().unwrap()),
             ("credit_note", super::examples::credit_note().unwrap()),
+            ("zero_rated", zero_rated),
+            ("not_subject_to_vat", unregistered),
         ] {
             std::fs::write(format!("{dir}/{name}.html"), super::invoice_html::render(&document).unwrap()).unwrap();
             std::fs::write(format!("{dir}/{name}.pdf"), super::invoice_pdf::render(&document).unwrap()).unwrap();
