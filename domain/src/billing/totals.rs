@@ -22,10 +22,13 @@ use crate::validation::{check_length, Invalid};
 /// The longest line description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
 
-/// The time a line's service is billed for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The time a line's service is billed for; `period_start` and `period_end` in a line's
+/// JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Period {
+    #[serde(rename = "period_start")]
     start: DateTime<Utc>,
+    #[serde(rename = "period_end")]
     end: DateTime<Utc>,
 }
 
@@ -50,7 +53,7 @@ impl Period {
 
 /// One line of an invoice: `quantity` × `unit_amount_minor` = `amount_minor`, taxed at
 /// `tax_rate`. The amount is computed, never given, so it cannot disagree with its
-/// factors.
+/// factors. Its JSON is the contract's line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvoiceLine {
     description: String,
@@ -60,7 +63,7 @@ pub struct InvoiceLine {
     tax_rate: TaxRate,
     #[serde(skip_serializing_if = "Option::is_none")]
     service_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     period: Option<Period>,
 }
 
@@ -298,6 +301,33 @@ mod tests {
         assert!(Period::new(start, end).is_ok());
         assert_eq!(Period::new(end, start).map_err(|e| e.code), Err("invalid_period"));
         assert_eq!(Period::new(start, start).map_err(|e| e.code), Err("invalid_period"));
+    }
+
+    #[test]
+    fn a_lines_json_is_the_contracts_line() {
+        let start = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        let end = DateTime::from_timestamp(1_798_761_600, 0).unwrap();
+        let id = Uuid::nil();
+        let billed = line(2, 1250, "8.1").for_service(id, Some(Period::new(start, end).unwrap()));
+        assert_eq!(
+            serde_json::to_value(&billed).unwrap(),
+            serde_json::json!({
+                "description": "Web hosting", "quantity": 2, "unit_amount_minor": 1250, "amount_minor": 2500,
+                "tax_rate": "8.1", "service_id": id, "period_start": "2026-01-01T00:00:00Z", "period_end": "2027-01-01T00:00:00Z",
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(line(1, 100, "0")).unwrap(),
+            serde_json::json!({"description": "Web hosting", "quantity": 1, "unit_amount_minor": 100, "amount_minor": 100, "tax_rate": "0"})
+        );
+        let totals = serde_json::to_value(totals(&[line(1, 1000, "21")])).unwrap();
+        assert_eq!(
+            totals,
+            serde_json::json!({
+                "tax_breakdown": [{"rate": "21", "taxable_minor": 1000, "tax_minor": 210}],
+                "subtotal_minor": 1000, "tax_minor": 210, "total_minor": 1210,
+            })
+        );
     }
 
     #[test]
