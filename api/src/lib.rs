@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod hashing;
 pub mod http;
 pub mod mail;

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorizations;
+pub mod billing;
 pub mod catalog;
 pub mod credentials;
 pub mod databases;

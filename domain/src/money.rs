@@ -38,6 +38,41 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// ISO 4217's minor unit: how many decimals an amount has (2 for EUR, 0 for JPY, 3 for
+    /// KWD). Codes not in the exceptions below, unknown ones included, have 2.
+    pub fn minor_unit_digits(&self) -> u32 {
+        const NO_DECIMALS: [&str; 17] = [
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF",
+            "XOF", "XPF",
+        ];
+        const THREE_DECIMALS: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+        const FOUR_DECIMALS: [&str; 2] = ["CLF", "UYW"];
+        let code = self.as_str();
+        if NO_DECIMALS.contains(&code) {
+            0
+        } else if THREE_DECIMALS.contains(&code) {
+            3
+        } else if FOUR_DECIMALS.contains(&code) {
+            4
+        } else {
+            2
+        }
+    }
+
+    /// An amount of minor units as a decimal in this currency, with a point and an ASCII
+    /// minus: 1250 EUR is `12.50`, −5 EUR `-0.05`, 1250 JPY `1250`. Exact for every i64.
+    pub fn decimal(&self, amount_minor: i64) -> String {
+        let digits = self.minor_unit_digits();
+        let sign = if amount_minor < 0 { "-" } else { "" };
+        let magnitude = amount_minor.unsigned_abs();
+        if digits == 0 {
+            return format!("{sign}{magnitude}");
+        }
+        let scale = 10u64.pow(digits);
+        let width = digits as usize;
+        format!("{sign}{}.{:0width$}", magnitude / scale, magnitude % scale)
+    }
 }
 
 impl fmt::Display for Currency {
@@ -169,6 +204,27 @@ mod tests {
         }
         for invalid in ["", "EU", "EURO", "eur", "Eur", "E1R", "EÜR", " EUR", "€"] {
             assert_eq!(Currency::parse(invalid).map_err(|e| e.code), Err("invalid_currency"), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn amounts_are_shown_with_the_currencys_decimals() {
+        let table = [
+            ("EUR", 1250, "12.50"),
+            ("EUR", 5, "0.05"),
+            ("EUR", -5, "-0.05"),
+            ("EUR", 0, "0.00"),
+            ("EUR", -123_456, "-1234.56"),
+            ("JPY", 1250, "1250"),
+            ("JPY", -1250, "-1250"),
+            ("KWD", 1250, "1.250"),
+            ("CLF", 1, "0.0001"),
+            ("XYZ", 1, "0.01"),
+            ("EUR", i64::MIN, "-92233720368547758.08"),
+            ("EUR", i64::MAX, "92233720368547758.07"),
+        ];
+        for (code, minor, shown) in table {
+            assert_eq!(Currency::parse(code).unwrap().decimal(minor), shown, "{code} {minor}");
         }
     }
 
