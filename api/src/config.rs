@@ -4,7 +4,6 @@
 //! configuration can be logged whole.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,21 +21,13 @@ use hostadmin_persistence::Backend;
 use crate::auth::tool_keys::ToolKeys;
 use crate::outgoing::Destinations;
 
-/// A value that must never reach a log.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+mod drivers;
+mod secrets;
 
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use drivers::RawDrivers;
+pub use drivers::{AcmeSettings, DatabaseDriverSettings, DnsDriverSettings, Drivers};
+pub use secrets::Secret;
+use secrets::{generated_secret, read_secret};
 
 /// The file and the environment speak the same keys.
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +74,19 @@ struct RawConfig {
     login_url_webmail: Option<String>,
     login_url_database: Option<String>,
     login_url_files: Option<String>,
+    dns_driver: Option<String>,
+    powerdns_url: Option<String>,
+    powerdns_api_key: Option<String>,
+    powerdns_api_key_file: Option<String>,
+    powerdns_server_id: Option<String>,
+    database_driver: Option<String>,
+    mysql_admin_url: Option<String>,
+    mysql_admin_url_file: Option<String>,
+    hosting_postgres_admin_url: Option<String>,
+    hosting_postgres_admin_url_file: Option<String>,
+    acme_directory_url: Option<String>,
+    acme_ca_file: Option<String>,
+    acme_contact: Option<String>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -127,6 +131,19 @@ const ENV_KEYS: &[&str] = &[
     "login_url_webmail",
     "login_url_database",
     "login_url_files",
+    "dns_driver",
+    "powerdns_url",
+    "powerdns_api_key",
+    "powerdns_api_key_file",
+    "powerdns_server_id",
+    "database_driver",
+    "mysql_admin_url",
+    "mysql_admin_url_file",
+    "hosting_postgres_admin_url",
+    "hosting_postgres_admin_url_file",
+    "acme_directory_url",
+    "acme_ca_file",
+    "acme_contact",
 ];
 
 /// Which provisioner driver carries out service changes (docs/provisioning.md).
@@ -204,6 +221,7 @@ pub struct Config {
     pub tool_keys: ToolKeys,
     /// The built-in driver's login link templates, one per tool.
     pub login_urls: LoginUrls,
+    pub drivers: Drivers,
 }
 
 /// The secrets every instance must share.
@@ -232,7 +250,8 @@ impl Config {
         Self::resolve(raw)
     }
 
-    fn resolve(raw: RawConfig) -> Result<Self> {
+    fn resolve(mut raw: RawConfig) -> Result<Self> {
+        let mut raw_drivers = RawDrivers::take(&mut raw);
         let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen: SocketAddr =
             listen_text.parse().with_context(|| format!("listen: {listen_text:?} is not an address:port"))?;
@@ -286,6 +305,14 @@ impl Config {
             (Tool::Files, raw.login_url_files),
         ])
         .map_err(|problem| anyhow::anyhow!("login_url_{problem}"))?;
+        let drivers = Drivers {
+            dns: drivers::dns_driver(&mut raw_drivers)?,
+            databases: drivers::database_driver(&mut raw_drivers)?,
+            acme: drivers::acme(&mut raw_drivers)?,
+        };
+        if drivers.acme.is_some() && drivers.dns == DnsDriverSettings::Local {
+            bail!("acme_directory_url needs dns_driver = powerdns: DNS-01 challenges are written through it");
+        }
         Ok(Self {
             listen,
             public_url: raw.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned(),
@@ -306,7 +333,7 @@ impl Config {
                 Some(url) => {
                     lettre::SmtpTransport::from_url(&url)
                         .map_err(|_| anyhow::anyhow!("smtp_url is not a valid SMTP URL"))?;
-                    Some(Secret(url))
+                    Some(Secret::new(url))
                 }
                 None => None,
             },
@@ -345,6 +372,7 @@ impl Config {
             webhook_allow_hosts,
             tool_keys,
             login_urls,
+            drivers,
         })
     }
 
@@ -354,10 +382,12 @@ impl Config {
     pub fn load_secrets(&self) -> Result<Secrets> {
         let jwt = match &self.jwt_secret {
             Some(secret) => secret.clone(),
-            None if self.database.is_sqlite() => Secret(generated_secret(&self.data_dir.join("jwt_secret"), || {
-                let bytes = hostadmin_domain::credentials::random_bytes::<48>()?;
-                Ok(STANDARD.encode(bytes))
-            })?),
+            None if self.database.is_sqlite() => {
+                Secret::new(generated_secret(&self.data_dir.join("jwt_secret"), || {
+                    let bytes = hostadmin_domain::credentials::random_bytes::<48>()?;
+                    Ok(STANDARD.encode(bytes))
+                })?)
+            }
             None => bail!("HOSTADMIN_JWT_SECRET (or _FILE) is required with PostgreSQL"),
         };
         if jwt.expose().len() < 32 {
@@ -366,7 +396,7 @@ impl Config {
         let key_text = match &self.encryption_key {
             Some(secret) => secret.clone(),
             None if self.database.is_sqlite() => {
-                Secret(generated_secret(&self.data_dir.join("encryption_key"), || {
+                Secret::new(generated_secret(&self.data_dir.join("encryption_key"), || {
                     let bytes = hostadmin_domain::credentials::random_bytes::<32>()?;
                     Ok(STANDARD.encode(bytes))
                 })?)
@@ -485,7 +515,20 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         login_url_panel,
         login_url_webmail,
         login_url_database,
-        login_url_files
+        login_url_files,
+        dns_driver,
+        powerdns_url,
+        powerdns_api_key,
+        powerdns_api_key_file,
+        powerdns_server_id,
+        database_driver,
+        mysql_admin_url,
+        mysql_admin_url_file,
+        hosting_postgres_admin_url,
+        hosting_postgres_admin_url_file,
+        acme_directory_url,
+        acme_ca_file,
+        acme_contact
     );
 }
 
@@ -505,65 +548,9 @@ fn networks(text: Option<&str>, setting: &str) -> Result<Vec<IpNet>> {
         .collect()
 }
 
-fn read_secret(value: Option<String>, file: Option<String>, name: &str) -> Result<Option<Secret>> {
-    match (value, file) {
-        (Some(_), Some(_)) => bail!("set {name} or {name}_file, not both"),
-        (Some(value), None) => Ok(Some(Secret(value))),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("{name}_file: reading {path}"))?;
-            Ok(Some(Secret(strip_newline(text))))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
-fn strip_newline(mut text: String) -> String {
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    text
-}
-
-/// Reads a secret file, creating it (mode 0600) with `make` when absent.
-fn generated_secret(
-    path: &Path,
-    make: impl FnOnce() -> Result<String, hostadmin_domain::credentials::RandomError>,
-) -> Result<String> {
-    if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok(strip_newline(text));
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let secret = make()?;
-    write_private(path, &format!("{secret}\n"))?;
-    Ok(secret)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::tests_support::secret;
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -601,6 +588,86 @@ mod tests {
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "lisen = \"typo\"\n").unwrap();
         assert!(Config::from_sources(Some(&file), &env(&[])).is_err());
+    }
+
+    #[test]
+    fn drivers_default_to_the_built_in_ones() {
+        let config = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(
+            config.drivers,
+            Drivers { dns: DnsDriverSettings::Local, databases: DatabaseDriverSettings::Local, acme: None }
+        );
+    }
+
+    #[test]
+    fn drivers_are_chosen_per_kind_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let root = rcgen::generate_simple_self_signed(vec!["ca.test".to_owned()]).unwrap();
+        std::fs::write(&ca, root.cert.pem()).unwrap();
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("HOSTADMIN_DNS_DRIVER", "powerdns"),
+                ("HOSTADMIN_POWERDNS_URL", "http://127.0.0.1:8081/"),
+                ("HOSTADMIN_POWERDNS_API_KEY", "pdns-key"),
+                ("HOSTADMIN_DATABASE_DRIVER", "servers"),
+                ("HOSTADMIN_MYSQL_ADMIN_URL", "mysql://root:topsecret@127.0.0.1:3306"),
+                ("HOSTADMIN_ACME_DIRECTORY_URL", "https://127.0.0.1:14000/dir"),
+                ("HOSTADMIN_ACME_CA_FILE", &ca.to_string_lossy()),
+                ("HOSTADMIN_ACME_CONTACT", "certs@example.test"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.drivers.dns,
+            DnsDriverSettings::PowerDns {
+                url: "http://127.0.0.1:8081".into(),
+                api_key: secret("pdns-key"),
+                server_id: "localhost".into()
+            }
+        );
+        assert_eq!(
+            config.drivers.databases,
+            DatabaseDriverSettings::Servers {
+                mysql_admin_url: Some(secret("mysql://root:topsecret@127.0.0.1:3306")),
+                postgres_admin_url: None
+            }
+        );
+        let acme = config.drivers.acme.clone().unwrap();
+        assert_eq!(acme.contact.as_deref(), Some("mailto:certs@example.test"));
+        assert_eq!(acme.ca_file, Some(ca));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("topsecret") && !printed.contains("pdns-key"), "{printed}");
+
+        let refused: &[&[(&str, &str)]] = &[
+            &[("HOSTADMIN_DNS_DRIVER", "bind")],
+            &[("HOSTADMIN_DNS_DRIVER", "powerdns"), ("HOSTADMIN_POWERDNS_URL", "http://127.0.0.1:8081")],
+            &[("HOSTADMIN_DNS_DRIVER", "powerdns"), ("HOSTADMIN_POWERDNS_API_KEY", "k")],
+            &[
+                ("HOSTADMIN_DNS_DRIVER", "powerdns"),
+                ("HOSTADMIN_POWERDNS_URL", "127.0.0.1:8081"),
+                ("HOSTADMIN_POWERDNS_API_KEY", "k"),
+            ],
+            &[("HOSTADMIN_DATABASE_DRIVER", "servers")],
+            &[("HOSTADMIN_DATABASE_DRIVER", "servers"), ("HOSTADMIN_MYSQL_ADMIN_URL", "postgres://u:p@h/db")],
+            &[("HOSTADMIN_ACME_CONTACT", "a@b.test")],
+            &[("HOSTADMIN_ACME_DIRECTORY_URL", "https://ca.test/dir")], // no DNS driver for DNS-01
+            &[("HOSTADMIN_ACME_DIRECTORY_URL", "https://ca.test/dir"), ("HOSTADMIN_ACME_CONTACT", "not mail")],
+            &[("HOSTADMIN_ACME_DIRECTORY_URL", "https://ca.test/dir"), ("HOSTADMIN_ACME_CA_FILE", "/nonexistent")],
+        ];
+        for pairs in refused {
+            assert!(Config::from_sources(None, &env(pairs)).is_err(), "{pairs:?}");
+        }
+        let error = Config::from_sources(
+            None,
+            &env(&[
+                ("HOSTADMIN_DATABASE_DRIVER", "servers"),
+                ("HOSTADMIN_HOSTING_POSTGRES_ADMIN_URL", "mysql://u:hidden@h"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(!format!("{error:#}").contains("hidden"), "a refused URL is not repeated: {error:#}");
     }
 
     #[test]
@@ -680,6 +747,6 @@ pub mod tests_support {
     use super::Secret;
 
     pub fn secret(text: &str) -> Secret {
-        Secret(text.to_owned())
+        Secret::new(text.to_owned())
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod documents;
+pub mod drivers;
 pub mod hashing;
 pub mod http;
 pub mod mail;

@@ -283,8 +283,9 @@ impl RecordData {
         }
     }
 
-    /// The RDATA in master-file form (RFC 1035 5.1), targets absolute.
-    fn render(&self) -> String {
+    /// The RDATA in master-file form (RFC 1035 5.1), targets absolute: what the zone text
+    /// holds, and what a DNS server's driver hands its server.
+    pub fn render(&self) -> String {
         match self {
             Self::A(address) => address.to_string(),
             Self::Aaaa(address) => address.to_string(),

@@ -51,24 +51,35 @@ fn zone_order(a: &DnsRecord, b: &DnsRecord) -> Ordering {
     ))
 }
 
+impl ZoneSettings {
+    /// The apex's name servers, absolute.
+    pub fn nameserver_names(&self) -> Vec<String> {
+        self.nameservers.iter().map(|ns| absolute(ns)).collect()
+    }
+
+    /// The SOA RDATA of `origin`'s zone at `serial`: the first name server as primary (the
+    /// apex itself when none is configured), the hostmaster as a domain name, the timers.
+    pub fn soa(&self, origin: &str, serial: u32) -> String {
+        let primary = self.nameservers.first().map(|ns| absolute(ns)).unwrap_or_else(|| format!("{origin}."));
+        format!(
+            "{primary} {} {serial} {} {} {} {}",
+            mailbox_name(&self.hostmaster),
+            self.refresh,
+            self.retry,
+            self.expire,
+            self.minimum
+        )
+    }
+}
+
 /// The zone of `origin` as RFC 1035 master-file text: `$ORIGIN`, `$TTL`, the SOA and NS
 /// records from `settings`, then `records`.
 pub fn render_zone(origin: &str, serial: u32, settings: &ZoneSettings, records: &[DnsRecord]) -> String {
     let mut out = String::new();
-    let nameservers: Vec<String> = settings.nameservers.iter().map(|ns| absolute(ns)).collect();
-    let primary = nameservers.first().cloned().unwrap_or_else(|| format!("{origin}."));
     let _ = writeln!(out, "$ORIGIN {origin}.");
     let _ = writeln!(out, "$TTL {DEFAULT_TTL}");
-    let _ = writeln!(
-        out,
-        "@ {DEFAULT_TTL} IN SOA {primary} {} {serial} {} {} {} {}",
-        mailbox_name(&settings.hostmaster),
-        settings.refresh,
-        settings.retry,
-        settings.expire,
-        settings.minimum
-    );
-    for ns in &nameservers {
+    let _ = writeln!(out, "@ {DEFAULT_TTL} IN SOA {}", settings.soa(origin, serial));
+    for ns in &settings.nameserver_names() {
         let _ = writeln!(out, "@ {DEFAULT_TTL} IN NS {ns}");
     }
     let mut sorted: Vec<&DnsRecord> = records.iter().collect();
