@@ -37,7 +37,12 @@ pub enum Command {
     /// Start the API and its background worker.
     Serve,
     /// Run the background worker alone.
-    Worker,
+    Worker {
+        /// Do every kind of due work once and exit (for cron): 0 when all of it ran, 1
+        /// when a kind of it failed (logged; the next run tries again).
+        #[arg(long)]
+        once: bool,
+    },
     /// Apply the migrations to the configured database.
     Migrate,
     /// Manage operator accounts.
@@ -77,12 +82,22 @@ pub fn run(cli: Cli) -> Result<()> {
     telemetry::init(config.log_format);
     match cli.command {
         Command::Serve => runtime()?.block_on(server::serve(config)),
-        Command::Worker => runtime()?.block_on(async {
+        Command::Worker { once: false } => runtime()?.block_on(async {
             let settings = crate::worker::Settings::from_config(&config);
             let (state, _) = server::state(config)?;
             println!("worker running");
             crate::worker::run(state.into_inner(), false, settings).await;
             Ok(())
+        }),
+        Command::Worker { once: true } => runtime()?.block_on(async {
+            let settings = crate::worker::Settings::from_config(&config);
+            let (state, _) = server::state(config)?;
+            let failed = crate::worker::run_once(state.into_inner(), settings).await;
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("the worker's round failed for: {}", failed.join(", "))
+            }
         }),
         Command::Migrate => migrate(&config),
         Command::Operator { command: OperatorCommand::Create(args) } => create_operator(&config, args),

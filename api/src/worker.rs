@@ -79,7 +79,6 @@ impl Settings {
 /// Runs forever. `serves_requests`: this process also serves the API, whose per-instance
 /// rate limiter the upkeep trims.
 pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings) {
-    let db = state.db.clone();
     let worker = new_id();
     tracing::info!(worker = %worker, "worker started");
     if let Some(deliverer) = settings.webhooks.clone() {
@@ -91,39 +90,85 @@ pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings
     loop {
         ticker.tick().await;
         if upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
-            upkeep(&db).await;
-            if let Err(error) = crate::mail::delivery::prune(&db).await {
-                tracing::warn!(error = %error, "pruning the outbox failed; trying again next round");
-            }
-            if let Err(error) = webhook_delivery::prune(&state).await {
-                tracing::warn!(error = %error, "pruning webhook deliveries failed; trying again next round");
-            }
-            if let Err(error) = crate::app::support::attachments::prune(&db).await {
-                tracing::warn!(error = %error, "pruning unsent attachments failed; trying again next round");
-            }
-            if serves_requests {
-                state.limiter.shrink();
-            }
+            upkeep(&state, serves_requests).await;
             upkept = Some(Instant::now());
         }
-        end_due_periods(&db, settings.grace).await;
-        if let Some(mailer) = &settings.mailer {
-            match crate::mail::delivery::deliver_due(&db, mailer, &worker).await {
-                Ok(0) => {}
-                Ok(sent) => tracing::info!(mails = sent, "mails sent"),
-                Err(error) => tracing::warn!(error = %error, "sending mail failed; trying again next round"),
-            }
-        }
-        match jobs::work_on_jobs(&state, &worker).await {
-            Ok(0) => {}
-            Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
-            Err(error) => tracing::warn!(error = %error, "jobs failed; trying again next round"),
-        }
+        due_work(&state, &settings, &worker).await;
     }
 }
 
+/// `hostadmin worker --once`: every kind of work that is due, once, for a cron-style
+/// deployment (docs/operations.md). Answers which kinds failed (each is tried anyway,
+/// and the failure logged), so that the command can exit non-zero.
+pub async fn run_once(state: Arc<AppState>, settings: Settings) -> Vec<&'static str> {
+    let worker = new_id();
+    tracing::info!(worker = %worker, "worker running once");
+    let mut failed = upkeep(&state, false).await;
+    failed.extend(due_work(&state, &settings, &worker).await);
+    if let Some(deliverer) = &settings.webhooks {
+        if let Err(error) = webhook_delivery::deliver_due(&state, deliverer, &worker).await {
+            tracing::warn!(error = %error, "delivering webhooks failed");
+            failed.push("webhooks");
+        }
+    }
+    failed
+}
+
+/// One round of what runs every `worker_interval_ms`: periods that ended, the outbox,
+/// jobs. Answers which of them failed (logged; the next round tries again).
+async fn due_work(state: &Arc<AppState>, settings: &Settings, worker: &str) -> Vec<&'static str> {
+    let mut failed = Vec::new();
+    if !end_due_periods(&state.db, settings.grace).await {
+        failed.push("due services");
+    }
+    if let Some(mailer) = &settings.mailer {
+        match crate::mail::delivery::deliver_due(&state.db, mailer, worker).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(mails = sent, "mails sent"),
+            Err(error) => {
+                tracing::warn!(error = %error, "sending mail failed; trying again next round");
+                failed.push("mail");
+            }
+        }
+    }
+    match jobs::work_on_jobs(state, worker).await {
+        Ok(0) => {}
+        Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
+        Err(error) => {
+            tracing::warn!(error = %error, "jobs failed; trying again next round");
+            failed.push("jobs");
+        }
+    }
+    failed
+}
+
+/// The housekeeping: expired idempotency records, old login failures, the outbox's sent
+/// mails, old webhook deliveries, attachments never sent. Answers which parts failed.
+async fn upkeep(state: &AppState, serves_requests: bool) -> Vec<&'static str> {
+    let mut failed = Vec::new();
+    if !prune_records(&state.db).await {
+        failed.push("upkeep");
+    }
+    if let Err(error) = crate::mail::delivery::prune(&state.db).await {
+        tracing::warn!(error = %error, "pruning the outbox failed; trying again next round");
+        failed.push("outbox pruning");
+    }
+    if let Err(error) = webhook_delivery::prune(state).await {
+        tracing::warn!(error = %error, "pruning webhook deliveries failed; trying again next round");
+        failed.push("webhook pruning");
+    }
+    if let Err(error) = crate::app::support::attachments::prune(&state.db).await {
+        tracing::warn!(error = %error, "pruning unsent attachments failed; trying again next round");
+        failed.push("attachment pruning");
+    }
+    if serves_requests {
+        state.limiter.shrink();
+    }
+    failed
+}
+
 /// Prunes expired idempotency records and login failures older than their window.
-async fn upkeep(db: &Db) {
+async fn prune_records(db: &Db) -> bool {
     let result = db
         .write(|conn| {
             let now = time::now();
@@ -137,12 +182,17 @@ async fn upkeep(db: &Db) {
             tracing::info!(idempotency_records = keys, login_failures = failures, "pruned")
         }
         Ok(_) => {}
-        Err(error) => tracing::warn!(error = %error, "upkeep failed; trying again next round"),
+        Err(error) => {
+            tracing::warn!(error = %error, "upkeep failed; trying again next round");
+            return false;
+        }
     }
+    true
 }
 
-/// Ends the periods that are due, one service per transaction.
-async fn end_due_periods(db: &Db, grace: Span) {
+/// Ends the periods that are due, one service per transaction. False when looking for
+/// them failed.
+async fn end_due_periods(db: &Db, grace: Span) -> bool {
     for _ in 0..DUE_ROUNDS {
         let found = db
             .run(move |conn| {
@@ -151,11 +201,11 @@ async fn end_due_periods(db: &Db, grace: Span) {
             })
             .await;
         let due = match found {
-            Ok(due) if due.is_empty() => return,
+            Ok(due) if due.is_empty() => return true,
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(error = %error, "looking for due services failed; trying again next round");
-                return;
+                return false;
             }
         };
         let mut applied = 0;
@@ -171,7 +221,8 @@ async fn end_due_periods(db: &Db, grace: Span) {
             }
         }
         if applied == 0 {
-            return;
+            return true;
         }
     }
+    true
 }

@@ -41,3 +41,4 @@ mod ticket_attachments;
 mod tickets;
 mod two_factor;
 mod webhooks;
+mod worker;
