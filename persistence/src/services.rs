@@ -283,6 +283,8 @@ pub struct ServiceChanges {
     pub name: Option<String>,
     pub auto_renew: Option<bool>,
     pub allow_overselling: Option<bool>,
+    /// A seller's correction of the due date (already within 0001-9999).
+    pub next_due_at: Option<NaiveDateTime>,
 }
 
 /// Applies the changes if the service is still at `version`; answers whether it did.
@@ -310,6 +312,9 @@ pub fn update(
     }
     if let Some(allow) = changes.allow_overselling {
         diesel::update(target).set(services::allow_overselling.eq(allow)).execute(conn)?;
+    }
+    if let Some(next_due_at) = changes.next_due_at {
+        diesel::update(target).set(services::next_due_at.eq(next_due_at)).execute(conn)?;
     }
     Ok(true)
 }

@@ -598,3 +598,51 @@ both_backends!(
         assert!(numbers.windows(2).all(|pair| pair[1] == pair[0] + 1), "consecutive numbers: {numbers:?}");
     }
 );
+
+both_backends!(only_the_seller_corrects_a_due_date_and_it_is_audited, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let other = server.create(&operator, "other-reseller", "reseller");
+    let plan = server.web_plan(&reseller, "Web");
+    let service = server.sell(&reseller, &customer, &plan);
+    let path = format!("/v1/services/{service}");
+    let before = server.get(&path, Some(&reseller.token)).body["next_due_at"].clone();
+
+    let by_owner = server.patch(&path, Some(&customer.token), json!({"next_due_at": "2031-01-15T00:00:00Z"}));
+    assert_eq!((by_owner.status, by_owner.code()), (403, "forbidden"), "{}", by_owner.body);
+    let by_stranger = server.patch(&path, Some(&other.token), json!({"next_due_at": "2031-01-15T00:00:00Z"}));
+    assert_eq!(by_stranger.status, 404, "{}", by_stranger.body);
+    // The owner still renames its service: only the due date is the seller's.
+    assert_eq!(server.patch(&path, Some(&customer.token), json!({"name": "Shop"})).status, 200);
+
+    for (body, pointer) in [
+        (json!({"next_due_at": null}), "/next_due_at"),
+        (json!({"next_due_at": "next tuesday"}), "/next_due_at"),
+        (json!({"next_due_at": "+10000-01-01T00:00:00Z"}), "/next_due_at"),
+    ] {
+        let refused = server.patch(&path, Some(&reseller.token), body.clone());
+        assert_eq!(refused.status, 422, "{body}: {}", refused.body);
+        assert_eq!(refused.pointers(), vec![pointer], "{body}");
+    }
+    assert_eq!(server.get(&path, Some(&reseller.token)).body["next_due_at"], before, "nothing changed");
+
+    let corrected = server.patch(&path, Some(&reseller.token), json!({"next_due_at": "2031-01-15T08:30:00+02:00"}));
+    assert_eq!(corrected.status, 200, "{}", corrected.body);
+    assert_eq!(corrected.body["next_due_at"], "2031-01-15T06:30:00Z");
+    assert_eq!(corrected.body["name"], "Shop");
+    let audited = server.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.update' AND target_id = '{service}' \
+         AND actor_id = '{}' AND details LIKE '%2031-01-15T06:30:00Z%'",
+        reseller.id
+    ));
+    assert_eq!(audited, 1, "the correction is audited with the new date");
+
+    let own = server.sell(&operator, &operator, &server.web_plan(&operator, "Own"));
+    let by_operator = server.patch(
+        &format!("/v1/services/{own}"),
+        Some(&operator.token),
+        json!({"next_due_at": "2030-06-01T00:00:00Z"}),
+    );
+    assert_eq!(by_operator.status, 200, "an operator is its own seller: {}", by_operator.body);
+});

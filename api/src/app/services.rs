@@ -163,8 +163,8 @@ pub async fn list(
     state.db.run(move |conn| Ok(service_store::list_in_reach(conn, &reach, &filter, limit)?)).await
 }
 
-/// Rename a service, switch its auto-renewal, or (operators) allow overselling a reseller
-/// package.
+/// Rename a service, switch its auto-renewal, (operators) allow overselling a reseller
+/// package, or (its seller, reached for `CorrectServiceDueDate`) correct its due date.
 pub async fn update(
     state: &AppState,
     actor: &Actor,
@@ -172,7 +172,8 @@ pub async fn update(
     changes: ServiceChanges,
     if_match: IfMatch,
 ) -> Result<ServiceRow, ApiError> {
-    service.expect(Action::UpdateService)?;
+    let expected = if changes.next_due_at.is_some() { Action::CorrectServiceDueDate } else { Action::UpdateService };
+    service.expect(expected)?;
     let granted = matches!(service.relation, Relation::Grantee(_));
     if changes.allow_overselling.is_some() && (actor.kind != AccountKind::Operator || granted) {
         return Err(ApiError::forbidden("only operators allow overselling"));
@@ -215,6 +216,9 @@ pub fn write_update(
             account_id: Some(&row.owner_id),
             details: serde_json::json!({
                 "name": changes.name, "auto_renew": changes.auto_renew, "allow_overselling": changes.allow_overselling,
+                "next_due_at": changes.next_due_at.map(|to| serde_json::json!({
+                    "from": time::to_utc(row.next_due_at), "to": time::to_utc(to),
+                })),
             }),
         },
         now,

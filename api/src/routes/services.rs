@@ -176,9 +176,20 @@ pub struct UpdateService {
     #[schema(value_type = Option<bool>)]
     #[serde(default)]
     pub allow_overselling: Patch<bool>,
+    /// The service's seller only (an account above the owner, or an operator for its
+    /// own service): corrects the due date, within the years 0001-9999. Audited with the
+    /// date it replaced.
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    #[serde(default)]
+    pub next_due_at: Patch<DateTime<Utc>>,
 }
 
-/// Change a service's name, auto-renewal or (operators) overselling (JSON merge patch).
+/// Change a service's name, auto-renewal, (operators) overselling or (its seller) due
+/// date (JSON merge patch).
+///
+/// Sending `next_due_at` makes the change a correction of the due date, which only the
+/// service's seller may make (`403 forbidden` for the owner and for grantees); the
+/// worker's expiry and, with billing, renewal invoices follow the corrected date.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -193,10 +204,19 @@ pub async fn update_service(
     id: web::Path<String>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let authorized = principal.authorize(Action::UpdateService)?;
-    let service = access::service(&state, &principal.actor, authorized, &id).await?;
     let input: UpdateService = body.parse()?;
+    let corrects_due_date = !matches!(input.next_due_at, Patch::Absent);
+    let action = if corrects_due_date { Action::CorrectServiceDueDate } else { Action::UpdateService };
+    let authorized = principal.authorize(action)?;
+    let service = access::service(&state, &principal.actor, authorized, &id).await?;
+    let next_due_at = input
+        .next_due_at
+        .required("/next_due_at")?
+        .map(|at| time::checked(at.naive_utc()))
+        .transpose()
+        .map_err(|invalid| ApiError::field("/next_due_at", invalid))?;
     let changes = ServiceChanges {
+        next_due_at,
         name: input
             .name
             .required("/name")?

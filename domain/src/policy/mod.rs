@@ -516,6 +516,7 @@ mod tests {
             (Action::QuoteServicePlan,         "-",  "-",  ["G", "G", "-", "G"]),
             (Action::RenewService,             "R",  "-",  ["G", "G", "R", "G"]),
             (Action::ChangeServicePlan,        "R",  "-",  ["G", "G", "R", "G"]),
+            (Action::CorrectServiceDueDate,    "R",  "-",  ["G", "G", "R", "G"]),
             (Action::SuspendService,           "R",  "-",  ["G", "G", "G", "G"]),
             (Action::TerminateService,         "R",  "-",  ["G", "G", "G", "G"]),
             (Action::WriteDns,                 "-",  "-",  ["G", "-", "G", "G"]),

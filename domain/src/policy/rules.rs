@@ -45,6 +45,8 @@ pub enum Action {
     RenewService,
     /// Move a service to another plan; free until billing exists, so sellers only.
     ChangeServicePlan,
+    /// Correct a service's `next_due_at` (its seller: who sells to the owner).
+    CorrectServiceDueDate,
     /// Ask what a plan change would cost, changing nothing.
     QuoteServicePlan,
     /// Set or generate a service's password (FTP, control panel).
@@ -264,6 +266,7 @@ impl Action {
             Self::RenewService => {
                 Rule::change(SELLERS, Some(S::ServicesWrite)).restrictable_as(R::ServiceRenew).on(SELLS_TO_OWNER)
             }
+            Self::CorrectServiceDueDate => Rule::change(SELLERS, Some(S::ServicesWrite)).on(SELLS_TO_OWNER),
             Self::ChangeServicePlan => {
                 Rule::change(SELLERS, Some(S::ServicesWrite)).restrictable_as(R::ServiceChangePlan).on(SELLS_TO_OWNER)
             }
