@@ -286,6 +286,26 @@ both_backends!(failed_logins_are_limited_per_login, env = &[("HOSTADMIN_LOGIN_FA
     assert_eq!(ghost.body["detail"], locked.body["detail"]);
 });
 
+// The account is what a guesser attacks, by whichever of its names: ten failures by its
+// login name lock its email address too (the default limit of ten).
+both_backends!(
+    an_accounts_login_name_and_email_share_one_limit,
+    env = &[("HOSTADMIN_LOGIN_FAILURES_PER_ADDRESS", "1000")],
+    |server| {
+        server.operator("victim");
+        for _ in 0..10 {
+            let wrong = login_attempt(&server, "victim", "not the password at all");
+            assert_eq!(wrong.status, 401, "{}", wrong.body);
+        }
+        let by_email = login_attempt(&server, "victim@operators.test", "not the password at all");
+        assert_eq!(by_email.status, 429, "{}", by_email.body);
+        assert_eq!(problem(&by_email), "rate_limited");
+        assert!(retry_after(&by_email) >= 1);
+        let right_by_email = login_attempt(&server, "victim@operators.test", PASSWORD);
+        assert_eq!(right_by_email.status, 429, "even the right password: {}", right_by_email.body);
+    }
+);
+
 both_backends!(
     failed_logins_are_limited_per_address,
     env = &[("HOSTADMIN_LOGIN_FAILURES_PER_ADDRESS", "4"), ("HOSTADMIN_LOGIN_FAILURES_PER_LOGIN", "100")],

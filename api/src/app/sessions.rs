@@ -1,8 +1,9 @@
 //! Logging in and out: sessions with short-lived access tokens and rotating refresh
 //! tokens.
 //!
-//! Failed logins are counted in the database, per submitted login and per client
-//! address, so that every instance agrees; a wrong second factor counts as a wrong
+//! Failed logins are counted in the database, per submitted login, per account (its
+//! login name and email address together) and per client address, so that every
+//! instance agrees; a wrong second factor counts as a wrong
 //! password. A refresh token is spent by its use; a spent one presented again ends its
 //! session (one of the two presenters had stolen it).
 
@@ -22,7 +23,7 @@ use hostadmin_persistence::two_factor as two_factor_store;
 use hostadmin_persistence::{login_failures, sessions, DbConnection};
 
 use crate::app::two_factor::{spend_code, SecondFactorCode};
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
@@ -54,11 +55,48 @@ fn invalid_credentials() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the login or the password is wrong")
 }
 
-/// The digests that failed logins are counted under.
-fn failure_subjects(submitted: &str, ip: Option<&str>) -> (String, Option<String>) {
-    let by_login = credentials::digest(&format!("login:{}", submitted.trim().to_lowercase()));
-    let by_address = ip.map(|ip| credentials::digest(&format!("address:{ip}")));
-    (by_login, by_address)
+/// The digests that failed logins are counted under: the login as submitted (so that
+/// unknown logins are limited too), the account it names (so that its login name and its
+/// email address share one limit, QUALITY.md 9), and the client address.
+#[derive(Clone)]
+struct FailureSubjects {
+    submitted: String,
+    account: Option<String>,
+    address: Option<String>,
+}
+
+impl FailureSubjects {
+    fn new(submitted: &str, ip: Option<&str>) -> Self {
+        Self {
+            submitted: credentials::digest(&format!("login:{}", submitted.trim().to_lowercase())),
+            account: None,
+            address: ip.map(|ip| credentials::digest(&format!("address:{ip}"))),
+        }
+    }
+
+    /// The same, with the account the login named.
+    fn of_account(self, account_id: Option<&str>) -> Self {
+        Self { account: account_id.map(|id| credentials::digest(&format!("account:{id}"))), ..self }
+    }
+
+    /// 429 while any subject has reached its limit.
+    fn check(&self, conn: &mut DbConnection, limits: &Limits, now: NaiveDateTime) -> Result<(), ApiError> {
+        for by_login in std::iter::once(&self.submitted).chain(&self.account) {
+            check_throttle(conn, by_login, limits.login_failures_per_login, now)?;
+        }
+        if let Some(address) = &self.address {
+            check_throttle(conn, address, limits.login_failures_per_address, now)?;
+        }
+        Ok(())
+    }
+
+    fn record(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        let now = time::now();
+        for subject in std::iter::once(&self.submitted).chain(&self.account).chain(&self.address) {
+            login_failures::record(conn, subject, now)?;
+        }
+        Ok(())
+    }
 }
 
 /// Refuses with 429 while a subject has reached its limit; the wait is until its oldest
@@ -70,15 +108,6 @@ fn check_throttle(conn: &mut DbConnection, subject: &str, limit: u32, now: Naive
         let frees_at = oldest.unwrap_or(now) + Duration::minutes(FAILURE_WINDOW_MINUTES);
         let wait = (frees_at - now).num_seconds().max(1);
         return Err(ApiError::rate_limited(u64::try_from(wait).unwrap_or(1)));
-    }
-    Ok(())
-}
-
-fn record_failure(conn: &mut DbConnection, subjects: &(String, Option<String>)) -> Result<(), ApiError> {
-    let now = time::now();
-    login_failures::record(conn, &subjects.0, now)?;
-    if let Some(by_address) = &subjects.1 {
-        login_failures::record(conn, by_address, now)?;
     }
     Ok(())
 }
@@ -98,35 +127,31 @@ enum LoggedIn {
 
 /// Log in with a login name or email address, a password and (when the account has it
 /// on) a second factor. Wrong logins and wrong passwords answer alike; failures are
-/// limited per submitted login and per client address (429 with `Retry-After`).
+/// limited per submitted login, per account (its login name and email address together)
+/// and per client address (429 with `Retry-After`).
 pub async fn login(state: &AppState, context: AuditContext, submitted: Credentials) -> Result<Tokens, ApiError> {
     if submitted.login.chars().count() > MAX_LOGIN || submitted.password.chars().count() > MAX_PASSWORD {
         return Err(invalid_credentials());
     }
-    let subjects = failure_subjects(&submitted.login, context.ip.as_deref());
+    let submitted_subjects = FailureSubjects::new(&submitted.login, context.ip.as_deref());
     let limits = state.config.limits.clone();
     let login = submitted.login.clone();
-    let account = {
-        let subjects = subjects.clone();
-        state
-            .db
-            .run(move |conn| {
-                let now = time::now();
-                check_throttle(conn, &subjects.0, limits.login_failures_per_login, now)?;
-                if let Some(by_address) = &subjects.1 {
-                    check_throttle(conn, by_address, limits.login_failures_per_address, now)?;
-                }
-                Ok(account_store::find_by_login_or_email(conn, &login)?)
-            })
-            .await?
-    };
+    let (account, subjects) = state
+        .db
+        .run(move |conn| {
+            let account = account_store::find_by_login_or_email(conn, &login)?;
+            let subjects = submitted_subjects.of_account(account.as_ref().map(|a| a.id.as_str()));
+            subjects.check(conn, &limits, time::now())?;
+            Ok((account, subjects))
+        })
+        .await?;
     let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let matches = state.hasher.verify(submitted.password, stored_hash).await?;
     let account = match account {
         Some(account) if matches => account,
         _ => {
             let subjects = subjects.clone();
-            state.db.write(move |conn| record_failure(conn, &subjects)).await?;
+            state.db.write(move |conn| subjects.record(conn)).await?;
             return Err(invalid_credentials());
         }
     };
@@ -146,7 +171,7 @@ pub async fn login(state: &AppState, context: AuditContext, submitted: Credentia
                 SecondFactor::Failed => {
                     // A wrong second factor counts like a wrong password, so guessing
                     // codes meets the same limits.
-                    record_failure(conn, &subjects)?;
+                    subjects.record(conn)?;
                     return Ok(LoggedIn::InvalidTotp);
                 }
             }
