@@ -84,9 +84,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve => runtime()?.block_on(server::serve(config)),
         Command::Worker { once: false } => runtime()?.block_on(async {
             let settings = crate::worker::Settings::from_config(&config);
-            let (state, _) = server::state(config)?;
+            let timeout = config.shutdown_timeout;
+            let (state, db) = server::state(config)?;
+            let running = crate::worker::start(state.into_inner(), false, settings);
             println!("worker running");
-            crate::worker::run(state.into_inner(), false, settings).await;
+            server::stop_requested().await?;
+            running.stop(&db, timeout).await;
             Ok(())
         }),
         Command::Worker { once: true } => runtime()?.block_on(async {

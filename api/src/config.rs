@@ -67,6 +67,7 @@ struct RawConfig {
     log_format: Option<String>,
     expiry_grace_days: Option<u32>,
     worker_interval_ms: Option<u64>,
+    shutdown_timeout_seconds: Option<u64>,
     provisioner: Option<String>,
     webhook_allow_hosts: Option<String>,
     tool_keys: Option<String>,
@@ -124,6 +125,7 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "expiry_grace_days",
     "worker_interval_ms",
+    "shutdown_timeout_seconds",
     "provisioner",
     "webhook_allow_hosts",
     "tool_keys",
@@ -213,6 +215,9 @@ pub struct Config {
     pub expiry_grace_days: u32,
     /// How often the worker looks for jobs and due services, in milliseconds.
     pub worker_interval_ms: u64,
+    /// How long a stopping process waits for requests in flight and the worker's round
+    /// before it gives up on them (docs/operations.md).
+    pub shutdown_timeout: Duration,
     pub provisioner: ProvisionerKind,
     /// Hosts, addresses and networks webhooks may reach although they are not public
     /// (and over plain http).
@@ -288,6 +293,10 @@ impl Config {
         let worker_interval_ms = raw.worker_interval_ms.unwrap_or(5000);
         if !(10..=3_600_000).contains(&worker_interval_ms) {
             bail!("worker_interval_ms must be 10 to 3600000");
+        }
+        let shutdown_timeout_seconds = raw.shutdown_timeout_seconds.unwrap_or(20);
+        if !(1..=300).contains(&shutdown_timeout_seconds) {
+            bail!("shutdown_timeout_seconds must be 1 to 300");
         }
         let provisioner = match raw.provisioner.as_deref() {
             None | Some("local") => ProvisionerKind::Local,
@@ -368,6 +377,7 @@ impl Config {
             log_format,
             expiry_grace_days,
             worker_interval_ms,
+            shutdown_timeout: Duration::from_secs(shutdown_timeout_seconds),
             provisioner,
             webhook_allow_hosts,
             tool_keys,
@@ -462,6 +472,7 @@ fn is_text_key(key: &str) -> bool {
             | "password_hash_concurrency"
             | "expiry_grace_days"
             | "worker_interval_ms"
+            | "shutdown_timeout_seconds"
     )
 }
 
@@ -509,6 +520,7 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         log_format,
         expiry_grace_days,
         worker_interval_ms,
+        shutdown_timeout_seconds,
         provisioner,
         webhook_allow_hosts,
         tool_keys,

@@ -160,8 +160,8 @@ pub async fn serve(config: Config) -> Result<()> {
     let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
     let document_json =
         web::Data::new(OpenApiJson::new(document.to_json().context("serialising the OpenAPI document")?));
-    let _ = db;
-    tokio::spawn(worker::run(state.clone().into_inner(), true, worker::Settings::from_config(&state.config)));
+    let shutdown_timeout = state.config.shutdown_timeout;
+    let worker = worker::start(state.clone().into_inner(), true, worker::Settings::from_config(&state.config));
 
     let server = HttpServer::new(move || {
         let (app, _) = App::new()
@@ -186,6 +186,9 @@ pub async fn serve(config: Config) -> Result<()> {
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback::not_matched))
     })
+    // On SIGTERM or SIGINT actix stops accepting and lets the requests in flight finish
+    // within the timeout; then the worker stops and gives back its leases.
+    .shutdown_timeout(shutdown_timeout.as_secs())
     .bind(listen)
     .with_context(|| format!("listening on {listen}"))?;
     for address in server.addrs() {
@@ -193,5 +196,25 @@ pub async fn serve(config: Config) -> Result<()> {
         println!("API docs at http://{address}/docs/ and http://{address}/v1/openapi.json");
     }
     println!("create the first operator with: hostadmin operator create --login LOGIN --email EMAIL --password-stdin");
-    server.run().await.context("serving")
+    let served = server.run().await.context("serving");
+    worker.stop(&db, shutdown_timeout).await;
+    served
+}
+
+/// Waits for SIGTERM (how service managers and container runtimes stop a process) or
+/// SIGINT (Ctrl-C).
+pub async fn stop_requested() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        tokio::select! {
+            _ = terminate.recv() => {}
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("listening for SIGINT")?,
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.context("listening for Ctrl-C")?;
+    tracing::info!("stopping");
+    Ok(())
 }

@@ -29,11 +29,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
 use chrono::Duration as Span;
 
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::time;
-use hostadmin_persistence::{idempotency, login_failures, services as service_store};
+use hostadmin_persistence::{idempotency, leases, login_failures, services as service_store};
 
 use crate::app::{jobs, lifecycle, webhook_delivery};
 use crate::config::Config;
@@ -76,24 +79,119 @@ impl Settings {
     }
 }
 
-/// Runs forever. `serves_requests`: this process also serves the API, whose per-instance
-/// rate limiter the upkeep trims.
-pub async fn run(state: Arc<AppState>, serves_requests: bool, settings: Settings) {
-    let worker = new_id();
-    tracing::info!(worker = %worker, "worker started");
+/// A worker running in this process: its id (which its leases carry) and its tasks.
+pub struct Running {
+    id: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts the worker's tasks: the rounds, and webhook deliveries beside them.
+/// `serves_requests`: this process also serves the API, whose per-instance rate limiter
+/// the upkeep trims.
+pub fn start(state: Arc<AppState>, serves_requests: bool, settings: Settings) -> Running {
+    let id = new_id();
+    tracing::info!(worker = %id, "worker started");
+    let (stop, stopping) = watch::channel(false);
+    let mut tasks = Vec::new();
     if let Some(deliverer) = settings.webhooks.clone() {
-        tokio::spawn(webhook_delivery::run(state.clone(), deliverer, worker.clone(), settings.interval));
+        let webhooks = deliver_webhooks(state.clone(), deliverer, id.clone(), settings.interval, stopping.clone());
+        tasks.push(tokio::spawn(webhooks));
     }
+    tasks.push(tokio::spawn(rounds(state, serves_requests, settings, id.clone(), stopping)));
+    Running { id, stop, tasks }
+}
+
+impl Running {
+    /// Stops the worker after the step it is on, waiting at most `timeout` before it
+    /// abandons that step, and gives back the leases it holds so that another worker
+    /// takes its work over at once.
+    pub async fn stop(self, db: &Db, timeout: Duration) {
+        let _ = self.stop.send(true);
+        let aborts: Vec<_> = self.tasks.iter().map(JoinHandle::abort_handle).collect();
+        if tokio::time::timeout(timeout, futures_util::future::join_all(self.tasks)).await.is_err() {
+            tracing::warn!(worker = %self.id, "the worker's step did not end in time; abandoning it");
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
+        let worker = self.id.clone();
+        match db.write(move |conn| Ok(leases::release_all(conn, &worker)?)).await {
+            Ok(released) => tracing::info!(
+                worker = %self.id,
+                jobs = released.jobs,
+                mails = released.mails,
+                webhook_endpoints = released.endpoints,
+                "worker stopped; leases given back"
+            ),
+            Err(error) => {
+                tracing::warn!(worker = %self.id, error = %error, "giving back leases failed; they run out by themselves")
+            }
+        }
+    }
+}
+
+/// Waits for the `interval` or for the stop, whichever comes first; false when stopping.
+async fn wait_or_stop(wait: impl std::future::Future<Output = ()>, stopping: &mut watch::Receiver<bool>) -> bool {
+    if *stopping.borrow() {
+        return false;
+    }
+    tokio::select! {
+        () = wait => true,
+        _ = stopping.changed() => false,
+    }
+}
+
+/// The rounds, every `worker_interval_ms`, until stopped.
+async fn rounds(
+    state: Arc<AppState>,
+    serves_requests: bool,
+    settings: Settings,
+    worker: String,
+    mut stopping: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut upkept: Option<Instant> = None;
-    loop {
-        ticker.tick().await;
+    while wait_or_stop(
+        async {
+            ticker.tick().await;
+        },
+        &mut stopping,
+    )
+    .await
+    {
         if upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
             upkeep(&state, serves_requests).await;
             upkept = Some(Instant::now());
         }
         due_work(&state, &settings, &worker).await;
+    }
+}
+
+/// Webhook deliveries, in a task of their own so that a slow receiver delays nothing
+/// else: a round as soon as the last one sent something, else after `interval`.
+async fn deliver_webhooks(
+    state: Arc<AppState>,
+    deliverer: Arc<webhook_delivery::Deliverer>,
+    worker: String,
+    interval: Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        let idle = match webhook_delivery::deliver_due(&state, &deliverer, &worker).await {
+            Ok(0) => true,
+            Ok(sent) => {
+                tracing::debug!(deliveries = sent, "webhook deliveries made");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "delivering webhooks failed; trying again next round");
+                true
+            }
+        };
+        let pause = if idle { interval } else { Duration::ZERO };
+        if !wait_or_stop(tokio::time::sleep(pause), &mut stopping).await {
+            return;
+        }
     }
 }
 

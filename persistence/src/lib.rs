@@ -21,6 +21,7 @@ pub mod ftp_users;
 pub mod holds;
 pub mod idempotency;
 pub mod jobs;
+pub mod leases;
 pub mod login_failures;
 pub mod login_links;
 pub mod mail_addresses;

@@ -35,6 +35,7 @@ mod races;
 mod restrictions;
 mod service_lifecycle;
 mod services;
+mod shutdown;
 mod status_page;
 mod tenancy;
 mod ticket_attachments;

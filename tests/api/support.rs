@@ -299,13 +299,49 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Sends the server SIGTERM, as a service manager stops it.
+    pub fn sigterm(&self) {
+        sigterm(self.child.id());
+    }
+
+    /// Waits for the server to exit (after [`Server::sigterm`]).
+    pub fn exit_status(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
+        exit_status(&mut self.child, within)
+    }
+}
+
 /// A `hostadmin worker` process, killed on drop.
 pub struct Worker(Child);
+
+impl Worker {
+    /// Sends the worker SIGTERM and waits for it to exit.
+    pub fn terminate(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
+        sigterm(self.0.id());
+        exit_status(&mut self.0, within)
+    }
+}
 
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+fn sigterm(pid: u32) {
+    let sent = Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("run kill");
+    assert!(sent.success(), "kill -TERM {pid}");
+}
+
+fn exit_status(child: &mut Child, within: std::time::Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the process") {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the process did not exit within {within:?} of SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

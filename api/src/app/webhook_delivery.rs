@@ -66,20 +66,6 @@ impl Deliverer {
     }
 }
 
-/// Delivers for ever: a round, then, when nothing was due, a pause of `interval`.
-pub async fn run(state: Arc<AppState>, deliverer: Arc<Deliverer>, worker: String, interval: Duration) {
-    loop {
-        match deliver_due(&state, &deliverer, &worker).await {
-            Ok(0) => tokio::time::sleep(interval).await,
-            Ok(sent) => tracing::debug!(deliveries = sent, "webhook deliveries made"),
-            Err(error) => {
-                tracing::warn!(error = %error, "delivering webhooks failed; trying again next round");
-                tokio::time::sleep(interval).await;
-            }
-        }
-    }
-}
-
 /// One round: every endpoint found due is served, several at once. Answers how many
 /// attempts were made.
 pub async fn deliver_due(state: &Arc<AppState>, deliverer: &Arc<Deliverer>, worker: &str) -> Result<usize, ApiError> {
