@@ -47,6 +47,24 @@ pub struct NewEvent<'a> {
     pub details: serde_json::Value,
 }
 
+/// Whether a change to the target was recorded for `request_id` (a job's items carry
+/// the job's id): the audit entry is written in the same transaction as the change, so
+/// it says whether the change happened.
+pub fn recorded_for_request(
+    conn: &mut DbConnection,
+    request_id: &str,
+    target_type: &str,
+    target_id: &str,
+) -> Result<bool, StoreError> {
+    let found: i64 = audit_events::table
+        .filter(audit_events::target_type.eq(target_type))
+        .filter(audit_events::target_id.eq(target_id))
+        .filter(audit_events::request_id.eq(request_id))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
 /// Appends the event; it is also queued for the webhooks that may hear of it, in the
 /// same transaction (crate::webhooks::fan_out).
 pub fn record(

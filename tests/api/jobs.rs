@@ -535,3 +535,54 @@ both_backends!(a_large_bulk_lock_becomes_a_job, env = FAST_WORKER, |server| {
         assert_eq!(domain_of(&server, &reseller, name)["locked"], true, "{name}");
     }
 });
+
+// A worker killed (SIGKILL) in the middle of a 300-item bulk renewal, after some items
+// were committed and before its progress was saved: the worker that takes the job over
+// lists every item `ok: true`, and every service is renewed exactly once.
+both_backends!(
+    a_job_taken_over_after_a_crash_reports_what_happened,
+    env = &[("HOSTADMIN_WORKER_INTERVAL_MS", "3600000")],
+    |server| {
+        let operator = server.operator("operator");
+        let reseller = server.create(&operator, "reseller", "reseller");
+        let customer = server.create(&reseller, "customer", "customer");
+        let plan = server.web_plan(&reseller, "Web");
+        let ids: Vec<String> = (0..300).map(|_| server.sell(&reseller, &customer, &plan)).collect();
+        let accepted =
+            bulk(&server, &reseller, json!({"action": "renew", "service_ids": ids, "params": {"cycles": 1}}));
+        assert_eq!(accepted.status, 202, "{}", accepted.body);
+        let job = accepted.str("id");
+        let saved = format!("SELECT progress_done AS n FROM jobs WHERE id = '{job}'");
+        let renewed = "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'service.renew'";
+
+        let mut first = server.spawn_worker(&[("HOSTADMIN_WORKER_INTERVAL_MS", "20")]);
+        // Killed while items it committed are not yet in its saved progress.
+        eventually(60, "items done beyond the saved progress", || {
+            let done = server.count(&saved);
+            done >= 20 && done < 260 && server.count(renewed) > done
+        });
+        first.kill();
+        let (done, listed) = (server.count(renewed), server.count(&saved));
+        eprintln!("killed with {done} items done and {listed} listed");
+
+        // The lease runs out (the test clock), and another worker takes the job over.
+        diesel::sql_query(format!("UPDATE jobs SET lease_until = '2000-01-01 00:00:00' WHERE id = '{job}'"))
+            .execute(&mut server.database.connect())
+            .unwrap();
+        let _second = server.spawn_worker(&[("HOSTADMIN_WORKER_INTERVAL_MS", "20")]);
+        let mut finished = Value::Null;
+        eventually(120, "the job to finish", || {
+            finished = server.get(&format!("/v1/jobs/{job}"), Some(&reseller.token)).body;
+            finished["status"] == "done"
+        });
+        let items = finished["results"].as_array().unwrap();
+        assert_eq!(items.len(), 300);
+        let failed: Vec<&Value> = items.iter().filter(|item| item["ok"] != true).collect();
+        assert!(failed.is_empty(), "every item was done, and is listed so: {failed:?}");
+        assert_eq!(server.count(renewed), 300, "each service renewed once");
+        assert_eq!(
+            server.count("SELECT COUNT(DISTINCT target_id) AS n FROM audit_events WHERE action = 'service.renew'"),
+            300
+        );
+    }
+);

@@ -320,6 +320,12 @@ impl Worker {
         sigterm(self.0.id());
         exit_status(&mut self.0, within)
     }
+
+    /// Kills the worker at once (SIGKILL), as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        self.0.kill().expect("kill the worker");
+        self.0.wait().expect("reap the worker");
+    }
 }
 
 impl Drop for Worker {

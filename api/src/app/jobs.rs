@@ -5,14 +5,23 @@
 //! runs out. A bulk job's items run as the actor who asked, with that account's standing
 //! as it is when the job runs (a suspension or restriction placed meanwhile applies), and
 //! against the service versions recorded when the job was queued.
+//!
+//! The results tell the truth after any crash: an item's change and its audit entry are
+//! one transaction, and the entry carries the job's id as its request id. Progress is
+//! saved every [`STEP`] items, so a worker that dies between an item's commit and the
+//! next save leaves items that were done but not listed; the worker that takes the job
+//! over finds their entries and lists them as done (`ok: true`) instead of running them
+//! again against a version they changed themselves.
 
 use chrono::Duration;
 
 use hostadmin_domain::accounts::AccountStatus;
+use hostadmin_domain::audit::target;
 use hostadmin_domain::ids::parse_id;
 use hostadmin_domain::jobs::{JobKind, JobStatus};
 use hostadmin_domain::policy::{Actor, Authorized};
 use hostadmin_domain::time;
+use hostadmin_persistence::audit;
 use hostadmin_persistence::jobs::{self as job_store, JobRow};
 use hostadmin_persistence::restrictions as restriction_store;
 
@@ -72,10 +81,17 @@ async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool, Ap
             return save(state, &job.id, worker, Vec::new(), Some(JobStatus::Failed)).await;
         }
     };
-    let actor = as_it_stands_now(state, params.actor.clone()).await?;
+    let mut actor = params.actor.clone();
+    actor.origin.request_id = Some(job.id.clone());
+    let actor = as_it_stands_now(state, actor).await?;
+    let taken_over = job.attempts > 1;
     let start = results.len().min(params.service_ids.len());
     for chunk in params.service_ids[start..].chunks(STEP) {
         for service_id in chunk {
+            if taken_over && done_before(state, &job.id, service_id).await? {
+                results.push(BulkItemResult { service_id: service_id.clone(), ok: true, error: None });
+                continue;
+            }
             let queued_version = params.queued_versions.get(service_id).copied();
             results.push(match &actor {
                 Ok(actor) => bulk::item(state, actor, &params.command, service_id, queued_version).await,
@@ -92,6 +108,13 @@ async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool, Ap
         return save(state, &job.id, worker, results, Some(JobStatus::Done)).await;
     }
     Ok(true)
+}
+
+/// Whether an earlier attempt at the job changed the service (its audit entry carries
+/// the job's id).
+async fn done_before(state: &AppState, job_id: &str, service_id: &str) -> Result<bool, ApiError> {
+    let (job_id, service_id) = (job_id.to_owned(), service_id.to_owned());
+    state.db.run(move |conn| Ok(audit::recorded_for_request(conn, &job_id, target::SERVICE, &service_id)?)).await
 }
 
 /// Why a job's requester can no longer act at all.
