@@ -559,7 +559,7 @@ both_backends!(
         // Killed while items it committed are not yet in its saved progress.
         eventually(60, "items done beyond the saved progress", || {
             let done = server.count(&saved);
-            done >= 20 && done < 260 && server.count(renewed) > done
+            (20..260).contains(&done) && server.count(renewed) > done
         });
         first.kill();
         let (done, listed) = (server.count(renewed), server.count(&saved));
