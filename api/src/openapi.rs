@@ -11,6 +11,8 @@ use utoipa_actix_web::{scope, AppExt};
 use crate::http::problem::{FieldError, Problem};
 use crate::routes;
 
+mod ids;
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
@@ -294,6 +296,7 @@ pub fn document() -> OpenApi {
     ResponseHeaders.modify(&mut document);
     Links.modify(&mut document);
     HeadOperations.modify(&mut document);
+    ids::UuidIds.modify(&mut document);
     document
 }
 

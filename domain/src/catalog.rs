@@ -210,7 +210,9 @@ impl QuotaKey {
 /// Serialised with every key present, `null` for unlimited, so an answer shows each
 /// limit explicitly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
+// No container `default`: absent `Option` keys are `None` anyway, and a `default: null` in
+// the schema would make generated clients require every key.
+#[serde(deny_unknown_fields)]
 pub struct Quotas {
     /// Disk space in MB, mail included.
     pub disk_mb: Option<u64>,
