@@ -297,7 +297,25 @@ pub fn document() -> OpenApi {
     Links.modify(&mut document);
     HeadOperations.modify(&mut document);
     ids::UuidIds.modify(&mut document);
+    ProblemCodes.modify(&mut document);
     document
+}
+
+/// `Problem.code` as the enum of every code the server gives
+/// (`http::problem_codes::ALL`), so that a client's typo in a code does not compile.
+struct ProblemCodes;
+
+impl Modify for ProblemCodes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") else { return };
+        if let Some(RefOr::T(Schema::Object(code))) = problem.properties.get_mut("code") {
+            code.enum_values = Some(crate::http::problem_codes::names().map(serde_json::Value::from).collect());
+            code.description =
+                Some("Stable and machine-readable; docs/errors.md says what each means and what to do.".into());
+        }
+    }
 }
 
 /// The document as checked in: pretty JSON with a final newline.

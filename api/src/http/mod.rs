@@ -10,6 +10,7 @@ pub mod merge_patch;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;
+pub mod problem_codes;
 pub mod published;
 pub mod query_guard;
 pub mod rate_limit;
