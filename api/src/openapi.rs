@@ -12,6 +12,7 @@ use crate::http::problem::{FieldError, Problem};
 use crate::routes;
 
 mod ids;
+mod scopes;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -293,6 +294,7 @@ pub fn document() -> OpenApi {
         .split_for_parts();
     // The routes were collected after `Base`'s modifiers ran: run them again.
     SharedErrors.modify(&mut document);
+    scopes::Scopes.modify(&mut document);
     ResponseHeaders.modify(&mut document);
     Links.modify(&mut document);
     HeadOperations.modify(&mut document);
