@@ -3,6 +3,9 @@
 //! (`Action::rule`), with no second list to keep: a handler's `Action::X` paths, found by
 //! parsing `src/routes/*.rs` with syn, become `OPERATION_ACTIONS` in `$OUT_DIR`.
 
+// A build script reports a failure by panicking: cargo prints the message and stops.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
