@@ -10,7 +10,8 @@ use crate::accounts::AccountRow;
 use crate::columns::Listed;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
-use crate::schema::{account_restrictions, account_tree, accounts};
+use crate::schema::{account_restrictions, account_tree, accounts, sessions};
+use crate::sessions::SessionRow;
 
 /// One setter's list on one account, with its version (0 while none was ever set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,13 +63,38 @@ pub fn account_with_restrictions(
         .filter(accounts::id.eq(account_id))
         .select((AccountRow::as_select(), account_restrictions::disabled_actions.nullable()))
         .load(conn)?;
-    let mut rows = rows.into_iter();
-    let Some((account, first)) = rows.next() else { return Ok(None) };
+    Ok(merged(rows.into_iter().map(|(account, list)| ((), account, list))).map(|((), account, all)| (account, all)))
+}
+
+/// A session of `account_id` with its account and the restrictions in force on it, in
+/// one statement: what every request with an access token reads.
+pub fn session_with_account(
+    conn: &mut DbConnection,
+    session_id: &str,
+    account_id: &str,
+) -> Result<Option<(SessionRow, AccountRow, Restrictions)>, StoreError> {
+    let rows: Vec<(SessionRow, AccountRow, Option<Listed<Restrictions>>)> = sessions::table
+        .inner_join(accounts::table.on(accounts::id.eq(sessions::account_id)))
+        .inner_join(account_tree::table.on(account_tree::descendant_id.eq(accounts::id)))
+        .left_join(account_restrictions::table.on(account_restrictions::account_id.eq(account_tree::ancestor_id)))
+        .filter(sessions::id.eq(session_id))
+        .filter(accounts::id.eq(account_id))
+        .select((SessionRow::as_select(), AccountRow::as_select(), account_restrictions::disabled_actions.nullable()))
+        .load(conn)?;
+    Ok(merged(rows.into_iter()))
+}
+
+/// The first row's leading parts, with the lists of every row merged (one row per
+/// account above, and the account itself).
+fn merged<T, L: Into<Option<Listed<Restrictions>>>>(
+    mut rows: impl Iterator<Item = (T, AccountRow, L)>,
+) -> Option<(T, AccountRow, Restrictions)> {
+    let (first_part, account, first) = rows.next()?;
     let mut all = Restrictions::none();
-    for list in std::iter::once(first).chain(rows.map(|(_, list)| list)).flatten() {
+    for list in std::iter::once(first.into()).chain(rows.map(|(_, _, list)| list.into())).flatten() {
         all.merge(list.into_inner());
     }
-    Ok(Some((account, all)))
+    Some((first_part, account, all))
 }
 
 /// Replaces `setter_id`'s list on the account if it is still at `expected_version`;

@@ -15,9 +15,9 @@ use hostadmin_domain::credentials::{self, SecretKind};
 use hostadmin_domain::policy::{Action, Actor, Authorized, Credential, Origin, Reach};
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
+use hostadmin_persistence::api_keys;
 use hostadmin_persistence::audit::AuditContext;
 use hostadmin_persistence::restrictions as restriction_store;
-use hostadmin_persistence::{api_keys, sessions};
 
 use crate::http::client_ip::client_ip;
 use crate::http::problem::ApiError;
@@ -137,12 +137,11 @@ async fn from_session(
     let (account, session, restrictions) = state
         .db
         .run(move |conn| {
-            let session = sessions::find(conn, &claims.sid)?.ok_or_else(invalid_token)?;
-            // Restrictions are read on every request: a change applies to the next one.
-            let (account, restrictions) =
-                restriction_store::account_with_restrictions(conn, &claims.sub)?.ok_or_else(invalid_token)?;
+            // The session, its account and the restrictions in force, in one statement,
+            // on every request: a logout, block or restriction applies to the next one.
+            let (session, account, restrictions) =
+                restriction_store::session_with_account(conn, &claims.sid, &claims.sub)?.ok_or_else(invalid_token)?;
             let valid = session.ended_at.is_none()
-                && session.account_id == account.id
                 && account.token_version == claims.ver
                 && session.impersonator_id.as_deref() == claims.act.as_ref().map(|a| a.sub.as_str());
             if !valid {
