@@ -3,20 +3,23 @@
 # with wrk against a release build, and the same SQL as GET /v1/me through pgbench.
 # Not part of CI. Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's server
 # package). Usage: bench/api-latency.sh [seconds per run, default 10]
+# Runs every measurement at each count in BENCH_CONNECTIONS (default "8 64"), and prints
+# `uptime` beside each backend's figures: the machine is shared, so note the load.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration=${1:-10}
-connections=${BENCH_CONNECTIONS:-8}
+connection_counts=${BENCH_CONNECTIONS:-"8 64"}
 pg_admin=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export BENCH_PASSWORD=bench-password-$RANDOM-$RANDOM
 
-cargo build --release --quiet --bin hostadmin
-bin=target/release/hostadmin
+# BENCH_BIN: an already built binary (e.g. to try the script with a debug build).
+if [[ -z ${BENCH_BIN:-} ]]; then cargo build --release --quiet --bin hostadmin; fi
+bin=${BENCH_BIN:-target/release/hostadmin}
 work=$(mktemp -d)
 server=
 trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$work"; psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
-wrk_line() { # label, then wrk args: prints requests/s and latency percentiles
+wrk_line() { # label, then wrk args (uses the caller's $connections): prints requests/s and latency percentiles
 	local label=$1; shift
 	local out
 	out=$(wrk --latency -d "${duration}s" -t 2 -c "$connections" "$@")
@@ -40,18 +43,20 @@ run_backend() { # name, database url
 	login=$(curl -fs http://127.0.0.1:18181/v1/auth/login -H 'content-type: application/json' \
 		-d "{\"login\":\"bench-operator\",\"password\":\"$BENCH_PASSWORD\"}")
 	token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' <<<"$login")
-	echo "== $name ($(nproc) cores, $connections connections, ${duration}s each)"
-	wrk_line "GET /v1/me" -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
-	wrk_line "POST /v1/auth/login" -s bench/login.lua http://127.0.0.1:18181/v1/auth/login
-	if [[ $name == postgres ]]; then
-		local ids sid aid
-		ids=$(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$login")
-		read -r sid aid <<<"$ids"
-		local out
-		out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="'$sid'" -D aid="'$aid'" "${url}")
-		printf '%-28s %10s tx/s    (the statements of GET /v1/me)\n' "pgbench me.sql" \
-			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")"
-	fi
+	local connections
+	for connections in $connection_counts; do
+		echo "== $name ($(nproc) cores, $connections connections, ${duration}s each; load:$(uptime | sed 's/.*load average://'))"
+		wrk_line "GET /v1/me" -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
+		wrk_line "POST /v1/auth/login" -s bench/login.lua http://127.0.0.1:18181/v1/auth/login
+		if [[ $name == postgres ]]; then
+			local ids sid aid out
+			ids=$(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$login")
+			read -r sid aid <<<"$ids"
+			out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="'$sid'" -D aid="'$aid'" "${url}")
+			printf '%-28s %10s tx/s    (the statement of GET /v1/me)\n' "pgbench me.sql" \
+				"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")"
+		fi
+	done
 	kill $server; wait $server 2>/dev/null || true; server=
 }
 
