@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Loopback latency of POST /v1/auth/login and GET /v1/me on SQLite and PostgreSQL,
-# with wrk against a release build, and the same SQL as GET /v1/me through pgbench.
+# Loopback latency of POST /v1/auth/login, GET /v1/me and GET /v1/services/{id} (a
+# reseller reading a service it sold) on SQLite and PostgreSQL, with wrk against a release
+# build, and the same SQL through pgbench (bench/me.sql, bench/service.sql).
 # Not part of CI. Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's server
 # package). Usage: bench/api-latency.sh [seconds per run, default 10]
 # Runs every measurement at each count in BENCH_CONNECTIONS (default "8 64"), and prints
@@ -29,6 +30,21 @@ wrk_line() { # label, then wrk args (uses the caller's $connections): prints req
 		"$(awk '$1 == "99%" {print $2}' <<<"$out")"
 }
 
+api() { # method, path, token, body: the response body; fails on a non-2xx answer
+	curl -fsS -X "$1" "http://127.0.0.1:18181$2" -H 'content-type: application/json' ${3:+-H "Authorization: Bearer $3"} ${4:+-d "$4"}
+}
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+session_of() { # a login answer: the session id and account id in its access token
+	python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$1"
+}
+pgbench_line() { # label, the route it stands for, then pgbench args (uses $connections)
+	local label=$1 route=$2; shift 2
+	local out
+	out=$(pgbench -n -T "$duration" -c "$connections" -j 2 "$@")
+	printf '%-28s %10s tx/s    (the statements of %s)\n' "$label" \
+		"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")" "$route"
+}
+
 run_backend() { # name, database url
 	local name=$1 url=$2
 	local env=(HOSTADMIN_DATA_DIR="$work/$name" HOSTADMIN_DATABASE_URL="$url" HOSTADMIN_LISTEN=127.0.0.1:18181
@@ -43,18 +59,26 @@ run_backend() { # name, database url
 	login=$(curl -fs http://127.0.0.1:18181/v1/auth/login -H 'content-type: application/json' \
 		-d "{\"login\":\"bench-operator\",\"password\":\"$BENCH_PASSWORD\"}")
 	token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' <<<"$login")
+	# A reseller that sells a plan to its customer: GET /v1/services/{id} is read as the reseller.
+	local reseller_login reseller_token customer plan service
+	api POST /v1/customers "$token" "{\"login\":\"bench-reseller\",\"password\":\"$BENCH_PASSWORD\",\"name\":\"Bench Reseller\",\"email\":\"reseller@example.test\",\"kind\":\"reseller\"}" >/dev/null
+	reseller_login=$(api POST /v1/auth/login "" "{\"login\":\"bench-reseller\",\"password\":\"$BENCH_PASSWORD\"}")
+	reseller_token=$(json '["access_token"]' <<<"$reseller_login")
+	customer=$(api POST /v1/customers "$reseller_token" "{\"login\":\"bench-customer\",\"password\":\"$BENCH_PASSWORD\",\"name\":\"Bench Customer\",\"email\":\"customer@example.test\"}" | json '["id"]')
+	plan=$(api POST /v1/plans "$reseller_token" '{"name":"Web","service_kind":"web_hosting","public":true,"quotas":{"disk_mb":10240,"mailboxes":10,"mailbox_default_mb":1024},"prices":[{"cycle":"monthly","amount_minor":499,"currency":"EUR"}]}' | json '["id"]')
+	service=$(api POST /v1/services "$reseller_token" "{\"owner_id\":\"$customer\",\"plan_id\":\"$plan\",\"cycle\":\"monthly\",\"name\":\"bench\"}" | json '["id"]')
 	local connections
 	for connections in $connection_counts; do
 		echo "== $name ($(nproc) cores, $connections connections, ${duration}s each; load:$(uptime | sed 's/.*load average://'))"
 		wrk_line "GET /v1/me" -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
+		wrk_line "GET /v1/services/{id}" -H "Authorization: Bearer $reseller_token" "http://127.0.0.1:18181/v1/services/$service"
 		wrk_line "POST /v1/auth/login" -s bench/login.lua http://127.0.0.1:18181/v1/auth/login
 		if [[ $name == postgres ]]; then
-			local ids sid aid out
-			ids=$(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$login")
-			read -r sid aid <<<"$ids"
-			out=$(pgbench -n -T "$duration" -c "$connections" -j 2 -f bench/me.sql -D sid="'$sid'" -D aid="'$aid'" "${url}")
-			printf '%-28s %10s tx/s    (the statement of GET /v1/me)\n' "pgbench me.sql" \
-				"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")"
+			local sid aid
+			read -r sid aid <<<"$(session_of "$login")"
+			pgbench_line "pgbench me.sql" "GET /v1/me" -f bench/me.sql -D sid="'$sid'" -D aid="'$aid'" "$url"
+			read -r sid aid <<<"$(session_of "$reseller_login")"
+			pgbench_line "pgbench service.sql" "GET /v1/services/{id}" -f bench/service.sql -D sid="'$sid'" -D aid="'$aid'" -D service="'$service'" "$url"
 		fi
 	done
 	kill $server; wait $server 2>/dev/null || true; server=
