@@ -28,6 +28,8 @@ wrk_line() { # label, then wrk args (uses the caller's $connections): prints req
 		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
 		"$(awk '$1 == "50%" {print $2}' <<<"$out")" \
 		"$(awk '$1 == "99%" {print $2}' <<<"$out")"
+	# wrk counts error answers as requests: a figure made of 401s or 404s is no figure.
+	if grep -q 'Non-2xx' <<<"$out"; then echo "  ^ not all answers were 2xx: $(grep 'Non-2xx' <<<"$out")"; fi
 }
 
 api() { # method, path, token, body: the response body; fails on a non-2xx answer
