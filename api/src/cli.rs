@@ -137,7 +137,7 @@ fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
     let password = NewPassword::parse(password_text).map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let hash = passwords::hash(&password)?;
 
-    server::open_database(config)?;
+    server::prepare_database(config)?;
     let mut conn = server::connect_once(config)?;
     let id = new_id();
     let result = write_transaction(&mut conn, |conn| -> Result<(), StoreError> {

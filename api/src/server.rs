@@ -41,9 +41,23 @@ pub fn connect_once(config: &Config) -> Result<DbConnection> {
         .with_context(|| format!("connecting to {}", config.database.redacted()))
 }
 
-/// Opens the database. SQLite is migrated on the spot (zero set-up); PostgreSQL must
-/// have been migrated with `hostadmin migrate` before instances start.
+/// Opens the database: [`prepare_database`], then a pool of connections to it.
 pub fn open_database(config: &Config) -> Result<ConnectionPool> {
+    prepare_database(config)?;
+    Ok(connection::pool(
+        &config.database,
+        config.database_pool_size,
+        config.database_timeouts.statement,
+        config.database_timeouts,
+    ))
+}
+
+/// SQLite is migrated on the spot (zero set-up); PostgreSQL must have been migrated with
+/// `hostadmin migrate` before instances start. A short command needs only this and one
+/// connection: a pool fills itself from background threads, and a process that exits
+/// while one of them is still inside libpq can crash on the way out (seen as a
+/// SIGSEGV of `operator create` in CI).
+pub fn prepare_database(config: &Config) -> Result<()> {
     let mut conn = connect_once(config)?;
     if config.database.is_sqlite() {
         let applied = migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
@@ -53,12 +67,7 @@ pub fn open_database(config: &Config) -> Result<ConnectionPool> {
     } else if !migrations::is_up_to_date(&mut conn).map_err(|e| anyhow::anyhow!("reading migrations: {e}"))? {
         bail!("the database has pending migrations: run `hostadmin migrate` first");
     }
-    Ok(connection::pool(
-        &config.database,
-        config.database_pool_size,
-        config.database_timeouts.statement,
-        config.database_timeouts,
-    ))
+    Ok(())
 }
 
 pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {

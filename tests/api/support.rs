@@ -165,7 +165,12 @@ impl Server {
             ],
             &format!("{PASSWORD}\n"),
         );
-        assert!(output.status.success(), "operator create: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "operator create ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
         self.login(login, PASSWORD)
     }
 
