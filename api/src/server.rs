@@ -65,12 +65,15 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     let secrets = config.load_secrets()?;
     let pool = open_database(&config)?;
     let db = Db::new(pool, config.database_pool_size, config.database_timeouts.statement);
+    let drivers = crate::drivers::Configured::new(&config.drivers, None)?;
+    let provisioner = crate::app::driven::Driven::new(crate::app::provisioning::driver(config.provisioner), &drivers);
     let state = AppState {
         tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
         hasher: Hasher::new(config.password_hash_concurrency, crate::hashing::WAIT_FOR_SLOT),
         limiter: RequestLimiter::per_minute(config.limits.requests_per_minute),
         db: db.clone(),
-        provisioner: crate::app::provisioning::driver(config.provisioner),
+        provisioner,
+        drivers,
         sealer: hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key),
         status_page: Default::default(),
         config: Arc::new(config),

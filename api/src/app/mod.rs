@@ -17,6 +17,7 @@ pub mod audit;
 pub mod authorizations;
 pub mod bulk;
 pub mod catalog;
+pub mod driven;
 pub mod holds;
 pub mod hosting;
 pub mod impersonation;
