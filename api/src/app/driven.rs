@@ -232,15 +232,29 @@ pub struct Provisioning {
     pub updated_at: NaiveDateTime,
 }
 
-/// The state of `id`; a resource without one is ready since `since` (its last change).
-pub fn state_of(
-    conn: &mut DbConnection,
+/// The states of `resources` (ids with their last change), in their order; a resource
+/// without one is ready since its last change.
+pub async fn states_of(
+    state: &AppState,
     target: Target,
-    id: &str,
-    since: NaiveDateTime,
-) -> Result<Provisioning, ApiError> {
-    Ok(match states::find(conn, target.as_str(), id)? {
-        Some(row) => Provisioning { status: row.status, error: row.error, updated_at: row.updated_at },
-        None => Provisioning { status: "ready".into(), error: None, updated_at: since },
-    })
+    resources: Vec<(String, NaiveDateTime)>,
+) -> Result<Vec<Provisioning>, ApiError> {
+    let ids: Vec<String> = resources.iter().map(|(id, _)| id.clone()).collect();
+    let mut found = state.db.run(move |conn| Ok(states::of(conn, target.as_str(), &ids)?)).await?;
+    Ok(resources
+        .into_iter()
+        .map(|(id, since)| match found.iter().position(|row| row.resource_id == id) {
+            Some(at) => {
+                let row = found.swap_remove(at);
+                Provisioning { status: row.status, error: row.error, updated_at: row.updated_at }
+            }
+            None => Provisioning { status: "ready".into(), error: None, updated_at: since },
+        })
+        .collect())
+}
+
+/// The state of one resource (see [`states_of`]).
+pub async fn state_of(state: &AppState, target: Target, id: &str, since: NaiveDateTime) -> Result<Provisioning, ApiError> {
+    let mut states = states_of(state, target, vec![(id.to_owned(), since)]).await?;
+    states.pop().ok_or_else(|| ApiError::internal("a provisioning state went missing"))
 }
