@@ -20,6 +20,7 @@ mod customers;
 mod databases;
 mod dates;
 mod dns;
+mod dns_driver;
 mod domains;
 mod ftp_users;
 mod http_conventions;
