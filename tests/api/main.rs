@@ -17,6 +17,7 @@ mod cli;
 mod concurrent_changes;
 mod conventions;
 mod customers;
+mod database_servers;
 mod databases;
 mod dates;
 mod dns;
