@@ -165,6 +165,10 @@ pub async fn serve(config: Config) -> Result<()> {
         web::Data::new(OpenApiJson::new(document.to_json().context("serialising the OpenAPI document")?));
     let _ = db;
     tokio::spawn(worker::run(state.clone().into_inner(), true, worker::Settings::from_config(&state.config)));
+    let checked = state.clone().into_inner();
+    tokio::spawn(async move {
+        crate::app::driven::unreachable(&checked.drivers, std::time::Duration::from_secs(5)).await;
+    });
 
     let server = HttpServer::new(move || {
         let (app, _) = App::new()

@@ -116,6 +116,73 @@ fn databases_live_on_their_servers(backend: TestBackend) {
     }
 }
 
+/// A database of an engine without a server is refused by the driver at once: `failed`
+/// with the reason. A retry is accepted (202, `pending`, audited) and fails again; a
+/// database that did not fail cannot be retried.
+fn a_failed_database_can_be_retried(backend: TestBackend) {
+    let Some(postgres) = postgres_admin_url() else { return };
+    let env = [
+        ("HOSTADMIN_DATABASE_DRIVER", "servers"),
+        ("HOSTADMIN_HOSTING_POSTGRES_ADMIN_URL", postgres.as_str()),
+        ("HOSTADMIN_WORKER_INTERVAL_MS", "100"),
+    ];
+    let Some(server) = Server::start(backend, &env) else { return };
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let plan = server.post(
+        "/v1/plans",
+        Some(&reseller.token),
+        json!({"name": "Web DB", "service_kind": "web_hosting", "quotas": {"databases": 2}, "public": true,
+               "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}]}),
+    );
+    assert_eq!(plan.status, 201, "{}", plan.body);
+    let service = server.sell(&reseller, &customer, &plan.str("id"));
+    let created = server.post(
+        &format!("/v1/services/{service}/databases"),
+        Some(&customer.token),
+        json!({"name": "shop", "engine": "mysql", "user": "shop", "password": FIRST}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let path = format!("/v1/services/{service}/databases/{}", created.str("id"));
+    eventually(30, "the database to fail", || status(&server, &customer, &path) == "failed");
+    let failed = server.get(&path, Some(&customer.token));
+    assert!(failed.body["provisioning"]["error"].as_str().is_some_and(|e| e.contains("MySQL")), "{}", failed.body);
+
+    let retried = server.post(&format!("{path}/retry-provisioning"), Some(&customer.token), json!({}));
+    assert_eq!(retried.status, 202, "{}", retried.body);
+    assert_eq!(retried.body["provisioning"]["status"], "pending", "{}", retried.body);
+    assert_eq!(
+        server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'database.retry_provisioning'"),
+        1
+    );
+    eventually(30, "the retry to fail again", || status(&server, &customer, &path) == "failed");
+
+    let other = server.post(
+        &format!("/v1/services/{service}/databases"),
+        Some(&customer.token),
+        json!({"name": unique("b"), "engine": "postgresql", "user": unique("u"), "password": FIRST}),
+    );
+    assert_eq!(other.status, 201, "{}", other.body);
+    let other_path = format!("/v1/services/{service}/databases/{}", other.str("id"));
+    eventually(30, "the PostgreSQL database to be ready", || status(&server, &customer, &other_path) == "ready");
+    let refused = server.post(&format!("{other_path}/retry-provisioning"), Some(&customer.token), json!({}));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.code(), "not_failed", "{}", refused.body);
+    let removed = server.delete(&other_path, Some(&customer.token));
+    assert_eq!(removed.status, 204, "{}", removed.body);
+}
+
+#[test]
+fn a_failed_database_can_be_retried_on_sqlite() {
+    a_failed_database_can_be_retried(TestBackend::Sqlite);
+}
+
+#[test]
+fn a_failed_database_can_be_retried_on_postgres() {
+    a_failed_database_can_be_retried(TestBackend::Postgres);
+}
+
 #[test]
 fn databases_live_on_their_servers_on_sqlite() {
     databases_live_on_their_servers(TestBackend::Sqlite);

@@ -224,6 +224,33 @@ fn database_spec(engine: &str, name: &str, user: &str) -> Result<DatabaseSpec, P
     Ok(DatabaseSpec { engine, name: name.to_owned(), user: user.to_owned() })
 }
 
+/// A retry is for a resource whose last change failed: `409 not_failed` otherwise (a
+/// pending one is retried by the worker already, a ready one needs nothing).
+pub fn require_failed(conn: &mut DbConnection, target: Target, id: &str) -> Result<(), ApiError> {
+    match states::find(conn, target.as_str(), id)? {
+        Some(row) if row.status == "failed" => Ok(()),
+        _ => Err(ApiError::conflict("not_failed", "only a resource whose provisioning failed can be retried")),
+    }
+}
+
+/// The configured drivers whose servers do not answer within `limit`, each as
+/// `<driver>: <error>`, and logged: for `/readyz` and the start-up log. A server that is
+/// down delays the changes it carries, never the start.
+pub async fn unreachable(drivers: &Configured, limit: std::time::Duration) -> Vec<String> {
+    let report = match tokio::time::timeout(limit, drivers.check()).await {
+        Ok(report) => report,
+        Err(_) => return vec![format!("the driver servers did not answer within {} ms", limit.as_millis())],
+    };
+    report
+        .into_iter()
+        .filter_map(|(driver, result)| {
+            let error = result.err()?;
+            tracing::warn!(driver = %driver, error = %error, "a configured driver's server does not answer");
+            Some(format!("{driver}: {error}"))
+        })
+        .collect()
+}
+
 /// A followed resource's provisioning state as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provisioning {

@@ -256,3 +256,28 @@ pub async fn delete_database(
     hosting::remove(&state, &principal.actor, database, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Try a failed database again on its engine's server.
+///
+/// `202`: the worker makes the server hold the database, its user and password as they
+/// are now (`provisioning` is `pending` until then); `409 not_failed` unless its
+/// provisioning failed.
+#[utoipa::path(
+    tag = "Databases",
+    params(DatabasePath),
+    responses(
+        (status = 202, description = "Queued", body = DatabaseView, headers(("ETag" = String))),
+        (status = 409, description = "`not_failed` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/services/{id}/databases/{database_id}/retry-provisioning")]
+pub async fn retry_database_provisioning(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<DatabasePath>,
+) -> Result<HttpResponse, ApiError> {
+    let authorized = principal.authorize(Action::WriteHosting)?;
+    let database = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
+    let row = databases::retry_provisioning(&state, &principal.actor, database).await?;
+    database_response(&state, HttpResponse::Accepted(), &row).await
+}

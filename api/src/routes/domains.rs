@@ -302,6 +302,30 @@ pub async fn update_domain(
     domain_response(&state, HttpResponse::Ok(), &row).await
 }
 
+/// Try a failed change of the domain's zone on the DNS server again.
+///
+/// `202`: the worker makes the DNS server hold the zone as it is now (`provisioning`
+/// is `pending` until then); `409 not_failed` unless the zone's provisioning failed.
+#[utoipa::path(
+    tag = "Domains",
+    params(("name" = String, Path, description = "The domain name")),
+    responses(
+        (status = 202, description = "Queued", body = DomainView, headers(("ETag" = String))),
+        (status = 409, description = "`not_failed` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/domains/{name}/retry-provisioning")]
+pub async fn retry_domain_provisioning(
+    state: web::Data<AppState>,
+    principal: Principal,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let authorized = principal.authorize(Action::WriteDomains)?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
+    let row = domains::retry_provisioning(&state, &principal.actor, domain).await?;
+    domain_response(&state, HttpResponse::Accepted(), &row).await
+}
+
 /// Remove a domain: a hosted one is removed with its child hosts and DNS records.
 #[utoipa::path(
     tag = "Domains",

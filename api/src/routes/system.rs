@@ -31,7 +31,8 @@ pub async fn healthz() -> HttpResponse {
 /// whatever the database does.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// The database answers (within 1.5 s) and has every migration this build knows.
+/// The database answers (within 1.5 s) and has every migration this build knows, and
+/// every configured driver's server answers (`503` naming those that do not).
 #[utoipa::path(
     tag = "System",
     responses(
@@ -48,6 +49,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .await?;
     if !ready {
         return Err(ApiError::Unavailable("the database has pending migrations".into()));
+    }
+    let down = crate::app::driven::unreachable(&state.drivers, READY_WITHIN).await;
+    if !down.is_empty() {
+        return Err(ApiError::Unavailable(format!("driver servers do not answer: {}", down.join("; "))));
     }
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
