@@ -118,3 +118,31 @@ fn zones_follow_hostadmin_on_sqlite() {
 fn zones_follow_hostadmin_on_postgres() {
     zones_follow_hostadmin(TestBackend::Postgres);
 }
+
+/// A configured PowerDNS that does not answer: the server starts and serves, `/readyz`
+/// is `503` naming the driver (never its key), and a change still answers at once.
+fn an_unreachable_driver_is_reported_not_fatal(backend: TestBackend) {
+    let port = servers::free_port().to_string();
+    let url = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("HOSTADMIN_DNS_DRIVER", "powerdns"),
+        ("HOSTADMIN_POWERDNS_URL", url.as_str()),
+        ("HOSTADMIN_POWERDNS_API_KEY", "secret-key-never-shown"),
+    ];
+    let Some(server) = Server::start(backend, &env) else { return };
+    assert_eq!(server.get("/healthz", None).status, 200);
+    let ready = server.get("/readyz", None);
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert!(ready.text.contains("dns:powerdns"), "{}", ready.text);
+    assert!(!ready.text.contains("secret-key-never-shown"), "{}", ready.text);
+}
+
+#[test]
+fn an_unreachable_driver_is_reported_not_fatal_on_sqlite() {
+    an_unreachable_driver_is_reported_not_fatal(TestBackend::Sqlite);
+}
+
+#[test]
+fn an_unreachable_driver_is_reported_not_fatal_on_postgres() {
+    an_unreachable_driver_is_reported_not_fatal(TestBackend::Postgres);
+}

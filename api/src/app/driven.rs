@@ -233,8 +233,9 @@ pub fn require_failed(conn: &mut DbConnection, target: Target, id: &str) -> Resu
     }
 }
 
-/// The configured drivers whose servers do not answer within `limit`, each as
-/// `<driver>: <error>`, and logged: for `/readyz` and the start-up log. A server that is
+/// The configured drivers whose servers do not answer within `limit` (`dns:powerdns`,
+/// `databases:mysql`, ...), each logged with its error: for `/readyz` (which names
+/// them only: the errors hold internal addresses) and the start-up log. A server that is
 /// down delays the changes it carries, never the start.
 pub async fn unreachable(drivers: &Configured, limit: std::time::Duration) -> Vec<String> {
     let report = match tokio::time::timeout(limit, drivers.check()).await {
@@ -246,7 +247,7 @@ pub async fn unreachable(drivers: &Configured, limit: std::time::Duration) -> Ve
         .filter_map(|(driver, result)| {
             let error = result.err()?;
             tracing::warn!(driver = %driver, error = %error, "a configured driver's server does not answer");
-            Some(format!("{driver}: {error}"))
+            Some(driver)
         })
         .collect()
 }

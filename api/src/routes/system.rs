@@ -37,7 +37,7 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500)
     tag = "System",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not ready: `unavailable` (the database) or `driver_unreachable` (naming the drivers)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -52,7 +52,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }
     let down = crate::app::driven::unreachable(&state.drivers, READY_WITHIN).await;
     if !down.is_empty() {
-        return Err(ApiError::Unavailable(format!("driver servers do not answer: {}", down.join("; "))));
+        let detail = format!("configured driver servers do not answer: {}", down.join(", "));
+        return Err(ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "driver_unreachable", detail));
     }
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
