@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
+use hostadmin::drivers::{DnsDriver as _, Rrset, RrsetChange};
+
 use crate::support::*;
 
 #[allow(dead_code)]
@@ -100,6 +102,24 @@ fn zones_follow_hostadmin(backend: TestBackend) {
     eventually(60, "the zone to be ready again after PowerDNS came back", || {
         status(&server, &customer, &zone) == "ready" && serves_the_zone(&server, &customer, &pdns, &zone)
     });
+
+    // Someone edits PowerDNS behind hostadmin's back; `hostadmin reconcile` puts it back.
+    let edits = [
+        RrsetChange::Replace(Rrset::new(&format!("www.{zone}"), "A", 3600, ["198.51.100.66".to_owned()])),
+        RrsetChange::Replace(Rrset::new(&format!("extra.{zone}"), "A", 3600, ["198.51.100.67".to_owned()])),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(pdns.driver().apply(&zone, &edits)).unwrap();
+    assert!(!serves_the_zone(&server, &customer, &pdns, &zone), "the edit is served");
+    let reconciled = server.cli(&["reconcile"], "");
+    let printed = String::from_utf8_lossy(&reconciled.stdout).into_owned();
+    assert!(reconciled.status.success(), "{printed}{}", String::from_utf8_lossy(&reconciled.stderr));
+    assert!(printed.contains(&format!("dns {zone}: repaired")), "{printed}");
+    assert!(printed.contains(&format!("www.{zone}. A restored")), "{printed}");
+    assert!(printed.contains(&format!("extra.{zone}. A removed")), "{printed}");
+    assert!(serves_the_zone(&server, &customer, &pdns, &zone), "the zone is hostadmin's again");
+    let again = server.cli(&["reconcile"], "");
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "no drift");
 
     // The domain goes: so does its zone.
     let removed = server.delete(&format!("/v1/domains/{zone}"), Some(&customer.token));

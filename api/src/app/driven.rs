@@ -17,6 +17,7 @@ use hostadmin_domain::provisioning::{
     Operation, Outcome, Provisioner, ProvisioningError, ResourceAction, ResourceChange, ResourceKind,
 };
 use hostadmin_persistence::provisioning_states as states;
+use hostadmin_persistence::databases::DatabaseRow;
 use hostadmin_persistence::{databases as database_store, domains as domain_store, DbConnection};
 
 use crate::app::hosting::dns;
@@ -200,14 +201,8 @@ async fn apply_database(
     let row = state.db.run(move |conn| Ok(database_store::find(conn, &id)?)).await.map_err(temporary)?;
     match row {
         Some(row) => {
-            let spec = database_spec(&row.engine, &row.name, &row.db_user)?;
-            let opened = state
-                .sealer
-                .open(&password_context(&row.id), &row.password_sealed)
-                .map_err(|_| ProvisioningError::Refused("the database's password cannot be opened".into()))?;
-            let password = String::from_utf8(opened)
-                .map_err(|_| ProvisioningError::Refused("the database's password is not text".into()))?;
-            driver.create(&spec, &Password::new(password)).await?;
+            let (spec, password) = database_of(state, &row)?;
+            driver.create(&spec, &password).await?;
         }
         None => {
             let text = |key: &str| change.spec.get(key).and_then(|value| value.as_str()).unwrap_or_default();
@@ -216,6 +211,18 @@ async fn apply_database(
         }
     }
     Ok(())
+}
+
+/// What the driver is told of a stored database: its names and its password, opened.
+pub fn database_of(state: &AppState, row: &DatabaseRow) -> Result<(DatabaseSpec, Password), ProvisioningError> {
+    let spec = database_spec(&row.engine, &row.name, &row.db_user)?;
+    let opened = state
+        .sealer
+        .open(&password_context(&row.id), &row.password_sealed)
+        .map_err(|_| ProvisioningError::Refused("the database's password cannot be opened".into()))?;
+    let password = String::from_utf8(opened)
+        .map_err(|_| ProvisioningError::Refused("the database's password is not text".into()))?;
+    Ok((spec, Password::new(password)))
 }
 
 fn database_spec(engine: &str, name: &str, user: &str) -> Result<DatabaseSpec, ProvisioningError> {
