@@ -152,10 +152,7 @@ fn a_failed_database_can_be_retried(backend: TestBackend) {
     let retried = server.post(&format!("{path}/retry-provisioning"), Some(&customer.token), json!({}));
     assert_eq!(retried.status, 202, "{}", retried.body);
     assert_eq!(retried.body["provisioning"]["status"], "pending", "{}", retried.body);
-    assert_eq!(
-        server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'database.retry_provisioning'"),
-        1
-    );
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'database.retry_provisioning'"), 1);
     eventually(30, "the retry to fail again", || status(&server, &customer, &path) == "failed");
 
     let other = server.post(

@@ -16,8 +16,8 @@ use hostadmin_domain::databases::{password_context, DatabaseEngine};
 use hostadmin_domain::provisioning::{
     Operation, Outcome, Provisioner, ProvisioningError, ResourceAction, ResourceChange, ResourceKind,
 };
-use hostadmin_persistence::provisioning_states as states;
 use hostadmin_persistence::databases::DatabaseRow;
+use hostadmin_persistence::provisioning_states as states;
 use hostadmin_persistence::{databases as database_store, domains as domain_store, DbConnection};
 
 use crate::app::hosting::dns;
@@ -289,7 +289,12 @@ pub async fn states_of(
 }
 
 /// The state of one resource (see [`states_of`]).
-pub async fn state_of(state: &AppState, target: Target, id: &str, since: NaiveDateTime) -> Result<Provisioning, ApiError> {
+pub async fn state_of(
+    state: &AppState,
+    target: Target,
+    id: &str,
+    since: NaiveDateTime,
+) -> Result<Provisioning, ApiError> {
     let mut states = states_of(state, target, vec![(id.to_owned(), since)]).await?;
     states.pop().ok_or_else(|| ApiError::internal("a provisioning state went missing"))
 }

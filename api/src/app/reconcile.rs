@@ -59,7 +59,8 @@ async fn databases_on_servers(state: &AppState, driver: &dyn DatabaseDriver) -> 
         for row in rows.iter().filter(|row| row.engine == engine.as_str()) {
             known.insert(row.name.clone());
             let has_database = held.databases.contains(&row.name);
-            let has_grant = held.users.iter().any(|(user, granted)| user == &row.db_user && granted.contains(&row.name));
+            let has_grant =
+                held.users.iter().any(|(user, granted)| user == &row.db_user && granted.contains(&row.name));
             if has_database && has_grant {
                 continue;
             }

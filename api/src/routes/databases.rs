@@ -172,8 +172,11 @@ pub async fn list_databases(
     let rows = hosting::page::<DatabaseRow>(&state, service, filter, page.fetch()).await?;
     let resources = rows.iter().map(|row| (row.id.clone(), row.updated_at)).collect();
     let states = driven::states_of(&state, Target::Database, resources).await?;
-    let views =
-        rows.iter().zip(&states).map(|(row, state)| DatabaseView::from_row(row, state)).collect::<Result<Vec<_>, _>>()?;
+    let views = rows
+        .iter()
+        .zip(&states)
+        .map(|(row, state)| DatabaseView::from_row(row, state))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
 

@@ -17,8 +17,8 @@ use hostadmin_persistence::databases::{self as database_store, DatabaseRow, Data
 use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::StoreError;
 
-use crate::app::driven::{self, Target};
 use crate::app::access::Reached;
+use crate::app::driven::{self, Target};
 use crate::app::hosting;
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;

@@ -303,7 +303,8 @@ pub fn settings_of(config: &crate::config::Config) -> ZoneSettings {
 /// The zone's serial and records as stored now: what a DNS driver is given.
 pub fn stored_zone(conn: &mut DbConnection, domain: &DomainRow) -> Result<(u32, Vec<DnsRecord>), ApiError> {
     let serial = store::serial(conn, &domain.id)?.unwrap_or_else(|| dns::first_serial(domain.created_at.date()));
-    let serial = u32::try_from(serial).map_err(|_| ApiError::internal(format!("SOA serial {serial} is out of range")))?;
+    let serial =
+        u32::try_from(serial).map_err(|_| ApiError::internal(format!("SOA serial {serial} is out of range")))?;
     let records = store::all_of(conn, &domain.id)?
         .iter()
         .map(|row| stored_record(row, &domain.name))
