@@ -66,7 +66,7 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     let pool = open_database(&config)?;
     let db = Db::new(pool, config.database_pool_size, config.database_timeouts.statement);
     let drivers = crate::drivers::Configured::new(&config.drivers, None)?;
-    let provisioner = crate::app::driven::Driven::new(crate::app::provisioning::driver(config.provisioner), &drivers);
+    let provisioner = crate::app::driven::Driven::wrap(crate::app::provisioning::driver(config.provisioner), &drivers);
     let state = AppState {
         tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
         hasher: Hasher::new(config.password_hash_concurrency, crate::hashing::WAIT_FOR_SLOT),

@@ -9,11 +9,7 @@ use mysql_async::prelude::Queryable as _;
 
 use crate::support::*;
 
-#[allow(dead_code)]
-#[path = "../drivers/servers.rs"]
-mod servers;
-
-use servers::{mysql_admin_url, postgres_admin_url, unique};
+use crate::servers::{mysql_admin_url, postgres_admin_url, unique};
 
 const FIRST: &str = "it's a \"quoted\" `tick` \\ back; slash";
 const SECOND: &str = "second' OR '1'='1 long enough";

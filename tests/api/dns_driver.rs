@@ -13,16 +13,8 @@ use hostadmin::drivers::{DnsDriver as _, Rrset, RrsetChange};
 
 use crate::support::*;
 
-#[allow(dead_code)]
-#[path = "../drivers/servers.rs"]
-mod servers;
-
-#[allow(dead_code)]
-#[path = "../drivers/dns_wire.rs"]
-mod dns_wire;
-
-use dns_wire::{response_code, served_records, zone_text_records};
-use servers::{unique, PowerDnsServer};
+use crate::dns_wire::{response_code, served_records, zone_text_records};
+use crate::servers::{unique, PowerDnsServer};
 
 /// The API server driving `pdns`, with a worker that looks for jobs every 100 ms.
 fn start(backend: TestBackend, pdns: &PowerDnsServer) -> Option<Server> {
@@ -142,7 +134,7 @@ fn zones_follow_hostadmin_on_postgres() {
 /// A configured PowerDNS that does not answer: the server starts and serves, `/readyz`
 /// is `503` naming the driver (never its key), and a change still answers at once.
 fn an_unreachable_driver_is_reported_not_fatal(backend: TestBackend) {
-    let port = servers::free_port().to_string();
+    let port = crate::servers::free_port().to_string();
     let url = format!("http://127.0.0.1:{port}");
     let env = [
         ("HOSTADMIN_DNS_DRIVER", "powerdns"),

@@ -69,7 +69,7 @@ pub struct Driven {
 }
 
 impl Driven {
-    pub fn new(inner: Arc<dyn Provisioner>, drivers: &Configured) -> Arc<dyn Provisioner> {
+    pub fn wrap(inner: Arc<dyn Provisioner>, drivers: &Configured) -> Arc<dyn Provisioner> {
         if drivers.dns.is_none() && drivers.databases.is_none() {
             return inner;
         }
