@@ -28,6 +28,7 @@ pub mod notifications;
 pub mod plan_changes;
 pub mod provision_jobs;
 pub mod provisioning;
+pub mod provisioning_states;
 pub mod reconcile;
 pub mod registration;
 pub mod resellers;

@@ -20,6 +20,7 @@ use hostadmin_persistence::DbConnection;
 
 use crate::app::driven;
 use crate::app::holds as account_holds;
+use crate::app::provisioning_states;
 use crate::db::Db;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
@@ -69,7 +70,7 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
                     if !job_store::finish(conn, &id, &worker, JobStatus::Done, "[]", 1, now)? {
                         return Ok(false);
                     }
-                    driven::settle(conn, &operation, Ok(()), now)?;
+                    provisioning_states::settle(conn, &operation, Ok(()), now)?;
                     if matches!(operation, Operation::Create { .. }) {
                         provisioned(conn, provisioner.as_ref(), &operation.service().service_id, &id, now)?;
                     }
@@ -91,7 +92,7 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
                 if !job_store::save_progress(conn, &id, &worker, "[]", 0, now + delay)? {
                     return Ok(false);
                 }
-                driven::settle(conn, &operation, Err((&error, true)), now)?;
+                provisioning_states::settle(conn, &operation, Err((&error, true)), now)?;
                 Ok(true)
             })
             .await?;
@@ -157,7 +158,7 @@ async fn finish(
             return Ok(false);
         }
         if let Some((operation, error)) = &failed {
-            driven::settle(conn, operation, Err((error, false)), now)?;
+            provisioning_states::settle(conn, operation, Err((error, false)), now)?;
         }
         Ok(true)
     })

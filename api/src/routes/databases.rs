@@ -15,9 +15,9 @@ use hostadmin_domain::time;
 use hostadmin_persistence::databases::{DatabaseFilter, DatabaseRow};
 
 use crate::app::access;
-use crate::app::driven::{self, Provisioning, Target};
 use crate::app::hosting;
 use crate::app::hosting::databases::{self, NewDatabaseRequest};
+use crate::app::provisioning_states::{self as states, Provisioning, Target};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch, IfMatchHeader};
@@ -66,7 +66,7 @@ async fn database_response(
     mut builder: actix_web::HttpResponseBuilder,
     row: &DatabaseRow,
 ) -> Result<HttpResponse, ApiError> {
-    let provisioning = driven::state_of(state, Target::Database, &row.id, row.updated_at).await?;
+    let provisioning = states::state_of(state, Target::Database, &row.id, row.updated_at).await?;
     Ok(builder.insert_header((header::ETAG, etag(row.version))).json(DatabaseView::from_row(row, &provisioning)?))
 }
 
@@ -171,7 +171,7 @@ pub async fn list_databases(
     let filter = DatabaseFilter { engine, q, before_id: page.before_id.clone() };
     let rows = hosting::page::<DatabaseRow>(&state, service, filter, page.fetch()).await?;
     let resources = rows.iter().map(|row| (row.id.clone(), row.updated_at)).collect();
-    let states = driven::states_of(&state, Target::Database, resources).await?;
+    let states = states::states_of(&state, Target::Database, resources).await?;
     let views = rows
         .iter()
         .zip(&states)

@@ -26,8 +26,8 @@ use hostadmin_domain::policy::Action;
 use hostadmin_persistence::domains::{DomainFilter, DomainRow};
 
 use crate::app::access;
-use crate::app::driven::{self, Provisioning, Target};
 use crate::app::hosting::domains::{self, list_error, DomainUpdate};
+use crate::app::provisioning_states::{self as states, Provisioning, Target};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch, IfMatchHeader};
@@ -112,7 +112,7 @@ async fn domain_response(
     mut builder: actix_web::HttpResponseBuilder,
     row: &DomainRow,
 ) -> Result<HttpResponse, ApiError> {
-    let provisioning = driven::state_of(state, Target::DnsZone, &row.id, row.updated_at).await?;
+    let provisioning = states::state_of(state, Target::DnsZone, &row.id, row.updated_at).await?;
     Ok(builder.insert_header((header::ETAG, etag(row.version))).json(DomainView::from_row(row, &provisioning)))
 }
 
@@ -197,7 +197,7 @@ pub async fn list_domains(
     let filter = DomainFilter { q, service_id: query.service_id, before_id: page.before_id.clone() };
     let rows = domains::list(&state, &principal.actor, authorized, filter, page.fetch()).await?;
     let resources = rows.iter().map(|row| (row.id.clone(), row.updated_at)).collect();
-    let states = driven::states_of(&state, Target::DnsZone, resources).await?;
+    let states = states::states_of(&state, Target::DnsZone, resources).await?;
     let paired: Vec<(DomainRow, Provisioning)> = rows.into_iter().zip(states).collect();
     Ok(HttpResponse::Ok().json(page.page(paired, |(r, _)| &r.id, |(r, p)| DomainView::from_row(&r, &p))))
 }

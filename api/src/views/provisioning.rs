@@ -1,4 +1,4 @@
-//! Where a hosting resource stands on the server behind it (crate::app::driven).
+//! Where a hosting resource stands on the server behind it (crate::app::provisioning_states).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use hostadmin_domain::time;
 
-use crate::app::driven::Provisioning;
+use crate::app::provisioning_states::Provisioning;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

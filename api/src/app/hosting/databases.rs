@@ -18,8 +18,8 @@ use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::StoreError;
 
 use crate::app::access::Reached;
-use crate::app::driven::{self, Target};
 use crate::app::hosting;
+use crate::app::provisioning_states::{self, Target};
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
@@ -93,7 +93,7 @@ pub async fn retry_provisioning(
 ) -> Result<DatabaseRow, ApiError> {
     let audited = actions::DATABASE_RETRY_PROVISIONING;
     hosting::update(state, actor, database, audited, IfMatch::Absent, move |work, current: &DatabaseRow| {
-        driven::require_failed(work.conn, Target::Database, &current.id)?;
+        provisioning_states::require_failed(work.conn, Target::Database, &current.id)?;
         Ok(Some(serde_json::json!({ "retry_provisioning": true })))
     })
     .await

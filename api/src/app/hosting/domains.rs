@@ -21,8 +21,8 @@ use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::{usage, DbConnection, StoreError};
 
 use crate::app::access::{self, HostedDomain, Reached};
-use crate::app::driven::{self, Target};
 use crate::app::hosting::{self, Resource, Work};
+use crate::app::provisioning_states::{self, Target};
 use crate::http::etag::IfMatch;
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
@@ -326,7 +326,7 @@ pub async fn retry_provisioning(
 ) -> Result<DomainRow, ApiError> {
     domain.expect(Action::WriteDomains)?;
     hosting::write_domain(state, actor, &domain.row, None, move |work, current| {
-        driven::require_failed(work.conn, Target::DnsZone, &current.id)?;
+        provisioning_states::require_failed(work.conn, Target::DnsZone, &current.id)?;
         let details = serde_json::json!({ "name": current.name });
         work.record(actions::DOMAIN_RETRY_PROVISIONING, target::DOMAIN, &current.id, details)?;
         work.provision(ResourceKind::DnsZone, ResourceAction::Update, &current.id, spec(&current))?;
