@@ -1,4 +1,5 @@
-//! The command line: `serve`, `worker`, `migrate`, `operator create`, `openapi`.
+//! The command line: `serve`, `worker`, `migrate`, `operator create`, `openapi`,
+//! `reconcile`.
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Compare each configured driver's servers (DNS zones, databases) with hostadmin's
+    /// rows, repair the drift and print every repair.
+    Reconcile,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +107,17 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }),
         Command::Migrate => migrate(&config),
+        Command::Reconcile => runtime()?.block_on(async {
+            let (state, _) = server::state(config)?;
+            let report = crate::app::reconcile::reconcile(&state).await?;
+            if report.is_empty() {
+                println!("no drift");
+            }
+            for line in report {
+                println!("{line}");
+            }
+            Ok(())
+        }),
         Command::Operator { command: OperatorCommand::Create(args) } => create_operator(&config, args),
         Command::Openapi => Ok(()),
     }

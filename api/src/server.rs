@@ -74,12 +74,15 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     let secrets = config.load_secrets()?;
     let pool = open_database(&config)?;
     let db = Db::new(pool, config.database_pool_size, config.database_timeouts.statement);
+    let drivers = crate::drivers::Configured::new(&config.drivers, None)?;
+    let provisioner = crate::app::driven::Driven::wrap(crate::app::provisioning::driver(config.provisioner), &drivers);
     let state = AppState {
         tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
         hasher: Hasher::new(config.password_hash_concurrency, crate::hashing::WAIT_FOR_SLOT),
         limiter: RequestLimiter::per_minute(config.limits.requests_per_minute),
         db: db.clone(),
-        provisioner: crate::app::provisioning::driver(config.provisioner),
+        provisioner,
+        drivers,
         sealer: hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key),
         status_page: Default::default(),
         config: Arc::new(config),
@@ -171,6 +174,11 @@ pub async fn serve(config: Config) -> Result<()> {
         web::Data::new(OpenApiJson::new(document.to_json().context("serialising the OpenAPI document")?));
     let shutdown_timeout = state.config.shutdown_timeout;
     let worker = worker::start(state.clone().into_inner(), true, worker::Settings::from_config(&state.config));
+    // A configured driver whose server does not answer is logged at start, not fatal.
+    let checked = state.clone().into_inner();
+    tokio::spawn(async move {
+        crate::app::driven::unreachable(&checked.drivers, std::time::Duration::from_secs(5)).await;
+    });
 
     let server = HttpServer::new(move || {
         let (app, _) = App::new()

@@ -19,6 +19,8 @@ pub struct AppState {
     pub limiter: RequestLimiter,
     /// The driver every service change goes through.
     pub provisioner: Arc<dyn Provisioner>,
+    /// The servers behind hosting resources; none configured: the built-in driver.
+    pub drivers: crate::drivers::Configured,
     /// Seals secrets the server must read again (TOTP seeds, provisioner passwords,
     /// private keys) under the configured encryption key.
     pub sealer: Sealer,

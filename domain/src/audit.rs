@@ -98,6 +98,9 @@ pub const DOMAIN_CREATE: &str = "domain.create";
 pub const DOMAIN_UPDATE: &str = "domain.update";
 pub const DOMAIN_DELETE: &str = "domain.delete";
 pub const DOMAIN_REDIRECT: &str = "domain.redirect";
+/// A failed change of a domain's zone (or a database) on its server is tried again.
+pub const DOMAIN_RETRY_PROVISIONING: &str = "domain.retry_provisioning";
+pub const DATABASE_RETRY_PROVISIONING: &str = "database.retry_provisioning";
 pub const DOMAIN_HOST_CREATE: &str = "domain.host_create";
 pub const DOMAIN_HOST_DELETE: &str = "domain.host_delete";
 /// A DNS record of a domain's zone was added, changed or removed (the event's target is

@@ -107,6 +107,16 @@ pub fn find_in_service(conn: &mut DbConnection, service_id: &str, id: &str) -> R
         .optional()?)
 }
 
+/// Every database, in id order: what `hostadmin reconcile` compares with the servers.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<DatabaseRow>, StoreError> {
+    Ok(databases::table.select(COLUMNS).order(databases::id).load(conn)?)
+}
+
+/// The database `id`, whichever service holds it (the worker's driver calls).
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<DatabaseRow>, StoreError> {
+    Ok(databases::table.filter(databases::id.eq(id)).select(COLUMNS).first(conn).optional()?)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DatabaseFilter {
     pub engine: Option<String>,

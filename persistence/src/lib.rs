@@ -30,6 +30,7 @@ pub mod migrations;
 pub mod notification_settings;
 pub mod outbox;
 pub mod plans;
+pub mod provisioning_states;
 pub mod restrictions;
 pub mod schema;
 pub mod services;

@@ -122,6 +122,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    provisioning_states (resource_kind, resource_id) {
+        resource_kind -> Text,
+        resource_id -> Text,
+        status -> Text,
+        error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     plans (id) {
         id -> Text,
         owner_id -> Nullable<Text>,
@@ -606,6 +616,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     login_failures,
+    provisioning_states,
     plans,
     counters,
     services,

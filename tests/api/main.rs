@@ -7,6 +7,14 @@
 mod receiver;
 mod support;
 
+// The real servers the driver tests start (tests/drivers), for the API driving them.
+#[allow(dead_code)]
+#[path = "../drivers/dns_wire.rs"]
+mod dns_wire;
+#[allow(dead_code)]
+#[path = "../drivers/servers.rs"]
+mod servers;
+
 mod account_holds;
 mod api_keys;
 mod audit;
@@ -17,9 +25,11 @@ mod cli;
 mod concurrent_changes;
 mod conventions;
 mod customers;
+mod database_servers;
 mod databases;
 mod dates;
 mod dns;
+mod dns_driver;
 mod domains;
 mod ftp_users;
 mod http_conventions;

@@ -296,6 +296,14 @@ const ROUTES: &[Route] = &[
         target: Target::Domain,
         success: 422,
     },
+    // Nothing failed under the built-in driver: a retry is refused once the domain is reached.
+    Route {
+        method: "POST",
+        path: "/v1/domains/{id}/retry-provisioning",
+        body: None,
+        target: Target::Domain,
+        success: 409,
+    },
     // No redirect is set: removing none changes nothing.
     Route { method: "DELETE", path: "/v1/domains/{id}/redirect", body: None, target: Target::Domain, success: 204 },
     Route { method: "GET", path: "/v1/domains/{id}/hosts", body: None, target: Target::Domain, success: 200 },
@@ -431,6 +439,13 @@ const ROUTES: &[Route] = &[
         body: Some(|| json!({"password": 5})),
         target: Target::Database,
         success: 422,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/services/{id}/databases/{sub}/retry-provisioning",
+        body: None,
+        target: Target::Database,
+        success: 409,
     },
     Route {
         method: "GET",

@@ -60,7 +60,7 @@ pub async fn work_on_jobs(state: &AppState, worker: &str) -> Result<usize, ApiEr
         let Some(job) = claimed else { return Ok(finished) };
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
         let ended = match job.kind {
-            JobKind::Provision => provision_jobs::work_on(&state.db, &state.provisioner, worker, job).await?,
+            JobKind::Provision => provision_jobs::work_on(state, worker, job).await?,
             JobKind::ServicesBulk => work_on(state, worker, job).await?,
         };
         if ended {

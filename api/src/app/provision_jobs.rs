@@ -5,8 +5,6 @@
 //! `active` (audit `service.provisioned`, no actor), into its owner's hold if the owner is
 //! held meanwhile.
 
-use std::sync::Arc;
-
 use chrono::{Duration, NaiveDateTime};
 
 use hostadmin_domain::audit::{self as actions, target};
@@ -20,9 +18,12 @@ use hostadmin_persistence::jobs::{self as job_store, JobRow};
 use hostadmin_persistence::services::{self as service_store, ServiceState};
 use hostadmin_persistence::DbConnection;
 
+use crate::app::driven;
 use crate::app::holds as account_holds;
+use crate::app::provisioning_states;
 use crate::db::Db;
 use crate::http::problem::ApiError;
+use crate::state::AppState;
 
 /// A provision job that failed this many times is given up (`failed`, logged).
 pub const MAX_ATTEMPTS: i32 = 10;
@@ -40,20 +41,25 @@ fn retry_delay(attempts: i32) -> Duration {
 /// failure the job keeps its claim with a lease that runs out after [`retry_delay`], so
 /// the next round after that takes it again (any worker); after [`MAX_ATTEMPTS`], or a
 /// refusal, it is `failed`. Answers whether the job ended.
-pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, job: JobRow) -> Result<bool, ApiError> {
+pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool, ApiError> {
+    let (db, provisioner) = (&state.db, &state.provisioner);
     // A job's `params` is the operation itself.
     let operation = match serde_json::from_str::<Operation>(&job.params) {
         Ok(operation) => operation,
         Err(error) => {
             tracing::error!(job = %job.id, error = %error, "provision job cannot be read; failed");
-            return finish(db, &job.id, worker, JobStatus::Failed).await;
+            return finish(db, &job.id, worker, JobStatus::Failed, None).await;
         }
     };
-    let driver = provisioner.clone();
-    let attempt = operation.clone();
-    let carried = tokio::task::spawn_blocking(move || driver.carry_out(&attempt))
-        .await
-        .map_err(|error| ApiError::internal(format!("provisioner task failed: {error}")))?;
+    let carried = match driven::apply(state, &operation).await {
+        Some(result) => result,
+        None => {
+            let (driver, attempt) = (provisioner.clone(), operation.clone());
+            tokio::task::spawn_blocking(move || driver.carry_out(&attempt))
+                .await
+                .map_err(|error| ApiError::internal(format!("provisioner task failed: {error}")))?
+        }
+    };
     let service = operation.service().service_id.clone();
     match carried {
         Ok(()) => {
@@ -64,6 +70,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
                     if !job_store::finish(conn, &id, &worker, JobStatus::Done, "[]", 1, now)? {
                         return Ok(false);
                     }
+                    provisioning_states::settle(conn, &operation, Ok(()), now)?;
                     if matches!(operation, Operation::Create { .. }) {
                         provisioned(conn, provisioner.as_ref(), &operation.service().service_id, &id, now)?;
                     }
@@ -78,10 +85,15 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
             tracing::warn!(job = %job.id, service = %service, attempt = job.attempts, cause = %cause,
                 retry_in_seconds = delay.num_seconds(), "provisioning failed; will retry");
             let (id, worker) = (job.id.clone(), worker.to_owned());
+            let error = ProvisioningError::Retry(cause);
             // The lease is the retry timer: the job is claimable again once it runs out.
             db.write(move |conn| {
-                let until = time::now() + delay;
-                Ok(job_store::save_progress(conn, &id, &worker, "[]", 0, until)?)
+                let now = time::now();
+                if !job_store::save_progress(conn, &id, &worker, "[]", 0, now + delay)? {
+                    return Ok(false);
+                }
+                provisioning_states::settle(conn, &operation, Err((&error, true)), now)?;
+                Ok(true)
             })
             .await?;
             Ok(false)
@@ -89,7 +101,7 @@ pub async fn work_on(db: &Db, provisioner: &Arc<dyn Provisioner>, worker: &str, 
         Err(error) => {
             tracing::error!(job = %job.id, service = %service, attempt = job.attempts, error = %error,
                 "provisioning failed for good; the service needs an operator");
-            finish(db, &job.id, worker, JobStatus::Failed).await
+            finish(db, &job.id, worker, JobStatus::Failed, Some((operation, error))).await
         }
     }
 }
@@ -131,9 +143,26 @@ fn provisioned(
     Ok(())
 }
 
-async fn finish(db: &Db, id: &str, worker: &str, status: JobStatus) -> Result<bool, ApiError> {
+/// Ends the job; a given-up operation's resource is `failed` with its error.
+async fn finish(
+    db: &Db,
+    id: &str,
+    worker: &str,
+    status: JobStatus,
+    failed: Option<(Operation, ProvisioningError)>,
+) -> Result<bool, ApiError> {
     let (id, worker) = (id.to_owned(), worker.to_owned());
-    db.write(move |conn| Ok(job_store::finish(conn, &id, &worker, status, "[]", 0, time::now())?)).await
+    db.write(move |conn| {
+        let now = time::now();
+        if !job_store::finish(conn, &id, &worker, status, "[]", 0, now)? {
+            return Ok(false);
+        }
+        if let Some((operation, error)) = &failed {
+            provisioning_states::settle(conn, operation, Err((error, false)), now)?;
+        }
+        Ok(true)
+    })
+    .await
 }
 
 #[cfg(test)]

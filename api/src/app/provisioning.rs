@@ -101,6 +101,7 @@ pub fn request(
             conn,
             &NewJob { id: &id, kind: JobKind::Provision, params: &params, total: 1, requested_by, now },
         )?;
+        crate::app::provisioning_states::queued(conn, &operation, now)?;
     }
     Ok(outcome)
 }

@@ -56,6 +56,7 @@ pub const ALL: &[ProblemCode] = &[
     code("database_taken", "409", "A database or database user has this name already.", "Choose another."),
     code("attachment_in_use", "409", "The attachment is already on a message.", "Upload the file again to send it twice."),
     code("webhook_disabled", "409", "The webhook endpoint is disabled.", "Enable it first."),
+    code("not_failed", "409", "Only a resource whose provisioning failed can be retried.", "Read its `provisioning` state; a pending one is being carried out."),
     code("idempotency_in_progress", "409", "A request with this `Idempotency-Key` is still running.", "Wait and send it again: the first answer is replayed."),
     code("precondition_failed", "412", "`If-Match` was sent and the object changed since.", "Read the object again (its new `ETag`) and decide again."),
     code("payload_too_large", "413", "The body is over the limit (64 KiB for JSON, 5 MiB for an attachment).", "Send less."),
@@ -75,6 +76,7 @@ pub const ALL: &[ProblemCode] = &[
     code("rate_limited", "429", "Too many requests, or too many failed logins.", "Wait `Retry-After` seconds."),
     code("internal", "500", "A failure of the server; the cause is in its log under `request_id`.", "Try again later; report the `request_id`."),
     code("unavailable", "503", "The database (or another dependency) did not answer in time.", "Wait `Retry-After` seconds and try again."),
+    code("driver_unreachable", "503", "`/readyz`: a configured driver's server (PowerDNS, a database server, the ACME CA) does not answer; the detail names it.", "Check that server; changes wait as `pending` meanwhile."),
 ];
 
 /// The codes alone, in [`ALL`]'s order.
@@ -119,7 +121,7 @@ mod tests {
                 let Some(open) = window.find('"') else { continue };
                 let before = &window[..open];
                 let plausible = before.trim().is_empty()
-                    || before.trim_end().ends_with(',') && before.trim_start().starts_with("StatusCode::");
+                    || before.trim_end().ends_with(',') && before.contains("StatusCode::");
                 if !plausible {
                     continue;
                 }

@@ -17,6 +17,7 @@ use hostadmin_persistence::databases::{DatabaseFilter, DatabaseRow};
 use crate::app::access;
 use crate::app::hosting;
 use crate::app::hosting::databases::{self, NewDatabaseRequest};
+use crate::app::provisioning_states::{self as states, Provisioning, Target};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch, IfMatchHeader};
@@ -25,6 +26,7 @@ use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
+use crate::views::provisioning::ProvisioningView;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DatabaseView {
@@ -39,10 +41,12 @@ pub struct DatabaseView {
     pub user: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where the database stands on its engine's server.
+    pub provisioning: ProvisioningView,
 }
 
 impl DatabaseView {
-    fn from_row(row: &DatabaseRow) -> Result<Self, ApiError> {
+    fn from_row(row: &DatabaseRow, provisioning: &Provisioning) -> Result<Self, ApiError> {
         Ok(Self {
             id: row.id.clone(),
             service_id: row.service_id.clone(),
@@ -52,12 +56,18 @@ impl DatabaseView {
             user: row.db_user.clone(),
             created_at: time::to_utc(row.created_at),
             updated_at: time::to_utc(row.updated_at),
+            provisioning: ProvisioningView::of(provisioning),
         })
     }
 }
 
-fn database_response(mut builder: actix_web::HttpResponseBuilder, row: &DatabaseRow) -> Result<HttpResponse, ApiError> {
-    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(DatabaseView::from_row(row)?))
+async fn database_response(
+    state: &AppState,
+    mut builder: actix_web::HttpResponseBuilder,
+    row: &DatabaseRow,
+) -> Result<HttpResponse, ApiError> {
+    let provisioning = states::state_of(state, Target::Database, &row.id, row.updated_at).await?;
+    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(DatabaseView::from_row(row, &provisioning)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,7 +143,7 @@ pub async fn create_database(
         let row = databases::create(&state, &principal.actor, service.clone(), new).await?;
         let mut builder = HttpResponse::Created();
         builder.insert_header((header::LOCATION, format!("/v1/services/{}/databases/{}", row.service_id, row.id)));
-        database_response(builder, &row)
+        database_response(&state, builder, &row).await
     })
     .await
 }
@@ -160,7 +170,13 @@ pub async fn list_databases(
     let page = paging.request(filters)?;
     let filter = DatabaseFilter { engine, q, before_id: page.before_id.clone() };
     let rows = hosting::page::<DatabaseRow>(&state, service, filter, page.fetch()).await?;
-    let views = rows.iter().map(DatabaseView::from_row).collect::<Result<Vec<_>, _>>()?;
+    let resources = rows.iter().map(|row| (row.id.clone(), row.updated_at)).collect();
+    let states = states::states_of(&state, Target::Database, resources).await?;
+    let views = rows
+        .iter()
+        .zip(&states)
+        .map(|(row, state)| DatabaseView::from_row(row, state))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))
 }
 
@@ -178,7 +194,7 @@ pub async fn get_database(
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::ReadHosting)?;
     let database = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
-    database_response(HttpResponse::Ok(), &database.row.1)
+    database_response(&state, HttpResponse::Ok(), &database.row.1).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -218,7 +234,7 @@ pub async fn update_database(
     };
     let if_match = IfMatch::from_request(&request);
     let row = databases::update(&state, &principal.actor, database, password, if_match).await?;
-    database_response(HttpResponse::Ok(), &row)
+    database_response(&state, HttpResponse::Ok(), &row).await
 }
 
 /// Remove a database of a service, with its user.
@@ -242,4 +258,29 @@ pub async fn delete_database(
         hosting::reach::<DatabaseRow>(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
     hosting::remove(&state, &principal.actor, database, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Try a failed database again on its engine's server.
+///
+/// `202`: the worker makes the server hold the database, its user and password as they
+/// are now (`provisioning` is `pending` until then); `409 not_failed` unless its
+/// provisioning failed.
+#[utoipa::path(
+    tag = "Databases",
+    params(DatabasePath),
+    responses(
+        (status = 202, description = "Queued", body = DatabaseView, headers(("ETag" = String))),
+        (status = 409, description = "`not_failed` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/services/{id}/databases/{database_id}/retry-provisioning")]
+pub async fn retry_database_provisioning(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<DatabasePath>,
+) -> Result<HttpResponse, ApiError> {
+    let authorized = principal.authorize(Action::WriteHosting)?;
+    let database = hosting::reach(&state, &principal.actor, authorized, &path.id, &path.database_id).await?;
+    let row = databases::retry_provisioning(&state, &principal.actor, database).await?;
+    database_response(&state, HttpResponse::Accepted(), &row).await
 }

@@ -27,6 +27,7 @@ use hostadmin_persistence::domains::{DomainFilter, DomainRow};
 
 use crate::app::access;
 use crate::app::hosting::domains::{self, list_error, DomainUpdate};
+use crate::app::provisioning_states::{self as states, Provisioning, Target};
 use crate::auth::Principal;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch, IfMatchHeader};
@@ -35,6 +36,7 @@ use crate::http::merge_patch::Patch;
 use crate::http::pagination::{search_prefix, Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
+use crate::views::provisioning::ProvisioningView;
 
 /// A redirect of the whole domain.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -71,6 +73,9 @@ pub struct DomainView {
     pub expires_at: Option<DateTime<Utc>>,
     pub redirect: Option<Redirect>,
     pub created_at: DateTime<Utc>,
+    /// Where the domain's zone stands on the DNS server (served while `dns_managed`,
+    /// removed otherwise).
+    pub provisioning: ProvisioningView,
 }
 
 fn utc(at: NaiveDateTime) -> DateTime<Utc> {
@@ -78,7 +83,7 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
 }
 
 impl DomainView {
-    pub fn from_row(row: &DomainRow) -> Self {
+    pub fn from_row(row: &DomainRow, provisioning: &Provisioning) -> Self {
         let redirect = match (&row.redirect_type, &row.redirect_target) {
             (Some(type_), Some(target)) => Some(Redirect { type_: type_.clone(), target: target.clone() }),
             _ => None,
@@ -97,12 +102,18 @@ impl DomainView {
             expires_at: row.expires_at.map(utc),
             redirect,
             created_at: utc(row.created_at),
+            provisioning: ProvisioningView::of(provisioning),
         }
     }
 }
 
-fn domain_response(mut builder: actix_web::HttpResponseBuilder, row: &DomainRow) -> HttpResponse {
-    builder.insert_header((header::ETAG, etag(row.version))).json(DomainView::from_row(row))
+async fn domain_response(
+    state: &AppState,
+    mut builder: actix_web::HttpResponseBuilder,
+    row: &DomainRow,
+) -> Result<HttpResponse, ApiError> {
+    let provisioning = states::state_of(state, Target::DnsZone, &row.id, row.updated_at).await?;
+    Ok(builder.insert_header((header::ETAG, etag(row.version))).json(DomainView::from_row(row, &provisioning)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,7 +155,7 @@ pub async fn create_domain(
         let row = domains::create(&state, &principal.actor, service, name).await?;
         let mut builder = HttpResponse::Created();
         builder.insert_header((header::LOCATION, format!("/v1/domains/{}", row.name)));
-        Ok(domain_response(builder, &row))
+        domain_response(&state, builder, &row).await
     })
     .await
 }
@@ -185,7 +196,10 @@ pub async fn list_domains(
     let page = paging.request(filters)?;
     let filter = DomainFilter { q, service_id: query.service_id, before_id: page.before_id.clone() };
     let rows = domains::list(&state, &principal.actor, authorized, filter, page.fetch()).await?;
-    Ok(HttpResponse::Ok().json(page.page(rows, |r| &r.id, |r| DomainView::from_row(&r))))
+    let resources = rows.iter().map(|row| (row.id.clone(), row.updated_at)).collect();
+    let states = states::states_of(&state, Target::DnsZone, resources).await?;
+    let paired: Vec<(DomainRow, Provisioning)> = rows.into_iter().zip(states).collect();
+    Ok(HttpResponse::Ok().json(page.page(paired, |(r, _)| &r.id, |(r, p)| DomainView::from_row(&r, &p))))
 }
 
 /// Read one domain.
@@ -202,7 +216,7 @@ pub async fn get_domain(
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::ReadDomains)?;
     let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
-    Ok(domain_response(HttpResponse::Ok(), &domain.row.domain))
+    domain_response(&state, HttpResponse::Ok(), &domain.row.domain).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -285,7 +299,31 @@ pub async fn update_domain(
         hosting_service_id: input.hosting_service_id.required("/hosting_service_id")?,
     };
     let row = domains::update(&state, &principal.actor, domain, update, IfMatch::from_request(&request)).await?;
-    Ok(domain_response(HttpResponse::Ok(), &row))
+    domain_response(&state, HttpResponse::Ok(), &row).await
+}
+
+/// Try a failed change of the domain's zone on the DNS server again.
+///
+/// `202`: the worker makes the DNS server hold the zone as it is now (`provisioning`
+/// is `pending` until then); `409 not_failed` unless the zone's provisioning failed.
+#[utoipa::path(
+    tag = "Domains",
+    params(("name" = String, Path, description = "The domain name")),
+    responses(
+        (status = 202, description = "Queued", body = DomainView, headers(("ETag" = String))),
+        (status = 409, description = "`not_failed` or `service_not_active`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/domains/{name}/retry-provisioning")]
+pub async fn retry_domain_provisioning(
+    state: web::Data<AppState>,
+    principal: Principal,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let authorized = principal.authorize(Action::WriteDomains)?;
+    let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
+    let row = domains::retry_provisioning(&state, &principal.actor, domain).await?;
+    domain_response(&state, HttpResponse::Accepted(), &row).await
 }
 
 /// Remove a domain: a hosted one is removed with its child hosts and DNS records.
@@ -338,7 +376,7 @@ pub async fn set_redirect(
     let redirect = Some((kind.as_str().to_owned(), url.as_str().to_owned()));
     let if_match = IfMatch::from_request(&request);
     let row = domains::redirect(&state, &principal.actor, domain, redirect, if_match).await?;
-    Ok(domain_response(HttpResponse::Ok(), &row))
+    domain_response(&state, HttpResponse::Ok(), &row).await
 }
 
 /// Remove the domain's redirect.

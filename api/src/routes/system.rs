@@ -31,12 +31,13 @@ pub async fn healthz() -> HttpResponse {
 /// whatever the database does.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// The database answers (within 1.5 s) and has every migration this build knows.
+/// The database answers (within 1.5 s) and has every migration this build knows, and
+/// every configured driver's server answers (`503` naming those that do not).
 #[utoipa::path(
     tag = "System",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not ready: `unavailable` (the database) or `driver_unreachable` (naming the drivers)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -48,6 +49,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         .await?;
     if !ready {
         return Err(ApiError::Unavailable("the database has pending migrations".into()));
+    }
+    let down = crate::app::driven::unreachable(&state.drivers, READY_WITHIN).await;
+    if !down.is_empty() {
+        let detail = format!("configured driver servers do not answer: {}", down.join(", "));
+        return Err(ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "driver_unreachable", detail));
     }
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }

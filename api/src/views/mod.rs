@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod plans;
+pub mod provisioning;
 pub mod services;
 pub mod status;
 pub mod support;

@@ -19,6 +19,7 @@ use hostadmin_persistence::StoreError;
 
 use crate::app::access::Reached;
 use crate::app::hosting;
+use crate::app::provisioning_states::{self, Target};
 use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
@@ -79,6 +80,21 @@ pub async fn update(
         let Some(sealed) = &sealed else { return Ok(None) };
         hosting::applied(database_store::set_password(work.conn, &current.id, current.version, sealed, work.now)?)?;
         Ok(Some(serde_json::json!({ "password_changed": true })))
+    })
+    .await
+}
+
+/// Try a failed database again: `409 not_failed` unless its last change failed; the
+/// worker then makes the server hold it as it is now.
+pub async fn retry_provisioning(
+    state: &AppState,
+    actor: &Actor,
+    database: Reached<(ServiceRow, DatabaseRow)>,
+) -> Result<DatabaseRow, ApiError> {
+    let audited = actions::DATABASE_RETRY_PROVISIONING;
+    hosting::update(state, actor, database, audited, IfMatch::Absent, move |work, current: &DatabaseRow| {
+        provisioning_states::require_failed(work.conn, Target::Database, &current.id)?;
+        Ok(Some(serde_json::json!({ "retry_provisioning": true })))
     })
     .await
 }

@@ -284,7 +284,12 @@ fn fields_of(record: &DnsRecord) -> RecordFields {
 }
 
 fn zone_settings(state: &AppState) -> ZoneSettings {
-    let dns = &state.config.dns;
+    settings_of(&state.config)
+}
+
+/// The SOA and NS every zone gets, from the configuration.
+pub fn settings_of(config: &crate::config::Config) -> ZoneSettings {
+    let dns = &config.dns;
     ZoneSettings {
         nameservers: dns.nameservers.clone(),
         hostmaster: dns.soa_hostmaster.clone(),
@@ -293,6 +298,18 @@ fn zone_settings(state: &AppState) -> ZoneSettings {
         expire: dns.soa_expire,
         minimum: dns.soa_minimum,
     }
+}
+
+/// The zone's serial and records as stored now: what a DNS driver is given.
+pub fn stored_zone(conn: &mut DbConnection, domain: &DomainRow) -> Result<(u32, Vec<DnsRecord>), ApiError> {
+    let serial = store::serial(conn, &domain.id)?.unwrap_or_else(|| dns::first_serial(domain.created_at.date()));
+    let serial =
+        u32::try_from(serial).map_err(|_| ApiError::internal(format!("SOA serial {serial} is out of range")))?;
+    let records = store::all_of(conn, &domain.id)?
+        .iter()
+        .map(|row| stored_record(row, &domain.name))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((serial, records))
 }
 
 /// The zone's text with the records as stored now, and the serial it has.

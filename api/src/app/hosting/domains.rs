@@ -22,6 +22,7 @@ use hostadmin_persistence::{usage, DbConnection, StoreError};
 
 use crate::app::access::{self, HostedDomain, Reached};
 use crate::app::hosting::{self, Resource, Work};
+use crate::app::provisioning_states::{self, Target};
 use crate::http::etag::IfMatch;
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
@@ -312,6 +313,24 @@ pub async fn delete(
         };
         hosting::applied(found)?;
         work.changed(&current, ResourceAction::Delete, actions::DOMAIN_DELETE, current.summary())
+    })
+    .await
+}
+
+/// Try a failed change of the domain's zone again: `409 not_failed` unless it failed;
+/// the worker then makes the DNS server hold the zone as it is now.
+pub async fn retry_provisioning(
+    state: &AppState,
+    actor: &Actor,
+    domain: Reached<HostedDomain>,
+) -> Result<DomainRow, ApiError> {
+    domain.expect(Action::WriteDomains)?;
+    hosting::write_domain(state, actor, &domain.row, None, move |work, current| {
+        provisioning_states::require_failed(work.conn, Target::DnsZone, &current.id)?;
+        let details = serde_json::json!({ "name": current.name });
+        work.record(actions::DOMAIN_RETRY_PROVISIONING, target::DOMAIN, &current.id, details)?;
+        work.provision(ResourceKind::DnsZone, ResourceAction::Update, &current.id, spec(&current))?;
+        Ok(current)
     })
     .await
 }

@@ -1,0 +1,127 @@
+//! Where each followed hosting resource stands on the server behind it (a domain's DNS
+//! zone, a database): `pending` from the transaction that queued its change, then what
+//! the worker's attempt came to (crate::app::driven). Kept apart from the drivers so
+//! that the use cases that set and read it import no driver.
+
+use chrono::NaiveDateTime;
+
+use hostadmin_domain::provisioning::{Operation, ProvisioningError, ResourceAction, ResourceChange, ResourceKind};
+use hostadmin_persistence::provisioning_states as states;
+use hostadmin_persistence::DbConnection;
+
+use crate::http::problem::ApiError;
+use crate::state::AppState;
+
+/// A resource whose state on a server hostadmin follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A domain's zone; its id is the domain's.
+    DnsZone,
+    Database,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DnsZone => "dns_zone",
+            Self::Database => "database",
+        }
+    }
+
+    /// The followed resource a change is about, if any: a domain's changes decide its
+    /// zone (added, removed, name servers moved away or back), as record changes do.
+    pub fn of(change: &ResourceChange) -> Option<Self> {
+        match change.kind {
+            ResourceKind::Domain | ResourceKind::DnsZone => Some(Self::DnsZone),
+            ResourceKind::Database => Some(Self::Database),
+            _ => None,
+        }
+    }
+}
+
+/// The resource change inside `operation`, with the followed resource it is about.
+pub fn followed(operation: &Operation) -> Option<(Target, &ResourceChange)> {
+    match operation {
+        Operation::Resource { change, .. } => Target::of(change).map(|target| (target, change)),
+        _ => None,
+    }
+}
+
+/// A deferred change of a followed resource was queued: it is `pending` until the worker
+/// carried it out.
+pub fn queued(conn: &mut DbConnection, operation: &Operation, now: NaiveDateTime) -> Result<(), ApiError> {
+    if let Some((target, change)) = followed(operation) {
+        states::set(conn, target.as_str(), &change.id, "pending", None, now)?;
+    }
+    Ok(())
+}
+
+/// How a carried-out job ended, as its resource's state: `ready` (a removed resource's
+/// state is forgotten), `pending` with the error while it is retried, `failed` with it.
+pub fn settle(
+    conn: &mut DbConnection,
+    operation: &Operation,
+    outcome: Result<(), (&ProvisioningError, bool)>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let Some((target, change)) = followed(operation) else { return Ok(()) };
+    let kind = target.as_str();
+    match outcome {
+        Ok(()) if change.action == ResourceAction::Delete => states::forget(conn, kind, &change.id)?,
+        Ok(()) => states::set(conn, kind, &change.id, "ready", None, now)?,
+        Err((error, retried)) => {
+            let status = if retried { "pending" } else { "failed" };
+            states::set(conn, kind, &change.id, status, Some(&error.to_string()), now)?
+        }
+    }
+    Ok(())
+}
+
+/// A retry is for a resource whose last change failed: `409 not_failed` otherwise (a
+/// pending one is retried by the worker already, a ready one needs nothing).
+pub fn require_failed(conn: &mut DbConnection, target: Target, id: &str) -> Result<(), ApiError> {
+    match states::find(conn, target.as_str(), id)? {
+        Some(row) if row.status == "failed" => Ok(()),
+        _ => Err(ApiError::conflict("not_failed", "only a resource whose provisioning failed can be retried")),
+    }
+}
+
+/// A followed resource's provisioning state as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioning {
+    pub status: String,
+    pub error: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The states of `resources` (ids with their last change), in their order; a resource
+/// without one is ready since its last change.
+pub async fn states_of(
+    state: &AppState,
+    target: Target,
+    resources: Vec<(String, NaiveDateTime)>,
+) -> Result<Vec<Provisioning>, ApiError> {
+    let ids: Vec<String> = resources.iter().map(|(id, _)| id.clone()).collect();
+    let mut found = state.db.run(move |conn| Ok(states::of(conn, target.as_str(), &ids)?)).await?;
+    Ok(resources
+        .into_iter()
+        .map(|(id, since)| match found.iter().position(|row| row.resource_id == id) {
+            Some(at) => {
+                let row = found.swap_remove(at);
+                Provisioning { status: row.status, error: row.error, updated_at: row.updated_at }
+            }
+            None => Provisioning { status: "ready".into(), error: None, updated_at: since },
+        })
+        .collect())
+}
+
+/// The state of one resource (see [`states_of`]).
+pub async fn state_of(
+    state: &AppState,
+    target: Target,
+    id: &str,
+    since: NaiveDateTime,
+) -> Result<Provisioning, ApiError> {
+    let mut states = states_of(state, target, vec![(id.to_owned(), since)]).await?;
+    states.pop().ok_or_else(|| ApiError::internal("a provisioning state went missing"))
+}
