@@ -16,43 +16,30 @@ pub const JWT_SECRET: &str = "test-jwt-secret-that-is-at-least-32-bytes-long";
 pub const ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Runs one test body on both backends.
+/// Runs one test body on both backends, with `env` (if given) on top of the test
+/// defaults. One arm: with and without `env` the test functions are written once.
 macro_rules! both_backends {
-    ($name:ident, |$server:ident| $body:block) => {
+    ($name:ident, $(env = $env:expr,)? |$server:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[test]
             fn sqlite() {
-                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Sqlite, &[]) {
+                #[allow(unused_variables)]
+                let env: &[(&str, &str)] = &[];
+                $(let env: &[(&str, &str)] = $env;)?
+                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Sqlite, env) {
                     $body
                 }
             }
 
             #[test]
             fn postgres() {
-                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Postgres, &[]) {
-                    $body
-                }
-            }
-        }
-    };
-    ($name:ident, env = $env:expr, |$server:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[test]
-            fn sqlite() {
-                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Sqlite, $env) {
-                    $body
-                }
-            }
-
-            #[test]
-            fn postgres() {
-                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Postgres, $env) {
+                #[allow(unused_variables)]
+                let env: &[(&str, &str)] = &[];
+                $(let env: &[(&str, &str)] = $env;)?
+                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Postgres, env) {
                     $body
                 }
             }

@@ -1228,3 +1228,63 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
     );
     assert!(failures.is_empty(), "{} of {checks} checks failed:\n{}", failures.len(), failures.join("\n"));
 });
+
+/// A path with every parameter written `{}`, so `{name}` in the document and `{id}` or
+/// `{sub}` in the matrix compare equal.
+fn shape(path: &str) -> String {
+    let mut shaped = String::new();
+    let mut in_parameter = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_parameter = true;
+                shaped.push_str("{}");
+            }
+            '}' => in_parameter = false,
+            _ if in_parameter => {}
+            _ => shaped.push(c),
+        }
+    }
+    shaped
+}
+
+/// Routes with an id that need no row (HEAD needs none either: it answers as GET does,
+/// and the matrix walks the GET). The status page is one per installation, written by
+/// operators only (`Action::ManageStatus`, `ReadStatusComponents`): its components and
+/// incidents belong to no tenant, so there is no other tenant's object to hide.
+const NOT_IN_MATRIX: &[(&str, &str)] = &[
+    ("GET", "/v1/status/components/{id}"),
+    ("PATCH", "/v1/status/components/{id}"),
+    ("DELETE", "/v1/status/components/{id}"),
+    ("GET", "/v1/status/incidents/{id}"),
+    ("PATCH", "/v1/status/incidents/{id}"),
+    ("POST", "/v1/status/incidents/{id}/updates"),
+];
+
+// Every `{id}` route of the OpenAPI document has a row in the matrix, so a new route
+// cannot skip the tenancy checks by being forgotten here.
+#[test]
+fn every_route_with_an_id_has_a_row_in_the_matrix() {
+    let document: Value = serde_json::from_str(include_str!("../../openapi/v1.json")).expect("openapi/v1.json is JSON");
+    let rows: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|route| (route.method.to_owned(), shape(route.path))).collect();
+    let exempt: BTreeSet<(String, String)> =
+        NOT_IN_MATRIX.iter().map(|(method, path)| ((*method).to_owned(), shape(path))).collect();
+    let mut missing = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        if !path.contains('{') {
+            continue;
+        }
+        for method in operations.as_object().expect("operations").keys() {
+            let method = method.to_uppercase();
+            if method == "HEAD" || method == "PARAMETERS" {
+                continue;
+            }
+            let key = (method, shape(path));
+            if !rows.contains(&key) && !exempt.contains(&key) {
+                missing.push(format!("{} {path}", key.0));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "routes with an id but no row in the tenancy matrix:\n{}", missing.join("\n"));
+}
