@@ -47,7 +47,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers (within 1.5 s) and has every migration this build knows. */
+        /**
+         * The database answers (within 1.5 s) and has every migration this build knows, and
+         *     every configured driver's server answers (`503` naming those that do not).
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -724,6 +727,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/domains/{name}/retry-provisioning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a failed change of the domain's zone on the DNS server again.
+         * @description `202`: the worker makes the DNS server hold the zone as it is now (`provisioning`
+         *     is `pending` until then); `409 not_failed` unless the zone's provisioning failed.
+         */
+        post: operations["retry_domain_provisioning"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}": {
         parameters: {
             query?: never;
@@ -1220,6 +1244,28 @@ export interface paths {
         head: operations["get_database_head"];
         /** Change the password of a database's user (JSON merge patch). */
         patch: operations["update_database"];
+        trace?: never;
+    };
+    "/v1/services/{id}/databases/{database_id}/retry-provisioning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a failed database again on its engine's server.
+         * @description `202`: the worker makes the server hold the database, its user and password as they
+         *     are now (`provisioning` is `pending` until then); `409 not_failed` unless its
+         *     provisioning failed.
+         */
+        post: operations["retry_database_provisioning"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/services/{id}/forwards": {
@@ -2654,6 +2700,8 @@ export interface components {
              * @example 1042_shop
              */
             name: string;
+            /** @description Where the database stands on its engine's server. */
+            provisioning: components["schemas"]["ProvisioningView"];
             /** Format: uuid */
             service_id: string;
             /** Format: date-time */
@@ -2792,6 +2840,11 @@ export interface components {
             name: string;
             /** @description The domain's own name servers; null: the provider's (`dns_managed`). */
             nameservers?: string[] | null;
+            /**
+             * @description Where the domain's zone stands on the DNS server (served while `dns_managed`,
+             *     removed otherwise).
+             */
+            provisioning: components["schemas"]["ProvisioningView"];
             redirect?: components["schemas"]["Redirect"] | null;
             /**
              * Format: uuid
@@ -3236,6 +3289,8 @@ export interface components {
                  * @example 1042_shop
                  */
                 name: string;
+                /** @description Where the database stands on its engine's server. */
+                provisioning: components["schemas"]["ProvisioningView"];
                 /** Format: uuid */
                 service_id: string;
                 /** Format: date-time */
@@ -3343,6 +3398,11 @@ export interface components {
                 name: string;
                 /** @description The domain's own name servers; null: the provider's (`dns_managed`). */
                 nameservers?: string[] | null;
+                /**
+                 * @description Where the domain's zone stands on the DNS server (served while `dns_managed`,
+                 *     removed otherwise).
+                 */
+                provisioning: components["schemas"]["ProvisioningView"];
                 redirect?: components["schemas"]["Redirect"] | null;
                 /**
                  * Format: uuid
@@ -3727,7 +3787,7 @@ export interface components {
              * @description Stable and machine-readable; docs/errors.md says what each means and what to do.
              * @enum {string}
              */
-            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "account_blocked" | "not_found" | "method_not_allowed" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "idempotency_in_progress" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable";
+            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "account_blocked" | "not_found" | "method_not_allowed" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "idempotency_in_progress" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
             detail: string;
             /** @description Present for 422: each refused field. */
             errors?: components["schemas"]["FieldError"][] | null;
@@ -3771,6 +3831,15 @@ export interface components {
          * @enum {string}
          */
         Progress: "investigating" | "identified" | "monitoring" | "resolved" | "scheduled" | "in_progress" | "completed";
+        /** @enum {string} */
+        ProvisioningStatus: "pending" | "ready" | "failed";
+        ProvisioningView: {
+            /** @description The driver's last error, while it retries and once it failed. */
+            error?: string | null;
+            status: components["schemas"]["ProvisioningStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description A component on the public page. */
         PublicComponentView: {
             group?: string | null;
@@ -4639,7 +4708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not ready */
+            /** @description Not ready: `unavailable` (the database) or `driver_unreachable` (naming the drivers) */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -4681,7 +4750,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not ready */
+            /** @description Not ready: `unavailable` (the database) or `driver_unreachable` (naming the drivers) */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -15432,6 +15501,207 @@ export interface operations {
             };
         };
     };
+    retry_domain_provisioning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The domain name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DomainView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_failed` or `service_not_active` */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_job: {
         parameters: {
             query?: never;
@@ -24749,6 +25019,209 @@ export interface operations {
             };
             /** @description `precondition_failed`: the `If-Match` sent is stale; nothing changed */
             412: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_database_provisioning: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The service's id */
+                id: string;
+                /** @description The database's id */
+                database_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatabaseView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_failed` or `service_not_active` */
+            409: {
                 headers: {
                     /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
                     RateLimit?: string;
