@@ -58,6 +58,7 @@ pub const ALL: &[ProblemCode] = &[
     code("webhook_disabled", "409", "The webhook endpoint is disabled.", "Enable it first."),
     code("not_failed", "409", "Only a resource whose provisioning failed can be retried.", "Read its `provisioning` state; a pending one is being carried out."),
     code("idempotency_in_progress", "409", "A request with this `Idempotency-Key` is still running.", "Wait and send it again: the first answer is replayed."),
+    code("link_expired", "410", "The login link was used already, has expired, or never existed.", "Make a new link."),
     code("precondition_failed", "412", "`If-Match` was sent and the object changed since.", "Read the object again (its new `ETag`) and decide again."),
     code("payload_too_large", "413", "The body is over the limit (64 KiB for JSON, 5 MiB for an attachment).", "Send less."),
     code("unsupported_media_type", "415", "The body's `Content-Type` is not one the route takes.", "Send `application/json` (or what the route lists)."),
@@ -120,8 +121,8 @@ mod tests {
                 // `ApiError::new(StatusCode::X, "code", ...)`: the literal after the status.
                 let Some(open) = window.find('"') else { continue };
                 let before = &window[..open];
-                let plausible = before.trim().is_empty()
-                    || before.trim_end().ends_with(',') && before.contains("StatusCode::");
+                let plausible =
+                    before.trim().is_empty() || before.trim_end().ends_with(',') && before.contains("StatusCode::");
                 if !plausible {
                     continue;
                 }
