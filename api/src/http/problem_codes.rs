@@ -63,6 +63,7 @@ pub const ALL: &[ProblemCode] = &[
     code("payload_too_large", "413", "The body is over the limit (64 KiB for JSON, 5 MiB for an attachment).", "Send less."),
     code("unsupported_media_type", "415", "The body's `Content-Type` is not one the route takes.", "Send `application/json` (or what the route lists)."),
     code("validation_failed", "422", "Fields were refused; `errors` names each with a JSON pointer and a code.", "Fix those fields."),
+    code("unknown_parameter", "422", "The query has a parameter the operation does not take (often a typo); `errors` points at `/query/<name>`.", "Remove or correct it."),
     code("unknown_field", "422", "The body has a field the route does not know (often a typo).", "Remove or correct it."),
     code("invalid_cursor", "422", "The `cursor` is not one this list gave out.", "Start the list again without a cursor."),
     code("invalid_token", "422", "The reset or verification token is not valid.", "Ask for a new mail."),
@@ -114,6 +115,17 @@ mod tests {
             "code: \"",
         ];
         let mut found = Vec::new();
+        // A code chosen first (`let code = if ... { "a" } else { "b" };`): every
+        // code-like literal up to the end of the statement.
+        for (at, _) in source.match_indices("let code =") {
+            let statement = source[at..].split(';').next().unwrap_or_default();
+            let literals = statement.split('"').skip(1).step_by(2);
+            found.extend(
+                literals
+                    .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                    .map(str::to_owned),
+            );
+        }
         for place in PLACES {
             for (at, _) in source.match_indices(place) {
                 let after = &source[at + place.len()..];
