@@ -148,6 +148,7 @@ both_backends!(bulk_refuses_invalid_requests_with_pointers, |server| {
         (json!({"action": "unsuspend", "service_ids": []}), "/service_ids"),
         (json!({"action": "unsuspend", "service_ids": (0..1001).map(absent_id).collect::<Vec<_>>()}), "/service_ids"),
         (json!({"action": "unsuspend", "service_ids": [id, absent_id(2), id]}), "/service_ids/2"),
+        (json!({"action": "unsuspend", "service_ids": [id, "g059dfbf-1aea-2441-84f5-5c517de44d4c"]}), "/service_ids/1"),
         (json!({"action": "suspend", "service_ids": [id]}), "/params/reason"),
         (json!({"action": "suspend", "service_ids": [id], "params": {"reason": " "}}), "/params/reason"),
         (json!({"action": "renew", "service_ids": [id], "params": {"cycles": 11}}), "/params/cycles"),

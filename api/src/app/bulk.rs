@@ -555,9 +555,17 @@ pub fn checked_ids(ids: Vec<String>) -> Result<Vec<String>, ApiError> {
     let errors: Vec<FieldError> = ids
         .iter()
         .enumerate()
-        .filter(|(_, id)| !seen.insert(parse_id(id).unwrap_or_else(|| (*id).clone())))
-        .map(|(index, _)| {
-            FieldError::new(format!("/service_ids/{index}"), Invalid::new("duplicate", "each service once"))
+        .filter_map(|(index, id)| {
+            // The document promises `format: uuid` and results echo each id as sent: a
+            // string that is no id is the request's fault, not an item's.
+            let problem = if !is_uuid(id) {
+                Invalid::new("invalid_format", "a service id (UUID)")
+            } else if !seen.insert(parse_id(id).unwrap_or_else(|| id.to_ascii_lowercase())) {
+                Invalid::new("duplicate", "each service once")
+            } else {
+                return None;
+            };
+            Some(FieldError::new(format!("/service_ids/{index}"), problem))
         })
         .take(20)
         .collect();
@@ -566,6 +574,11 @@ pub fn checked_ids(ids: Vec<String>) -> Result<Vec<String>, ApiError> {
     } else {
         Err(ApiError::fields(errors))
     }
+}
+
+/// A UUID in its hyphenated form, in either case (what JSON Schema's `uuid` format admits).
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
 /// 1-100 names, each once (compared in canonical form; an unparsable one as sent).
