@@ -153,6 +153,20 @@ pub const STATUS_INCIDENT_CREATE: &str = "status.incident_create";
 pub const STATUS_INCIDENT_UPDATE: &str = "status.incident_update";
 /// An update posted on an incident (its progress and a text).
 pub const STATUS_INCIDENT_PROGRESS: &str = "status.incident_progress";
+/// Billing: a seller's settings, orders, invoices, payments and credit.
+pub const BILLING_SETTINGS_UPDATE: &str = "billing.settings_update";
+pub const ORDER_CREATE: &str = "order.create";
+pub const ORDER_CANCEL: &str = "order.cancel";
+/// A paid order was carried out (its services created, renewed or moved).
+pub const ORDER_FULFIL: &str = "order.fulfil";
+/// A paid order could not be carried out; the money went to the buyer's credit.
+pub const ORDER_FAIL: &str = "order.fail";
+pub const INVOICE_ISSUE: &str = "invoice.issue";
+pub const INVOICE_PAYMENT: &str = "invoice.payment";
+pub const INVOICE_VOID: &str = "invoice.void";
+pub const INVOICE_CREDIT_NOTE: &str = "invoice.credit_note";
+/// A seller added to or took from a buyer's credit.
+pub const CREDIT_ADJUST: &str = "credit.adjust";
 
 /// What an audited change was done to.
 pub mod target {
@@ -177,4 +191,8 @@ pub mod target {
     pub const TICKET_ATTACHMENT: &str = "ticket_attachment";
     pub const STATUS_COMPONENT: &str = "status_component";
     pub const STATUS_INCIDENT: &str = "status_incident";
+    pub const BILLING_SETTINGS: &str = "billing_settings";
+    pub const ORDER: &str = "order";
+    pub const INVOICE: &str = "invoice";
+    pub const CREDIT: &str = "credit";
 }

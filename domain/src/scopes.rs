@@ -53,10 +53,14 @@ pub enum Scope {
     SupportRead,
     #[serde(rename = "support:write")]
     SupportWrite,
+    #[serde(rename = "billing:read")]
+    BillingRead,
+    #[serde(rename = "billing:write")]
+    BillingWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 22] = [
+    pub const ALL: [Scope; 24] = [
         Self::AccountRead,
         Self::CustomersRead,
         Self::CustomersWrite,
@@ -79,6 +83,8 @@ impl Scope {
         Self::WebhooksWrite,
         Self::SupportRead,
         Self::SupportWrite,
+        Self::BillingRead,
+        Self::BillingWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +111,8 @@ impl Scope {
             Self::WebhooksWrite => "webhooks:write",
             Self::SupportRead => "support:read",
             Self::SupportWrite => "support:write",
+            Self::BillingRead => "billing:read",
+            Self::BillingWrite => "billing:write",
         }
     }
 

@@ -335,6 +335,16 @@ pub fn is_below(conn: &mut DbConnection, ancestor: &str, descendant: &str) -> Re
     Ok(count > 0)
 }
 
+/// Whether the account or any account above it is marked as fraud.
+pub fn fraud_in_chain(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    use crate::schema::account_tree;
+    let ancestors = account_tree::table.filter(account_tree::descendant_id.eq(id)).select(account_tree::ancestor_id);
+    Ok(diesel::select(diesel::dsl::exists(
+        accounts::table.filter(accounts::fraud.eq(true)).filter(accounts::id.eq(id).or(accounts::id.eq_any(ancestors))),
+    ))
+    .get_result(conn)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

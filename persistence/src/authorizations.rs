@@ -290,3 +290,70 @@ pub fn permissions_on(
     }
     Ok(permissions)
 }
+
+/// The services a grantee reaches with one permission: the grantors whose every service
+/// it reaches, and the selected services (still their grantor's).
+#[derive(Debug, Clone, Default)]
+pub struct GrantedServices {
+    pub every_service_of: Vec<String>,
+    pub selected: Vec<String>,
+}
+
+/// The services the actor reaches through its active grants holding `permission`
+/// (none when its reach leaves grants out).
+pub fn granted_services(
+    conn: &mut DbConnection,
+    reach: &hostadmin_domain::policy::Reach,
+    permission: hostadmin_domain::authorizations::Permission,
+) -> Result<GrantedServices, StoreError> {
+    if !reach.grants {
+        return Ok(GrantedServices::default());
+    }
+    let active: Vec<(String, String, String, bool)> = authorizations::table
+        .filter(authorizations::grantee_id.eq(&reach.account_id))
+        .filter(authorizations::status.eq(GrantStatus::Active.as_str()))
+        .select((
+            authorizations::id,
+            authorizations::grantor_id,
+            authorizations::permissions,
+            authorizations::all_services,
+        ))
+        .load(conn)?;
+    let holding = active.into_iter().filter(|(_, _, stored, _)| PermissionSet::from_storage(stored).allows(permission));
+    let (every, some): (Vec<_>, Vec<_>) = holding.partition(|(_, _, _, all)| *all);
+    let some_ids: Vec<String> = some.into_iter().map(|(id, ..)| id).collect();
+    let selected = if some_ids.is_empty() {
+        Vec::new()
+    } else {
+        authorization_services::table
+            .inner_join(authorizations::table)
+            .inner_join(services::table)
+            .filter(authorizations::id.eq_any(&some_ids))
+            .filter(services::owner_id.eq(authorizations::grantor_id))
+            .select(services::id)
+            .distinct()
+            .load(conn)?
+    };
+    Ok(GrantedServices { every_service_of: every.into_iter().map(|(_, grantor, ..)| grantor).collect(), selected })
+}
+
+/// How the actor stands to an object of `owner_id`, about `service_id` if any: the
+/// owner, above it, or a grantee of the service (with the union of its permissions
+/// there); `None` outside its reach.
+pub fn relation_to(
+    conn: &mut DbConnection,
+    reach: &hostadmin_domain::policy::Reach,
+    owner_id: &str,
+    service_id: Option<&str>,
+) -> Result<Option<hostadmin_domain::policy::Relation>, StoreError> {
+    use hostadmin_domain::policy::Relation;
+    if owner_id == reach.account_id {
+        return Ok(Some(Relation::Owner));
+    }
+    if crate::accounts::find_in_reach(conn, reach, owner_id)?.is_some() {
+        return Ok(Some(Relation::Above));
+    }
+    let Some(service_id) = service_id.filter(|_| reach.grants) else { return Ok(None) };
+    let permissions = permissions_on(conn, &reach.account_id, owner_id, service_id)?;
+    Ok((!permissions.is_empty()).then_some(Relation::Grantee(permissions)))
+}

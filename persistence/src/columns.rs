@@ -26,6 +26,10 @@ use serde::de::DeserializeOwned;
 
 use hostadmin_domain::accounts::{AccountKind, AccountStatus, Profile};
 use hostadmin_domain::authorizations::{GrantStatus, PermissionSet};
+use hostadmin_domain::billing::document::{BuyerSnapshot, InvoiceStatus, SellerSnapshot};
+use hostadmin_domain::billing::ledger::{InvoiceKind, OrderStatus, PaymentMethod, PricedItem};
+use hostadmin_domain::billing::settings::BillingSettings;
+use hostadmin_domain::billing::totals::InvoiceLine;
 use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind};
 use hostadmin_domain::credentials::EmailTokenPurpose;
 use hostadmin_domain::holds::HoldKind;
@@ -91,6 +95,10 @@ text_column! {
     IncidentKind => "incident kind",
     Impact => "incident impact",
     Progress => "incident progress",
+    OrderStatus => "order status",
+    InvoiceKind => "invoice kind",
+    InvoiceStatus => "invoice status",
+    PaymentMethod => "payment method",
 }
 
 impl From<Text<Currency>> for Currency {
@@ -154,7 +162,21 @@ macro_rules! json_column {
     )*};
 }
 
-json_column!(Vec<String>, Quotas, Cancellation, Vec<Price>, Vec<Addon>, Profile, serde_json::Value, EventFilters);
+json_column!(
+    Vec<String>,
+    Quotas,
+    Cancellation,
+    Vec<Price>,
+    Vec<Addon>,
+    Profile,
+    serde_json::Value,
+    EventFilters,
+    BillingSettings,
+    SellerSnapshot,
+    BuyerSnapshot,
+    Vec<InvoiceLine>,
+    Vec<PricedItem>,
+);
 
 /// A set stored as a list of names in a `Text` column.
 pub trait ListColumn: Sized {

@@ -602,6 +602,106 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> audit_events (event_id));
 
+diesel::table! {
+    billing_settings (seller_key) {
+        seller_key -> Text,
+        settings -> Text,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        number -> BigInt,
+        seller_id -> Nullable<Text>,
+        buyer_id -> Text,
+        service_id -> Nullable<Text>,
+        currency -> Text,
+        items -> Text,
+        total_minor -> BigInt,
+        status -> Text,
+        failure -> Nullable<Text>,
+        note -> Nullable<Text>,
+        invoice_id -> Nullable<Text>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Text,
+        kind -> Text,
+        number -> Text,
+        sequence -> BigInt,
+        status -> Text,
+        seller_id -> Nullable<Text>,
+        buyer_id -> Text,
+        service_id -> Nullable<Text>,
+        currency -> Text,
+        seller -> Text,
+        buyer -> Text,
+        lines -> Text,
+        reverse_charge -> Bool,
+        subtotal_minor -> BigInt,
+        tax_minor -> BigInt,
+        total_minor -> BigInt,
+        amount_paid_minor -> BigInt,
+        payment_reference -> Text,
+        order_id -> Nullable<Text>,
+        credit_note_for -> Nullable<Text>,
+        issued_at -> Timestamp,
+        due_at -> Timestamp,
+        paid_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        invoice_id -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        method -> Text,
+        reference -> Nullable<Text>,
+        received_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credit_balances (account_id, currency) {
+        account_id -> Text,
+        currency -> Text,
+        amount_minor -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credit_transactions (id) {
+        id -> Text,
+        account_id -> Text,
+        currency -> Text,
+        amount_minor -> BigInt,
+        balance_minor -> BigInt,
+        reason -> Text,
+        invoice_id -> Nullable<Text>,
+        payment_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payments -> invoices (invoice_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     authorizations,
@@ -644,4 +744,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_incidents,
     status_incident_components,
     status_incident_updates,
+    billing_settings,
+    orders,
+    invoices,
+    payments,
+    credit_balances,
+    credit_transactions,
 );

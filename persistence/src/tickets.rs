@@ -7,17 +7,18 @@ use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use hostadmin_domain::accounts::AccountKind;
-use hostadmin_domain::authorizations::{GrantStatus, Permission, PermissionSet};
+use hostadmin_domain::authorizations::Permission;
 use hostadmin_domain::policy::{Below, Reach, Relation};
 use hostadmin_domain::support::{Direction, Priority, Side, TicketStatus};
 
 use crate::accounts::{self, escape_like};
-use crate::authorizations;
+use crate::authorizations::{self, GrantedServices};
 use crate::columns::Text;
 use crate::connection::DbConnection;
+use crate::counters;
 use crate::error::StoreError;
-use crate::schema::{account_tree, accounts as account_table, authorization_services, counters, services};
-use crate::schema::{authorizations as grants, ticket_messages, tickets};
+use crate::schema::{account_tree, accounts as account_table};
+use crate::schema::{ticket_messages, tickets};
 
 /// A ticket as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -59,35 +60,9 @@ pub struct NewTicket {
     pub now: NaiveDateTime,
 }
 
-/// The counter row of a seller's ticket numbers.
-fn counter_name(seller_id: Option<&str>) -> String {
-    format!("ticket_number:{}", seller_id.unwrap_or("provider"))
-}
-
-/// The seller's next ticket number. The counter row is updated inside the creating
-/// transaction: a rollback gives the number back, concurrent creators wait for each
-/// other. A seller's first ticket creates the row; two first tickets at once collide on
-/// its key, and the loser's transaction is tried again (`Busy`), finding the row.
+/// The seller's next ticket number (gapless per seller; crate::counters).
 pub fn next_number(conn: &mut DbConnection, seller_id: Option<&str>) -> Result<i64, StoreError> {
-    let name = counter_name(seller_id);
-    let next: Option<i64> = diesel::update(counters::table.filter(counters::name.eq(&name)))
-        .set(counters::value.eq(counters::value + 1))
-        .returning(counters::value)
-        .get_result(conn)
-        .optional()?;
-    if let Some(number) = next {
-        return Ok(number);
-    }
-    match diesel::insert_into(counters::table)
-        .values((counters::name.eq(&name), counters::value.eq(1_i64)))
-        .execute(conn)
-    {
-        Ok(_) => Ok(1),
-        Err(error) => match StoreError::from(error) {
-            StoreError::Unique(_) => Err(StoreError::Busy(format!("{name} was created meanwhile"))),
-            other => Err(other),
-        },
-    }
+    counters::next(conn, &counters::per_seller("ticket_number", seller_id))
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewTicket) -> Result<(), StoreError> {
@@ -139,48 +114,12 @@ pub fn find_in_reach(
     Ok((!permissions.is_empty()).then_some((row, Relation::Grantee(permissions))))
 }
 
-/// The services a grantee reaches with `support`: grantors whose every service it
-/// reaches, and selected services (still the grantor's).
-#[derive(Debug, Clone, Default)]
-struct SupportGrants {
-    every_service_of: Vec<String>,
-    selected: Vec<String>,
-}
-
-fn support_grants(conn: &mut DbConnection, reach: &Reach) -> Result<SupportGrants, StoreError> {
-    if !reach.grants {
-        return Ok(SupportGrants::default());
-    }
-    let active: Vec<(String, String, String, bool)> = grants::table
-        .filter(grants::grantee_id.eq(&reach.account_id))
-        .filter(grants::status.eq(GrantStatus::Active.as_str()))
-        .select((grants::id, grants::grantor_id, grants::permissions, grants::all_services))
-        .load(conn)?;
-    let with_support =
-        active.into_iter().filter(|(_, _, stored, _)| PermissionSet::from_storage(stored).allows(Permission::Support));
-    let (every, some): (Vec<_>, Vec<_>) = with_support.partition(|(_, _, _, all)| *all);
-    let some_ids: Vec<String> = some.into_iter().map(|(id, ..)| id).collect();
-    let selected = if some_ids.is_empty() {
-        Vec::new()
-    } else {
-        authorization_services::table
-            .inner_join(grants::table)
-            .inner_join(services::table)
-            .filter(grants::id.eq_any(&some_ids))
-            .filter(services::owner_id.eq(grants::grantor_id))
-            .select(services::id)
-            .distinct()
-            .load(conn)?
-    };
-    Ok(SupportGrants { every_service_of: every.into_iter().map(|(_, grantor, ..)| grantor).collect(), selected })
-}
-
 type Backend = <DbConnection as diesel::Connection>::Backend;
 type Condition<'a> = Box<dyn BoxableExpression<tickets::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
 
 /// The tickets the actor reaches: its own, those of the accounts below it (for operators
 /// every non-operator's), and those about services granted to it with `support`.
-fn visible<'a>(reach: &'a Reach, granted: &'a SupportGrants) -> Condition<'a> {
+fn visible<'a>(reach: &'a Reach, granted: &'a GrantedServices) -> Condition<'a> {
     let own = tickets::customer_id.eq(&reach.account_id);
     let mut condition: Condition<'a> = match reach.below {
         Below::AllButOperators => Box::new(
@@ -229,7 +168,7 @@ pub fn list_in_reach(
     filter: &TicketFilter,
     limit: i64,
 ) -> Result<Vec<TicketRow>, StoreError> {
-    let granted = support_grants(conn, reach)?;
+    let granted = authorizations::granted_services(conn, reach, Permission::Support)?;
     let mut query = tickets::table.filter(visible(reach, &granted)).into_boxed();
     if let Some(status) = filter.status {
         query = query.filter(tickets::status.eq(status.as_str()));

@@ -20,6 +20,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod authorizations;
+mod billing;
 mod certificates;
 mod cli;
 mod concurrent_changes;

@@ -134,6 +134,23 @@ pub async fn ticket(
         .await
 }
 
+/// An object of `owner_id` found in the actor's reach with `relation`, checked against
+/// the authorized action (a grantee also against the owner's standing).
+pub fn checked_in<T>(
+    conn: &mut DbConnection,
+    row: T,
+    relation: Relation,
+    owner_id: &str,
+    authorized: Authorized,
+) -> Result<Reached<T>, ApiError> {
+    let owner = match relation {
+        Relation::Grantee(_) => Some(standing_of(conn, owner_id)?),
+        Relation::Owner | Relation::Above => None,
+    };
+    authorized.permits(&relation, owner.as_ref())?;
+    Ok(Reached { row, relation, owner, authorized })
+}
+
 /// What the owner's account imposes now: its status and the restrictions in force on it.
 fn standing_of(conn: &mut DbConnection, owner_id: &str) -> Result<Standing, ApiError> {
     let (owner, restrictions) = restriction_store::account_with_restrictions(conn, owner_id)?

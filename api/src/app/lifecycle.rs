@@ -54,32 +54,43 @@ pub async fn apply(
     change: Change,
 ) -> Result<ServiceRow, ApiError> {
     let provisioner = provisioner.clone();
-    db.write(move |conn| {
-        let now = time::now();
-        let row = current(conn, &id, &if_match)?;
-        if action == actions::SERVICE_UNSUSPEND && holds::service_is_held(conn, &row.id)? {
-            return Err(ApiError::conflict(
-                "invalid_transition",
-                "the service is suspended with its owner's account; lift the account's hold instead",
-            ));
-        }
-        let (next, details) = change(&row, now)?;
-        if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
-            return Err(changed_meanwhile());
-        }
-        record(conn, &context, &row, action, details, now)?;
-        let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-        if changed.status != ServiceStatus::Suspended {
-            // Terminated or cancelled while held: nothing for the owner's unhold to undo.
-            holds::forget_service_hold(conn, &row.id)?;
-        }
-        if let Some(operation) = Operation::for_transition(row.status, changed.status, provisioning::spec_of(&changed))
-        {
-            provisioning::request(conn, provisioner.as_ref(), operation, requester(&context, &row), now)?;
-        }
-        Ok(changed)
-    })
-    .await
+    db.write(move |conn| apply_in(conn, provisioner.as_ref(), &context, &id, &if_match, action, &change, time::now()))
+        .await
+}
+
+/// [`apply`] in the caller's transaction (a paid order's renewal).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_in(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    context: &AuditContext,
+    id: &str,
+    if_match: &IfMatch,
+    action: &'static str,
+    change: &Change,
+    now: NaiveDateTime,
+) -> Result<ServiceRow, ApiError> {
+    let row = current(conn, id, if_match)?;
+    if action == actions::SERVICE_UNSUSPEND && holds::service_is_held(conn, &row.id)? {
+        return Err(ApiError::conflict(
+            "invalid_transition",
+            "the service is suspended with its owner's account; lift the account's hold instead",
+        ));
+    }
+    let (next, details) = change(&row, now)?;
+    if !service_store::set_state(conn, &row.id, row.version, &next, now)? {
+        return Err(changed_meanwhile());
+    }
+    record(conn, context, &row, action, details, now)?;
+    let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+    if changed.status != ServiceStatus::Suspended {
+        // Terminated or cancelled while held: nothing for the owner's unhold to undo.
+        holds::forget_service_hold(conn, &row.id)?;
+    }
+    if let Some(operation) = Operation::for_transition(row.status, changed.status, provisioning::spec_of(&changed)) {
+        provisioning::request(conn, provisioner, operation, requester(context, &row), now)?;
+    }
+    Ok(changed)
 }
 
 /// A route's move of a service it reached for `action`.

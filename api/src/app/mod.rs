@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod authorizations;
+pub mod billing;
 pub mod bulk;
 pub mod catalog;
 pub mod driven;

@@ -5,7 +5,7 @@
 //! (new recurring price − current one), rounded half up to the minor unit, where the cycle
 //! is the one ending at `next_due_at` (domain::proration).
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::audit as actions;
@@ -13,7 +13,7 @@ use hostadmin_domain::catalog::{BillingCycle, QuotaKey, Quotas, Sale, ServiceKin
 use hostadmin_domain::ids::parse_id;
 use hostadmin_domain::policy::{Action, Actor, Relation};
 use hostadmin_domain::proration::{self, Quote};
-use hostadmin_domain::provisioning::Operation;
+use hostadmin_domain::provisioning::{Operation, Provisioner};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
 use hostadmin_persistence::accounts as account_store;
@@ -78,38 +78,68 @@ pub async fn change(
     let context = AuditContext::of(actor);
     let provisioner = state.provisioner.clone();
     let id = service.row.id.clone();
-    let kind = service.row.kind;
     let (row, quote) = state
         .db
-        .write(move |conn| {
-            let now = time::now();
-            let row = current(conn, &id, &if_match)?;
-            require_active(&row, "a plan change")?;
-            let quote = price_quote(&row, &sale, now.date())?;
-            refuse_overuse(conn, &row, kind, &sale.quotas)?;
-            if !service_store::set_plan(conn, &row.id, row.version, &change, now)? {
-                return Err(changed_meanwhile());
-            }
-            let details = serde_json::json!({
-                "from_plan_id": row.plan_id,
-                "plan_id": change.plan_id,
-                "from_addons": row.addons,
-                "addons": change.addons,
-                "from_recurring_amount_minor": row.recurring_amount_minor,
-                "recurring_amount_minor": change.price.amount_minor,
-                "amount_minor": quote.amount_minor,
-                "currency": quote.currency,
-                "effective_at": quote.effective_at,
-            });
-            record(conn, &context, &row, actions::SERVICE_CHANGE_PLAN, details, now)?;
-            let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
-            let operation =
-                Operation::ChangePlan { service: provisioning::spec_of(&changed), from_plan_id: row.plan_id.clone() };
-            provisioning::request(conn, provisioner.as_ref(), operation, requester(&context, &row), now)?;
-            Ok((changed, quote))
-        })
+        .write(move |conn| change_in(conn, provisioner.as_ref(), &context, &id, &if_match, &change, &sale, time::now()))
         .await?;
     Ok(PlanChangeOutcome { quote, service: Some(row) })
+}
+
+/// The change in the caller's transaction (a paid order's plan change): an active
+/// service, limits not below what is in use, the provisioner told.
+#[allow(clippy::too_many_arguments)]
+pub fn change_in(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    context: &AuditContext,
+    id: &str,
+    if_match: &IfMatch,
+    change: &PlanChange,
+    sale: &Sale,
+    now: NaiveDateTime,
+) -> Result<(ServiceRow, Quote), ApiError> {
+    let row = current(conn, id, if_match)?;
+    require_active(&row, "a plan change")?;
+    let quote = price_quote(&row, sale, now.date())?;
+    refuse_overuse(conn, &row, row.kind, &sale.quotas)?;
+    if !service_store::set_plan(conn, &row.id, row.version, change, now)? {
+        return Err(changed_meanwhile());
+    }
+    let details = serde_json::json!({
+        "from_plan_id": row.plan_id,
+        "plan_id": change.plan_id,
+        "from_addons": row.addons,
+        "addons": change.addons,
+        "from_recurring_amount_minor": row.recurring_amount_minor,
+        "recurring_amount_minor": change.price.amount_minor,
+        "amount_minor": quote.amount_minor,
+        "currency": quote.currency,
+        "effective_at": quote.effective_at,
+    });
+    record(conn, context, &row, actions::SERVICE_CHANGE_PLAN, details, now)?;
+    let changed = service_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+    let operation =
+        Operation::ChangePlan { service: provisioning::spec_of(&changed), from_plan_id: row.plan_id.clone() };
+    provisioning::request(conn, provisioner, operation, requester(context, &row), now)?;
+    Ok((changed, quote))
+}
+
+/// What moving the service to `plan` would cost its owner now, from the plans offered
+/// to the owner (the public plans of its seller): the plan, the sale, the add-ons and
+/// the prorated quote. Refusals point into the plan change (`/plan_id`, `/addons`).
+pub fn offered_to_owner(
+    conn: &mut DbConnection,
+    row: &ServiceRow,
+    plan: &NewPlan,
+    now: NaiveDateTime,
+) -> Result<(PlanRow, Sale, Vec<String>, Quote), ApiError> {
+    let plan_id = parse_id(&plan.plan_id).ok_or_else(ApiError::not_found)?;
+    let owner = account_store::find(conn, &row.owner_id)?.ok_or_else(ApiError::not_found)?;
+    let visibility = PlanVisibility::OwnAndPublicOf { owner: None, seller: owner.parent_id };
+    let plan_row = plan_store::find_visible(conn, &visibility, &plan_id)?.ok_or_else(ApiError::not_found)?;
+    let (sale, addons) = sale_of(row, &plan_row, plan.addons.clone())?;
+    let quote = price_quote(row, &sale, now.date())?;
+    Ok((plan_row, sale, addons, quote))
 }
 
 /// The plan the actor may move the service to, and the sale it amounts to.
@@ -135,7 +165,14 @@ async fn priced(
             plan.ok_or_else(ApiError::not_found)
         })
         .await?;
-    let kind = service.row.kind;
+    let (sale, addons) = sale_of(&service.row, &plan_row, plan.addons)?;
+    Ok((plan_row, sale, addons))
+}
+
+/// The sale moving the service to `plan_row` amounts to: a plan of the service's kind,
+/// sold in its cycle, with the add-ons asked for (`None`: the service's own).
+fn sale_of(row: &ServiceRow, plan_row: &PlanRow, addons: Option<Vec<String>>) -> Result<(Sale, Vec<String>), ApiError> {
+    let kind = row.kind;
     if plan_row.service_kind != kind {
         return Err(ApiError::field(
             "/plan_id",
@@ -145,13 +182,13 @@ async fn priced(
             ),
         ));
     }
-    let addons_sent = plan.addons.is_some();
-    let addons = plan.addons.unwrap_or_else(|| service.row.addons.clone());
+    let addons_sent = addons.is_some();
+    let addons = addons.unwrap_or_else(|| row.addons.clone());
     let sale = plan_row
         .offer()
-        .sale(service.row.cycle, &addons)
-        .map_err(|refused| refused_in_this_request(refused, service.row.cycle, &addons, addons_sent))?;
-    Ok((plan_row, sale, addons))
+        .sale(row.cycle, &addons)
+        .map_err(|refused| refused_in_this_request(refused, row.cycle, &addons, addons_sent))?;
+    Ok((sale, addons))
 }
 
 /// The plans the actor may move this service to.

@@ -6,7 +6,7 @@ use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::catalog::{BillingCycle, QuotaKey};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::policy::{Action, Actor, Authorized, Relation};
-use hostadmin_domain::provisioning::{Operation, Outcome, ServiceSpec};
+use hostadmin_domain::provisioning::{Operation, Outcome, Provisioner, ServiceSpec};
 use hostadmin_domain::services::ServiceStatus;
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
@@ -92,57 +92,62 @@ pub async fn sell(state: &AppState, actor: &Actor, _: Authorized, sale: NewSale)
     let context = AuditContext::of(actor);
     let provisioner = state.provisioner.clone();
     let requested_by = actor.account_id.clone();
-    let owner_login = owner.login;
-    state
-        .db
-        .write(move |conn| {
-            let mut new = new.clone();
-            // The owner first: no sale slips past a hold placed at the same time.
-            let owner_status = holds::status_for_update(conn, &new.owner_id)?.ok_or_else(ApiError::not_found)?;
-            if owner_status == AccountStatus::Blocked {
-                return Err(ApiError::conflict(
-                    "account_blocked",
-                    format!("the account {owner_login} ({}) is blocked and can no longer order", new.owner_id),
-                ));
-            }
-            new.number = service_store::next_number(conn)?;
-            resellers::enforce(conn, &new.owner_id, false, QuotaKey::Services)?;
-            let operation = Operation::Create {
-                service: ServiceSpec {
-                    service_id: new.id.clone(),
-                    number: new.number,
-                    kind: new.kind,
-                    owner_id: new.owner_id.clone(),
-                    plan_id: new.plan_id.clone(),
-                    quotas: new.quotas.clone(),
-                },
-            };
-            // Queued (when deferred) before the service exists: the job row does not
-            // refer to it, and both commit or neither.
-            new.status = match provisioning::request(conn, provisioner.as_ref(), operation, &requested_by, new.now)? {
-                Outcome::Done => ServiceStatus::Active,
-                Outcome::Deferred => ServiceStatus::Pending,
-            };
-            service_store::insert(conn, &new)?;
-            audit::record(
-                conn,
-                &context,
-                NewEvent {
-                    action: actions::SERVICE_CREATE,
-                    target_type: target::SERVICE,
-                    target_id: &new.id,
-                    account_id: Some(&new.owner_id),
-                    details: serde_json::json!({
-                        "number": new.number, "plan_id": new.plan_id, "kind": new.kind, "status": new.status,
-                    }),
-                },
-                new.now,
-            )?;
-            let row =
-                service_store::find(conn, &new.id)?.ok_or_else(|| ApiError::internal("the new service vanished"))?;
-            account_holds::hold_with_owner(conn, provisioner.as_ref(), &context, row, owner_status, new.now)
-        })
-        .await
+    state.db.write(move |conn| create_in(conn, provisioner.as_ref(), &context, &requested_by, new.clone())).await
+}
+
+/// Creates the service in the caller's transaction: the owner's standing first (no sale
+/// slips past a hold placed at the same time; a blocked owner can no longer order), the
+/// next service number, the packages above, the provisioner, the row and its audit
+/// event. Used by a seller's sale and by a paid order.
+pub fn create_in(
+    conn: &mut DbConnection,
+    provisioner: &dyn Provisioner,
+    context: &AuditContext,
+    requested_by: &str,
+    mut new: NewService,
+) -> Result<ServiceRow, ApiError> {
+    let owner_status = holds::status_for_update(conn, &new.owner_id)?.ok_or_else(ApiError::not_found)?;
+    if owner_status == AccountStatus::Blocked {
+        return Err(ApiError::conflict(
+            "account_blocked",
+            format!("the account {} is blocked and can no longer order", new.owner_id),
+        ));
+    }
+    new.number = service_store::next_number(conn)?;
+    resellers::enforce(conn, &new.owner_id, false, QuotaKey::Services)?;
+    let operation = Operation::Create {
+        service: ServiceSpec {
+            service_id: new.id.clone(),
+            number: new.number,
+            kind: new.kind,
+            owner_id: new.owner_id.clone(),
+            plan_id: new.plan_id.clone(),
+            quotas: new.quotas.clone(),
+        },
+    };
+    // Queued (when deferred) before the service exists: the job row does not refer to
+    // it, and both commit or neither.
+    new.status = match provisioning::request(conn, provisioner, operation, requested_by, new.now)? {
+        Outcome::Done => ServiceStatus::Active,
+        Outcome::Deferred => ServiceStatus::Pending,
+    };
+    service_store::insert(conn, &new)?;
+    audit::record(
+        conn,
+        context,
+        NewEvent {
+            action: actions::SERVICE_CREATE,
+            target_type: target::SERVICE,
+            target_id: &new.id,
+            account_id: Some(&new.owner_id),
+            details: serde_json::json!({
+                "number": new.number, "plan_id": new.plan_id, "kind": new.kind, "status": new.status,
+            }),
+        },
+        new.now,
+    )?;
+    let row = service_store::find(conn, &new.id)?.ok_or_else(|| ApiError::internal("the new service vanished"))?;
+    account_holds::hold_with_owner(conn, provisioner, context, row, owner_status, new.now)
 }
 
 /// A sale's refusals as the request's field errors.

@@ -7,7 +7,9 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authorizations;
+pub mod billing_settings;
 pub mod certificates;
+pub mod credit;
 pub mod customers;
 pub mod databases;
 pub mod dns;
@@ -16,11 +18,13 @@ pub mod domains;
 pub mod forwards;
 pub mod ftp_users;
 pub mod impersonation;
+pub mod invoices;
 pub mod jobs;
 pub mod login_links;
 pub mod mailboxes;
 pub mod me;
 pub mod notifications;
+pub mod orders;
 pub mod plans;
 pub mod registration;
 pub mod restrictions;
@@ -177,7 +181,24 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(status_admin::create_component)
         .service(status_admin::get_component)
         .service(status_admin::update_component)
-        .service(status_admin::delete_component);
+        .service(status_admin::delete_component)
+        .service(billing_settings::get_billing_settings)
+        .service(billing_settings::put_billing_settings)
+        .service(orders::list_orders)
+        .service(orders::create_order)
+        .service(orders::get_order)
+        .service(orders::cancel_order)
+        .service(invoices::list_invoices)
+        .service(invoices::get_invoice)
+        .service(invoices::create_payment)
+        .service(invoices::list_payments)
+        .service(invoices::apply_credit)
+        .service(invoices::void_invoice)
+        .service(invoices::create_credit_note)
+        .service(credit::get_own_credit)
+        .service(credit::get_customer_credit)
+        .service(credit::adjust_customer_credit)
+        .service(credit::list_credit_transactions);
 }
 
 /// The routes outside `/v1`.

@@ -3,6 +3,7 @@
 //! stays in it.
 
 pub mod accounts;
+pub mod billing;
 pub mod plans;
 pub mod provisioning;
 pub mod services;

@@ -313,6 +313,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/billing/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's billing settings as a seller: a reseller its own, an operator the
+         *     provider's. `404` until they are set; customers get `403`.
+         */
+        get: operations["get_billing_settings"];
+        /**
+         * Set the caller's billing settings (all of them; what is left out takes its default).
+         * @description Invoices copy the seller as it is when they are issued: a change applies to invoices
+         *     issued afterwards. Countries are ISO 3166-1 alpha-2, rates decimal strings with at most
+         *     two decimals (`"21"`, `"8.1"`), the IBAN is checked by its check digits and an EU
+         *     seller's VAT id by its country's format and check digits.
+         */
+        put: operations["put_billing_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["get_billing_settings_head"];
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers": {
         parameters: {
             query?: never;
@@ -373,6 +401,49 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The credit of an account the caller sells to (the account directly above it, or an
+         *     operator for a top-level account), per currency.
+         */
+        get: operations["get_customer_credit"];
+        put?: never;
+        /**
+         * Add to or take from the credit of an account the caller sells to. `409
+         *     insufficient_credit` when the balance would go below 0.
+         */
+        post: operations["adjust_customer_credit"];
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["get_customer_credit_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/credit/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every change of an account's credit with its reason, invoice or payment; newest first. */
+        get: operations["list_credit_transactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["list_credit_transactions_head"];
         patch?: never;
         trace?: never;
     };
@@ -748,6 +819,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's invoices and credit notes; for resellers and operators also those of
+         *     every account below them; those about services granted to the caller with `billing`.
+         *     Newest first.
+         */
+        get: operations["list_invoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["list_invoices_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read one invoice or credit note, in the format `Accept` asks for.
+         * @description `application/json` (the default), `text/html` (a printable page), `application/pdf`
+         *     (the same as a PDF file, as an attachment named after the number) or
+         *     `application/xml` (a UBL 2.1 Invoice or CreditNote following EN 16931 and Peppol BIS
+         *     Billing 3.0). Every format shows the invoice as it was issued.
+         */
+        get: operations["get_invoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["get_invoice_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/apply-credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay an invoice from the buyer's credit in its currency, as far as the credit goes
+         *     (the buyer, its seller, or a grantee with `billing`). `409 insufficient_credit` when
+         *     there is none.
+         */
+        post: operations["apply_credit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/credit-note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a credit note for a paid invoice (its seller): negative amounts from the same
+         *     number sequence, `credit_note_for` the invoice; the credited total goes to the
+         *     buyer's credit.
+         */
+        post: operations["create_credit_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The payments of an invoice, oldest first. */
+        get: operations["list_payments"];
+        put?: never;
+        /**
+         * Record a payment of an invoice (its seller).
+         * @description Partial payments add up; what exceeds the amount due goes to the buyer's credit in
+         *     the invoice's currency. Once the invoice is paid in full its order is fulfilled in
+         *     the same transaction. Send an `Idempotency-Key`: a retried request is counted once.
+         */
+        post: operations["create_payment"];
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["list_payments_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Void an unpaid invoice without payments (its seller); its order is cancelled. */
+        post: operations["void_invoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}": {
         parameters: {
             query?: never;
@@ -846,6 +1046,24 @@ export interface paths {
         options?: never;
         /** The same answer as GET, without its body */
         head: operations["get_api_key_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's credit with its seller, per currency. */
+        get: operations["get_own_credit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["get_own_credit_head"];
         patch?: never;
         trace?: never;
     };
@@ -958,6 +1176,78 @@ export interface paths {
         options?: never;
         /** The same answer as GET, without its body */
         head: operations["openapi_json_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's orders; for resellers and operators also the orders of every account
+         *     below them; orders about services granted to the caller with `billing`. Newest first.
+         */
+        get: operations["list_orders"];
+        put?: never;
+        /**
+         * Place an order.
+         * @description A customer (or reseller) orders from its seller for itself; a seller may order for
+         *     an account directly below it (`customer_id`). Each item is priced from the plan
+         *     (add-ons included) or the service (renewals: its recurring price per cycle; plan
+         *     changes: the prorated quote), and checked as it will be fulfilled (plans the buyer
+         *     is offered, services the buyer owns, quotas and packages). The order's invoice is
+         *     issued in the same transaction, taxed by the seller's settings; once it is paid in
+         *     full the order is fulfilled (at once when it costs nothing). `403 ordering_blocked`
+         *     for an account marked as fraud (or below one); `409 billing_not_configured` until the
+         *     seller has set its billing settings; `422` with `cycle_not_offered` or
+         *     `currency_not_offered` for what the plan does not sell.
+         */
+        post: operations["create_order"];
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["list_orders_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read one order. */
+        get: operations["get_order"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The same answer as GET, without its body */
+        head: operations["get_order_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a pending order (its buyer's side or its seller): its invoice becomes `void`.
+         *     `409 invalid_transition` once it is paid, fulfilled, failed or cancelled.
+         */
+        post: operations["cancel_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -2009,6 +2299,28 @@ export interface components {
             /** @description What the add-on adds to the plan's quotas. */
             quota_delta?: components["schemas"]["QuotaDelta"];
         };
+        AddressView: {
+            city: string;
+            country: components["schemas"]["Country"];
+            postal_code: string;
+            street: string;
+        };
+        /**
+         * @example {
+         *       "amount_minor": 2500,
+         *       "currency": "EUR",
+         *       "reason": "Goodwill for the outage of 3 December"
+         *     }
+         */
+        AdjustCredit: {
+            /**
+             * Format: int64
+             * @description Positive adds, negative takes; never below a balance of 0.
+             */
+            amount_minor: number;
+            currency: string;
+            reason: string;
+        };
         ApiKeyView: {
             /** Format: date-time */
             created_at: string;
@@ -2106,11 +2418,74 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        BalanceView: {
+            /** Format: int64 */
+            amount_minor: number;
+            currency: components["schemas"]["Currency"];
+        };
         /**
          * @description How often a service is billed and renewed.
          * @enum {string}
          */
         BillingCycle: "monthly" | "quarterly" | "semiannual" | "annual" | "biennial" | "triennial";
+        /**
+         * @description A seller's billing settings; the body of `PUT /v1/billing/settings` too (every field
+         *     but `legal_name` and `address` has a default).
+         * @example {
+         *       "address": {
+         *         "city": "Amsterdam",
+         *         "country": "NL",
+         *         "postal_code": "1015 CJ",
+         *         "street": "Keizersgracht 1"
+         *       },
+         *       "default_tax_rate": "0",
+         *       "email": "billing@hosting.example",
+         *       "iban": "NL91ABNA0417164300",
+         *       "invoice_prefix": "INV-",
+         *       "legal_name": "Hosting B.V.",
+         *       "overdue_expire_days": 30,
+         *       "overdue_suspend_days": 7,
+         *       "payment_terms_days": 14,
+         *       "renewal_invoice_days": 14,
+         *       "reverse_charge": true,
+         *       "tax_rates": {
+         *         "DE": "19",
+         *         "NL": "21"
+         *       },
+         *       "vat_id": "NL004495445B01"
+         *     }
+         */
+        BillingSettingsView: {
+            address: components["schemas"]["AddressView"];
+            default_tax_rate: components["schemas"]["TaxRate"];
+            email?: string | null;
+            /** @description Checked by its ISO 13616 check digits. */
+            iban?: string | null;
+            /** @description 1-20 of `A-Z a-z 0-9 - _ /`; default `INV-`. */
+            invoice_prefix: string;
+            legal_name: string;
+            /**
+             * Format: int32
+             * @description Null: never expire for an unpaid renewal.
+             */
+            overdue_expire_days?: number | null;
+            /**
+             * Format: int32
+             * @description Null: never suspend for an unpaid renewal.
+             */
+            overdue_suspend_days?: number | null;
+            /** Format: int32 */
+            payment_terms_days: number;
+            /** Format: int32 */
+            renewal_invoice_days: number;
+            reverse_charge: boolean;
+            /** @description The rate for buyers in each country (ISO 3166-1 alpha-2 keys). */
+            tax_rates: {
+                [key: string]: components["schemas"]["TaxRate"];
+            };
+            /** @description In the EU: a VAT id of the address's country (format and check digits checked). */
+            vat_id?: string | null;
+        };
         BlockCustomer: {
             /** @description Marks the account as fraud (`fraud: true`) while this block lasts. */
             fraud?: boolean;
@@ -2146,6 +2521,19 @@ export interface components {
             params?: Record<string, never> | null;
             /** @description 1-1000 distinct service ids. */
             service_ids: string[];
+        };
+        BuyerAddressView: {
+            city?: string | null;
+            country?: components["schemas"]["Country"] | null;
+            postal_code?: string | null;
+            street?: string | null;
+        };
+        BuyerView: {
+            address: components["schemas"]["BuyerAddressView"];
+            email?: string | null;
+            /** @description The company, else the account's name. */
+            legal_name: string;
+            vat_id?: string | null;
         };
         CancelService: {
             reason: string;
@@ -2256,6 +2644,11 @@ export interface components {
             code: string;
         };
         /**
+         * @description ISO 3166-1 alpha-2 country code, uppercase
+         * @example NL
+         */
+        Country: string;
+        /**
          * @example {
          *       "name": "billing sync",
          *       "scopes": [
@@ -2305,6 +2698,21 @@ export interface components {
             group?: string | null;
             name: string;
             status: components["schemas"]["ComponentStatus"];
+        };
+        /**
+         * @example {
+         *       "amount_minor": 1000,
+         *       "reason": "Service cancelled within the first month"
+         *     }
+         */
+        CreateCreditNote: {
+            /**
+             * Format: int64
+             * @description Net amount to credit (the invoice's tax rate is added); absent: all of the
+             *     invoice that is not credited yet.
+             */
+            amount_minor?: number | null;
+            reason: string;
         };
         /**
          * @example {
@@ -2550,6 +2958,54 @@ export interface components {
         };
         /**
          * @example {
+         *       "currency": "EUR",
+         *       "items": [
+         *         {
+         *           "cycle": "annual",
+         *           "name": "Shop",
+         *           "plan_id": "0193a1b2-0000-7000-8000-0000000000e1",
+         *           "type": "new_service"
+         *         }
+         *       ]
+         *     }
+         */
+        CreateOrder: {
+            /** @description ISO 4217; every item must be sold in it. */
+            currency: string;
+            /**
+             * Format: uuid
+             * @description A seller ordering for an account directly below it; absent: the caller orders for
+             *     itself.
+             */
+            customer_id?: string | null;
+            items: components["schemas"]["OrderItemRequest"][];
+            note?: string | null;
+        };
+        /**
+         * @example {
+         *       "amount_minor": 14520,
+         *       "method": "bank_transfer",
+         *       "received_at": "2026-12-06T00:00:00Z",
+         *       "reference": "NL91ABNA 2026-12-06"
+         *     }
+         */
+        CreatePayment: {
+            /**
+             * Format: int64
+             * @description What was received; what exceeds the amount due goes to the buyer's credit.
+             */
+            amount_minor: number;
+            /** @description `bank_transfer`, `cash`, `card` or `other` (`credit` is apply-credit's). */
+            method: components["schemas"]["PaymentMethod"];
+            /**
+             * Format: date-time
+             * @description Default: now. Not in the future.
+             */
+            received_at?: string | null;
+            reference?: string | null;
+        };
+        /**
+         * @example {
          *       "addons": [
          *         {
          *           "code": "extra-disk",
@@ -2681,6 +3137,42 @@ export interface components {
         CreatedApiKey: components["schemas"]["ApiKeyView"] & {
             /** @description The key itself: shown in this answer only. Send it as `Authorization: Bearer hk_...`. */
             key: string;
+        };
+        CreditTransactionView: {
+            /**
+             * Format: int64
+             * @description Positive added, negative taken.
+             */
+            amount_minor: number;
+            /**
+             * Format: int64
+             * @description The balance after it.
+             */
+            balance_minor: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            currency: components["schemas"]["Currency"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invoice_id?: string | null;
+            /** Format: uuid */
+            payment_id?: string | null;
+            reason: string;
+        };
+        /**
+         * @example {
+         *       "balances": [
+         *         {
+         *           "amount_minor": 2500,
+         *           "currency": "EUR"
+         *         }
+         *       ]
+         *     }
+         */
+        CreditView: {
+            balances: components["schemas"]["BalanceView"][];
         };
         /**
          * @description ISO 4217 currency code
@@ -2986,6 +3478,149 @@ export interface components {
             /** @description Newest first. */
             updates: components["schemas"]["UpdateView"][];
         };
+        /**
+         * @description An invoice, or a credit note correcting one.
+         * @enum {string}
+         */
+        InvoiceKind: "invoice" | "credit_note";
+        InvoiceLineView: {
+            /**
+             * Format: int64
+             * @description `quantity` × `unit_amount_minor`, net.
+             */
+            amount_minor: number;
+            description: string;
+            /** Format: date-time */
+            period_end?: string | null;
+            /** Format: date-time */
+            period_start?: string | null;
+            /** Format: int32 */
+            quantity: number;
+            /** Format: uuid */
+            service_id?: string | null;
+            tax_rate: components["schemas"]["TaxRate"];
+            /** Format: int64 */
+            unit_amount_minor: number;
+        };
+        /** @enum {string} */
+        InvoiceStatus: "unpaid" | "paid" | "void";
+        /**
+         * @example {
+         *       "amount_due_minor": 14520,
+         *       "amount_paid_minor": 0,
+         *       "buyer": {
+         *         "address": {
+         *           "city": "Praha",
+         *           "country": "CZ",
+         *           "postal_code": "110 00",
+         *           "street": "Náměstí 1"
+         *         },
+         *         "email": "jan@example.cz",
+         *         "legal_name": "Dvořák s.r.o.",
+         *         "vat_id": null
+         *       },
+         *       "buyer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "credit_note_for": null,
+         *       "currency": "EUR",
+         *       "due_at": "2026-12-19T09:30:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *       "issued_at": "2026-12-05T09:30:00Z",
+         *       "kind": "invoice",
+         *       "lines": [
+         *         {
+         *           "amount_minor": 12000,
+         *           "description": "Web S (annual): Shop",
+         *           "period_end": null,
+         *           "period_start": null,
+         *           "quantity": 1,
+         *           "service_id": null,
+         *           "tax_rate": "21",
+         *           "unit_amount_minor": 12000
+         *         }
+         *       ],
+         *       "number": "INV-000001",
+         *       "order_id": "0193a1b2-0000-7000-8000-0000000000d1",
+         *       "paid_at": null,
+         *       "payment_reference": "INV-000001",
+         *       "reverse_charge": false,
+         *       "seller": {
+         *         "address": {
+         *           "city": "Amsterdam",
+         *           "country": "NL",
+         *           "postal_code": "1015 CJ",
+         *           "street": "Keizersgracht 1"
+         *         },
+         *         "email": null,
+         *         "iban": null,
+         *         "legal_name": "Hosting B.V.",
+         *         "vat_id": "NL004495445B01"
+         *       },
+         *       "seller_id": null,
+         *       "service_id": null,
+         *       "status": "unpaid",
+         *       "subtotal_minor": 12000,
+         *       "tax_breakdown": [
+         *         {
+         *           "rate": "21",
+         *           "tax_minor": 2520,
+         *           "taxable_minor": 12000
+         *         }
+         *       ],
+         *       "tax_minor": 2520,
+         *       "total_minor": 14520
+         *     }
+         */
+        InvoiceView: {
+            /** Format: int64 */
+            amount_due_minor: number;
+            /** Format: int64 */
+            amount_paid_minor: number;
+            /** @description As the buyer was when the invoice was issued. */
+            buyer: components["schemas"]["BuyerView"];
+            /** Format: uuid */
+            buyer_id: string;
+            /** @description A credit note: the invoice it corrects. */
+            credit_note_for?: string | null;
+            currency: components["schemas"]["Currency"];
+            /** Format: date-time */
+            due_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            issued_at: string;
+            kind: components["schemas"]["InvoiceKind"];
+            lines: components["schemas"]["InvoiceLineView"][];
+            /** @description The seller's prefix and its gapless sequence. */
+            number: string;
+            /** Format: uuid */
+            order_id?: string | null;
+            /** Format: date-time */
+            paid_at?: string | null;
+            /** @description What to write on a bank transfer. */
+            payment_reference: string;
+            /** @description The buyer accounts for the VAT (EU reverse charge): every line at 0 %. */
+            reverse_charge: boolean;
+            /** @description As the seller was when the invoice was issued. */
+            seller: components["schemas"]["SellerView"];
+            /**
+             * Format: uuid
+             * @description Null: the provider.
+             */
+            seller_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The service the invoice is about, when it is about one.
+             */
+            service_id?: string | null;
+            status: components["schemas"]["InvoiceStatus"];
+            /** Format: int64 */
+            subtotal_minor: number;
+            tax_breakdown: components["schemas"]["TaxBreakdownView"][];
+            /** Format: int64 */
+            tax_minor: number;
+            /** Format: int64 */
+            total_minor: number;
+        };
         ItemError: {
             /**
              * @description `not_found`, `forbidden`, `invalid_transition`, ...: the code the single-object
@@ -3121,6 +3756,142 @@ export interface components {
              *     seller's outgoing tickets are mailed regardless.
              */
             ticket_replies: boolean;
+        };
+        /** @description One item of an order. */
+        OrderItemRequest: {
+            /** @description Codes of the plan's add-ons. */
+            addons?: string[];
+            cycle: components["schemas"]["BillingCycle"];
+            name: string;
+            /** Format: uuid */
+            plan_id: string;
+            /** @enum {string} */
+            type: "new_service";
+        } | {
+            /** Format: int32 */
+            cycles?: number | null;
+            /** Format: uuid */
+            service_id: string;
+            /** @enum {string} */
+            type: "renewal";
+        } | {
+            /** @description Absent: the service keeps its add-ons. */
+            addons?: string[] | null;
+            /** Format: uuid */
+            plan_id: string;
+            /** Format: uuid */
+            service_id: string;
+            /** @enum {string} */
+            type: "change_plan";
+        };
+        /**
+         * @description What an order item asks for.
+         * @enum {string}
+         */
+        OrderItemType: "new_service" | "renewal" | "change_plan";
+        /** @description An order item with its price. */
+        OrderItemView: {
+            /** @description `new_service`, `change_plan`. */
+            addons?: string[] | null;
+            /**
+             * Format: int64
+             * @description Net, before tax.
+             */
+            amount_minor: number;
+            cycle?: components["schemas"]["BillingCycle"] | null;
+            /**
+             * Format: int32
+             * @description `renewal`.
+             */
+            cycles?: number | null;
+            description: string;
+            /** @description `new_service`: the new service's name. */
+            name?: string | null;
+            /**
+             * Format: uuid
+             * @description `new_service`, `change_plan`.
+             */
+            plan_id?: string | null;
+            /**
+             * Format: uuid
+             * @description `renewal`, `change_plan`.
+             */
+            service_id?: string | null;
+            type: components["schemas"]["OrderItemType"];
+        };
+        /**
+         * @description `pending` (its invoice unpaid) -> `fulfilled` once paid in full | `cancelled` before
+         *     payment | `failed` (paid, but it could not be fulfilled: the money went to credit).
+         * @enum {string}
+         */
+        OrderStatus: "pending" | "fulfilled" | "cancelled" | "failed";
+        /**
+         * @example {
+         *       "buyer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "created_at": "2026-12-05T09:30:00Z",
+         *       "created_by": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "currency": "EUR",
+         *       "failure": null,
+         *       "id": "0193a1b2-0000-7000-8000-0000000000d1",
+         *       "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *       "items": [
+         *         {
+         *           "addons": [],
+         *           "amount_minor": 12000,
+         *           "cycle": "annual",
+         *           "description": "Web S (annual): Shop",
+         *           "name": "Shop",
+         *           "plan_id": "0193a1b2-0000-7000-8000-0000000000e1",
+         *           "type": "new_service"
+         *         }
+         *       ],
+         *       "note": null,
+         *       "number": 7,
+         *       "seller_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "service_id": null,
+         *       "status": "pending",
+         *       "total_minor": 12000,
+         *       "updated_at": "2026-12-05T09:30:00Z"
+         *     }
+         */
+        OrderView: {
+            /** Format: uuid */
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            currency: components["schemas"]["Currency"];
+            /** @description Why a paid order could not be fulfilled (`failed`). */
+            failure?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invoice_id?: string | null;
+            items: components["schemas"]["OrderItemView"][];
+            note?: string | null;
+            /**
+             * Format: int64
+             * @description Gapless per seller.
+             */
+            number: number;
+            /**
+             * Format: uuid
+             * @description The account above the buyer; null: the provider.
+             */
+            seller_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The service the order is about (or created), when it is about one.
+             */
+            service_id?: string | null;
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * Format: int64
+             * @description The sum of the items, net (the invoice adds tax).
+             */
+            total_minor: number;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @description A page of a list. */
         Page_AccountView: {
@@ -3272,6 +4043,34 @@ export interface components {
                 status: components["schemas"]["ComponentStatus"];
                 /** Format: date-time */
                 updated_at: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list. */
+        Page_CreditTransactionView: {
+            data: {
+                /**
+                 * Format: int64
+                 * @description Positive added, negative taken.
+                 */
+                amount_minor: number;
+                /**
+                 * Format: int64
+                 * @description The balance after it.
+                 */
+                balance_minor: number;
+                /** Format: date-time */
+                created_at: string;
+                created_by?: string | null;
+                currency: components["schemas"]["Currency"];
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                invoice_id?: string | null;
+                /** Format: uuid */
+                payment_id?: string | null;
+                reason: string;
             }[];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -3503,6 +4302,62 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
+        Page_InvoiceView: {
+            data: {
+                /** Format: int64 */
+                amount_due_minor: number;
+                /** Format: int64 */
+                amount_paid_minor: number;
+                /** @description As the buyer was when the invoice was issued. */
+                buyer: components["schemas"]["BuyerView"];
+                /** Format: uuid */
+                buyer_id: string;
+                /** @description A credit note: the invoice it corrects. */
+                credit_note_for?: string | null;
+                currency: components["schemas"]["Currency"];
+                /** Format: date-time */
+                due_at: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: date-time */
+                issued_at: string;
+                kind: components["schemas"]["InvoiceKind"];
+                lines: components["schemas"]["InvoiceLineView"][];
+                /** @description The seller's prefix and its gapless sequence. */
+                number: string;
+                /** Format: uuid */
+                order_id?: string | null;
+                /** Format: date-time */
+                paid_at?: string | null;
+                /** @description What to write on a bank transfer. */
+                payment_reference: string;
+                /** @description The buyer accounts for the VAT (EU reverse charge): every line at 0 %. */
+                reverse_charge: boolean;
+                /** @description As the seller was when the invoice was issued. */
+                seller: components["schemas"]["SellerView"];
+                /**
+                 * Format: uuid
+                 * @description Null: the provider.
+                 */
+                seller_id?: string | null;
+                /**
+                 * Format: uuid
+                 * @description The service the invoice is about, when it is about one.
+                 */
+                service_id?: string | null;
+                status: components["schemas"]["InvoiceStatus"];
+                /** Format: int64 */
+                subtotal_minor: number;
+                tax_breakdown: components["schemas"]["TaxBreakdownView"][];
+                /** Format: int64 */
+                tax_minor: number;
+                /** Format: int64 */
+                total_minor: number;
+            }[];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list. */
         Page_MailboxView: {
             data: {
                 /** @description Lowercase, the domain in punycode. */
@@ -3547,6 +4402,50 @@ export interface components {
                 side: components["schemas"]["Side"];
                 /** Format: uuid */
                 ticket_id: string;
+            }[];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A page of a list. */
+        Page_OrderView: {
+            data: {
+                /** Format: uuid */
+                buyer_id: string;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                currency: components["schemas"]["Currency"];
+                /** @description Why a paid order could not be fulfilled (`failed`). */
+                failure?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                invoice_id?: string | null;
+                items: components["schemas"]["OrderItemView"][];
+                note?: string | null;
+                /**
+                 * Format: int64
+                 * @description Gapless per seller.
+                 */
+                number: number;
+                /**
+                 * Format: uuid
+                 * @description The account above the buyer; null: the provider.
+                 */
+                seller_id?: string | null;
+                /**
+                 * Format: uuid
+                 * @description The service the order is about (or created), when it is about one.
+                 */
+                service_id?: string | null;
+                status: components["schemas"]["OrderStatus"];
+                /**
+                 * Format: int64
+                 * @description The sum of the items, net (the invoice adds tax).
+                 */
+                total_minor: number;
+                /** Format: date-time */
+                updated_at: string;
             }[];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -3718,6 +4617,49 @@ export interface components {
             email: string;
         };
         /**
+         * @description How a payment reached the seller.
+         * @enum {string}
+         */
+        PaymentMethod: "bank_transfer" | "cash" | "card" | "other" | "credit";
+        /**
+         * @example {
+         *       "amount_minor": 14520,
+         *       "created_at": "2026-12-06T08:00:00Z",
+         *       "currency": "EUR",
+         *       "id": "0193a1b2-0000-7000-8000-0000000000b9",
+         *       "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *       "method": "bank_transfer",
+         *       "received_at": "2026-12-06T00:00:00Z",
+         *       "recorded_by": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "reference": "NL91ABNA 2026-12-06"
+         *     }
+         */
+        PaymentView: {
+            /**
+             * Format: int64
+             * @description All that was received; what exceeded the amount due went to the buyer's credit.
+             */
+            amount_minor: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: components["schemas"]["Currency"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invoice_id: string;
+            /** @description `credit`: paid from the buyer's credit (apply-credit). */
+            method: components["schemas"]["PaymentMethod"];
+            /** Format: date-time */
+            received_at: string;
+            recorded_by?: string | null;
+            reference?: string | null;
+        };
+        /**
+         * Format: binary
+         * @description An invoice document's bytes (PDF).
+         */
+        PdfContent: string;
+        /**
          * @description What a grant lets its grantee do with the grantor's services.
          * @enum {string}
          */
@@ -3787,7 +4729,7 @@ export interface components {
              * @description Stable and machine-readable; docs/errors.md says what each means and what to do.
              * @enum {string}
              */
-            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "account_blocked" | "not_found" | "method_not_allowed" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "idempotency_in_progress" | "link_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_parameter" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
+            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "ordering_blocked" | "account_blocked" | "not_found" | "method_not_allowed" | "not_acceptable" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "billing_not_configured" | "insufficient_credit" | "idempotency_in_progress" | "link_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_parameter" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
             detail: string;
             /** @description Present for 422: each refused field. */
             errors?: components["schemas"]["FieldError"][] | null;
@@ -4061,7 +5003,14 @@ export interface components {
             inherited: components["schemas"]["RestrictableAction"][];
         };
         /** @enum {string} */
-        Scope: "account:read" | "customers:read" | "customers:write" | "authorizations:read" | "authorizations:write" | "catalog:read" | "catalog:write" | "services:read" | "services:write" | "domains:read" | "domains:write" | "dns:read" | "dns:write" | "mail:read" | "mail:write" | "hosting:read" | "hosting:write" | "impersonate" | "webhooks:read" | "webhooks:write" | "support:read" | "support:write";
+        Scope: "account:read" | "customers:read" | "customers:write" | "authorizations:read" | "authorizations:write" | "catalog:read" | "catalog:write" | "services:read" | "services:write" | "domains:read" | "domains:write" | "dns:read" | "dns:write" | "mail:read" | "mail:write" | "hosting:read" | "hosting:write" | "impersonate" | "webhooks:read" | "webhooks:write" | "support:read" | "support:write" | "billing:read" | "billing:write";
+        SellerView: {
+            address: components["schemas"]["AddressView"];
+            email?: string | null;
+            iban?: string | null;
+            legal_name: string;
+            vat_id?: string | null;
+        };
         /**
          * @description What a service is; a plan sells exactly one kind.
          * @enum {string}
@@ -4176,6 +5125,19 @@ export interface components {
             /** @description Why; shown as the service's `suspension_reason` until it is unsuspended. */
             reason: string;
         };
+        /** @description The tax of one rate (EN 16931 BR-CO-17: the rate applied once to the sum of its lines). */
+        TaxBreakdownView: {
+            rate: components["schemas"]["TaxRate"];
+            /** Format: int64 */
+            tax_minor: number;
+            /** Format: int64 */
+            taxable_minor: number;
+        };
+        /**
+         * @description Tax rate in percent, a decimal string with at most 2 decimals, 0 to 100
+         * @example 21
+         */
+        TaxRate: string;
         TerminateService: {
             /** @description Why, for the audit log. */
             reason: string;
@@ -7819,6 +8781,517 @@ export interface operations {
             };
         };
     };
+    get_billing_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingSettingsView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_billing_settings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` last read. Optional; when sent and stale, the answer is `412
+                 *     precondition_failed` and nothing changes. Without it, concurrent changes are applied
+                 *     one after the other.
+                 * @example "v3"
+                 */
+                "If-Match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BillingSettingsView"];
+            };
+        };
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingSettingsView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed`: the `If-Match` sent is stale; nothing changed */
+            412: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_billing_settings_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     list_customers: {
         parameters: {
             query?: {
@@ -9155,6 +10628,925 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    get_customer_credit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balances */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adjust_customer_credit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: a retry with the same key (and body) answers the stored result
+                 *     for 24 hours; the same key with another body is `422 idempotency_key_reused`; a
+                 *     retry while the first still runs is `409 idempotency_in_progress`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustCredit"];
+            };
+        };
+        responses: {
+            /** @description The new balances */
+            201: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_in_progress`: the first request with this key still runs */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_customer_credit_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balances */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_credit_transactions: {
+        parameters: {
+            query?: {
+                /** @description 1-100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CreditTransactionView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_credit_transactions_head: {
+        parameters: {
+            query?: {
+                /** @description 1-100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -15702,6 +18094,1871 @@ export interface operations {
             };
         };
     };
+    list_invoices: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["InvoiceStatus"];
+                /** @description Invoices of one buyer (an account below the caller). */
+                buyer_id?: string;
+                kind?: components["schemas"]["InvoiceKind"];
+                /** @description Due before this day (UTC midnight), e.g. `2026-12-31`. */
+                due_before?: string;
+                /** @description A prefix of the number (`INV-0000`). */
+                q?: string;
+                /** @description 1-100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of invoices */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvoiceView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invoices_head: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["InvoiceStatus"];
+                /** @description Invoices of one buyer (an account below the caller). */
+                buyer_id?: string;
+                kind?: components["schemas"]["InvoiceKind"];
+                /** @description Due before this day (UTC midnight), e.g. `2026-12-31`. */
+                due_before?: string;
+                /** @description A prefix of the number (`INV-0000`). */
+                q?: string;
+                /** @description 1-100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of invoices */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_invoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceView"];
+                    "application/pdf": components["schemas"]["PdfContent"];
+                    "application/xml": string;
+                    "text/html": string;
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_acceptable`: none of the formats in `Accept` is offered */
+            406: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_invoice_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_acceptable`: none of the formats in `Accept` is offered */
+            406: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apply_credit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_credit_note: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: a retry with the same key (and body) answers the stored result
+                 *     for 24 hours; the same key with another body is `422 idempotency_key_reused`; a
+                 *     retry while the first still runs is `409 idempotency_in_progress`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCreditNote"];
+            };
+        };
+        responses: {
+            /** @description Issued */
+            201: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: string;
+                    Location?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_in_progress`: the first request with this key still runs */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_payments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payments */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentView"][];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_payment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: a retry with the same key (and body) answers the stored result
+                 *     for 24 hours; the same key with another body is `422 idempotency_key_reused`; a
+                 *     retry while the first still runs is `409 idempotency_in_progress`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePayment"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            201: {
+                headers: {
+                    /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: string;
+                    Location?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_in_progress`: the first request with this key still runs */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_payments_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payments */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    void_invoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_job: {
         parameters: {
             query?: never;
@@ -17789,6 +22046,320 @@ export interface operations {
             };
         };
     };
+    get_own_credit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balances */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_own_credit_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balances */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     get_notifications: {
         parameters: {
             query?: never;
@@ -19086,6 +23657,1084 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_orders: {
+        parameters: {
+            query?: {
+                /** @description Orders of one buyer (an account below the caller). */
+                customer_id?: string;
+                status?: components["schemas"]["OrderStatus"];
+                /** @description 1-100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of orders */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_order: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: a retry with the same key (and body) answers the stored result
+                 *     for 24 hours; the same key with another body is `422 idempotency_key_reused`; a
+                 *     retry while the first still runs is `409 idempotency_in_progress`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateOrder"];
+            };
+        };
+        responses: {
+            /** @description Placed, with its invoice */
+            201: {
+                headers: {
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: string;
+                    Location?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: `customer_id`, a plan or a service names nothing the caller reaches */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_in_progress`: the first request with this key still runs */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_orders_head: {
+        parameters: {
+            query?: {
+                /** @description Orders of one buyer (an account below the caller). */
+                customer_id?: string;
+                status?: components["schemas"]["OrderStatus"];
+                /** @description 1-100, default 20. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of orders */
+            200: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_order_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    cancel_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled */
+            200: {
+                headers: {
+                    ETag?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `unknown_field`, `invalid_cursor`, `invalid_credentials`: see `errors` */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };

@@ -6,6 +6,7 @@
 //! add up to.
 
 use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::country::Country;
 use super::iban::Iban;
@@ -24,7 +25,8 @@ pub enum DocumentKind {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum InvoiceStatus {
     Unpaid,
     Paid,
@@ -32,6 +34,10 @@ pub enum InvoiceStatus {
 }
 
 impl InvoiceStatus {
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Unpaid, Self::Paid, Self::Void].into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Unpaid => "unpaid",
@@ -42,7 +48,7 @@ impl InvoiceStatus {
 }
 
 /// The seller's address: complete, as billing settings require it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostalAddress {
     pub street: String,
     pub postal_code: String,
@@ -51,7 +57,7 @@ pub struct PostalAddress {
 }
 
 /// The seller as it was when the document was issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SellerSnapshot {
     pub legal_name: String,
     pub address: PostalAddress,
@@ -63,7 +69,7 @@ pub struct SellerSnapshot {
 }
 
 /// The buyer's address: whatever its profile held, every part optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuyerAddress {
     pub street: Option<String>,
     pub postal_code: Option<String>,
@@ -72,7 +78,7 @@ pub struct BuyerAddress {
 }
 
 /// The buyer as it was when the document was issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuyerSnapshot {
     /// The company, else the account's name.
     pub legal_name: String,

@@ -6,7 +6,9 @@
 pub mod country;
 pub mod document;
 pub mod iban;
+pub mod ledger;
 pub mod numbering;
+pub mod parties;
 pub mod settings;
 pub mod tax;
 pub mod totals;

@@ -54,7 +54,11 @@ impl Period {
 /// One line of an invoice: `quantity` × `unit_amount_minor` = `amount_minor`, taxed at
 /// `tax_rate`. The amount is computed, never given, so it cannot disagree with its
 /// factors. Its JSON is the contract's line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Stored as this JSON too: reading it back goes through [`InvoiceLine::new`], so a
+/// stored line is checked as a new one is, and its amount is computed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LineParts")]
 pub struct InvoiceLine {
     description: String,
     quantity: NonZeroU32,
@@ -118,6 +122,36 @@ impl InvoiceLine {
 
     pub fn period(&self) -> Option<Period> {
         self.period
+    }
+}
+
+/// A line as its JSON holds it; `amount_minor` is left out, as it is computed.
+#[derive(Deserialize)]
+struct LineParts {
+    description: String,
+    quantity: NonZeroU32,
+    unit_amount_minor: i64,
+    tax_rate: TaxRate,
+    #[serde(default)]
+    service_id: Option<Uuid>,
+    #[serde(default)]
+    period_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    period_end: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<LineParts> for InvoiceLine {
+    type Error = String;
+
+    fn try_from(parts: LineParts) -> Result<Self, String> {
+        let line = Self::new(parts.description, parts.quantity, parts.unit_amount_minor, parts.tax_rate)
+            .map_err(|invalid| invalid.detail)?;
+        let period = match (parts.period_start, parts.period_end) {
+            (Some(start), Some(end)) => Some(Period::new(start, end).map_err(|invalid| invalid.detail)?),
+            (None, None) => None,
+            _ => return Err("a period has a start and an end".to_owned()),
+        };
+        Ok(Self { service_id: parts.service_id, period, ..line })
     }
 }
 

@@ -115,6 +115,23 @@ pub enum Action {
     ReadStatusComponents,
     /// Change the status page: components, incidents and their updates.
     ManageStatus,
+    /// Read or set one's own billing settings as a seller.
+    ReadBillingSettings,
+    UpdateBillingSettings,
+    /// List and read orders, invoices (in every format) and their payments.
+    ReadBilling,
+    /// Place an order (for oneself, or as a seller for an account directly below).
+    PlaceOrder,
+    /// Cancel a pending order (its buyer or its seller).
+    CancelOrder,
+    /// Pay an invoice from the buyer's credit.
+    ApplyCredit,
+    /// Record a payment, void an invoice, issue a credit note: the invoice's seller.
+    ManageInvoices,
+    /// Read the credit of an account below.
+    ReadCredit,
+    /// Add to or take from the credit of an account directly below.
+    AdjustCredit,
 }
 
 /// One line of the rule table.
@@ -318,6 +335,20 @@ impl Action {
             // The status page: public to read, written by operators (or their monitoring).
             Self::ReadStatusComponents => Rule::read(OPERATORS, S::SupportRead),
             Self::ManageStatus => Rule::change(OPERATORS, Some(S::SupportWrite)),
+
+            // Billing: every account buys from its seller; grants with `billing` reach the
+            // orders and invoices of a granted service.
+            Self::ReadBillingSettings => Rule::read(SELLERS, S::BillingRead),
+            Self::UpdateBillingSettings => Rule::change(SELLERS, Some(S::BillingWrite)),
+            Self::ReadBilling => Rule::read(EVERYONE, S::BillingRead).on(anyone_with(P::Billing)),
+            Self::ReadCredit => Rule::read(SELLERS, S::BillingRead),
+            Self::PlaceOrder | Self::CancelOrder | Self::ApplyCredit => {
+                Rule::change(EVERYONE, Some(S::BillingWrite)).on(anyone_with(P::Billing))
+            }
+            // On an invoice the seller reaches it from above its buyer; only the issuing
+            // seller itself may (the use case checks which account above it is).
+            Self::ManageInvoices => Rule::change(SELLERS, Some(S::BillingWrite)).on(ABOVE_ONLY),
+            Self::AdjustCredit => Rule::change(SELLERS, Some(S::BillingWrite)),
         }
     }
 

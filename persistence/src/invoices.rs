@@ -1,0 +1,263 @@
+//! Invoices and credit notes: issued once with copies of the parties and lines, then
+//! changed only in what was paid and their status. Numbers are gapless per seller.
+//! Reached by the buyer, the accounts above it, and grantees with `billing` on the
+//! invoice's service.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::not;
+use diesel::prelude::*;
+use hostadmin_domain::accounts::AccountKind;
+use hostadmin_domain::billing::document::{BuyerSnapshot, InvoiceStatus, SellerSnapshot};
+use hostadmin_domain::billing::ledger::InvoiceKind;
+use hostadmin_domain::billing::totals::InvoiceLine;
+use hostadmin_domain::money::Currency;
+use hostadmin_domain::policy::{Below, Reach, Relation};
+
+use crate::accounts::escape_like;
+use crate::authorizations::{self, GrantedServices};
+use crate::columns::{Json, Text};
+use crate::connection::DbConnection;
+use crate::counters;
+use crate::error::StoreError;
+use crate::schema::{account_tree, accounts as account_table, invoices};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invoices, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct InvoiceRow {
+    pub id: String,
+    #[diesel(deserialize_as = Text<InvoiceKind>)]
+    pub kind: InvoiceKind,
+    pub number: String,
+    #[diesel(deserialize_as = Text<InvoiceStatus>)]
+    pub status: InvoiceStatus,
+    /// `None`: the provider.
+    pub seller_id: Option<String>,
+    pub buyer_id: String,
+    pub service_id: Option<String>,
+    #[diesel(deserialize_as = Text<Currency>)]
+    pub currency: Currency,
+    #[diesel(deserialize_as = Json<SellerSnapshot>)]
+    pub seller: SellerSnapshot,
+    #[diesel(deserialize_as = Json<BuyerSnapshot>)]
+    pub buyer: BuyerSnapshot,
+    #[diesel(deserialize_as = Json<Vec<InvoiceLine>>)]
+    pub lines: Vec<InvoiceLine>,
+    pub reverse_charge: bool,
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub amount_paid_minor: i64,
+    pub payment_reference: String,
+    pub order_id: Option<String>,
+    pub credit_note_for: Option<String>,
+    pub issued_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub paid_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+impl InvoiceRow {
+    /// What is still to be paid (negative: still to be credited, on a credit note).
+    pub fn amount_due_minor(&self) -> i64 {
+        self.total_minor - self.amount_paid_minor
+    }
+}
+
+/// An invoice being issued; its number is taken from the seller's sequence by
+/// [`insert`].
+#[derive(Debug, Clone)]
+pub struct NewInvoice<'a> {
+    pub id: &'a str,
+    pub kind: InvoiceKind,
+    pub prefix: &'a str,
+    pub status: InvoiceStatus,
+    pub seller_id: Option<&'a str>,
+    pub buyer_id: &'a str,
+    pub service_id: Option<&'a str>,
+    pub currency: &'a Currency,
+    pub seller: &'a SellerSnapshot,
+    pub buyer: &'a BuyerSnapshot,
+    pub lines: &'a [InvoiceLine],
+    pub reverse_charge: bool,
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub amount_paid_minor: i64,
+    pub order_id: Option<&'a str>,
+    pub credit_note_for: Option<&'a str>,
+    pub issued_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub paid_at: Option<NaiveDateTime>,
+}
+
+/// The seller's next sequence value: gapless, as the counter row is taken in the issuing
+/// transaction (crate::counters). Invoices and credit notes share it.
+pub fn next_sequence(conn: &mut DbConnection, seller_id: Option<&str>) -> Result<i64, StoreError> {
+    counters::next(conn, &counters::per_seller("invoice_number", seller_id))
+}
+
+/// Issues the invoice with `sequence` as its number (`number` written from it).
+pub fn insert(conn: &mut DbConnection, new: &NewInvoice, sequence: i64, number: &str) -> Result<(), StoreError> {
+    diesel::insert_into(invoices::table)
+        .values((
+            invoices::id.eq(new.id),
+            invoices::kind.eq(new.kind.as_str()),
+            invoices::number.eq(number),
+            invoices::sequence.eq(sequence),
+            invoices::status.eq(new.status.as_str()),
+            invoices::seller_id.eq(new.seller_id),
+            invoices::buyer_id.eq(new.buyer_id),
+            invoices::service_id.eq(new.service_id),
+            invoices::currency.eq(new.currency.as_str()),
+            invoices::seller.eq(json(new.seller)?),
+            invoices::buyer.eq(json(new.buyer)?),
+            invoices::lines.eq(json(new.lines)?),
+            invoices::reverse_charge.eq(new.reverse_charge),
+            invoices::subtotal_minor.eq(new.subtotal_minor),
+            invoices::tax_minor.eq(new.tax_minor),
+            invoices::total_minor.eq(new.total_minor),
+            invoices::amount_paid_minor.eq(new.amount_paid_minor),
+            invoices::payment_reference.eq(number),
+            invoices::order_id.eq(new.order_id),
+            invoices::credit_note_for.eq(new.credit_note_for),
+            invoices::issued_at.eq(new.issued_at),
+            invoices::due_at.eq(new.due_at),
+            invoices::paid_at.eq(new.paid_at),
+            (invoices::version.eq(1_i64), invoices::updated_at.eq(new.issued_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A stored copy (parties, lines) as its JSON column.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
+    Ok(invoices::table.filter(invoices::id.eq(id)).select(InvoiceRow::as_select()).first(conn).optional()?)
+}
+
+/// The invoice, read after locking its row until the transaction ends: payments, voids
+/// and credit notes of one invoice take turns.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
+    diesel::update(invoices::table.filter(invoices::id.eq(id)))
+        .set(invoices::version.eq(invoices::version))
+        .execute(conn)?;
+    find(conn, id)
+}
+
+/// The credit notes issued for an invoice.
+pub fn credit_notes_for(conn: &mut DbConnection, invoice_id: &str) -> Result<Vec<InvoiceRow>, StoreError> {
+    Ok(invoices::table.filter(invoices::credit_note_for.eq(invoice_id)).select(InvoiceRow::as_select()).load(conn)?)
+}
+
+/// Records what was paid and the status it leaves, if the invoice is still at `version`.
+pub fn settle(
+    conn: &mut DbConnection,
+    row: &InvoiceRow,
+    amount_paid_minor: i64,
+    status: InvoiceStatus,
+    paid_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let target = invoices::table.filter(invoices::id.eq(&row.id)).filter(invoices::version.eq(row.version));
+    let updated = diesel::update(target)
+        .set((
+            invoices::amount_paid_minor.eq(amount_paid_minor),
+            invoices::status.eq(status.as_str()),
+            invoices::paid_at.eq(paid_at),
+            invoices::version.eq(row.version + 1),
+            invoices::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub status: Option<InvoiceStatus>,
+    pub buyer_id: Option<String>,
+    pub kind: Option<InvoiceKind>,
+    pub due_before: Option<NaiveDateTime>,
+    /// A prefix of the number.
+    pub q: Option<String>,
+    pub before_id: Option<String>,
+}
+
+type Backend = <DbConnection as diesel::Connection>::Backend;
+type Condition<'a> = Box<dyn BoxableExpression<invoices::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
+
+/// The invoices the actor reaches: its own, those of the accounts below it, and those
+/// about services granted to it with `billing`.
+fn visible<'a>(reach: &'a Reach, granted: &'a GrantedServices) -> Condition<'a> {
+    let own = invoices::buyer_id.eq(&reach.account_id);
+    let mut condition: Condition<'a> = match reach.below {
+        Below::AllButOperators => Box::new(
+            own.or(not(invoices::buyer_id.eq_any(
+                account_table::table
+                    .filter(account_table::kind.eq(AccountKind::Operator.as_str()))
+                    .select(account_table::id),
+            ))),
+        ),
+        Below::Subtree => Box::new(
+            own.or(diesel::dsl::exists(
+                account_tree::table
+                    .filter(account_tree::ancestor_id.eq(&reach.account_id))
+                    .filter(account_tree::descendant_id.eq(invoices::buyer_id)),
+            )),
+        ),
+        Below::Nobody => Box::new(own),
+    };
+    if !granted.every_service_of.is_empty() {
+        condition = Box::new(
+            condition.or(invoices::buyer_id.eq_any(&granted.every_service_of).and(invoices::service_id.is_not_null())),
+        );
+    }
+    if !granted.selected.is_empty() {
+        condition = Box::new(condition.or(invoices::service_id.assume_not_null().eq_any(&granted.selected)));
+    }
+    condition
+}
+
+/// The invoice with the actor's relation to its buyer, if the actor reaches it.
+pub fn find_in_reach(
+    conn: &mut DbConnection,
+    reach: &Reach,
+    id: &str,
+) -> Result<Option<(InvoiceRow, Relation)>, StoreError> {
+    let Some(row) = find(conn, id)? else { return Ok(None) };
+    let relation = authorizations::relation_to(conn, reach, &row.buyer_id, row.service_id.as_deref())?;
+    Ok(relation.map(|relation| (row, relation)))
+}
+
+/// One page of the invoices the actor reaches, newest first.
+pub fn list_in_reach(
+    conn: &mut DbConnection,
+    reach: &Reach,
+    granted: &GrantedServices,
+    filter: &InvoiceFilter,
+    limit: i64,
+) -> Result<Vec<InvoiceRow>, StoreError> {
+    let mut query = invoices::table.filter(visible(reach, granted)).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(invoices::status.eq(status.as_str()));
+    }
+    if let Some(buyer) = &filter.buyer_id {
+        query = query.filter(invoices::buyer_id.eq(buyer));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(invoices::kind.eq(kind.as_str()));
+    }
+    if let Some(due_before) = filter.due_before {
+        query = query.filter(invoices::due_at.lt(due_before));
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(invoices::number.like(format!("{}%", escape_like(q))).escape('\\'));
+    }
+    if let Some(before) = &filter.before_id {
+        query = query.filter(invoices::id.lt(before));
+    }
+    Ok(query.order(invoices::id.desc()).limit(limit).select(InvoiceRow::as_select()).load(conn)?)
+}
