@@ -17,6 +17,12 @@ pub fn parse_id(text: &str) -> Option<String> {
     (canonical == text).then_some(canonical)
 }
 
+/// A UUID in its hyphenated form, in either case: what JSON Schema's `uuid` format
+/// admits (`parse_id` also wants it canonical).
+pub fn is_uuid(text: &str) -> bool {
+    text.len() == 36 && Uuid::try_parse(text).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,8 @@ pub struct NewMail<'a> {
     pub html_body: &'a str,
     /// The body holds a token: it is removed after delivery.
     pub carries_secret: bool,
+    /// An invoice to attach as a PDF when the mail is delivered.
+    pub invoice_id: Option<&'a str>,
     pub now: NaiveDateTime,
 }
 
@@ -47,6 +49,7 @@ pub fn insert(conn: &mut DbConnection, mail: &NewMail<'_>) -> Result<(), StoreEr
             outbox::text_body.eq(mail.text_body),
             outbox::html_body.eq(mail.html_body),
             outbox::carries_secret.eq(mail.carries_secret),
+            outbox::invoice_id.eq(mail.invoice_id),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(mail.now),
             outbox::created_at.eq(mail.now),
@@ -108,6 +111,8 @@ pub struct OutgoingMail {
     pub text_body: String,
     pub html_body: String,
     pub attempts: i32,
+    /// The invoice to attach as a PDF.
+    pub invoice_id: Option<String>,
 }
 
 fn open() -> outbox::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend> {

@@ -248,6 +248,7 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         failed_at -> Nullable<Timestamp>,
+        invoice_id -> Nullable<Text>,
     }
 }
 

@@ -149,6 +149,17 @@ both_backends!(an_order_is_invoiced_paid_in_parts_and_fulfilled, |server| {
     assert_eq!(status, 406);
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'invoice.payment'"), 2);
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'order.fulfil'"), 1);
+    // The buyer was mailed the invoice and the receipt, each with the PDF attached.
+    let mails = server.wait_for_mails("customer@example.test", 2);
+    let subjects: Vec<&str> = mails.iter().map(|mail| mail.subject.as_str()).collect();
+    assert!(subjects.contains(&"Your invoice") && subjects.contains(&"Payment received: thank you"), "{subjects:?}");
+    assert!(mails.iter().any(|mail| mail.text.contains("INV-000001") && mail.text.contains("12.10 EUR")));
+    let attached = std::fs::read_dir(server.mail_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default().contains("INV-000001.pdf"))
+        .count();
+    assert_eq!(attached, 2, "both mails carry INV-000001.pdf");
     let _ = shop.operator;
 });
 
@@ -493,4 +504,41 @@ both_backends!(fraud_and_missing_settings_stop_ordering, |server| {
     .unwrap();
     let blocked = order(&server, &customer, json!([new_service(&plan)]));
     assert_eq!((blocked.status, blocked.code()), (403, "ordering_blocked"), "below an account marked as fraud");
+});
+
+both_backends!(a_grant_with_billing_reaches_the_services_orders_and_invoices, |server| {
+    let shop = shop(&server, 1000, "NL", None);
+    let service = server.sell(&shop.reseller, &shop.customer, &shop.plan);
+    let bookkeeper = server.create(&shop.operator, "bookkeeper", "customer");
+    let give = |permissions: Value| {
+        let given = server.post(
+            "/v1/authorizations",
+            Some(&shop.customer.token),
+            json!({"grantee": "bookkeeper", "permissions": permissions, "service_ids": [service]}),
+        );
+        assert_eq!(given.status, 201, "{}", given.body);
+        let id = given.str("id");
+        let accepted = server.post(&format!("/v1/authorizations/{id}/accept"), Some(&bookkeeper.token), json!({}));
+        assert_eq!(accepted.status, 200, "{}", accepted.body);
+        id
+    };
+    let placed = order(&server, &shop.customer, json!([{"type": "renewal", "service_id": service}]));
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let invoice_id = placed.str("invoice_id");
+    assert_eq!(server.get(&format!("/v1/invoices/{invoice_id}"), Some(&bookkeeper.token)).status, 404, "no grant yet");
+
+    let view_only = give(json!(["view"]));
+    let refused = server.get(&format!("/v1/invoices/{invoice_id}"), Some(&bookkeeper.token));
+    assert_eq!((refused.status, refused.code()), (403, "insufficient_grant"));
+    assert!(server.get("/v1/invoices", Some(&bookkeeper.token)).ids().is_empty(), "lists hold billing grants only");
+    assert_eq!(server.delete(&format!("/v1/authorizations/{view_only}"), Some(&shop.customer.token)).status, 204);
+
+    give(json!(["billing"]));
+    assert_eq!(server.get(&format!("/v1/invoices/{invoice_id}"), Some(&bookkeeper.token)).status, 200);
+    assert_eq!(server.get("/v1/invoices", Some(&bookkeeper.token)).ids(), vec![invoice_id.clone()]);
+    assert_eq!(server.get("/v1/orders", Some(&bookkeeper.token)).ids(), vec![placed.str("id")]);
+    let for_owner = order(&server, &bookkeeper, json!([{"type": "renewal", "service_id": service}]));
+    assert_eq!((for_owner.status, &for_owner.body["buyer_id"]), (201, &json!(shop.customer.id)), "{}", for_owner.body);
+    let new_one = order(&server, &bookkeeper, json!([{"type": "renewal", "service_id": service}, new_service(&shop.plan)]));
+    assert_eq!((new_one.status, new_one.pointers()), (422, vec!["/items/1".to_owned()]));
 });

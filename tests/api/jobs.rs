@@ -64,10 +64,11 @@ both_backends!(bulk_checks_every_item_on_its_own, |server| {
         server.post(&format!("/v1/services/{suspended}/suspend"), Some(&reseller.token), json!({"reason": "first"}));
     assert_eq!(refused.status, 200, "{}", refused.body);
 
+    let absent = absent_id(9);
     let response = bulk(
         &server,
         &reseller,
-        json!({"action": "suspend", "service_ids": [own, foreign, suspended, "not-an-id"], "params": {"reason": "unpaid"}}),
+        json!({"action": "suspend", "service_ids": [own, foreign, suspended, absent], "params": {"reason": "unpaid"}}),
     );
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(
@@ -76,7 +77,7 @@ both_backends!(bulk_checks_every_item_on_its_own, |server| {
             (own.clone(), true, None),
             (foreign.clone(), false, Some("not_found".to_owned())),
             (suspended.clone(), false, Some("invalid_transition".to_owned())),
-            ("not-an-id".to_owned(), false, Some("not_found".to_owned())),
+            (absent.clone(), false, Some("not_found".to_owned())),
         ]
     );
     assert!(response.body["results"][0].get("error").is_none(), "no error on a success: {}", response.body);

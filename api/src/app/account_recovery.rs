@@ -82,6 +82,7 @@ fn queue_reset(
             account_id: Some(&account.id),
             client_ip: context.ip.as_deref(),
             context: json!({ "name": account.name, "login": account.login, "link": link, "valid_for": valid_for }),
+            invoice_id: None,
         },
         now,
     )?;

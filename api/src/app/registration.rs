@@ -85,6 +85,7 @@ fn register_in(
         account_id: None,
         client_ip: context.ip.as_deref(),
         context: context_values,
+        invoice_id: None,
     };
     match account_store::taken(conn, &new.login, &new.email_normalized)? {
         Some(Taken::Email) => {

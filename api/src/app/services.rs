@@ -108,9 +108,10 @@ pub fn create_in(
 ) -> Result<ServiceRow, ApiError> {
     let owner_status = holds::status_for_update(conn, &new.owner_id)?.ok_or_else(ApiError::not_found)?;
     if owner_status == AccountStatus::Blocked {
+        let login = account_store::find(conn, &new.owner_id)?.map(|owner| owner.login).unwrap_or_default();
         return Err(ApiError::conflict(
             "account_blocked",
-            format!("the account {} is blocked and can no longer order", new.owner_id),
+            format!("the account {login} ({}) is blocked and can no longer order", new.owner_id),
         ));
     }
     new.number = service_store::next_number(conn)?;

@@ -325,6 +325,7 @@ fn disabled(
         account_id: Some(&owner.id),
         client_ip: None,
         context,
+        invoice_id: None,
     };
     mail::queue(conn, config, mail, now)
 }

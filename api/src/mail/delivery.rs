@@ -6,14 +6,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Duration;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport as _};
 
+use hostadmin_domain::billing::document::InvoiceDocument;
 use hostadmin_domain::time;
+use hostadmin_persistence::invoices as invoice_store;
 use hostadmin_persistence::outbox::{self, OutgoingMail};
 
+use crate::app::billing::invoices;
 use crate::config::Config;
 use crate::db::Db;
+use crate::documents::invoice_pdf;
 use crate::http::problem::ApiError;
 
 /// A claimed mail is someone else's again after this long.
@@ -57,13 +62,23 @@ impl Mailer {
         Ok(Self { transport, from: config.mail_from.clone() })
     }
 
-    fn message(&self, mail: &OutgoingMail) -> Result<Message, String> {
+    fn message(&self, mail: &OutgoingMail, attachment: Option<PdfAttachment>) -> Result<Message, String> {
         let to: Mailbox = mail.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+        let text = MultiPart::alternative_plain_html(mail.text_body.clone(), mail.html_body.clone());
+        let body = match attachment {
+            None => text,
+            Some(pdf) => {
+                let content_type = ContentType::parse("application/pdf").map_err(|e| e.to_string())?;
+                MultiPart::mixed()
+                    .multipart(text)
+                    .singlepart(Attachment::new(pdf.filename).body(pdf.bytes, content_type))
+            }
+        };
         Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&mail.subject)
-            .multipart(MultiPart::alternative_plain_html(mail.text_body.clone(), mail.html_body.clone()))
+            .multipart(body)
             .map_err(|e| format!("building the message: {e}"))
     }
 
@@ -98,9 +113,16 @@ pub async fn deliver_due(db: &Db, mailer: &Arc<Mailer>, worker: &str) -> Result<
             })
             .await?;
         let Some(mail) = claimed else { break };
+        let invoice = match &mail.invoice_id {
+            Some(id) => invoice_document(db, id.clone()).await,
+            None => Ok(None),
+        };
         let sender = mailer.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            let result = sender.message(&mail).and_then(|message| sender.send(&message));
+            let result = invoice
+                .and_then(|document| document.map(pdf_of).transpose())
+                .and_then(|attachment| sender.message(&mail, attachment))
+                .and_then(|message| sender.send(&message));
             (mail, result)
         })
         .await
@@ -112,6 +134,34 @@ pub async fn deliver_due(db: &Db, mailer: &Arc<Mailer>, worker: &str) -> Result<
         record_outcome(db, worker, mail, result).await?;
     }
     Ok(sent)
+}
+
+/// A PDF to attach.
+struct PdfAttachment {
+    filename: String,
+    bytes: Vec<u8>,
+}
+
+/// The invoice a mail attaches, as its document (rendered on the blocking pool).
+async fn invoice_document(db: &Db, id: String) -> Result<Option<InvoiceDocument>, String> {
+    let rows = db
+        .run(move |conn| {
+            let Some(row) = invoice_store::find(conn, &id)? else { return Ok(None) };
+            let credited = match &row.credit_note_for {
+                Some(credited) => invoice_store::find(conn, credited)?,
+                None => None,
+            };
+            Ok(Some((row, credited)))
+        })
+        .await
+        .map_err(|e| format!("reading the invoice to attach: {e}"))?;
+    let Some((row, credited)) = rows else { return Ok(None) };
+    invoices::document(&row, credited.as_ref()).map(Some).map_err(|e| format!("the invoice to attach: {e}"))
+}
+
+fn pdf_of(document: InvoiceDocument) -> Result<PdfAttachment, String> {
+    let bytes = invoice_pdf::render(&document).map_err(|e| e.to_string())?;
+    Ok(PdfAttachment { filename: format!("{}.pdf", document.number().as_str().replace('/', "-")), bytes })
 }
 
 async fn record_outcome(db: &Db, worker: &str, mail: OutgoingMail, result: Result<(), String>) -> Result<(), ApiError> {

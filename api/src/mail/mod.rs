@@ -47,6 +47,10 @@ pub enum Template {
     TicketReply,
     /// To a customer: its seller opened a ticket to it.
     TicketFromSeller,
+    /// To a buyer: an invoice was issued (the PDF attached).
+    InvoiceIssued,
+    /// To a buyer: its invoice is paid in full (the PDF attached).
+    PaymentReceived,
 }
 
 impl Template {
@@ -62,6 +66,8 @@ impl Template {
             Self::TicketOpened => "ticket_opened",
             Self::TicketReply => "ticket_reply",
             Self::TicketFromSeller => "ticket_from_seller",
+            Self::InvoiceIssued => "invoice_issued",
+            Self::PaymentReceived => "payment_received",
         }
     }
 
@@ -77,6 +83,8 @@ impl Template {
             Self::TicketOpened => "A new support ticket",
             Self::TicketReply => "An answer on your support ticket",
             Self::TicketFromSeller => "A message from your provider",
+            Self::InvoiceIssued => "Your invoice",
+            Self::PaymentReceived => "Payment received: thank you",
         }
     }
 
@@ -97,7 +105,7 @@ impl Template {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let sources: [(&str, &str); 21] = [
+    let sources: [(&str, &str); 25] = [
         ("layout.html", include_str!("templates/layout.html")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
         ("password_reset.html", include_str!("templates/password_reset.html")),
@@ -119,6 +127,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("ticket_reply.html", include_str!("templates/ticket_reply.html")),
         ("ticket_from_seller.txt", include_str!("templates/ticket_from_seller.txt")),
         ("ticket_from_seller.html", include_str!("templates/ticket_from_seller.html")),
+        ("invoice_issued.txt", include_str!("templates/invoice_issued.txt")),
+        ("invoice_issued.html", include_str!("templates/invoice_issued.html")),
+        ("payment_received.txt", include_str!("templates/payment_received.txt")),
+        ("payment_received.html", include_str!("templates/payment_received.html")),
     ];
     for (name, source) in sources {
         // The templates are compiled in; a broken one fails the unit test below.
@@ -159,6 +171,8 @@ pub struct Outgoing<'a> {
     pub client_ip: Option<&'a str>,
     /// The template's values; `site` is added.
     pub context: Value,
+    /// An invoice to attach as a PDF.
+    pub invoice_id: Option<&'a str>,
 }
 
 /// Renders the mail and queues it in the caller's transaction.
@@ -181,6 +195,7 @@ pub fn queue(conn: &mut DbConnection, config: &Config, mail: Outgoing<'_>, now: 
             text_body: &rendered.text,
             html_body: &rendered.html,
             carries_secret: mail.template.carries_secret(),
+            invoice_id: mail.invoice_id,
             now,
         },
     )?;
@@ -286,6 +301,7 @@ pub fn queue_verification(
                 "name": account.name, "login": account.login, "email": email,
                 "link": link, "valid_for": valid_for,
             }),
+            invoice_id: None,
         },
         now,
     )
@@ -309,6 +325,7 @@ pub fn queue_welcome(
             account_id: Some(&account.id),
             client_ip: None,
             context: json!({ "name": account.name, "login": account.login, "link": link, "valid_for": valid_for }),
+            invoice_id: None,
         },
         now,
     )
@@ -337,6 +354,7 @@ pub fn queue_email_change(
             account_id: Some(&account.id),
             client_ip,
             context: json!({ "name": account.name, "login": account.login, "new_email": new_email }),
+            invoice_id: None,
         },
         now,
     )

@@ -67,7 +67,7 @@ pub struct CreateApiKey {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// What the key may do; it never does more than its owner may.
-    #[schema(min_items = 1, max_items = 22, value_type = Vec<Scope>)]
+    #[schema(min_items = 1, max_items = 24, value_type = Vec<Scope>)]
     pub scopes: Vec<String>,
     /// When the key stops working (at most three years ahead); null: never.
     pub expires_at: Option<DateTime<Utc>>,

@@ -1,3 +1,4 @@
+ALTER TABLE outbox DROP COLUMN invoice_id;
 DROP TABLE credit_transactions;
 DROP TABLE credit_balances;
 DROP TABLE payments;

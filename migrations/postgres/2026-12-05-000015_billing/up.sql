@@ -115,3 +115,8 @@ CREATE TABLE credit_transactions (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX credit_transactions_account_idx ON credit_transactions (account_id, id);
+
+-- A mail about an invoice carries it as a PDF, rendered when the mail is delivered from
+-- the stored invoice (no foreign key: the column only says what to attach, and SQLite
+-- cannot drop a column a foreign key names).
+ALTER TABLE outbox ADD COLUMN invoice_id TEXT NULL;

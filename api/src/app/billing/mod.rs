@@ -10,10 +10,12 @@
 //! - `payments`: payments and apply-credit, which settle invoices.
 //! - `fulfilment`: carrying out a paid order.
 //! - `credit`: buyers' credit balances.
+//! - `notify`: the mails about invoices.
 
 pub mod credit;
 mod fulfilment;
 pub mod invoices;
+mod notify;
 pub mod orders;
 pub mod payments;
 pub mod settings;

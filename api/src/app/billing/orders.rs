@@ -11,7 +11,7 @@ use hostadmin_domain::billing::document::InvoiceStatus;
 use hostadmin_domain::billing::ledger::{OrderItemKind, OrderStatus, PricedItem};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::money::Currency;
-use hostadmin_domain::policy::{Action, Actor, Authorized, Below, Reach};
+use hostadmin_domain::policy::{Action, Actor, Authorized, Below, Reach, Relation};
 use hostadmin_domain::services::{transition, ServiceAction};
 use hostadmin_domain::time;
 use hostadmin_domain::validation::Invalid;
@@ -25,7 +25,7 @@ use hostadmin_persistence::services::ServiceRow;
 use hostadmin_persistence::DbConnection;
 
 use super::invoices::{self, Charge, Issue};
-use super::{fulfilment, seller_of, settings_of};
+use super::{fulfilment, notify, seller_of, settings_of};
 use crate::app::access::{self, Reached};
 use crate::app::lifecycle::MAX_RENEW_CYCLES;
 use crate::app::plan_changes::{self, NewPlan};
@@ -69,6 +69,7 @@ pub async fn place(
     let reach = actor.reach();
     let context = AuditContext::of(actor);
     let provisioner = state.provisioner.clone();
+    let config = state.config.clone();
     let me = actor.account_id.clone();
     state
         .db
@@ -76,7 +77,9 @@ pub async fn place(
             let now = time::now();
             let buyer = match &request.customer_id {
                 Some(id) => directly_below(conn, &reach, id)?,
-                None => account_store::find(conn, &me)?.ok_or_else(ApiError::not_found)?,
+                None => granted_owner(conn, &reach, &authorized, &request.items)?
+                    .map_or_else(|| account_store::find(conn, &me), |owner| account_store::find(conn, &owner))?
+                    .ok_or_else(ApiError::not_found)?,
             };
             refuse_blocked_buyer(conn, &buyer)?;
             let seller_id = seller_of(&buyer);
@@ -134,6 +137,8 @@ pub async fn place(
             )?;
             if invoice.status == InvoiceStatus::Paid {
                 fulfilment::fulfil(conn, provisioner.as_ref(), &context, &id, now)?;
+            } else {
+                notify::invoice_issued(conn, &config, &invoice, now)?;
             }
             store::find(conn, &id)?.ok_or_else(|| ApiError::internal("the new order vanished"))
         })
@@ -157,6 +162,47 @@ fn directly_below(conn: &mut DbConnection, reach: &Reach, id: &str) -> Result<Ac
             Invalid::new("not_directly_below", "a seller orders only for the accounts directly below it"),
         ))
     }
+}
+
+/// The owner a grantee orders for: a user granted `billing` on a service orders its
+/// renewal or plan change for the service's owner, never new services on the owner's
+/// account. `None` when the actor orders for itself.
+fn granted_owner(
+    conn: &mut DbConnection,
+    reach: &Reach,
+    authorized: &Authorized,
+    items: &[OrderItemKind],
+) -> Result<Option<String>, ApiError> {
+    let mut owner: Option<String> = None;
+    for (index, item) in items.iter().enumerate() {
+        let service_id = match item {
+            OrderItemKind::Renewal { service_id, .. } | OrderItemKind::ChangePlan { service_id, .. } => service_id,
+            OrderItemKind::NewService { .. } => continue,
+        };
+        let id = parse_id(service_id).ok_or_else(ApiError::not_found)?;
+        let service = access::service_in(conn, reach, authorized.clone(), &id)?;
+        if !matches!(service.relation, Relation::Grantee(_)) {
+            continue;
+        }
+        match &owner {
+            Some(first) if *first != service.row.owner_id => {
+                return Err(ApiError::field(
+                    format!("/items/{index}/service_id"),
+                    Invalid::new("not_the_buyers", "one order is for the services of one account"),
+                ))
+            }
+            _ => owner = Some(service.row.owner_id),
+        }
+    }
+    if owner.is_some() {
+        if let Some(index) = items.iter().position(|item| matches!(item, OrderItemKind::NewService { .. })) {
+            return Err(ApiError::field(
+                format!("/items/{index}"),
+                Invalid::new("not_granted", "a grant covers services of its owner, not new ones"),
+            ));
+        }
+    }
+    Ok(owner)
 }
 
 /// `403 ordering_blocked` for an account marked as fraud or below one; `409

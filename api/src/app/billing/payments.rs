@@ -17,9 +17,10 @@ use hostadmin_persistence::invoices::{self as invoice_store, InvoiceRow};
 use hostadmin_persistence::payments::{self as store, NewPayment, PaymentRow};
 use hostadmin_persistence::DbConnection;
 
-use super::fulfilment;
 use super::invoices::require_seller;
+use super::{fulfilment, notify};
 use crate::app::access::Reached;
+use crate::config::Config;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
@@ -44,6 +45,7 @@ pub async fn record(
     require_seller(actor, &invoice.row)?;
     let context = AuditContext::of(actor);
     let provisioner = state.provisioner.clone();
+    let config = state.config.clone();
     let me = actor.account_id.clone();
     let id = invoice.row.id;
     state
@@ -58,7 +60,7 @@ pub async fn record(
                 received_at: received.received_at.unwrap_or(now),
                 recorded_by: &me,
             };
-            let (payment, _) = pay(conn, provisioner.as_ref(), &context, row, &payment, now)?;
+            let (payment, _) = pay(conn, &config, provisioner.as_ref(), &context, row, &payment, now)?;
             Ok(payment)
         })
         .await
@@ -75,6 +77,7 @@ pub async fn apply_credit(
     invoice.expect(Action::ApplyCredit)?;
     let context = AuditContext::of(actor);
     let provisioner = state.provisioner.clone();
+    let config = state.config.clone();
     let me = actor.account_id.clone();
     let id = invoice.row.id;
     state
@@ -94,7 +97,7 @@ pub async fn apply_credit(
                 received_at: now,
                 recorded_by: &me,
             };
-            let (_, invoice) = pay(conn, provisioner.as_ref(), &context, row, &payment, now)?;
+            let (_, invoice) = pay(conn, &config, provisioner.as_ref(), &context, row, &payment, now)?;
             Ok(invoice)
         })
         .await
@@ -132,6 +135,7 @@ pub struct Payment<'a> {
 /// the order when the invoice is paid in full; a payment from credit takes it first.
 pub fn pay(
     conn: &mut DbConnection,
+    config: &Config,
     provisioner: &dyn Provisioner,
     context: &AuditContext,
     row: InvoiceRow,
@@ -212,6 +216,9 @@ pub fn pay(
     }
     let payment = store::find(conn, &payment_id)?.ok_or_else(|| ApiError::internal("the payment vanished"))?;
     let invoice = invoice_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
+    if paid_in_full {
+        notify::payment_received(conn, config, &invoice, now)?;
+    }
     Ok((payment, invoice))
 }
 

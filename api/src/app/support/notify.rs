@@ -60,7 +60,14 @@ fn send(
         "name": to.name, "number": ticket.number, "subject": ticket.subject, "body": body,
         "customer": customer_login, "link": format!("{}/tickets/{}", config.public_url, ticket.id),
     });
-    let mail = Outgoing { template, recipient: &to.email, account_id: Some(&to.account_id), client_ip: None, context };
+    let mail = Outgoing {
+        template,
+        recipient: &to.email,
+        account_id: Some(&to.account_id),
+        client_ip: None,
+        context,
+        invoice_id: None,
+    };
     mail::queue(conn, config, mail, ticket.updated_at)
 }
 
