@@ -573,20 +573,76 @@ fn set_aside_known(text: &str, migration: &str, file: &str, backend: &str, probl
     text
 }
 
-/// Where two texts first part, with a few lines of each from there.
-fn first_difference(sqlite: &str, postgres: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (sqlite.lines().collect(), postgres.lines().collect());
-    let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
-    let mut out = format!("from line {} (after setting aside the known differences):\n", at + 1);
-    for (name, lines) in [("sqlite  ", &a), ("postgres", &b)] {
-        for line in lines.iter().skip(at).take(3) {
-            let _ = writeln!(out, "      {name} | {line}");
-        }
-        if lines.len() <= at {
-            let _ = writeln!(out, "      {name} | <end of file>");
+/// The lines of a text from `set_aside_known`, each with its line number in the file
+/// (a marker stands for all the lines of its block).
+fn numbered_lines<'a>(text: &'a str, backend: &str) -> Vec<(usize, &'a str)> {
+    let mut at = 1;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        lines.push((at, line));
+        let known = line
+            .strip_prefix("<known difference ")
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(n, _)| n.parse::<usize>().ok())
+            .and_then(|n| KNOWN_TEXT_DIFFERENCES.get(n));
+        at += match known {
+            Some(known) if backend == "sqlite" => known.sqlite.lines().count(),
+            Some(known) => known.postgres.lines().count(),
+            None => 1,
+        };
+    }
+    lines
+}
+
+/// Every place where the two texts differ, as hunks of a line diff (longest common
+/// subsequence; the files are small).
+fn line_diff(sqlite: &str, postgres: &str) -> Vec<String> {
+    let (a_at, b_at) = (numbered_lines(sqlite, "sqlite"), numbered_lines(postgres, "postgres"));
+    let (a, b): (Vec<&str>, Vec<&str>) = (a_at.iter().map(|l| l.1).collect(), b_at.iter().map(|l| l.1).collect());
+    // common[i][j]: length of the longest common subsequence of a[i..] and b[j..].
+    let mut common = vec![vec![0_usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            common[i][j] = if a[i] == b[j] { common[i + 1][j + 1] + 1 } else { common[i + 1][j].max(common[i][j + 1]) };
         }
     }
-    out
+    let mut hunks = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let (from_a, from_b) = (i, j);
+        while (i < a.len() || j < b.len()) && !(i < a.len() && j < b.len() && a[i] == b[j]) {
+            if j == b.len() || (i < a.len() && common[i + 1][j] >= common[i][j + 1]) {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        let line_at = |at: &[(usize, &str)], k: usize| at.get(k).map_or(at.last().map_or(1, |l| l.0 + 1), |l| l.0);
+        let mut hunk = format!("sqlite line {}, postgres line {}:", line_at(&a_at, from_a), line_at(&b_at, from_b));
+        for line in &a[from_a..i] {
+            let _ = write!(hunk, "\n      sqlite   | {line}");
+        }
+        for line in &b[from_b..j] {
+            let _ = write!(hunk, "\n      postgres | {line}");
+        }
+        hunks.push(hunk);
+    }
+    hunks
+}
+
+#[test]
+fn line_diff_finds_every_hunk() {
+    assert!(line_diff("a\nb\n", "a\nb\n").is_empty());
+    let hunks = line_diff("a\nx\nb\nc\ny\n", "a\nb\nz\nc\n");
+    assert_eq!(hunks.len(), 3, "{hunks:?}");
+    assert!(hunks[0].contains("sqlite   | x") && !hunks[0].contains("postgres |"), "{}", hunks[0]);
+    assert!(hunks[1].contains("postgres | z"), "{}", hunks[1]);
+    assert!(hunks[2].contains("sqlite   | y"), "{}", hunks[2]);
 }
 
 #[test]
@@ -594,8 +650,11 @@ fn migration_twins_differ_only_in_the_known_differences() {
     let mut problems = Vec::new();
     for known in KNOWN_TEXT_DIFFERENCES {
         assert!(
-            !known.why.is_empty() && known.sqlite != known.postgres,
-            "{}: a known difference says why",
+            !known.why.is_empty()
+                && known.sqlite != known.postgres
+                && known.sqlite.ends_with('\n')
+                && known.postgres.ends_with('\n'),
+            "{}: a known difference says why and is made of whole lines",
             known.migration
         );
     }
@@ -610,7 +669,9 @@ fn migration_twins_differ_only_in_the_known_differences() {
             };
             let (sqlite, postgres) = (read("sqlite"), read("postgres"));
             if sqlite != postgres {
-                problems.push(format!("{migration}/{file} differs {}", first_difference(&sqlite, &postgres)));
+                for hunk in line_diff(&sqlite, &postgres) {
+                    problems.push(format!("{migration}/{file}: {hunk}"));
+                }
             }
         }
     }
@@ -646,8 +707,18 @@ fn both_backends_migrate_to_the_same_tables_columns_indexes_and_triggers() {
         let Some(p_columns) = p_tables.get(table) else { continue };
         let names = |columns: &[DbColumn]| columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
         let (s_names, p_names) = (names(s_columns), names(p_columns));
-        if s_names != p_names {
-            problems.push(format!("{table}: columns (in order): sqlite {s_names:?}, postgres {p_names:?}"));
+        for name in s_names.iter().filter(|n| !p_names.contains(n)) {
+            problems.push(format!("{table}.{name}: a column on sqlite only"));
+        }
+        for name in p_names.iter().filter(|n| !s_names.contains(n)) {
+            problems.push(format!("{table}.{name}: a column on postgres only"));
+        }
+        let in_both = |names: &[String], other: &[String]| {
+            names.iter().filter(|n| other.contains(n)).cloned().collect::<Vec<_>>()
+        };
+        let (s_order, p_order) = (in_both(&s_names, &p_names), in_both(&p_names, &s_names));
+        if s_order != p_order {
+            problems.push(format!("{table}: column order: sqlite {s_order:?}, postgres {p_order:?}"));
         }
         for s in s_columns {
             let Some(p) = p_columns.iter().find(|p| p.name == s.name) else { continue };
