@@ -539,6 +539,7 @@ both_backends!(a_grant_with_billing_reaches_the_services_orders_and_invoices, |s
     assert_eq!(server.get("/v1/orders", Some(&bookkeeper.token)).ids(), vec![placed.str("id")]);
     let for_owner = order(&server, &bookkeeper, json!([{"type": "renewal", "service_id": service}]));
     assert_eq!((for_owner.status, &for_owner.body["buyer_id"]), (201, &json!(shop.customer.id)), "{}", for_owner.body);
-    let new_one = order(&server, &bookkeeper, json!([{"type": "renewal", "service_id": service}, new_service(&shop.plan)]));
+    let new_one =
+        order(&server, &bookkeeper, json!([{"type": "renewal", "service_id": service}, new_service(&shop.plan)]));
     assert_eq!((new_one.status, new_one.pointers()), (422, vec!["/items/1".to_owned()]));
 });

@@ -77,9 +77,10 @@ pub async fn place(
             let now = time::now();
             let buyer = match &request.customer_id {
                 Some(id) => directly_below(conn, &reach, id)?,
-                None => granted_owner(conn, &reach, &authorized, &request.items)?
-                    .map_or_else(|| account_store::find(conn, &me), |owner| account_store::find(conn, &owner))?
-                    .ok_or_else(ApiError::not_found)?,
+                None => {
+                    let owner = granted_owner(conn, &reach, &authorized, &request.items)?;
+                    account_store::find(conn, owner.as_deref().unwrap_or(&me))?.ok_or_else(ApiError::not_found)?
+                }
             };
             refuse_blocked_buyer(conn, &buyer)?;
             let seller_id = seller_of(&buyer);
