@@ -2,6 +2,9 @@
 //!
 //! - upkeep (every minute): set-based deletes of expired idempotency records and old
 //!   login failures (deleting expired rows twice deletes them once);
+//! - recurring billing (every `worker_interval_ms`): renewal invoices, reminders,
+//!   overdue suspension and expiry (crate::app::billing::renewals); one invoice per
+//!   service and period is a unique index, so any number of workers issue it once;
 //! - due services (every `worker_interval_ms`): an active service whose `next_due_at`
 //!   has passed with an end-of-period cancellation is `cancelled`; an active or
 //!   suspended one not renewed `expiry_grace_days` after `next_due_at` is `expired`.
@@ -216,6 +219,17 @@ pub async fn run_once(state: Arc<AppState>, settings: Settings) -> Vec<&'static 
 /// jobs. Answers which of them failed (logged; the next round tries again).
 async fn due_work(state: &Arc<AppState>, settings: &Settings, worker: &str) -> Vec<&'static str> {
     let mut failed = Vec::new();
+    // Before the periods end: a renewal paid from credit here never expires there.
+    match crate::app::billing::renewals::run(state).await {
+        Ok(round) if round.invoiced + round.handled > 0 => {
+            tracing::info!(invoiced = round.invoiced, handled = round.handled, "recurring billing")
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(error = %error, "recurring billing failed; trying again next round");
+            failed.push("recurring billing");
+        }
+    }
     if !end_due_periods(&state.db, settings.grace).await {
         failed.push("due services");
     }

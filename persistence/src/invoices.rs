@@ -50,6 +50,10 @@ pub struct InvoiceRow {
     pub payment_reference: String,
     pub order_id: Option<String>,
     pub credit_note_for: Option<String>,
+    /// A renewal invoice: the start of the period it bills.
+    pub renewal_period_start: Option<NaiveDateTime>,
+    pub reminder_sent_at: Option<NaiveDateTime>,
+    pub overdue_notice_sent_at: Option<NaiveDateTime>,
     pub issued_at: NaiveDateTime,
     pub due_at: NaiveDateTime,
     pub paid_at: Option<NaiveDateTime>,
@@ -86,6 +90,7 @@ pub struct NewInvoice<'a> {
     pub amount_paid_minor: i64,
     pub order_id: Option<&'a str>,
     pub credit_note_for: Option<&'a str>,
+    pub renewal_period_start: Option<NaiveDateTime>,
     pub issued_at: NaiveDateTime,
     pub due_at: NaiveDateTime,
     pub paid_at: Option<NaiveDateTime>,
@@ -121,6 +126,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewInvoice, sequence: i64, number: 
             invoices::payment_reference.eq(number),
             invoices::order_id.eq(new.order_id),
             invoices::credit_note_for.eq(new.credit_note_for),
+            invoices::renewal_period_start.eq(new.renewal_period_start),
             invoices::issued_at.eq(new.issued_at),
             invoices::due_at.eq(new.due_at),
             invoices::paid_at.eq(new.paid_at),
@@ -172,6 +178,122 @@ pub fn settle(
             invoices::updated_at.eq(now),
         ))
         .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The services due a renewal invoice by `horizon`: active or suspended, renewing
+/// automatically, not being cancelled, and without an invoice for the period that
+/// starts at their `next_due_at`; soonest first. The caller checks each seller's own
+/// window.
+pub fn services_to_invoice(
+    conn: &mut DbConnection,
+    horizon: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    use crate::schema::services;
+    let invoiced = invoices::table
+        .filter(invoices::service_id.eq(services::id.nullable()))
+        .filter(invoices::renewal_period_start.eq(services::next_due_at.nullable()))
+        .filter(invoices::status.ne(InvoiceStatus::Void.as_str()));
+    Ok(services::table
+        .filter(services::status.eq_any(["active", "suspended"]))
+        .filter(services::auto_renew.eq(true))
+        .filter(services::cancellation.is_null())
+        .filter(services::next_due_at.le(horizon))
+        .filter(not(diesel::dsl::exists(invoiced)))
+        .order(services::next_due_at.asc())
+        .limit(limit)
+        .select(services::id)
+        .load(conn)?)
+}
+
+/// Unpaid renewal invoices due before `before`, oldest due first: those a reminder,
+/// an overdue notice, a suspension or an expiry may be due for.
+pub fn unpaid_renewals_due_before(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+    after_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<InvoiceRow>, StoreError> {
+    let mut query = invoices::table
+        .filter(invoices::status.eq(InvoiceStatus::Unpaid.as_str()))
+        .filter(invoices::due_at.lt(before))
+        .filter(invoices::renewal_period_start.is_not_null())
+        .into_boxed();
+    if let Some(after) = after_id {
+        query = query.filter(invoices::id.gt(after));
+    }
+    Ok(query.order(invoices::id.asc()).limit(limit).select(InvoiceRow::as_select()).load(conn)?)
+}
+
+/// Whether the renewal invoice of the service's period starting at `period_start` exists.
+pub fn renewal_issued(
+    conn: &mut DbConnection,
+    service_id: &str,
+    period_start: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        invoices::table
+            .filter(invoices::service_id.eq(service_id))
+            .filter(invoices::renewal_period_start.eq(period_start)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Whether the service has an unpaid renewal invoice (its overdue handling, not the
+/// plain expiry, decides what happens to it).
+pub fn has_unpaid_renewal(conn: &mut DbConnection, service_id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        invoices::table
+            .filter(invoices::service_id.eq(service_id))
+            .filter(invoices::status.eq(InvoiceStatus::Unpaid.as_str()))
+            .filter(invoices::renewal_period_start.is_not_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Voids the service's unpaid renewal invoices that nothing was paid on (its renewal
+/// stopped: cancelled, terminated, or cancelling at the end of the period); answers them
+/// as they were.
+pub fn void_unpaid_renewals(
+    conn: &mut DbConnection,
+    service_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<InvoiceRow>, StoreError> {
+    let unpaid = invoices::table
+        .filter(invoices::service_id.eq(service_id))
+        .filter(invoices::status.eq(InvoiceStatus::Unpaid.as_str()))
+        .filter(invoices::renewal_period_start.is_not_null())
+        .filter(invoices::amount_paid_minor.eq(0_i64));
+    let rows: Vec<InvoiceRow> = unpaid.select(InvoiceRow::as_select()).load(conn)?;
+    diesel::update(unpaid)
+        .set((
+            invoices::status.eq(InvoiceStatus::Void.as_str()),
+            invoices::version.eq(invoices::version + 1),
+            invoices::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(rows)
+}
+
+/// Which of an invoice's mails a conditional update claims, so each is sent once.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice {
+    Reminder,
+    Overdue,
+}
+
+/// Marks the notice sent if it was not yet; answers whether this call marked it.
+pub fn claim_notice(conn: &mut DbConnection, id: &str, notice: Notice, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let target = invoices::table.filter(invoices::id.eq(id));
+    let updated = match notice {
+        Notice::Reminder => diesel::update(target.filter(invoices::reminder_sent_at.is_null()))
+            .set(invoices::reminder_sent_at.eq(now))
+            .execute(conn)?,
+        Notice::Overdue => diesel::update(target.filter(invoices::overdue_notice_sent_at.is_null()))
+            .set(invoices::overdue_notice_sent_at.eq(now))
+            .execute(conn)?,
+    };
     Ok(updated == 1)
 }
 

@@ -43,6 +43,7 @@ mod outages;
 mod plans;
 mod provisioning;
 mod races;
+mod recurring;
 mod restrictions;
 mod service_lifecycle;
 mod services;

@@ -20,6 +20,7 @@ use hostadmin_domain::time;
 use hostadmin_domain::validation::{Invalid, Reason};
 use hostadmin_persistence::audit::{self, AuditContext, NewEvent};
 use hostadmin_persistence::holds;
+use hostadmin_persistence::invoices as invoice_store;
 use hostadmin_persistence::services::{self as service_store, ServiceRow, ServiceState};
 use hostadmin_persistence::DbConnection;
 
@@ -87,10 +88,36 @@ pub fn apply_in(
         // Terminated or cancelled while held: nothing for the owner's unhold to undo.
         holds::forget_service_hold(conn, &row.id)?;
     }
+    if matches!(changed.status, ServiceStatus::Cancelled | ServiceStatus::Terminated)
+        || changed.has_pending_cancellation()
+    {
+        void_renewals(conn, context, &changed, now)?;
+    }
     if let Some(operation) = Operation::for_transition(row.status, changed.status, provisioning::spec_of(&changed)) {
         provisioning::request(conn, provisioner, operation, requester(context, &row), now)?;
     }
     Ok(changed)
+}
+
+/// A service that no longer renews owes no renewal: its unpaid renewal invoices are
+/// voided with it (audited as the seller's void would be).
+fn void_renewals(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    service: &ServiceRow,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    for invoice in invoice_store::void_unpaid_renewals(conn, &service.id, now)? {
+        let event = NewEvent {
+            action: actions::INVOICE_VOID,
+            target_type: target::INVOICE,
+            target_id: &invoice.id,
+            account_id: Some(&invoice.buyer_id),
+            details: serde_json::json!({ "number": invoice.number, "reason": "the service no longer renews" }),
+        };
+        audit::record(conn, context, event, now)?;
+    }
+    Ok(())
 }
 
 /// A route's move of a service it reached for `action`.
@@ -346,7 +373,9 @@ pub fn end_period(
     let pending = row.has_pending_cancellation();
     let (action, audited) = if row.status == ServiceStatus::Active && pending && row.next_due_at <= now {
         (ServiceAction::PeriodEndedWithCancellation, actions::SERVICE_CANCEL_AT_PERIOD_END)
-    } else if row.next_due_at < now - grace {
+    } else if row.next_due_at < now - grace && !invoice_store::has_unpaid_renewal(conn, &row.id)? {
+        // A service with an unpaid renewal invoice expires by its seller's
+        // `overdue_expire_days` instead (crate::app::billing::renewals).
         (ServiceAction::PeriodEndedUnrenewed, actions::SERVICE_EXPIRE)
     } else {
         return Ok(None);

@@ -51,6 +51,10 @@ pub enum Template {
     InvoiceIssued,
     /// To a buyer: its invoice is paid in full (the PDF attached).
     PaymentReceived,
+    /// To a buyer: a renewal invoice is due in 3 days.
+    InvoiceReminder,
+    /// To a buyer: a renewal invoice was due yesterday.
+    InvoiceOverdue,
 }
 
 impl Template {
@@ -68,6 +72,8 @@ impl Template {
             Self::TicketFromSeller => "ticket_from_seller",
             Self::InvoiceIssued => "invoice_issued",
             Self::PaymentReceived => "payment_received",
+            Self::InvoiceReminder => "invoice_reminder",
+            Self::InvoiceOverdue => "invoice_overdue",
         }
     }
 
@@ -85,6 +91,8 @@ impl Template {
             Self::TicketFromSeller => "A message from your provider",
             Self::InvoiceIssued => "Your invoice",
             Self::PaymentReceived => "Payment received: thank you",
+            Self::InvoiceReminder => "Your invoice is due in 3 days",
+            Self::InvoiceOverdue => "Your invoice is overdue",
         }
     }
 
@@ -105,7 +113,7 @@ impl Template {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let sources: [(&str, &str); 25] = [
+    let sources: [(&str, &str); 29] = [
         ("layout.html", include_str!("templates/layout.html")),
         ("password_reset.txt", include_str!("templates/password_reset.txt")),
         ("password_reset.html", include_str!("templates/password_reset.html")),
@@ -131,6 +139,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("invoice_issued.html", include_str!("templates/invoice_issued.html")),
         ("payment_received.txt", include_str!("templates/payment_received.txt")),
         ("payment_received.html", include_str!("templates/payment_received.html")),
+        ("invoice_reminder.txt", include_str!("templates/invoice_reminder.txt")),
+        ("invoice_reminder.html", include_str!("templates/invoice_reminder.html")),
+        ("invoice_overdue.txt", include_str!("templates/invoice_overdue.txt")),
+        ("invoice_overdue.html", include_str!("templates/invoice_overdue.html")),
     ];
     for (name, source) in sources {
         // The templates are compiled in; a broken one fails the unit test below.

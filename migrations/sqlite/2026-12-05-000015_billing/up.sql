@@ -65,6 +65,13 @@ CREATE TABLE invoices (
     payment_reference TEXT NOT NULL,
     order_id TEXT NULL REFERENCES orders (id),
     credit_note_for TEXT NULL REFERENCES invoices (id),
+    -- A renewal invoice: the start of the period it bills (the service's next_due_at
+    -- when it was issued). One per service and period, whatever the number of workers
+    -- (a void one, of a renewal that was stopped, makes room for a new one).
+    renewal_period_start TIMESTAMP NULL,
+    -- The reminder before due and the notice after, each sent once.
+    reminder_sent_at TIMESTAMP NULL,
+    overdue_notice_sent_at TIMESTAMP NULL,
     issued_at TIMESTAMP NOT NULL,
     due_at TIMESTAMP NOT NULL,
     paid_at TIMESTAMP NULL,
@@ -78,6 +85,9 @@ CREATE UNIQUE INDEX invoices_provider_sequence_key ON invoices (sequence) WHERE 
 CREATE INDEX invoices_buyer_idx ON invoices (buyer_id, id);
 CREATE INDEX invoices_service_idx ON invoices (service_id, id);
 CREATE INDEX invoices_order_idx ON invoices (order_id);
+CREATE UNIQUE INDEX invoices_renewal_period_key ON invoices (service_id, renewal_period_start)
+    WHERE renewal_period_start IS NOT NULL AND status <> 'void';
+CREATE INDEX invoices_unpaid_due_idx ON invoices (status, due_at);
 
 CREATE TABLE payments (
     id TEXT PRIMARY KEY,

@@ -26,7 +26,7 @@ use hostadmin_persistence::authorizations as grant_store;
 use hostadmin_persistence::credit::{self as credit_store, CreditChange};
 use hostadmin_persistence::invoices::{self as store, InvoiceFilter, InvoiceRow, NewInvoice};
 use hostadmin_persistence::orders::{self as order_store, OrderChanges};
-use hostadmin_persistence::DbConnection;
+use hostadmin_persistence::{DbConnection, StoreError};
 
 use super::{acts_as_seller, settings_of};
 use crate::app::access::{self, Reached};
@@ -53,6 +53,8 @@ pub struct Issue<'a> {
     pub order_id: Option<&'a str>,
     /// `None`: the seller's payment terms from now.
     pub due_at: Option<NaiveDateTime>,
+    /// A renewal invoice: the start of the period it bills (one per service and period).
+    pub renewal_period_start: Option<NaiveDateTime>,
     pub now: NaiveDateTime,
 }
 
@@ -87,6 +89,7 @@ pub fn issue(conn: &mut DbConnection, context: &AuditContext, issue: &Issue) -> 
         amount_paid_minor: 0,
         order_id: issue.order_id,
         credit_note_for: None,
+        renewal_period_start: issue.renewal_period_start,
         issued_at: issue.now,
         due_at,
         paid_at: paid.then_some(issue.now),
@@ -117,7 +120,14 @@ fn insert(
         NonZeroU64::new(u64::try_from(sequence).map_err(ApiError::internal)?)
             .ok_or_else(|| ApiError::internal("an invoice sequence of 0"))?,
     );
-    store::insert(conn, new, sequence, number.as_str())?;
+    store::insert(conn, new, sequence, number.as_str()).map_err(|error| match error {
+        // Two workers issued one period's renewal at once: the loser's transaction is
+        // tried again and finds the winner's invoice.
+        StoreError::Unique(index) if index.contains("renewal_period") => {
+            ApiError::Busy("the renewal invoice was issued meanwhile".into())
+        }
+        other => other.into(),
+    })?;
     let row = store::find(conn, new.id)?.ok_or_else(|| ApiError::internal("the new invoice vanished"))?;
     let credits = match &row.credit_note_for {
         Some(id) => Some(store::find(conn, id)?.ok_or_else(|| ApiError::internal("the credited invoice vanished"))?),
@@ -327,6 +337,7 @@ pub async fn credit_note(
                 amount_paid_minor: totals.total_minor,
                 order_id: None,
                 credit_note_for: Some(&row.id),
+                renewal_period_start: None,
                 issued_at: now,
                 due_at: now,
                 paid_at: Some(now),

@@ -11,6 +11,7 @@
 //! - `fulfilment`: carrying out a paid order.
 //! - `credit`: buyers' credit balances.
 //! - `notify`: the mails about invoices.
+//! - `renewals`: recurring billing, run by the worker.
 
 pub mod credit;
 mod fulfilment;
@@ -18,6 +19,7 @@ pub mod invoices;
 mod notify;
 pub mod orders;
 pub mod payments;
+pub mod renewals;
 pub mod settings;
 
 use hostadmin_domain::accounts::AccountKind;

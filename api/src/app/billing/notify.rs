@@ -32,6 +32,26 @@ pub fn payment_received(
     send(conn, config, Template::PaymentReceived, invoice, now)
 }
 
+/// To the buyer: a renewal invoice is due in 3 days.
+pub fn renewal_reminder(
+    conn: &mut DbConnection,
+    config: &Config,
+    invoice: &InvoiceRow,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    send(conn, config, Template::InvoiceReminder, invoice, now)
+}
+
+/// To the buyer: a renewal invoice was due yesterday.
+pub fn renewal_overdue(
+    conn: &mut DbConnection,
+    config: &Config,
+    invoice: &InvoiceRow,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    send(conn, config, Template::InvoiceOverdue, invoice, now)
+}
+
 fn send(
     conn: &mut DbConnection,
     config: &Config,

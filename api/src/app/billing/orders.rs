@@ -117,6 +117,7 @@ pub async fn place(
                     charges: &charges,
                     order_id: Some(&id),
                     due_at: None,
+                    renewal_period_start: None,
                     now,
                 },
             )?;

@@ -18,7 +18,7 @@ use hostadmin_persistence::payments::{self as store, NewPayment, PaymentRow};
 use hostadmin_persistence::DbConnection;
 
 use super::invoices::require_seller;
-use super::{fulfilment, notify};
+use super::{fulfilment, notify, renewals};
 use crate::app::access::Reached;
 use crate::config::Config;
 use crate::http::problem::ApiError;
@@ -58,7 +58,7 @@ pub async fn record(
                 method: received.method,
                 reference: received.reference.as_deref(),
                 received_at: received.received_at.unwrap_or(now),
-                recorded_by: &me,
+                recorded_by: Some(&me),
             };
             let (payment, _) = pay(conn, &config, provisioner.as_ref(), &context, row, &payment, now)?;
             Ok(payment)
@@ -95,7 +95,7 @@ pub async fn apply_credit(
                 method: PaymentMethod::Credit,
                 reference: None,
                 received_at: now,
-                recorded_by: &me,
+                recorded_by: Some(&me),
             };
             let (_, invoice) = pay(conn, &config, provisioner.as_ref(), &context, row, &payment, now)?;
             Ok(invoice)
@@ -128,7 +128,8 @@ pub struct Payment<'a> {
     pub method: PaymentMethod,
     pub reference: Option<&'a str>,
     pub received_at: NaiveDateTime,
-    pub recorded_by: &'a str,
+    /// `None`: the worker (a renewal paid from credit).
+    pub recorded_by: Option<&'a str>,
 }
 
 /// Stores the payment, settles what it pays, credits the rest to the buyer, and fulfils
@@ -154,7 +155,7 @@ pub fn pay(
             method: payment.method,
             reference: payment.reference,
             received_at: payment.received_at,
-            recorded_by: Some(payment.recorded_by),
+            recorded_by: payment.recorded_by,
             now,
         },
     )?;
@@ -167,7 +168,7 @@ pub fn pay(
             reason: &format!("paid invoice {}", row.number),
             invoice_id: Some(&row.id),
             payment_id: Some(&payment_id),
-            created_by: Some(payment.recorded_by),
+            created_by: payment.recorded_by,
             now,
         };
         credit_store::change(conn, &taken)?.ok_or_else(|| insufficient_credit(&row))?;
@@ -181,7 +182,7 @@ pub fn pay(
             reason: &format!("overpayment of invoice {}", row.number),
             invoice_id: Some(&row.id),
             payment_id: Some(&payment_id),
-            created_by: Some(payment.recorded_by),
+            created_by: payment.recorded_by,
             now,
         };
         credit_store::change(conn, &excess)?
@@ -213,6 +214,7 @@ pub fn pay(
         if let Some(order_id) = &row.order_id {
             fulfilment::fulfil(conn, provisioner, context, order_id, now)?;
         }
+        renewals::renewal_paid(conn, provisioner, context, &row, now)?;
     }
     let payment = store::find(conn, &payment_id)?.ok_or_else(|| ApiError::internal("the payment vanished"))?;
     let invoice = invoice_store::find(conn, &row.id)?.ok_or_else(ApiError::not_found)?;
