@@ -244,6 +244,8 @@ pub struct AccountChanges {
     pub profile: Option<Profile>,
     /// `Some(None)` withdraws a pending address.
     pub pending_email: Option<Option<String>>,
+    /// Marked as fraud (or no longer): it and every account below can no longer order.
+    pub fraud: Option<bool>,
 }
 
 #[derive(AsChangeset)]
@@ -253,6 +255,7 @@ struct AccountUpdate<'a> {
     name_lower: Option<String>,
     profile: Option<String>,
     pending_email: Option<Option<&'a str>>,
+    fraud: Option<bool>,
     version: i64,
     updated_at: NaiveDateTime,
 }
@@ -271,6 +274,7 @@ pub fn update(
         name_lower: changes.name.as_ref().map(|name| name.to_lowercase()),
         profile: changes.profile.as_ref().map(json).transpose()?,
         pending_email: changes.pending_email.as_ref().map(Option::as_deref),
+        fraud: changes.fraud,
         version: version + 1,
         updated_at: now,
     };

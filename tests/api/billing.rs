@@ -497,13 +497,19 @@ both_backends!(fraud_and_missing_settings_stop_ordering, |server| {
     assert_eq!((unconfigured.status, unconfigured.code()), (409, "billing_not_configured"));
     assert_eq!(server.put("/v1/billing/settings", Some(&reseller.token), settings("NL", None)).status, 200);
     assert_eq!(order(&server, &customer, json!([new_service(&plan)])).status, 201);
-    diesel::RunQueryDsl::execute(
-        diesel::sql_query(format!("UPDATE accounts SET fraud = TRUE WHERE id = '{}'", reseller.id)),
-        &mut server.database.connect(),
-    )
-    .unwrap();
+    let by_itself =
+        server.patch(&format!("/v1/customers/{}", reseller.id), Some(&reseller.token), json!({"fraud": true}));
+    assert_eq!(by_itself.status, 404, "an account is not below itself");
+    let marked = server.patch(&format!("/v1/customers/{}", reseller.id), Some(&operator.token), json!({"fraud": true}));
+    assert_eq!((marked.status, &marked.body["fraud"]), (200, &json!(true)), "{}", marked.body);
     let blocked = order(&server, &customer, json!([new_service(&plan)]));
     assert_eq!((blocked.status, blocked.code()), (403, "ordering_blocked"), "below an account marked as fraud");
+    let unmarked =
+        server.patch(&format!("/v1/customers/{}", reseller.id), Some(&operator.token), json!({"fraud": false}));
+    assert_eq!(unmarked.status, 200);
+    assert_eq!(order(&server, &customer, json!([new_service(&plan)])).status, 201);
+    let bad = server.patch(&format!("/v1/customers/{}", customer.id), Some(&reseller.token), json!({"fraud": null}));
+    assert_eq!((bad.status, bad.pointers()), (422, vec!["/fraud".to_owned()]));
 });
 
 both_backends!(a_grant_with_billing_reaches_the_services_orders_and_invoices, |server| {

@@ -128,6 +128,8 @@ pub struct ProfileChange {
     pub email: Patch<String>,
     /// Merged into the stored profile (RFC 7396); `null` clears it.
     pub profile: Patch<serde_json::Value>,
+    /// Sellers mark an account below them as fraud: it cannot order (billing).
+    pub fraud: Patch<bool>,
 }
 
 impl ProfileChange {
@@ -272,6 +274,14 @@ fn resolve(row: &AccountRow, change: &ProfileChange) -> Result<Resolved, ApiErro
             }
             Err(error) => errors.push(error),
         },
+    }
+    match change.fraud {
+        Patch::Absent => {}
+        Patch::Null => errors.push(FieldError::new("/fraud", Invalid::new("required", "fraud is true or false"))),
+        Patch::Value(fraud) => {
+            changes.fraud = Some(fraud);
+            fields.push("fraud");
+        }
     }
     if !errors.is_empty() {
         return Err(ApiError::fields(errors));

@@ -186,6 +186,11 @@ pub struct UpdateCustomer {
     #[schema(value_type = Option<Profile>)]
     #[serde(default)]
     pub profile: Patch<serde_json::Value>,
+    /// Marks the account as fraud: it and every account below it can no longer order
+    /// (`403 ordering_blocked`).
+    #[schema(value_type = Option<bool>)]
+    #[serde(default)]
+    pub fraud: Patch<bool>,
 }
 
 /// Change an account below the caller (JSON merge patch).
@@ -212,7 +217,7 @@ pub async fn update_customer(
     let authorized = principal.authorize(Action::UpdateCustomer)?;
     let account = access::account(&state, &principal.actor, authorized, &id).await?;
     let input: UpdateCustomer = body.parse()?;
-    let change = ProfileChange { name: input.name, email: input.email, profile: input.profile };
+    let change = ProfileChange { name: input.name, email: input.email, profile: input.profile, fraud: input.fraud };
     let if_match = IfMatch::from_request(&request);
     let row = use_case::update_customer(&state, &principal.actor, account, change, if_match).await?;
     Ok(account_response(HttpResponse::Ok(), &row))

@@ -82,7 +82,7 @@ pub async fn update_me(
 ) -> Result<HttpResponse, ApiError> {
     let authorized = principal.authorize(Action::UpdateOwnProfile)?;
     let input: UpdateMe = body.parse()?;
-    let change = ProfileChange { name: input.name, email: input.email, profile: input.profile };
+    let change = ProfileChange { name: input.name, email: input.email, profile: input.profile, fraud: Patch::Absent };
     let if_match = IfMatch::from_request(&request);
     let own = principal.account.clone();
     let row = use_case::update_own(&state, &principal.actor, own, authorized, change, input.current_password, if_match)

@@ -5252,6 +5252,11 @@ export interface components {
         UpdateCustomer: {
             /** @description Becomes `pending_email` until the new address is verified. */
             email?: string | null;
+            /**
+             * @description Marks the account as fraud: it and every account below it can no longer order
+             *     (`403 ordering_blocked`).
+             */
+            fraud?: boolean | null;
             name?: string | null;
             profile?: components["schemas"]["Profile"] | null;
         };
