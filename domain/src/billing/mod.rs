@@ -9,6 +9,7 @@ pub mod iban;
 pub mod ledger;
 pub mod numbering;
 pub mod parties;
+pub mod renewal;
 pub mod settings;
 pub mod tax;
 pub mod totals;

@@ -20,6 +20,7 @@ use chrono::{Duration, NaiveDateTime};
 use hostadmin_domain::audit::{self as actions, target};
 use hostadmin_domain::billing::document::InvoiceStatus;
 use hostadmin_domain::billing::ledger::PaymentMethod;
+use hostadmin_domain::billing::renewal::{self as rules, Overdue, ServiceTerms, OVERDUE};
 use hostadmin_domain::billing::settings::BillingSettings;
 use hostadmin_domain::provisioning::Provisioner;
 use hostadmin_domain::services::{transition, ServiceAction, ServiceStatus};
@@ -42,8 +43,6 @@ use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
-/// The suspension reason of an unpaid renewal: the one suspension payment lifts.
-pub const OVERDUE: &str = "overdue";
 /// No seller announces a renewal further ahead than this.
 const LONGEST_WINDOW_DAYS: i64 = 365;
 /// The reminder goes this long before due.
@@ -122,9 +121,9 @@ impl Sellers {
         now: NaiveDateTime,
     ) -> Result<bool, ApiError> {
         let Some(owner) = account_store::find(conn, &service.owner_id)? else { return Ok(false) };
-        Ok(self.of(conn, owner.parent_id)?.is_some_and(|settings| {
-            service.next_due_at - Duration::days(i64::from(settings.renewal_invoice_days)) <= now
-        }))
+        Ok(self
+            .of(conn, owner.parent_id)?
+            .is_some_and(|settings| rules::invoice_due(service.next_due_at, settings.renewal_invoice_days, now)))
     }
 }
 
@@ -138,10 +137,7 @@ fn issue_for(
     now: NaiveDateTime,
 ) -> Result<bool, ApiError> {
     let Some(service) = service_store::find(conn, id)? else { return Ok(false) };
-    let renews = matches!(service.status, ServiceStatus::Active | ServiceStatus::Suspended)
-        && service.auto_renew
-        && !service.has_pending_cancellation();
-    if !renews
+    if !rules::renews(service.status, service.auto_renew, service.has_pending_cancellation())
         || !Sellers::default().window_open(conn, &service, now)?
         || invoice_store::renewal_issued(conn, &service.id, service.next_due_at)?
     {
@@ -254,37 +250,23 @@ fn handle(
     let Some(settings) = settings_store::find(conn, invoice.seller_id.as_deref())?.map(|row| row.settings) else {
         return Ok(changed);
     };
-    let past = |days: Option<u16>| days.is_some_and(|days| invoice.due_at + Duration::days(i64::from(days)) <= now);
-    if past(settings.overdue_expire_days) && matches!(service.status, ServiceStatus::Active | ServiceStatus::Suspended)
-    {
-        lifecycle::apply_in(
-            conn,
-            provisioner,
-            &context,
-            &service.id,
-            &IfMatch::Absent,
-            actions::SERVICE_EXPIRE,
-            &expiry(),
-            now,
-        )?;
-        return Ok(true);
-    }
-    if past(settings.overdue_suspend_days) && service.status == ServiceStatus::Active {
-        let reason = Reason::parse(OVERDUE).map_err(|e| ApiError::internal(e.detail))?;
-        let suspension = lifecycle::suspension(reason);
-        lifecycle::apply_in(
-            conn,
-            provisioner,
-            &context,
-            &service.id,
-            &IfMatch::Absent,
-            actions::SERVICE_SUSPEND,
-            &suspension,
-            now,
-        )?;
-        return Ok(true);
-    }
-    Ok(changed)
+    let overdue = rules::overdue(
+        service.status,
+        invoice.due_at,
+        settings.overdue_suspend_days,
+        settings.overdue_expire_days,
+        now,
+    );
+    let (action, change) = match overdue {
+        None => return Ok(changed),
+        Some(Overdue::Expire) => (actions::SERVICE_EXPIRE, expiry()),
+        Some(Overdue::Suspend) => {
+            let reason = Reason::parse(OVERDUE).map_err(|e| ApiError::internal(e.detail))?;
+            (actions::SERVICE_SUSPEND, lifecycle::suspension(reason))
+        }
+    };
+    lifecycle::apply_in(conn, provisioner, &context, &service.id, &IfMatch::Absent, action, &change, now)?;
+    Ok(true)
 }
 
 /// An unpaid renewal expires its service: the suspension reason goes with it, as when a
@@ -359,21 +341,21 @@ pub fn renewal_paid(
     let number = invoice.number.clone();
     let change: Change = Box::new(move |row, _| {
         let until = row.cycle.advance(period_start, 1).ok_or_else(|| ApiError::internal("a period out of range"))?;
-        let status = match row.status {
-            ServiceStatus::Expired => ServiceStatus::Active,
-            ServiceStatus::Suspended if row.suspension_reason.as_deref() == Some(OVERDUE) => ServiceStatus::Active,
-            other => other,
+        let terms = ServiceTerms {
+            status: row.status,
+            suspension_reason: row.suspension_reason.clone(),
+            next_due_at: row.next_due_at,
         };
-        let suspension_reason = if status == ServiceStatus::Active { None } else { row.suspension_reason.clone() };
+        let paid = rules::after_payment(&terms, until).unwrap_or(terms);
         let next = ServiceState {
-            status,
-            next_due_at: row.next_due_at.max(until),
-            suspension_reason,
+            status: paid.status,
+            suspension_reason: paid.suspension_reason,
+            next_due_at: paid.next_due_at,
             ..ServiceState::of(row)
         };
         let details = serde_json::json!({
             "invoice": number, "from": time::to_utc(row.next_due_at), "to": time::to_utc(next.next_due_at),
-            "status": status.as_str(),
+            "status": next.status.as_str(),
         });
         Ok((next, details))
     });
