@@ -34,6 +34,13 @@ pub fn find(conn: &mut DbConnection, seller_id: Option<&str>) -> Result<Option<S
         .optional()?)
 }
 
+/// Every seller's settings: `None` for the provider, else the reseller's id.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<(Option<String>, BillingSettings)>, StoreError> {
+    let rows: Vec<(String, SettingsRow)> =
+        billing_settings::table.select((billing_settings::seller_key, SettingsRow::as_select())).load(conn)?;
+    Ok(rows.into_iter().map(|(key, row)| ((key != PROVIDER).then_some(key), row.settings)).collect())
+}
+
 /// Replaces the settings if they are still at `version` (`None`: none were set yet);
 /// answers whether it did.
 pub fn put(

@@ -6,6 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
+use diesel::IntoSql as _;
 use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::billing::document::{BuyerSnapshot, InvoiceStatus, SellerSnapshot};
 use hostadmin_domain::billing::ledger::InvoiceKind;
@@ -182,15 +183,23 @@ pub fn settle(
 }
 
 /// The services due a renewal invoice by `horizon`: active or suspended, renewing
-/// automatically, not being cancelled, and without an invoice for the period that
-/// starts at their `next_due_at`; soonest first. The caller checks each seller's own
-/// window.
+/// automatically, not being cancelled, sold by one of `sellers` (the resellers with
+/// billing settings; `provider`: top-level accounts' too), and without an invoice for
+/// the period that starts at their `next_due_at`; soonest first. The caller checks each
+/// seller's own window.
 pub fn services_to_invoice(
     conn: &mut DbConnection,
     horizon: NaiveDateTime,
+    sellers: &[String],
+    provider: bool,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     use crate::schema::services;
+    let sold_by_a_billing_seller = account_table::table.filter(account_table::id.eq(services::owner_id)).filter(
+        account_table::parent_id
+            .eq_any(sellers)
+            .or(account_table::parent_id.is_null().and(provider.into_sql::<diesel::sql_types::Bool>())),
+    );
     let invoiced = invoices::table
         .filter(invoices::service_id.eq(services::id.nullable()))
         .filter(invoices::renewal_period_start.eq(services::next_due_at.nullable()))
@@ -200,6 +209,7 @@ pub fn services_to_invoice(
         .filter(services::auto_renew.eq(true))
         .filter(services::cancellation.is_null())
         .filter(services::next_due_at.le(horizon))
+        .filter(diesel::dsl::exists(sold_by_a_billing_seller))
         .filter(not(diesel::dsl::exists(invoiced)))
         .order(services::next_due_at.asc())
         .limit(limit)

@@ -95,6 +95,16 @@ fn mails(server: &Server, subject: &str) -> usize {
 both_backends!(a_renewal_invoice_is_issued_once_within_the_window_and_payment_renews, env = IDLE_WORKER, |server| {
     let shop = shop(&server);
     let soon = service_due_in(&server, &shop, 10);
+    // A top-level customer's service, sold by the provider, which keeps no settings.
+    let operator = server.login("operator", PASSWORD);
+    let direct = server.create(&operator, "direct", "customer");
+    let provider_plan = server.web_plan(&operator, "Provider web");
+    let unbilled = server.sell(&operator, &direct, &provider_plan);
+    let at = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert_eq!(
+        server.patch(&format!("/v1/services/{unbilled}"), Some(&operator.token), json!({"next_due_at": at})).status,
+        200
+    );
     let later = service_due_in(&server, &shop, 20);
     let due_before = service(&server, &shop, &soon)["next_due_at"].clone();
     run_worker(&server);
@@ -106,6 +116,11 @@ both_backends!(a_renewal_invoice_is_issued_once_within_the_window_and_payment_re
     assert_eq!(invoice["lines"][0]["period_start"], due_before);
     assert_eq!(invoice["due_at"], due_before, "due when the period starts");
     assert!(renewal_invoices(&server, &shop, &later).is_empty(), "20 days ahead is outside the 14-day window");
+    assert_eq!(
+        server.count("SELECT COUNT(*) AS n FROM invoices WHERE renewal_period_start IS NOT NULL"),
+        1,
+        "the operator's own top-level customers are not invoiced: the provider has no billing settings"
+    );
     assert_eq!(mails(&server, "Your invoice"), 1);
 
     pay(&server, &shop, invoice);

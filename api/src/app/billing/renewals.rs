@@ -43,8 +43,6 @@ use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
-/// No seller announces a renewal further ahead than this.
-const LONGEST_WINDOW_DAYS: i64 = 365;
 /// The reminder goes this long before due.
 const REMINDER_BEFORE: Duration = Duration::days(3);
 /// The overdue notice goes this long after due.
@@ -74,8 +72,17 @@ async fn issue_due(state: &AppState) -> Result<usize, ApiError> {
         .db
         .run(|conn| {
             let now = time::now();
-            let ids = invoice_store::services_to_invoice(conn, now + Duration::days(LONGEST_WINDOW_DAYS), BATCH)?;
-            let mut sellers = Sellers::default();
+            let all = settings_store::all(conn)?;
+            let Some(longest) = all.iter().map(|(_, settings)| settings.renewal_invoice_days).max() else {
+                return Ok(Vec::new());
+            };
+            // Soonest first within the longest window; a seller with a shorter one waits
+            // for its services to come into it (checked below).
+            let resellers: Vec<String> = all.iter().filter_map(|(seller, _)| seller.clone()).collect();
+            let provider = all.iter().any(|(seller, _)| seller.is_none());
+            let horizon = now + Duration::days(i64::from(longest));
+            let ids = invoice_store::services_to_invoice(conn, horizon, &resellers, provider, BATCH)?;
+            let mut sellers = Sellers(all.into_iter().map(|(seller, settings)| (seller, Some(settings))).collect());
             let mut due = Vec::new();
             for id in ids {
                 let Some(service) = service_store::find(conn, &id)? else { continue };
