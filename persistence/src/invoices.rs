@@ -6,7 +6,6 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
-use diesel::IntoSql as _;
 use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::billing::document::{BuyerSnapshot, InvoiceStatus, SellerSnapshot};
 use hostadmin_domain::billing::ledger::InvoiceKind;
