@@ -53,6 +53,11 @@ enum Target {
     /// A PNG attached to a message of each such ticket: `{id}` is the ticket, `{sub}`
     /// the file.
     TicketAttachment,
+    /// An order each account but the operators placed for a renewal of its service, and
+    /// the invoice it issued: reached by the buyer, from above it, and inside a grant
+    /// with `billing` on the service.
+    Order,
+    Invoice,
 }
 
 impl Target {
@@ -232,6 +237,9 @@ const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/jobs/{id}", body: None, target: Target::Job, success: 200 },
     // Tickets: reads, and writes with bodies their validation refuses.
     Route { method: "GET", path: "/v1/tickets/{id}", body: None, target: Target::Ticket, success: 200 },
+    Route { method: "GET", path: "/v1/orders/{id}", body: None, target: Target::Order, success: 200 },
+    Route { method: "GET", path: "/v1/invoices/{id}", body: None, target: Target::Invoice, success: 200 },
+    Route { method: "GET", path: "/v1/invoices/{id}/payments", body: None, target: Target::Invoice, success: 200 },
     Route {
         method: "PATCH",
         path: "/v1/tickets/{id}",
@@ -744,6 +752,17 @@ fn expected(cast: &Cast, route: &Route, caller: &Caller, target: &str) -> Want {
                 }
             }
         }
+        Target::Order | Target::Invoice => {
+            if caller == target || cast.below(caller).contains(&target) {
+                (route.success, None)
+            } else {
+                match granted(target, caller).filter(|_| !impersonated) {
+                    None => (404, Some("not_found")),
+                    Some(permissions) if permissions.contains(&"billing") => (route.success, None),
+                    Some(_) => (403, Some("insufficient_grant")),
+                }
+            }
+        }
         Target::Job if caller == target => (route.success, None),
         Target::Job => (404, Some("not_found")),
         Target::Webhook | Target::WebhookDelivery if caller == target => (route.success, None),
@@ -998,6 +1017,24 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
         tickets.push((role, ticket, file.str("id")));
     }
     let ticket_of = |role: &str| tickets.iter().find(|(r, ..)| *r == role).expect("ticket").1.clone();
+
+    // The sellers keep billing settings; each account but the operators orders a renewal
+    // of its service, which issues its invoice.
+    for seller in SELLERS {
+        let settings = json!({"legal_name": format!("{seller} B.V."),
+            "address": {"street": "Keizersgracht 1", "postal_code": "1015 CJ", "city": "Amsterdam", "country": "NL"}});
+        let put = server.put("/v1/billing/settings", Some(&token_of(seller)), settings);
+        assert_eq!(put.status, 200, "{seller} sets its billing settings: {}", put.body);
+    }
+    let mut orders: Vec<(&'static str, String, String)> = Vec::new();
+    for role in &ticket_holders {
+        let order = json!({"currency": "EUR", "items": [{"type": "renewal", "service_id": service_of(role)}]});
+        let placed = server.post("/v1/orders", Some(&token_of(role)), order);
+        assert_eq!(placed.status, 201, "{role} orders a renewal: {}", placed.body);
+        orders.push((role, placed.str("id"), placed.str("invoice_id")));
+    }
+    let order_of = |role: &str| orders.iter().find(|(r, ..)| *r == role).expect("order").1.clone();
+    let invoice_of = |role: &str| orders.iter().find(|(r, ..)| *r == role).expect("order").2.clone();
     let attachment_of = |role: &str| tickets.iter().find(|(r, ..)| *r == role).expect("ticket").2.clone();
     let built = started.elapsed();
 
@@ -1009,7 +1046,7 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
         // that a revocation cannot hide later cells.
         let targets: &[&str] = match route.target {
             Target::Plan => SELLERS,
-            Target::Ticket | Target::TicketAttachment => &ticket_holders,
+            Target::Ticket | Target::TicketAttachment | Target::Order | Target::Invoice => &ticket_holders,
             _ => &roles,
         };
         let mut cells: Vec<(&Caller, &str)> = Vec::new();
@@ -1039,6 +1076,8 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
                 Target::Grant => (grant_of(target), None),
                 Target::Ticket => (ticket_of(target), None),
                 Target::TicketAttachment => (ticket_of(target), Some(attachment_of(target))),
+                Target::Order => (order_of(target), None),
+                Target::Invoice => (invoice_of(target), None),
                 Target::Domain => (domain_of(target), None),
                 Target::Webhook => (resource_of(Target::Webhook, target), None),
                 Target::WebhookDelivery => {
@@ -1081,7 +1120,7 @@ both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.
     }
     let targets_of = |target: Target| match target {
         Target::Plan => SELLERS.len(),
-        Target::Ticket | Target::TicketAttachment => ticket_holders.len(),
+        Target::Ticket | Target::TicketAttachment | Target::Order | Target::Invoice => ticket_holders.len(),
         _ => roles.len(),
     };
     let matrix: usize = ROUTES.iter().map(|r| callers.len() * targets_of(r.target)).sum();
@@ -1253,13 +1292,11 @@ fn shape(path: &str) -> String {
 /// operators only (`Action::ManageStatus`, `ReadStatusComponents`): its components and
 /// incidents belong to no tenant, so there is no other tenant's object to hide.
 const NOT_IN_MATRIX: &[(&str, &str)] = &[
-    // Billing's routes are walked by tests/api/billing.rs
-    // (billing_is_reached_by_the_buyer_and_above_only): orders and invoices by their
-    // buyer, the accounts above and strangers; credit only by the seller directly above.
-    ("GET", "/v1/orders/{id}"),
+    // Billing's changes are walked by tests/api/billing.rs
+    // (billing_is_reached_by_the_buyer_and_above_only, a_grant_with_billing_...): each
+    // changes the invoice or order for every later cell. Credit is the seller's directly
+    // above only, which the account rows of this matrix do not model.
     ("POST", "/v1/orders/{id}/cancel"),
-    ("GET", "/v1/invoices/{id}"),
-    ("GET", "/v1/invoices/{id}/payments"),
     ("POST", "/v1/invoices/{id}/payments"),
     ("POST", "/v1/invoices/{id}/apply-credit"),
     ("POST", "/v1/invoices/{id}/void"),
