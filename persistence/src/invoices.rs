@@ -181,39 +181,48 @@ pub fn settle(
     Ok(updated == 1)
 }
 
-/// The services due a renewal invoice by `horizon`: active or suspended, renewing
-/// automatically, not being cancelled, sold by one of `sellers` (the resellers with
-/// billing settings; `provider`: top-level accounts' too), and without an invoice for
-/// the period that starts at their `next_due_at`; soonest first. The caller checks each
-/// seller's own window.
+/// The condition of `services_renewal_idx` (migration 000015), word for word, so that
+/// the planner walks that partial index: services that renew and whose current period
+/// was not handled yet. A constant: no value of a request reaches it.
+const RENEWAL_PENDING: &str = "auto_renew AND cancellation IS NULL AND status IN ('active', 'suspended') \
+     AND (renewal_handled_for IS NULL OR renewal_handled_for <> next_due_at)";
+
+/// The services whose renewal of the period starting at their `next_due_at` is not
+/// handled yet and falls due by `horizon`, soonest first: an index walk of
+/// `services_renewal_idx`, stopped after `limit`. The caller checks each seller.
 pub fn services_to_invoice(
     conn: &mut DbConnection,
     horizon: NaiveDateTime,
-    sellers: &[String],
-    provider: bool,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     use crate::schema::services;
-    let sold_by_a_billing_seller = account_table::table.filter(account_table::id.eq(services::owner_id)).filter(
-        account_table::parent_id
-            .eq_any(sellers)
-            .or(account_table::parent_id.is_null().and(provider.into_sql::<diesel::sql_types::Bool>())),
-    );
     let invoiced = invoices::table
         .filter(invoices::service_id.eq(services::id.nullable()))
         .filter(invoices::renewal_period_start.eq(services::next_due_at.nullable()))
         .filter(invoices::status.ne(InvoiceStatus::Void.as_str()));
     Ok(services::table
-        .filter(services::status.eq_any(["active", "suspended"]))
-        .filter(services::auto_renew.eq(true))
-        .filter(services::cancellation.is_null())
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(RENEWAL_PENDING))
         .filter(services::next_due_at.le(horizon))
-        .filter(diesel::dsl::exists(sold_by_a_billing_seller))
         .filter(not(diesel::dsl::exists(invoiced)))
         .order(services::next_due_at.asc())
         .limit(limit)
         .select(services::id)
         .load(conn)?)
+}
+
+/// Marks the service's period starting at `period_start` handled (invoiced, or passed
+/// over because its seller keeps no billing settings): it leaves the renewal index until
+/// `next_due_at` moves on. A moved `next_due_at` makes the mark stale on its own.
+pub fn mark_renewal_handled(
+    conn: &mut DbConnection,
+    service_id: &str,
+    period_start: Option<NaiveDateTime>,
+) -> Result<(), StoreError> {
+    use crate::schema::services;
+    diesel::update(services::table.filter(services::id.eq(service_id)))
+        .set(services::renewal_handled_for.eq(period_start))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Unpaid renewal invoices due before `before`, oldest due first: those a reminder,
@@ -275,6 +284,10 @@ pub fn void_unpaid_renewals(
         .filter(invoices::renewal_period_start.is_not_null())
         .filter(invoices::amount_paid_minor.eq(0_i64));
     let rows: Vec<InvoiceRow> = unpaid.select(InvoiceRow::as_select()).load(conn)?;
+    if !rows.is_empty() {
+        // The period is no longer handled: a withdrawn cancellation invoices it again.
+        mark_renewal_handled(conn, service_id, None)?;
+    }
     diesel::update(unpaid)
         .set((
             invoices::status.eq(InvoiceStatus::Void.as_str()),

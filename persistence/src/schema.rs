@@ -178,6 +178,7 @@ diesel::table! {
         allow_overselling -> Bool,
         password_hash -> Nullable<Text>,
         held -> Bool,
+        renewal_handled_for -> Nullable<Timestamp>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,

@@ -130,3 +130,11 @@ CREATE INDEX credit_transactions_account_idx ON credit_transactions (account_id,
 -- the stored invoice (no foreign key: the column only says what to attach, and SQLite
 -- cannot drop a column a foreign key names).
 ALTER TABLE outbox ADD COLUMN invoice_id TEXT NULL;
+
+-- The worker's renewal scan walks this index in `next_due_at` order: the services that
+-- renew and whose current period was not handled yet (invoiced, or passed over because
+-- their seller keeps no billing settings). `renewal_handled_for` is that period's start.
+ALTER TABLE services ADD COLUMN renewal_handled_for TIMESTAMP NULL;
+CREATE INDEX services_renewal_idx ON services (next_due_at)
+    WHERE auto_renew AND cancellation IS NULL AND status IN ('active', 'suspended')
+        AND (renewal_handled_for IS NULL OR renewal_handled_for <> next_due_at);

@@ -1,3 +1,5 @@
+DROP INDEX services_renewal_idx;
+ALTER TABLE services DROP COLUMN renewal_handled_for;
 ALTER TABLE outbox DROP COLUMN invoice_id;
 DROP TABLE credit_transactions;
 DROP TABLE credit_balances;

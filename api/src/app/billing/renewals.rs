@@ -68,31 +68,44 @@ fn worker_context() -> AuditContext {
 }
 
 async fn issue_due(state: &AppState) -> Result<usize, ApiError> {
-    let due = state
+    let (due, unbilled) = state
         .db
         .run(|conn| {
             let now = time::now();
             let all = settings_store::all(conn)?;
             let Some(longest) = all.iter().map(|(_, settings)| settings.renewal_invoice_days).max() else {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), Vec::new()));
             };
             // Soonest first within the longest window; a seller with a shorter one waits
             // for its services to come into it (checked below).
-            let resellers: Vec<String> = all.iter().filter_map(|(seller, _)| seller.clone()).collect();
-            let provider = all.iter().any(|(seller, _)| seller.is_none());
             let horizon = now + Duration::days(i64::from(longest));
-            let ids = invoice_store::services_to_invoice(conn, horizon, &resellers, provider, BATCH)?;
+            let ids = invoice_store::services_to_invoice(conn, horizon, BATCH)?;
             let mut sellers = Sellers(all.into_iter().map(|(seller, settings)| (seller, Some(settings))).collect());
-            let mut due = Vec::new();
+            let (mut due, mut unbilled) = (Vec::new(), Vec::new());
             for id in ids {
                 let Some(service) = service_store::find(conn, &id)? else { continue };
-                if sellers.window_open(conn, &service, now)? {
-                    due.push(id);
+                match sellers.window(conn, &service, now)? {
+                    Window::Open => due.push(id),
+                    Window::NotYet => {}
+                    Window::NoSettings => unbilled.push((id, service.next_due_at)),
                 }
             }
-            Ok(due)
+            Ok((due, unbilled))
         })
         .await?;
+    // A seller without settings invoices nothing: its services leave the scan until
+    // their next period (settings set meanwhile apply from then on).
+    if !unbilled.is_empty() {
+        state
+            .db
+            .write(move |conn| {
+                for (id, period_start) in &unbilled {
+                    invoice_store::mark_renewal_handled(conn, id, Some(*period_start))?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
     let mut issued = 0;
     for id in due {
         let (config, provisioner) = (state.config.clone(), state.provisioner.clone());
@@ -104,6 +117,13 @@ async fn issue_due(state: &AppState) -> Result<usize, ApiError> {
         }
     }
     Ok(issued)
+}
+
+/// Where a service stands to its seller's renewal window.
+enum Window {
+    Open,
+    NotYet,
+    NoSettings,
 }
 
 /// The sellers' settings, read once per round.
@@ -119,18 +139,21 @@ impl Sellers {
         Ok(self.0.get(&seller_id).and_then(Option::as_ref))
     }
 
-    /// Whether the service's seller invoices it by now (a seller without settings
-    /// invoices nothing).
-    fn window_open(
+    /// Whether the service's seller invoices it by now.
+    fn window(
         &mut self,
         conn: &mut DbConnection,
         service: &ServiceRow,
         now: NaiveDateTime,
-    ) -> Result<bool, ApiError> {
-        let Some(owner) = account_store::find(conn, &service.owner_id)? else { return Ok(false) };
-        Ok(self
-            .of(conn, owner.parent_id)?
-            .is_some_and(|settings| rules::invoice_due(service.next_due_at, settings.renewal_invoice_days, now)))
+    ) -> Result<Window, ApiError> {
+        let Some(owner) = account_store::find(conn, &service.owner_id)? else { return Ok(Window::NotYet) };
+        Ok(match self.of(conn, owner.parent_id)? {
+            None => Window::NoSettings,
+            Some(settings) if rules::invoice_due(service.next_due_at, settings.renewal_invoice_days, now) => {
+                Window::Open
+            }
+            Some(_) => Window::NotYet,
+        })
     }
 }
 
@@ -145,7 +168,7 @@ fn issue_for(
 ) -> Result<bool, ApiError> {
     let Some(service) = service_store::find(conn, id)? else { return Ok(false) };
     if !rules::renews(service.status, service.auto_renew, service.has_pending_cancellation())
-        || !Sellers::default().window_open(conn, &service, now)?
+        || !matches!(Sellers::default().window(conn, &service, now)?, Window::Open)
         || invoice_store::renewal_issued(conn, &service.id, service.next_due_at)?
     {
         return Ok(false);
@@ -175,6 +198,7 @@ fn issue_for(
             now,
         },
     )?;
+    invoice_store::mark_renewal_handled(conn, &service.id, Some(service.next_due_at))?;
     if invoice.status == InvoiceStatus::Paid {
         renewal_paid(conn, provisioner, &context, &invoice, now)?;
         return Ok(true);
