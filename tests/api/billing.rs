@@ -399,6 +399,27 @@ both_backends!(billing_is_reached_by_the_buyer_and_above_only, |server| {
         }
         let cancel = server.post(&format!("/v1/orders/{order_id}/cancel"), Some(&account.token), json!({}));
         assert_eq!(cancel.status, 404);
+        // The invoice's changes: another tenant's invoice is 404 to a seller, and a
+        // customer is refused before any lookup.
+        let refused = if account.login == "stranger" { (403, "forbidden") } else { (404, "not_found") };
+        for (path, body) in [
+            ("payments", json!({"amount_minor": 100, "method": "cash"})),
+            ("void", json!({})),
+            ("credit-note", json!({"reason": "x"})),
+        ] {
+            let response = server.post(&format!("/v1/invoices/{invoice_id}/{path}"), Some(&account.token), body);
+            assert_eq!((response.status, response.code()), refused, "{} {path}", account.login);
+        }
+        let applied = server.post(&format!("/v1/invoices/{invoice_id}/apply-credit"), Some(&account.token), json!({}));
+        assert_eq!((applied.status, applied.code()), (404, "not_found"), "{}", account.login);
+        let adjusted = server.post(
+            &format!("/v1/customers/{}/credit", shop.customer.id),
+            Some(&account.token),
+            json!({"amount_minor": 100, "currency": "EUR", "reason": "x"}),
+        );
+        assert_eq!(adjusted.status, refused.0, "{}", account.login);
+        let log = server.get(&format!("/v1/customers/{}/credit/transactions", shop.customer.id), Some(&account.token));
+        assert_eq!(log.status, refused.0, "{}", account.login);
         assert_eq!(
             server.get(&format!("/v1/customers/{}/credit", shop.customer.id), Some(&account.token)).status,
             if account.login == "stranger" { 403 } else { 404 }
@@ -420,6 +441,9 @@ both_backends!(billing_is_reached_by_the_buyer_and_above_only, |server| {
         assert_eq!(server.get("/v1/orders", Some(&account.token)).ids(), vec![order_id.clone()], "{}", account.login);
     }
     assert!(server.get("/v1/invoices", Some(&other.token)).ids().is_empty());
+    // Credit is kept by the seller directly above: the operator further up is refused.
+    let above = server.get(&format!("/v1/customers/{}/credit", shop.customer.id), Some(&shop.operator.token));
+    assert_eq!((above.status, above.code()), (403, "forbidden"));
     // Only the issuing seller records payments; customers keep no settings.
     let by_operator = pay(&server, &shop.operator, &invoice_id, 100, "op");
     assert_eq!((by_operator.status, by_operator.code()), (403, "forbidden"));
