@@ -6,12 +6,11 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
-use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::billing::document::{BuyerSnapshot, InvoiceStatus, SellerSnapshot};
 use hostadmin_domain::billing::ledger::InvoiceKind;
 use hostadmin_domain::billing::totals::InvoiceLine;
 use hostadmin_domain::money::Currency;
-use hostadmin_domain::policy::{Below, Reach, Relation};
+use hostadmin_domain::policy::{Reach, Relation};
 
 use crate::accounts::escape_like;
 use crate::authorizations::{self, GrantedServices};
@@ -19,7 +18,8 @@ use crate::columns::{Json, Text};
 use crate::connection::DbConnection;
 use crate::counters;
 use crate::error::StoreError;
-use crate::schema::{account_tree, accounts as account_table, invoices};
+use crate::reach::reached;
+use crate::schema::invoices;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invoices, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
@@ -330,41 +330,6 @@ pub struct InvoiceFilter {
     pub before_id: Option<String>,
 }
 
-type Backend = <DbConnection as diesel::Connection>::Backend;
-type Condition<'a> = Box<dyn BoxableExpression<invoices::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
-
-/// The invoices the actor reaches: its own, those of the accounts below it, and those
-/// about services granted to it with `billing`.
-fn visible<'a>(reach: &'a Reach, granted: &'a GrantedServices) -> Condition<'a> {
-    let own = invoices::buyer_id.eq(&reach.account_id);
-    let mut condition: Condition<'a> = match reach.below {
-        Below::AllButOperators => Box::new(
-            own.or(not(invoices::buyer_id.eq_any(
-                account_table::table
-                    .filter(account_table::kind.eq(AccountKind::Operator.as_str()))
-                    .select(account_table::id),
-            ))),
-        ),
-        Below::Subtree => Box::new(
-            own.or(diesel::dsl::exists(
-                account_tree::table
-                    .filter(account_tree::ancestor_id.eq(&reach.account_id))
-                    .filter(account_tree::descendant_id.eq(invoices::buyer_id)),
-            )),
-        ),
-        Below::Nobody => Box::new(own),
-    };
-    if !granted.every_service_of.is_empty() {
-        condition = Box::new(
-            condition.or(invoices::buyer_id.eq_any(&granted.every_service_of).and(invoices::service_id.is_not_null())),
-        );
-    }
-    if !granted.selected.is_empty() {
-        condition = Box::new(condition.or(invoices::service_id.assume_not_null().eq_any(&granted.selected)));
-    }
-    condition
-}
-
 /// The invoice with the actor's relation to its buyer, if the actor reaches it.
 pub fn find_in_reach(
     conn: &mut DbConnection,
@@ -384,7 +349,7 @@ pub fn list_in_reach(
     filter: &InvoiceFilter,
     limit: i64,
 ) -> Result<Vec<InvoiceRow>, StoreError> {
-    let mut query = invoices::table.filter(visible(reach, granted)).into_boxed();
+    let mut query = invoices::table.filter(reached!(invoices, buyer_id, service_id, reach, granted)).into_boxed();
     if let Some(status) = filter.status {
         query = query.filter(invoices::status.eq(status.as_str()));
     }

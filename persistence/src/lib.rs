@@ -37,6 +37,7 @@ pub mod outbox;
 pub mod payments;
 pub mod plans;
 pub mod provisioning_states;
+mod reach;
 pub mod restrictions;
 pub mod schema;
 pub mod services;

@@ -3,19 +3,18 @@
 //! order's service.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::not;
 use diesel::prelude::*;
-use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::billing::ledger::{OrderStatus, PricedItem};
 use hostadmin_domain::money::Currency;
-use hostadmin_domain::policy::{Below, Reach, Relation};
+use hostadmin_domain::policy::{Reach, Relation};
 
 use crate::authorizations::{self, GrantedServices};
 use crate::columns::{Json, Text};
 use crate::connection::DbConnection;
 use crate::counters;
 use crate::error::StoreError;
-use crate::schema::{account_tree, accounts as account_table, orders};
+use crate::reach::reached;
+use crate::schema::orders;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
@@ -138,41 +137,6 @@ pub struct OrderFilter {
     pub before_id: Option<String>,
 }
 
-type Backend = <DbConnection as diesel::Connection>::Backend;
-type Condition<'a> = Box<dyn BoxableExpression<orders::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
-
-/// The orders the actor reaches: its own, those of the accounts below it, and those
-/// about services granted to it with `billing`.
-fn visible<'a>(reach: &'a Reach, granted: &'a GrantedServices) -> Condition<'a> {
-    let own = orders::buyer_id.eq(&reach.account_id);
-    let mut condition: Condition<'a> = match reach.below {
-        Below::AllButOperators => Box::new(
-            own.or(not(orders::buyer_id.eq_any(
-                account_table::table
-                    .filter(account_table::kind.eq(AccountKind::Operator.as_str()))
-                    .select(account_table::id),
-            ))),
-        ),
-        Below::Subtree => Box::new(
-            own.or(diesel::dsl::exists(
-                account_tree::table
-                    .filter(account_tree::ancestor_id.eq(&reach.account_id))
-                    .filter(account_tree::descendant_id.eq(orders::buyer_id)),
-            )),
-        ),
-        Below::Nobody => Box::new(own),
-    };
-    if !granted.every_service_of.is_empty() {
-        condition = Box::new(
-            condition.or(orders::buyer_id.eq_any(&granted.every_service_of).and(orders::service_id.is_not_null())),
-        );
-    }
-    if !granted.selected.is_empty() {
-        condition = Box::new(condition.or(orders::service_id.assume_not_null().eq_any(&granted.selected)));
-    }
-    condition
-}
-
 /// The order with the actor's relation to its buyer, if the actor reaches it.
 pub fn find_in_reach(
     conn: &mut DbConnection,
@@ -192,7 +156,7 @@ pub fn list_in_reach(
     filter: &OrderFilter,
     limit: i64,
 ) -> Result<Vec<OrderRow>, StoreError> {
-    let mut query = orders::table.filter(visible(reach, granted)).into_boxed();
+    let mut query = orders::table.filter(reached!(orders, buyer_id, service_id, reach, granted)).into_boxed();
     if let Some(buyer) = &filter.buyer_id {
         query = query.filter(orders::buyer_id.eq(buyer));
     }

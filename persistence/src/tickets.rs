@@ -4,20 +4,20 @@
 //! from a counter row per seller.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::not;
 use diesel::prelude::*;
 use hostadmin_domain::accounts::AccountKind;
 use hostadmin_domain::authorizations::Permission;
-use hostadmin_domain::policy::{Below, Reach, Relation};
+use hostadmin_domain::policy::{Reach, Relation};
 use hostadmin_domain::support::{Direction, Priority, Side, TicketStatus};
 
 use crate::accounts::{self, escape_like};
-use crate::authorizations::{self, GrantedServices};
+use crate::authorizations;
 use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::counters;
 use crate::error::StoreError;
-use crate::schema::{account_tree, accounts as account_table};
+use crate::reach::reached;
+use crate::schema::accounts as account_table;
 use crate::schema::{ticket_messages, tickets};
 
 /// A ticket as stored.
@@ -114,43 +114,6 @@ pub fn find_in_reach(
     Ok((!permissions.is_empty()).then_some((row, Relation::Grantee(permissions))))
 }
 
-type Backend = <DbConnection as diesel::Connection>::Backend;
-type Condition<'a> = Box<dyn BoxableExpression<tickets::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
-
-/// The tickets the actor reaches: its own, those of the accounts below it (for operators
-/// every non-operator's), and those about services granted to it with `support`.
-fn visible<'a>(reach: &'a Reach, granted: &'a GrantedServices) -> Condition<'a> {
-    let own = tickets::customer_id.eq(&reach.account_id);
-    let mut condition: Condition<'a> = match reach.below {
-        Below::AllButOperators => Box::new(
-            own.or(not(tickets::customer_id.eq_any(
-                account_table::table
-                    .filter(account_table::kind.eq(AccountKind::Operator.as_str()))
-                    .select(account_table::id),
-            ))),
-        ),
-        // A correlated EXISTS, as for services: both backends walk the id index back
-        // from the cursor instead of sorting everything in reach on every page.
-        Below::Subtree => Box::new(
-            own.or(diesel::dsl::exists(
-                account_tree::table
-                    .filter(account_tree::ancestor_id.eq(&reach.account_id))
-                    .filter(account_tree::descendant_id.eq(tickets::customer_id)),
-            )),
-        ),
-        Below::Nobody => Box::new(own),
-    };
-    if !granted.every_service_of.is_empty() {
-        condition = Box::new(
-            condition.or(tickets::customer_id.eq_any(&granted.every_service_of).and(tickets::service_id.is_not_null())),
-        );
-    }
-    if !granted.selected.is_empty() {
-        condition = Box::new(condition.or(tickets::service_id.assume_not_null().eq_any(&granted.selected)));
-    }
-    condition
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
     pub status: Option<TicketStatus>,
@@ -169,7 +132,7 @@ pub fn list_in_reach(
     limit: i64,
 ) -> Result<Vec<TicketRow>, StoreError> {
     let granted = authorizations::granted_services(conn, reach, Permission::Support)?;
-    let mut query = tickets::table.filter(visible(reach, &granted)).into_boxed();
+    let mut query = tickets::table.filter(reached!(tickets, customer_id, service_id, reach, &granted)).into_boxed();
     if let Some(status) = filter.status {
         query = query.filter(tickets::status.eq(status.as_str()));
     }
