@@ -73,8 +73,13 @@ pub fn prepare_database(config: &Config) -> Result<()> {
 pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
     let secrets = config.load_secrets()?;
     let pool = open_database(&config)?;
+    let sealer = hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key);
+    let acme_account = config.drivers.acme.as_ref().and_then(|acme| {
+        let mut conn = pool.get().map_err(|error| tracing::warn!(error = %error, "reading the ACME account")).ok()?;
+        crate::app::acme_orders::stored_account(&mut conn, &sealer, &acme.directory_url)
+    });
     let db = Db::new(pool, config.database_pool_size, config.database_timeouts.statement);
-    let drivers = crate::drivers::Configured::new(&config.drivers, None)?;
+    let drivers = crate::drivers::Configured::new(&config.drivers, acme_account)?;
     let provisioner = crate::app::driven::Driven::wrap(crate::app::provisioning::driver(config.provisioner), &drivers);
     let state = AppState {
         tokens: TokenService::new(&secrets.jwt, config.access_token_ttl_seconds),
@@ -83,7 +88,7 @@ pub fn state(config: Config) -> Result<(web::Data<AppState>, Db)> {
         db: db.clone(),
         provisioner,
         drivers,
-        sealer: hostadmin_domain::sealing::Sealer::new(&secrets.encryption_key),
+        sealer,
         status_page: Default::default(),
         config: Arc::new(config),
     };

@@ -15,7 +15,9 @@
 //!   `claimed_by`/`lease_until`), carried out, their progress saved step by step; a
 //!   crashed worker's job is taken over when its lease runs out. `provision` jobs (a
 //!   deferring provisioner's operations) are carried out through the provisioner and
-//!   retried with a growing delay (crate::app::provisioning).
+//!   retried with a growing delay (crate::app::provisioning); `certificate.acme` jobs
+//!   order certificates from the ACME CA (crate::app::acme_orders), whose renewals,
+//!   30 days before expiry, are queued every round.
 //!
 //! - mail (every `worker_interval_ms`): the outbox, claimed per mail with a lease as jobs
 //!   are, sent by SMTP or written as `.eml` files (crate::mail::delivery), retried with a
@@ -228,6 +230,14 @@ async fn due_work(state: &Arc<AppState>, settings: &Settings, worker: &str) -> V
         Err(error) => {
             tracing::warn!(error = %error, "recurring billing failed; trying again next round");
             failed.push("recurring billing");
+        }
+    }
+    match crate::app::acme_orders::renew_due(state).await {
+        Ok(0) => {}
+        Ok(started) => tracing::info!(certificates = started, "certificate renewals started"),
+        Err(error) => {
+            tracing::warn!(error = %error, "starting certificate renewals failed; trying again next round");
+            failed.push("certificate renewals");
         }
     }
     if !end_due_periods(&state.db, settings.grace).await {

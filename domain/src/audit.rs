@@ -113,6 +113,14 @@ pub const CERTIFICATE_UPLOAD: &str = "certificate.upload";
 /// A key pair and CSR were made; the key stays sealed on the server.
 pub const CERTIFICATE_CSR: &str = "certificate.csr";
 pub const CERTIFICATE_DELETE: &str = "certificate.delete";
+/// A certificate was ordered from the ACME CA (by an actor, or for a hosting domain when
+/// it was added); the worker carries the order out.
+pub const CERTIFICATE_ACME_ORDER: &str = "certificate.acme_order";
+/// The worker's outcomes of an ACME order, without an actor: the certificate was issued
+/// (or renewed), the CA refused it (the details carry its reason), or a renewal was due.
+pub const CERTIFICATE_ISSUED: &str = "certificate.issued";
+pub const CERTIFICATE_FAILED: &str = "certificate.failed";
+pub const CERTIFICATE_RENEWAL: &str = "certificate.renewal";
 
 /// A webhook endpoint was created, changed (URL, filters, description, enabled),
 /// removed, or given a new secret (the old one signs along for 24 hours); events never

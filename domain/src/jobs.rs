@@ -9,6 +9,8 @@ pub enum JobKind {
     ServicesBulk,
     /// An operation a deferring provisioner left to the worker.
     Provision,
+    /// A certificate ordered from the ACME CA (a first order or a renewal).
+    CertificateOrder,
 }
 
 impl JobKind {
@@ -16,11 +18,12 @@ impl JobKind {
         match self {
             Self::ServicesBulk => "services.bulk",
             Self::Provision => "provision",
+            Self::CertificateOrder => "certificate.acme",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::ServicesBulk, Self::Provision].into_iter().find(|kind| kind.as_str() == text)
+        [Self::ServicesBulk, Self::Provision, Self::CertificateOrder].into_iter().find(|kind| kind.as_str() == text)
     }
 }
 
@@ -70,7 +73,7 @@ mod tests {
 
     #[test]
     fn names_read_back_as_what_they_name() {
-        for kind in [JobKind::ServicesBulk, JobKind::Provision] {
+        for kind in [JobKind::ServicesBulk, JobKind::Provision, JobKind::CertificateOrder] {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
         }
         for status in [JobStatus::Queued, JobStatus::Running, JobStatus::Done, JobStatus::Failed] {

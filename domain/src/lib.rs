@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authorizations;
 pub mod billing;
 pub mod catalog;
+pub mod certificates;
 pub mod credentials;
 pub mod databases;
 pub mod dns;

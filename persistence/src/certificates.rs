@@ -1,11 +1,15 @@
 //! TLS certificates of a service. A row is either a pending CSR (the key made here,
 //! `certificate_pem` null) or a certificate (uploaded with its key, or the signed
 //! certificate of a pending CSR, which then becomes that row). The private key is
-//! always stored sealed.
+//! always stored sealed. An ACME order is a row without a certificate and without a key
+//! until the worker stores both; a failed order keeps the CA's reason in `failure`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use hostadmin_domain::certificates::{CertificateSource, CertificateStatus};
+
+use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::certificates;
@@ -29,6 +33,18 @@ pub struct CertificateRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = Text<CertificateSource>)]
+    pub source: CertificateSource,
+    /// Why the last ACME order failed for good (the CA's reason).
+    pub failure: Option<String>,
+    /// When an ACME certificate is ordered again; none while an order runs.
+    pub renew_at: Option<NaiveDateTime>,
+}
+
+impl CertificateRow {
+    pub fn status(&self) -> CertificateStatus {
+        CertificateStatus::of(self.certificate_pem.is_some(), self.failure.is_some())
+    }
 }
 
 type Columns = (
@@ -48,6 +64,9 @@ type Columns = (
     certificates::version,
     certificates::created_at,
     certificates::updated_at,
+    certificates::source,
+    certificates::failure,
+    certificates::renew_at,
 );
 const COLUMNS: Columns = (
     certificates::id,
@@ -66,6 +85,9 @@ const COLUMNS: Columns = (
     certificates::version,
     certificates::created_at,
     certificates::updated_at,
+    certificates::source,
+    certificates::failure,
+    certificates::renew_at,
 );
 
 /// What a certificate (as opposed to a pending CSR) adds.
@@ -81,10 +103,12 @@ pub struct Issued {
     pub chain_pem: Option<String>,
 }
 
-/// A new row: a pending CSR (`issued` none, `csr_pem` some) or an uploaded certificate.
+/// A new row: a pending CSR (`issued` none, `csr_pem` some), an uploaded certificate,
+/// or an ACME order (neither, and no key yet).
 #[derive(Debug, Clone)]
 pub struct NewCertificate {
     pub id: String,
+    pub source: CertificateSource,
     pub service_id: String,
     /// For a CSR: the names it asks for.
     pub common_name: String,
@@ -116,6 +140,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewCertificate) -> Result<(), Store
             certificates::version.eq(1_i64),
             certificates::created_at.eq(new.now),
             certificates::updated_at.eq(new.now),
+            certificates::source.eq(new.source.as_str()),
         ))
         .execute(conn)?;
     Ok(())
@@ -140,6 +165,7 @@ pub fn find_pending_by_key(
     Ok(certificates::table
         .filter(certificates::service_id.eq(service_id))
         .filter(certificates::public_key_sha256.eq(public_key_sha256))
+        .filter(certificates::source.eq(CertificateSource::Csr.as_str()))
         .filter(certificates::certificate_pem.is_null())
         .order(certificates::id.asc())
         .select(COLUMNS)
@@ -176,6 +202,106 @@ pub fn complete(
     ))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// What an ACME order brings: the certificate, its new key sealed, and when it is ordered
+/// again.
+#[derive(Debug, Clone)]
+pub struct Ordered {
+    pub issued: Issued,
+    pub public_key_sha256: String,
+    pub private_key_sealed: String,
+    pub renew_at: NaiveDateTime,
+}
+
+/// Stores what an ACME order brought on the row, if it is still at `version` (a first
+/// order, or a renewal replacing the certificate and key it had); answers whether it did.
+pub fn store_ordered(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i64,
+    ordered: &Ordered,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let issued = &ordered.issued;
+    let updated = diesel::update(
+        certificates::table
+            .filter(certificates::id.eq(id))
+            .filter(certificates::version.eq(version))
+            .filter(certificates::source.eq(CertificateSource::Acme.as_str())),
+    )
+    .set((
+        (
+            certificates::common_name.eq(&issued.common_name),
+            certificates::sans.eq(&issued.sans),
+            certificates::subject.eq(&issued.subject),
+            certificates::issuer.eq(&issued.issuer),
+            certificates::not_before.eq(issued.not_before),
+            certificates::not_after.eq(issued.not_after),
+            certificates::certificate_pem.eq(&issued.certificate_pem),
+            certificates::chain_pem.eq(&issued.chain_pem),
+        ),
+        (
+            certificates::public_key_sha256.eq(&ordered.public_key_sha256),
+            certificates::private_key_sealed.eq(&ordered.private_key_sealed),
+            certificates::failure.eq(None::<String>),
+            certificates::renew_at.eq(Some(ordered.renew_at)),
+            certificates::version.eq(version + 1),
+            certificates::updated_at.eq(now),
+        ),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Records that an ACME order for the row failed for good with `reason`, if the row is
+/// still at `version`; `retry_at`: when an issued certificate's renewal is tried again.
+pub fn store_failure(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i64,
+    reason: &str,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated =
+        diesel::update(certificates::table.filter(certificates::id.eq(id)).filter(certificates::version.eq(version)))
+            .set((
+                certificates::failure.eq(reason),
+                certificates::renew_at.eq(retry_at),
+                certificates::version.eq(version + 1),
+                certificates::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// ACME certificates whose renewal is due at `now`, the earliest first: `(id, service_id,
+/// renew_at)`. The query is the partial index `certificates_renew_idx`, walked from its
+/// start.
+pub fn due_for_renewal(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(String, String, NaiveDateTime)>, StoreError> {
+    let due: Vec<(String, String, Option<NaiveDateTime>)> = certificates::table
+        .filter(certificates::renew_at.is_not_null())
+        .filter(certificates::renew_at.le(now))
+        .order(certificates::renew_at.asc())
+        .limit(limit)
+        .select((certificates::id, certificates::service_id, certificates::renew_at))
+        .load(conn)?;
+    Ok(due.into_iter().filter_map(|(id, service, at)| Some((id, service, at?))).collect())
+}
+
+/// Takes the renewal of the row due at `due` for this transaction (its `renew_at` cleared
+/// while the order runs); false when another worker took it first.
+pub fn take_renewal(conn: &mut DbConnection, id: &str, due: NaiveDateTime) -> Result<bool, StoreError> {
+    let taken =
+        diesel::update(certificates::table.filter(certificates::id.eq(id)).filter(certificates::renew_at.eq(due)))
+            .set(certificates::renew_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+    Ok(taken == 1)
 }
 
 /// The service's rows, newest first, after the cursor.

@@ -31,6 +31,7 @@ use hostadmin_domain::billing::ledger::{InvoiceKind, OrderStatus, PaymentMethod,
 use hostadmin_domain::billing::settings::BillingSettings;
 use hostadmin_domain::billing::totals::InvoiceLine;
 use hostadmin_domain::catalog::{Addon, BillingCycle, Price, Quotas, ServiceKind};
+use hostadmin_domain::certificates::CertificateSource;
 use hostadmin_domain::credentials::EmailTokenPurpose;
 use hostadmin_domain::holds::HoldKind;
 use hostadmin_domain::jobs::{JobKind, JobStatus};
@@ -99,6 +100,7 @@ text_column! {
     InvoiceKind => "invoice kind",
     InvoiceStatus => "invoice status",
     PaymentMethod => "payment method",
+    CertificateSource => "certificate source",
 }
 
 impl From<Text<Currency>> for Currency {

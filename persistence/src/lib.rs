@@ -4,6 +4,7 @@
 //! Everything here is synchronous; the API runs it off the async workers.
 
 pub mod accounts;
+pub mod acme_accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod authorizations;

@@ -427,6 +427,17 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        source -> Text,
+        failure -> Nullable<Text>,
+        renew_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    acme_accounts (directory_url) {
+        directory_url -> Text,
+        credentials_sealed -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -738,6 +749,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ftp_users,
     databases,
     certificates,
+    acme_accounts,
     webhooks,
     webhook_deliveries,
     login_links,

@@ -11,11 +11,14 @@ mod support;
 #[allow(dead_code)]
 #[path = "../drivers/dns_wire.rs"]
 mod dns_wire;
+#[path = "../drivers/pebble.rs"]
+mod pebble;
 #[allow(dead_code)]
 #[path = "../drivers/servers.rs"]
 mod servers;
 
 mod account_holds;
+mod acme;
 mod api_keys;
 mod audit;
 mod auth;

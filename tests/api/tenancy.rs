@@ -393,6 +393,13 @@ const ROUTES: &[Route] = &[
         success: 422,
     },
     Route {
+        method: "POST",
+        path: "/v1/services/{id}/certificates/acme",
+        body: Some(|| json!({"names": 5})),
+        target: Target::Service,
+        success: 422,
+    },
+    Route {
         method: "GET",
         path: "/v1/services/{id}/mailboxes/{sub}",
         body: None,

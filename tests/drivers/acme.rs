@@ -4,16 +4,12 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::ServerCertVerifier as _;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-
 use hostadmin::certificates::{key_matches, parse_certificate, parse_private_key};
 use hostadmin::drivers::acme::Acme;
-use hostadmin::drivers::http_client::{client, pem_certificates};
 use hostadmin::drivers::{CertificateDriver as _, CertificateName, DnsDriver as _, DriverError, ZoneSpec};
 use hostadmin_domain::dns::{DnsRecord, RecordInput, ZoneSettings};
 
-use crate::pebble::PebbleServer;
+use crate::pebble::{verify, PebbleServer};
 use crate::servers::PowerDnsServer;
 
 const ZONE: &str = "shop.test";
@@ -64,27 +60,6 @@ fn acme(pdns: &PowerDnsServer, pebble: &PebbleServer, credentials: Option<hostad
     .unwrap()
 }
 
-/// pebble's issuing root, from its management interface.
-async fn issuing_root(pebble: &PebbleServer) -> CertificateDer<'static> {
-    let http = client(pem_certificates(pebble.tls_root_pem.as_bytes()).unwrap()).unwrap();
-    let pem = http.get(format!("{}/roots/0", pebble.management_url)).send().await.unwrap().text().await.unwrap();
-    pem_certificates(pem.as_bytes()).unwrap().remove(0)
-}
-
-/// Verifies `chain_pem` (leaf first) for `name` against `root`, as a TLS client would.
-fn verify(chain_pem: &str, root: &CertificateDer<'static>, name: &str) -> Result<(), rustls::Error> {
-    let mut chain = pem_certificates(chain_pem.as_bytes()).unwrap();
-    let leaf = chain.remove(0);
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(root.clone()).unwrap();
-    #[allow(deprecated)] // ring, as the drivers use it
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
-    let server = ServerName::try_from(name.to_owned()).unwrap();
-    verifier.verify_server_cert(&leaf, &chain, &server, &[], UnixTime::now()).map(drop)
-}
-
 #[tokio::test]
 async fn a_certificate_for_shop_test_is_issued_through_dns_01_and_verifies_against_pebble_s_root() {
     let Some((pdns, pebble)) = servers().await else { return };
@@ -99,7 +74,7 @@ async fn a_certificate_for_shop_test_is_issued_through_dns_01_and_verifies_again
     let key = parse_private_key(issued.private_key_pem.expose()).unwrap();
     assert!(key_matches(&leaf, &key), "the key is the certificate's");
 
-    let root = issuing_root(&pebble).await;
+    let root = pebble.issuing_root().await;
     for name in ["shop.test", "www.shop.test"] {
         verify(&issued.chain_pem, &root, name).unwrap_or_else(|e| panic!("{name}: {e}"));
     }

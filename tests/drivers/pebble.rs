@@ -3,6 +3,12 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
+use std::sync::Arc;
+
+use rustls::client::danger::ServerCertVerifier as _;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+use hostadmin::drivers::http_client::{client, pem_certificates};
 
 use crate::servers::{configs, free_port, installed, skip, spawn, wait_for, Process};
 
@@ -63,6 +69,29 @@ impl PebbleServer {
             _dir: dir,
         })
     }
+}
+
+impl PebbleServer {
+    /// pebble's issuing root, from its management interface.
+    pub async fn issuing_root(&self) -> CertificateDer<'static> {
+        let http = client(pem_certificates(self.tls_root_pem.as_bytes()).unwrap()).unwrap();
+        let pem = http.get(format!("{}/roots/0", self.management_url)).send().await.unwrap().text().await.unwrap();
+        pem_certificates(pem.as_bytes()).unwrap().remove(0)
+    }
+}
+
+/// Verifies `chain_pem` (leaf first) for `name` against `root`, as a TLS client would.
+pub fn verify(chain_pem: &str, root: &CertificateDer<'static>, name: &str) -> Result<(), rustls::Error> {
+    let mut chain = pem_certificates(chain_pem.as_bytes()).unwrap();
+    let leaf = chain.remove(0);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    #[allow(deprecated)] // ring, as the drivers use it
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
+    let server = ServerName::try_from(name.to_owned()).unwrap();
+    verifier.verify_server_cert(&leaf, &chain, &server, &[], UnixTime::now()).map(drop)
 }
 
 /// A CA and a certificate for pebble's HTTPS (127.0.0.1 and localhost), made fresh so

@@ -1,4 +1,5 @@
-//! Background jobs: bulk actions above the synchronous limit and deferred provisioning.
+//! Background jobs: bulk actions above the synchronous limit, deferred provisioning and
+//! ACME certificate orders.
 //!
 //! A job is claimed with a lease (a conditional update on `claimed_by`/`lease_until`), so
 //! two workers never take the same job and a dead worker's job comes back when its lease
@@ -26,7 +27,7 @@ use hostadmin_persistence::jobs::{self as job_store, JobRow};
 use hostadmin_persistence::restrictions as restriction_store;
 
 use crate::app::bulk::{self, BulkItemResult, JobParams};
-use crate::app::provision_jobs;
+use crate::app::{acme_orders, provision_jobs};
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
@@ -61,6 +62,7 @@ pub async fn work_on_jobs(state: &AppState, worker: &str) -> Result<usize, ApiEr
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
         let ended = match job.kind {
             JobKind::Provision => provision_jobs::work_on(state, worker, job).await?,
+            JobKind::CertificateOrder => acme_orders::work_on(state, worker, job).await?,
             JobKind::ServicesBulk => work_on(state, worker, job).await?,
         };
         if ended {

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod account_recovery;
 pub mod accounts;
+pub mod acme_orders;
 pub mod api_keys;
 pub mod audit;
 pub mod authorizations;

@@ -31,7 +31,7 @@ pub const MAX_ATTEMPTS: i32 = 10;
 const MAX_RETRY_DELAY_SECONDS: i64 = 300;
 
 /// How long to wait before attempt `attempts + 1`: 5 s, 10 s, 20 s, ... at most 5 min.
-fn retry_delay(attempts: i32) -> Duration {
+pub fn retry_delay(attempts: i32) -> Duration {
     let exponent = u32::try_from(attempts.clamp(1, 10) - 1).unwrap_or(0);
     Duration::seconds((5_i64 << exponent).min(MAX_RETRY_DELAY_SECONDS))
 }

@@ -343,6 +343,14 @@ impl CertificateDriver for Acme {
     fn issue<'a>(&'a self, names: &'a [CertificateName]) -> BoxFuture<'a, Result<IssuedCertificate, DriverError>> {
         self.order(names).boxed()
     }
+
+    fn new_account(&self) -> Option<(String, Password)> {
+        self.take_new_credentials().map(|credentials| (self.directory_url.clone(), credentials))
+    }
+
+    fn directory_url(&self) -> &str {
+        &self.directory_url
+    }
 }
 
 /// When a rate-limited order may be tried again: the CA's hint, or an hour (the window

@@ -205,6 +205,15 @@ pub trait CertificateDriver: Send + Sync {
     /// key. A CA's refusal is [`DriverError::Refused`] with its problem detail;
     /// `rateLimited` is [`DriverError::RateLimited`].
     fn issue<'a>(&'a self, names: &'a [CertificateName]) -> BoxFuture<'a, Result<IssuedCertificate, DriverError>>;
+
+    /// An account the driver made at its CA since the last call, once: the CA's
+    /// directory URL and the account's credentials, for the caller to seal and keep.
+    fn new_account(&self) -> Option<(String, Password)> {
+        None
+    }
+
+    /// The CA's directory URL: the key the driver's account is kept under.
+    fn directory_url(&self) -> &str;
 }
 
 /// The drivers the configuration chose; `None`: the built-in one (the resource is

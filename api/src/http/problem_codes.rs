@@ -59,6 +59,7 @@ pub const ALL: &[ProblemCode] = &[
     code("attachment_in_use", "409", "The attachment is already on a message.", "Upload the file again to send it twice."),
     code("webhook_disabled", "409", "The webhook endpoint is disabled.", "Enable it first."),
     code("not_failed", "409", "Only a resource whose provisioning failed can be retried.", "Read its `provisioning` state; a pending one is being carried out."),
+    code("acme_not_configured", "409", "This installation orders no certificates automatically: no ACME CA is configured.", "Upload a certificate, or make a CSR and upload its signed certificate; the operator sets `HOSTADMIN_ACME_DIRECTORY_URL` (docs/drivers.md)."),
     code("billing_not_configured", "409", "The seller has not set its billing settings, so it cannot issue invoices yet.", "The seller sets them with `PUT /v1/billing/settings`."),
     code("insufficient_credit", "409", "The account's credit in that currency is less than the amount (or none).", "Pay the invoice another way, or take less."),
     code("idempotency_in_progress", "409", "A request with this `Idempotency-Key` is still running.", "Wait and send it again: the first answer is replayed."),

@@ -1,6 +1,7 @@
-//! `/v1/services/{id}/certificates` (crate::app::hosting::certificates): TLS
-//! certificates of a hosting service, uploaded with their key or made from a CSR whose
-//! key the server keeps sealed. Private keys never leave the server.
+//! `/v1/services/{id}/certificates` (crate::app::hosting::certificates,
+//! crate::app::hosting::acme): TLS certificates of a hosting service, uploaded with their
+//! key, made from a CSR whose key the server keeps sealed, or ordered from the ACME CA.
+//! Private keys never leave the server.
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -18,6 +19,7 @@ use crate::app::hosting;
 use crate::app::hosting::certificates::{self, Upload};
 use crate::auth::Principal;
 use crate::certificates::{CertificateName, MAX_CSR_NAMES};
+use crate::drivers::acme;
 use crate::http::body::JsonBody;
 use crate::http::etag::{etag, IfMatch, IfMatchHeader};
 use crate::http::idempotency::{self, IdempotencyKeyHeader};
@@ -25,12 +27,47 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
-/// Whether a row is a CSR waiting for its certificate or a certificate.
+/// `pending`: a CSR waiting for its signed certificate, or an ACME order the worker is
+/// carrying out; `issued`: it has its certificate; `failed`: the ACME order failed (see
+/// `error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateStatus {
     Pending,
     Issued,
+    Failed,
+}
+
+impl From<hostadmin_domain::certificates::CertificateStatus> for CertificateStatus {
+    fn from(status: hostadmin_domain::certificates::CertificateStatus) -> Self {
+        use hostadmin_domain::certificates::CertificateStatus as S;
+        match status {
+            S::Pending => Self::Pending,
+            S::Issued => Self::Issued,
+            S::Failed => Self::Failed,
+        }
+    }
+}
+
+/// How the certificate came to be: `upload` (with its key), `csr` (a CSR made here, its
+/// certificate uploaded), `acme` (ordered from the ACME CA, renewed automatically).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateSource {
+    Upload,
+    Csr,
+    Acme,
+}
+
+impl From<hostadmin_domain::certificates::CertificateSource> for CertificateSource {
+    fn from(source: hostadmin_domain::certificates::CertificateSource) -> Self {
+        use hostadmin_domain::certificates::CertificateSource as S;
+        match source {
+            S::Upload => Self::Upload,
+            S::Csr => Self::Csr,
+            S::Acme => Self::Acme,
+        }
+    }
 }
 
 /// A certificate or pending CSR; never its private key.
@@ -39,6 +76,13 @@ pub struct CertificateView {
     pub id: String,
     pub service_id: String,
     pub status: CertificateStatus,
+    pub source: CertificateSource,
+    /// Why the last ACME order failed: the CA's reason. On a `failed` certificate, why
+    /// nothing was issued; on an `issued` one, why its renewal failed (it is tried again).
+    pub error: Option<String>,
+    /// When an ACME certificate is next renewed (30 days before it expires); null while
+    /// an order for it runs, and for certificates that are not renewed automatically.
+    pub renews_at: Option<DateTime<Utc>>,
     /// The subject's common name (for a pending CSR: the one asked for).
     pub common_name: String,
     /// DNS names (and IP addresses) the certificate is for; for a CSR the names asked for.
@@ -61,7 +105,10 @@ impl CertificateView {
         Self {
             id: row.id.clone(),
             service_id: row.service_id.clone(),
-            status: if row.certificate_pem.is_some() { CertificateStatus::Issued } else { CertificateStatus::Pending },
+            status: row.status().into(),
+            source: row.source.into(),
+            error: row.failure.clone(),
+            renews_at: row.renew_at.map(time::to_utc),
             common_name: row.common_name.clone(),
             sans: row.sans.split_whitespace().map(str::to_owned).collect(),
             subject: row.subject.clone(),
@@ -255,6 +302,79 @@ pub async fn create_csr(
         let (common_name, sans) = check_csr(&input)?;
         let row = certificates::create_csr(&state, &principal.actor, service.clone(), common_name, sans).await?;
         created(&row)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"names": ["shop.example.test", "www.shop.example.test"]}))]
+pub struct OrderCertificate {
+    /// The names the certificate covers, the first as its common name: host names or
+    /// `*.` and a host name (punycode for Unicode names), each in a domain of this
+    /// service whose DNS hostadmin serves. Repeated names count once.
+    #[schema(min_items = 1, max_items = 100)]
+    pub names: Vec<String>,
+}
+
+fn check_order(input: &OrderCertificate) -> Result<Vec<CertificateName>, ApiError> {
+    if input.names.is_empty() || input.names.len() > acme::MAX_NAMES {
+        let detail = format!("a certificate has 1 to {} names", acme::MAX_NAMES);
+        return Err(ApiError::field("/names", Invalid::new("invalid_length", detail)));
+    }
+    let mut errors = Vec::new();
+    let names: Vec<CertificateName> = input
+        .names
+        .iter()
+        .enumerate()
+        .filter_map(|(index, name)| {
+            CertificateName::parse(name).map_err(|e| errors.push(FieldError::new(format!("/names/{index}"), e))).ok()
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(names)
+    } else {
+        Err(ApiError::fields(errors))
+    }
+}
+
+/// Order a certificate from the installation's ACME CA (Let's Encrypt or another).
+///
+/// Answers `202` with the certificate `pending`; the worker proves each name to the CA
+/// with a DNS-01 challenge written into the domain's zone, then the certificate is
+/// `issued` (its key made and kept on the server, sealed), or `failed` with the CA's
+/// reason in `error`. Poll the `Location` or listen for the `certificate.issued` /
+/// `certificate.failed` webhooks. An issued certificate is renewed by itself 30 days
+/// before it expires. Each name must lie in a domain of this service whose DNS
+/// hostadmin serves (`422 not_hosted` / `dns_not_managed` at `/names/{i}`); without an
+/// ACME CA configured the answer is `409 acme_not_configured`. Needs `hosting:write`.
+#[utoipa::path(
+    tag = "Certificates",
+    params(("id" = String, Path, description = "The service's id"), IdempotencyKeyHeader),
+    request_body = OrderCertificate,
+    responses(
+        (status = 202, description = "Ordered: the certificate, pending", body = CertificateView, headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "`acme_not_configured`, `service_not_active` or `idempotency_in_progress`", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A name is not a host name or `*.` wildcard, is in no domain of the service (`not_hosted`), or in one whose DNS is served elsewhere (`dns_not_managed`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/services/{id}/certificates/acme")]
+pub async fn order_certificate(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Principal,
+    id: web::Path<String>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let authorized = principal.authorize(Action::WriteHosting)?;
+    let service = access::service(&state, &principal.actor, authorized, &id).await?;
+    idempotency::once(&state, &request, &principal, &body, || async {
+        let input: OrderCertificate = body.parse()?;
+        let names = check_order(&input)?;
+        let row = hosting::acme::order(&state, &principal.actor, service.clone(), names).await?;
+        let mut builder = HttpResponse::Accepted();
+        builder.insert_header((header::LOCATION, format!("/v1/services/{}/certificates/{}", row.service_id, row.id)));
+        Ok(respond(builder, &row))
     })
     .await
 }

@@ -108,6 +108,7 @@ pub fn configure_v1(config: &mut ServiceConfig) {
         .service(service_lifecycle::service_usage)
         // `/certificates/csr` before `/certificates/{certificate_id}`.
         .service(certificates::create_csr)
+        .service(certificates::order_certificate)
         .service(certificates::list_certificates)
         .service(certificates::upload_certificate)
         .service(certificates::get_certificate)

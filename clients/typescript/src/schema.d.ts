@@ -1425,6 +1425,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/services/{id}/certificates/acme": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Order a certificate from the installation's ACME CA (Let's Encrypt or another).
+         * @description Answers `202` with the certificate `pending`; the worker proves each name to the CA
+         *     with a DNS-01 challenge written into the domain's zone, then the certificate is
+         *     `issued` (its key made and kept on the server, sealed), or `failed` with the CA's
+         *     reason in `error`. Poll the `Location` or listen for the `certificate.issued` /
+         *     `certificate.failed` webhooks. An issued certificate is renewed by itself 30 days
+         *     before it expires. Each name must lie in a domain of this service whose DNS
+         *     hostadmin serves (`422 not_hosted` / `dns_not_managed` at `/names/{i}`); without an
+         *     ACME CA configured the answer is `409 acme_not_configured`. Needs `hosting:write`.
+         */
+        post: operations["order_certificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/services/{id}/certificates/csr": {
         parameters: {
             query?: never;
@@ -2552,10 +2579,18 @@ export interface components {
          */
         CancellationType: "immediate" | "end_of_period";
         /**
-         * @description Whether a row is a CSR waiting for its certificate or a certificate.
+         * @description How the certificate came to be: `upload` (with its key), `csr` (a CSR made here, its
+         *     certificate uploaded), `acme` (ordered from the ACME CA, renewed automatically).
          * @enum {string}
          */
-        CertificateStatus: "pending" | "issued";
+        CertificateSource: "upload" | "csr" | "acme";
+        /**
+         * @description `pending`: a CSR waiting for its signed certificate, or an ACME order the worker is
+         *     carrying out; `issued`: it has its certificate; `failed`: the ACME order failed (see
+         *     `error`).
+         * @enum {string}
+         */
+        CertificateStatus: "pending" | "issued" | "failed";
         /** @description A certificate or pending CSR; never its private key. */
         CertificateView: {
             /** @description The subject's common name (for a pending CSR: the one asked for). */
@@ -2564,6 +2599,11 @@ export interface components {
             created_at: string;
             /** @description The CSR (PEM) the server made, if it made one. */
             csr_pem?: string | null;
+            /**
+             * @description Why the last ACME order failed: the CA's reason. On a `failed` certificate, why
+             *     nothing was issued; on an `issued` one, why its renewal failed (it is tried again).
+             */
+            error?: string | null;
             /** @description Whether intermediate certificates were uploaded with it. */
             has_chain: boolean;
             /** Format: uuid */
@@ -2573,10 +2613,17 @@ export interface components {
             not_after?: string | null;
             /** Format: date-time */
             not_before?: string | null;
+            /**
+             * Format: date-time
+             * @description When an ACME certificate is next renewed (30 days before it expires); null while
+             *     an order for it runs, and for certificates that are not renewed automatically.
+             */
+            renews_at?: string | null;
             /** @description DNS names (and IP addresses) the certificate is for; for a CSR the names asked for. */
             sans: string[];
             /** Format: uuid */
             service_id: string;
+            source: components["schemas"]["CertificateSource"];
             status: components["schemas"]["CertificateStatus"];
             /** @description RFC 4514 subject; null while pending. */
             subject?: string | null;
@@ -3757,6 +3804,22 @@ export interface components {
              */
             ticket_replies: boolean;
         };
+        /**
+         * @example {
+         *       "names": [
+         *         "shop.example.test",
+         *         "www.shop.example.test"
+         *       ]
+         *     }
+         */
+        OrderCertificate: {
+            /**
+             * @description The names the certificate covers, the first as its common name: host names or
+             *     `*.` and a host name (punycode for Unicode names), each in a domain of this
+             *     service whose DNS hostadmin serves. Repeated names count once.
+             */
+            names: string[];
+        };
         /** @description One item of an order. */
         OrderItemRequest: {
             /** @description Codes of the plan's add-ons. */
@@ -4008,6 +4071,11 @@ export interface components {
                 created_at: string;
                 /** @description The CSR (PEM) the server made, if it made one. */
                 csr_pem?: string | null;
+                /**
+                 * @description Why the last ACME order failed: the CA's reason. On a `failed` certificate, why
+                 *     nothing was issued; on an `issued` one, why its renewal failed (it is tried again).
+                 */
+                error?: string | null;
                 /** @description Whether intermediate certificates were uploaded with it. */
                 has_chain: boolean;
                 /** Format: uuid */
@@ -4017,10 +4085,17 @@ export interface components {
                 not_after?: string | null;
                 /** Format: date-time */
                 not_before?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When an ACME certificate is next renewed (30 days before it expires); null while
+                 *     an order for it runs, and for certificates that are not renewed automatically.
+                 */
+                renews_at?: string | null;
                 /** @description DNS names (and IP addresses) the certificate is for; for a CSR the names asked for. */
                 sans: string[];
                 /** Format: uuid */
                 service_id: string;
+                source: components["schemas"]["CertificateSource"];
                 status: components["schemas"]["CertificateStatus"];
                 /** @description RFC 4514 subject; null while pending. */
                 subject?: string | null;
@@ -4729,7 +4804,7 @@ export interface components {
              * @description Stable and machine-readable; docs/errors.md says what each means and what to do.
              * @enum {string}
              */
-            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "ordering_blocked" | "account_blocked" | "not_found" | "method_not_allowed" | "not_acceptable" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "billing_not_configured" | "insufficient_credit" | "idempotency_in_progress" | "link_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_parameter" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
+            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "ordering_blocked" | "account_blocked" | "not_found" | "method_not_allowed" | "not_acceptable" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "acme_not_configured" | "billing_not_configured" | "insufficient_credit" | "idempotency_in_progress" | "link_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_parameter" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
             detail: string;
             /** @description Present for 422: each refused field. */
             errors?: components["schemas"]["FieldError"][] | null;
@@ -28366,6 +28441,221 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    order_certificate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: a retry with the same key (and body) answers the stored result
+                 *     for 24 hours; the same key with another body is `422 idempotency_key_reused`; a
+                 *     retry while the first still runs is `409 idempotency_in_progress`.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The service's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCertificate"];
+            };
+        };
+        responses: {
+            /** @description Ordered: the certificate, pending */
+            202: {
+                headers: {
+                    ETag?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: string;
+                    Location?: string;
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateView"];
+                };
+            };
+            /** @description `malformed_json`, `idempotency_not_supported` */
+            400: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` or `token_expired` */
+            401: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description `Bearer realm="hostadmin"` (RFC 6750). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
+            403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such object, or not one the caller may see */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `acme_not_configured`, `service_not_active` or `idempotency_in_progress` */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: more than 64 KiB */
+            413: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not JSON */
+            415: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A name is not a host name or `*.` wildcard, is in no domain of the service (`not_hosted`), or in one whose DNS is served elsewhere (`dns_not_managed`) */
+            422: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an error on our side; the request id identifies it */
+            500: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: busy; see `Retry-After` */
+            503: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };

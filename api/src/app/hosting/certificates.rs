@@ -9,6 +9,7 @@
 //! key derivation and generation) runs off the async threads.
 
 use hostadmin_domain::audit as actions;
+use hostadmin_domain::certificates::CertificateSource;
 use hostadmin_domain::ids::new_id;
 use hostadmin_domain::policy::Actor;
 use hostadmin_domain::sealing::{SealError, Sealer};
@@ -56,6 +57,7 @@ pub async fn upload(
         let Some((id, sealed)) = &checked.sealed else { return complete_csr(work, parsed, &issued) };
         let new = NewCertificate {
             id: id.clone(),
+            source: CertificateSource::Upload,
             service_id: work.service.id.clone(),
             common_name: String::new(),
             sans: String::new(),
@@ -109,6 +111,7 @@ pub async fn create_csr(
         }
         Ok(NewCertificate {
             id,
+            source: CertificateSource::Csr,
             service_id: String::new(),
             common_name: common_name.as_str().to_owned(),
             sans: names.join(" "),
@@ -186,11 +189,11 @@ pub fn key_context(id: &str) -> String {
     format!("certificate:{id}")
 }
 
-fn sealing_failed(e: SealError) -> ApiError {
+pub(crate) fn sealing_failed(e: SealError) -> ApiError {
     ApiError::internal(format!("sealing a private key: {e}"))
 }
 
 /// CPU work (parsing, key derivation, key generation) off the async threads.
-async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::internal(format!("certificate work failed: {e}")))
 }

@@ -96,7 +96,8 @@ fn locked_error(row: &DomainRow) -> ApiError {
 /// `/service_id` for another kind of service; `409 quota_exceeded` when the plan's
 /// `domains` (or a reseller package) is full; `409 domain_taken` when another owner has
 /// the name, or a name above or below it (otherwise a stranger could serve
-/// `shop.example.com` next to the owner of `example.com`).
+/// `shop.example.com` next to the owner of `example.com`). With an ACME CA configured,
+/// the domain's certificate is ordered with it (crate::app::hosting::acme).
 pub async fn create(
     state: &AppState,
     actor: &Actor,
@@ -110,6 +111,7 @@ pub async fn create(
             Invalid::new("wrong_service_kind", "domains are added to a web or mail hosting service"),
         ));
     }
+    let acme = state.drivers.certificates.is_some();
     hosting::write(state, actor, &service.row.id, move |work| {
         work.reserve(QuotaKey::Domains)?;
         let owner_id = work.service.owner_id.clone();
@@ -135,6 +137,7 @@ pub async fn create(
         }
         let row = written(work, &new.id)?;
         work.changed(&row, ResourceAction::Create, actions::DOMAIN_CREATE, row.summary())?;
+        hosting::acme::order_for_new_domain(work, acme, &row)?;
         Ok(row)
     })
     .await

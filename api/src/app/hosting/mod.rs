@@ -30,6 +30,7 @@ use crate::http::etag::IfMatch;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 
+pub mod acme;
 pub mod certificates;
 pub mod databases;
 pub mod dns;
@@ -192,6 +193,11 @@ impl Work<'_> {
     /// A service this unit locked: its own or one of the others.
     pub fn locked(&self, service_id: &str) -> Option<&ServiceRow> {
         std::iter::once(&self.service).chain(&self.others).find(|service| service.id == service_id)
+    }
+
+    /// The account this unit's queued work is requested by.
+    pub fn requested_by(&self) -> &str {
+        self.requested_by
     }
 
     /// The domain named `name` if the service hosts it, under the service's lock.
