@@ -79,7 +79,7 @@ async fn list(
 
 /// The grants the caller gave, newest first.
 ///
-/// Pending and active grants of any account to other accounts, each with its grantee,
+/// The caller's pending and active grants to other accounts, each with its grantee,
 /// permissions and the services it is limited to (`service_ids`, null for all).
 /// Withdrawn and declined grants are gone. Cursor-paginated (`limit`, `cursor`). API
 /// keys need `authorizations:read`.

@@ -295,7 +295,7 @@ export interface paths {
         };
         /**
          * The grants the caller gave, newest first.
-         * @description Pending and active grants of any account to other accounts, each with its grantee,
+         * @description The caller's pending and active grants to other accounts, each with its grantee,
          *     permissions and the services it is limited to (`service_ids`, null for all).
          *     Withdrawn and declined grants are gone. Cursor-paginated (`limit`, `cursor`). API
          *     keys need `authorizations:read`.
@@ -319,7 +319,7 @@ export interface paths {
          * The same answer as GET, without its body
          * @description Answers as `GET` does, with the same status and headers, but no body.
          *
-         *     Pending and active grants of any account to other accounts, each with its grantee,
+         *     The caller's pending and active grants to other accounts, each with its grantee,
          *     permissions and the services it is limited to (`service_ids`, null for all).
          *     Withdrawn and declined grants are gone. Cursor-paginated (`limit`, `cursor`). API
          *     keys need `authorizations:read`.
