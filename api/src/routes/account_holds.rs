@@ -80,9 +80,17 @@ pub struct LiftHold {
 
 const ID_PARAM: &str = "The account's id";
 
-/// Suspend an account below the caller: it, every account below it and all their
-/// services are suspended. They log in and read; every change answers
-/// `403 account_suspended`.
+/// Suspend an account below the caller, everything below it and all their services.
+///
+/// The suspended accounts still log in and read, but every change answers `403
+/// account_suspended` (logging in and out, refreshing, and securing the account with its
+/// password or second factor stay allowed). Their active services are suspended with
+/// the reason "the owner's account is suspended or blocked"; `reason` itself goes to the
+/// audit log only. Resellers and operators, for an account below them (`404`
+/// otherwise; customers get `403 forbidden`); refused while the caller is suspended or
+/// has `customer.write` disabled. `409 invalid_transition` when the account already has
+/// a suspension of its own; a stale `If-Match` is `412`. API keys need
+/// `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(
@@ -111,8 +119,15 @@ pub async fn suspend_customer(
     .await
 }
 
-/// Lift the account's own suspension: exactly what it suspended becomes active again;
-/// accounts and services suspended for other reasons stay suspended.
+/// Lift the account's own suspension.
+///
+/// Exactly what that suspension held becomes active again; accounts and services held
+/// for other reasons (their own suspension, a block, a hold further up, a service's own
+/// suspension) stay as they are. A suspension placed by an account above the caller is
+/// not the caller's to lift (`403 forbidden`); operators lift any. `409
+/// invalid_transition` when the account has no suspension of its own. `reason` is
+/// optional, for the audit log. Resellers and operators, for an account below them;
+/// API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(
@@ -142,9 +157,15 @@ pub async fn unsuspend_customer(
     .await
 }
 
-/// Block an account below the caller: it and everything below it can no longer log in
-/// or order; their sessions, tokens and API keys end at once and their services are
-/// suspended. `fraud: true` marks the account as fraud. Accounts are never deleted.
+/// Block an account below the caller and everything below it.
+///
+/// They can no longer log in or order; their sessions, tokens and API keys end in the
+/// same transaction and their active services are suspended. `fraud: true` marks the
+/// account as fraud while the block lasts. Accounts are never deleted. Resellers and
+/// operators, for an account below them (operators are never below anyone: `404`;
+/// customers get `403 forbidden`); refused while the caller is suspended or has
+/// `customer.write` disabled. `409 invalid_transition` when the account already has a
+/// block of its own; a stale `If-Match` is `412`. API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(
@@ -174,9 +195,15 @@ pub async fn block_customer(
     .await
 }
 
-/// Lift the account's own block: the accounts it blocked log in again (with new
-/// sessions; revoked API keys stay revoked) and the services it suspended are active
-/// again, unless another hold still covers them. The fraud mark goes with the block.
+/// Lift the account's own block.
+///
+/// The accounts it blocked log in again (with new sessions; revoked API keys stay
+/// revoked: make new ones) and the services it suspended are active again, unless
+/// another hold still covers them. The fraud mark goes with the block. A block placed
+/// by an account above the caller is not the caller's to lift (`403 forbidden`);
+/// operators lift any. `409 invalid_transition` when the account has no block of its
+/// own. Resellers and operators, for an account below them; API keys need
+/// `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(

@@ -110,6 +110,14 @@ fn validate(input: CreateApiKey) -> Result<NewKey, ApiError> {
 }
 
 /// Create an API key. The key is in this answer only.
+///
+/// Any account, for itself: 1 to 24 `scopes` (an unknown one is `422` at
+/// `/scopes/{index}`) and an optional `expires_at` in the future, at most three years
+/// ahead. Whatever its scopes, a key never does more than its owner may. Only the key's
+/// digest is stored: keep `key` now, it cannot be shown again. The answer holds a secret,
+/// so `Idempotency-Key` is refused (`400 idempotency_not_supported`). Login sessions
+/// only: API keys get `403 forbidden`, impersonation tokens `403
+/// impersonation_forbidden`.
 #[utoipa::path(
     tag = "API keys",
     request_body = CreateApiKey,
@@ -136,6 +144,10 @@ pub async fn create_api_key(
 }
 
 /// The current account's keys that are not revoked, newest first.
+///
+/// Each key with its name, `prefix` (to recognise it), scopes, expiry and last use;
+/// never the key itself. Cursor-paginated (`limit`, `cursor`). Login sessions only: API
+/// keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "API keys",
     params(PageQuery),
@@ -155,6 +167,9 @@ pub async fn list_api_keys(
 }
 
 /// One of the current account's keys (never the key itself).
+///
+/// `404` for a revoked key or one of another account. Login sessions only: API keys get
+/// `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "API keys",
     params(("id" = String, Path, description = "The key's id")),
@@ -173,6 +188,10 @@ pub async fn get_api_key(
 }
 
 /// Revoke a key: it stops working at once.
+///
+/// The next request made with it answers `401`. A revoked key is gone from the list and
+/// revoking it again is `404`. Login sessions only: API keys get `403 forbidden`,
+/// impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "API keys",
     params(("id" = String, Path, description = "The key's id")),

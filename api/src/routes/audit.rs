@@ -81,8 +81,14 @@ fn bounded(value: Option<String>, name: &str) -> Result<Option<String>, ApiError
     }
 }
 
-/// Audit events the caller may see, newest first: operators all, resellers their own
-/// and their subtree's, customers their own account's.
+/// Audit events the caller may see, newest first.
+///
+/// Operators see every event; resellers those of their own account and of every account
+/// below it; customers those of their own account (its services included). Events of
+/// services shared with the caller through grants are not included. Filters combine;
+/// `since` is inclusive, `until` exclusive, and a text filter longer than 64 characters
+/// is `422` with its pointer (`/query/actor_id`, ...). Cursor-paginated (`limit`,
+/// `cursor`). API keys need `account:read`. The log is read-only: no route changes it.
 #[utoipa::path(
     tag = "Audit log",
     params(AuditQuery, PageQuery),

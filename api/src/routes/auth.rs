@@ -141,8 +141,15 @@ pub async fn refresh(
     Ok(token_response(tokens))
 }
 
-/// Log out: end this session, or with `everywhere` every session and token of the
-/// account (API keys stay).
+/// Log out: end this session, or every session of the account.
+///
+/// Without a body (or with `{}`) the session of the access token ends: its refresh token
+/// no longer works and its access token is refused from the next request on. A
+/// `refresh_token` of another of the caller's own sessions ends that one too.
+/// `everywhere: true` ends every session and token of the account, API keys excepted,
+/// and is refused under an impersonation token (`403 impersonation_forbidden`). Only a
+/// login session can log out: an API key gets `403 forbidden`. A suspended account may
+/// still log out.
 #[utoipa::path(
     tag = "Authentication",
     request_body(content = LogoutRequest, description = "May be empty: ends the current session."),

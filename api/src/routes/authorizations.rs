@@ -78,6 +78,11 @@ async fn list(
 }
 
 /// The grants the caller gave, newest first.
+///
+/// The caller's pending and active grants to other accounts, each with its grantee,
+/// permissions and the services it is limited to (`service_ids`, null for all).
+/// Withdrawn and declined grants are gone. Cursor-paginated (`limit`, `cursor`). API
+/// keys need `authorizations:read`.
 #[utoipa::path(
     tag = "Authorized users",
     params(PageQuery),
@@ -93,6 +98,11 @@ pub async fn list_given(
 }
 
 /// The grants given to the caller, pending and active, newest first.
+///
+/// A pending grant gives nothing until the caller accepts it (`POST
+/// /v1/authorizations/{id}/accept`); the services of active ones appear in the caller's
+/// `GET /v1/services` with their `owner_id`. Cursor-paginated (`limit`, `cursor`). API
+/// keys need `authorizations:read`.
 #[utoipa::path(
     tag = "Authorized users",
     params(PageQuery),
@@ -108,6 +118,10 @@ pub async fn list_received(
 }
 
 /// Read one grant the caller gave or received.
+///
+/// A grant exists only for its two parties: to anyone else, and for a malformed id, it
+/// is `404`. The `ETag` is what `If-Match` of PATCH, accept and DELETE compares with.
+/// API keys need `authorizations:read`.
 #[utoipa::path(
     tag = "Authorized users",
     params(("id" = String, Path, description = "The grant's id")),
@@ -146,6 +160,11 @@ pub struct CreateAuthorization {
 ///
 /// The grant is `pending`, and gives nothing, until the grantee accepts it. A reseller's
 /// grant covers its own services, never its customers'.
+///
+/// Any account, for services it owns; refused under an impersonation token (`403
+/// impersonation_forbidden`), while the caller is suspended, or with
+/// `authorizations.write` disabled (`403 action_restricted`). Takes `Idempotency-Key`.
+/// API keys need `authorizations:write`.
 #[utoipa::path(
     tag = "Authorized users",
     params(IdempotencyKeyHeader),
@@ -193,6 +212,9 @@ pub struct UpdateAuthorization {
 ///
 /// An active grant stays active: the grantee may give it back whenever it likes. The
 /// change takes effect on the grantee's next request.
+///
+/// Only the grantor (`403 forbidden` for the grantee); refused under an impersonation
+/// token. A stale `If-Match` is `412`. API keys need `authorizations:write`.
 #[utoipa::path(
     tag = "Authorized users",
     params(("id" = String, Path, description = "The grant's id"), IfMatchHeader),
@@ -221,6 +243,12 @@ pub async fn update_authorization(
 }
 
 /// Accept a grant given to the caller: it is in force from the next request on.
+///
+/// Only the grantee accepts (`403 forbidden` for the grantor); `409 invalid_transition`
+/// when the grant is already active; a stale `If-Match` is `412`. Refused under an
+/// impersonation token (`403 impersonation_forbidden`), while the caller is suspended,
+/// or with `authorizations.write` disabled for it (`403 action_restricted`). API keys
+/// need `authorizations:write`.
 #[utoipa::path(
     tag = "Authorized users",
     params(("id" = String, Path, description = "The grant's id"), IfMatchHeader),
@@ -243,8 +271,13 @@ pub async fn accept_authorization(
     Ok(respond(HttpResponse::Ok(), &grant))
 }
 
-/// End a grant: the grantor withdraws it; the grantee declines a pending one or gives
-/// an active one back. It ends on the next request.
+/// End a grant: the grantor withdraws it, or the grantee declines or gives it back.
+///
+/// Either party may end a grant, pending or active; it is gone at once and gives
+/// nothing from the next request on. A stale `If-Match` is `412`. Refused under an
+/// impersonation token (`403 impersonation_forbidden`), while the caller is suspended,
+/// or with `authorizations.write` disabled for it (`403 action_restricted`). API keys
+/// need `authorizations:write`.
 #[utoipa::path(
     tag = "Authorized users",
     params(("id" = String, Path, description = "The grant's id"), IfMatchHeader),

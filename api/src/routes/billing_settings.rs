@@ -13,8 +13,12 @@ use crate::http::problem::ApiError;
 use crate::state::AppState;
 use crate::views::billing::{settings_response, BillingSettingsView};
 
-/// The caller's billing settings as a seller: a reseller its own, an operator the
-/// provider's. `404` until they are set; customers get `403`.
+/// The caller's billing settings as a seller.
+///
+/// A reseller reads its own, an operator the provider's (shared by every operator).
+/// `404` until they are set with PUT; until then the seller cannot issue invoices
+/// (orders answer `409 billing_not_configured`). Customers get `403 forbidden`. API
+/// keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     responses((status = 200, description = "The settings", body = BillingSettingsView, headers(("ETag" = String)))),
@@ -32,6 +36,10 @@ pub async fn get_billing_settings(state: web::Data<AppState>, principal: Princip
 /// issued afterwards. Countries are ISO 3166-1 alpha-2, rates decimal strings with at most
 /// two decimals (`"21"`, `"8.1"`), the IBAN is checked by its check digits and an EU
 /// seller's VAT id by its country's format and check digits.
+///
+/// A reseller sets its own, an operator the provider's; customers get `403 forbidden`.
+/// Each refused field is `422` with its pointer; a stale `If-Match` is `412`. API keys
+/// need `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     params(IfMatchHeader),

@@ -19,6 +19,11 @@ use crate::state::AppState;
 use crate::views::billing::{CreditTransactionView, CreditView};
 
 /// The caller's credit with its seller, per currency.
+///
+/// Any account, for itself: the balances its seller keeps for it (from overpayments,
+/// failed orders, credit notes and the seller's adjustments), which pay its invoices
+/// through `POST /v1/invoices/{id}/apply-credit` and renewals automatically. API keys
+/// need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     responses((status = 200, description = "The balances", body = CreditView)),
@@ -30,8 +35,12 @@ pub async fn get_own_credit(state: web::Data<AppState>, principal: Principal) ->
     Ok(HttpResponse::Ok().json(CreditView::of(&rows)))
 }
 
-/// The credit of an account the caller sells to (the account directly above it, or an
-/// operator for a top-level account), per currency.
+/// The credit of an account the caller sells to, per currency.
+///
+/// Only the account's seller keeps its credit: the account directly above it, or an
+/// operator for a top-level account. Another account in reach (further down the
+/// caller's subtree) is `403 forbidden`; one out of reach is `404`; customers get `403
+/// forbidden`. API keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The account's id")),
@@ -61,8 +70,14 @@ pub struct AdjustCredit {
     pub reason: String,
 }
 
-/// Add to or take from the credit of an account the caller sells to. `409
-/// insufficient_credit` when the balance would go below 0.
+/// Add to or take from the credit of an account the caller sells to.
+///
+/// A positive `amount_minor` adds, a negative one takes, in `currency`, with a `reason`
+/// kept in the transaction log; `409 insufficient_credit` when the balance would go
+/// below 0. Only the account's seller (the account directly above it, or an operator
+/// for a top-level account; `403 forbidden` otherwise). Answers `201` with the new
+/// balances. Takes `Idempotency-Key`, so a retried adjustment counts once. API keys
+/// need `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     request_body = AdjustCredit,
@@ -98,6 +113,10 @@ pub async fn adjust_customer_credit(
 }
 
 /// Every change of an account's credit with its reason, invoice or payment; newest first.
+///
+/// Only the account's seller (the account directly above it, or an operator for a
+/// top-level account; `403 forbidden` otherwise). Cursor-paginated (`limit`, `cursor`).
+/// API keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The account's id"), PageQuery),

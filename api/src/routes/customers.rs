@@ -80,6 +80,15 @@ impl CreateCustomer {
 }
 
 /// Create an account below the caller.
+///
+/// A reseller creates a customer (or, with `kind: "reseller"`, a sub-reseller) directly
+/// below itself; an operator creates a top-level account of the provider. The account is
+/// `active` and may log in at once; `send_welcome_email` mails it a link to set a
+/// password (never the password). `login` and `email` are unique across the installation,
+/// case-insensitively (`409 login_taken`, `409 email_taken`); a full reseller package
+/// (the caller's own, or one further up) is `409 quota_exceeded`; each refused field is a
+/// `422` error with its pointer. Customers get `403 forbidden`. Takes `Idempotency-Key`.
+/// API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     request_body = CreateCustomer,
@@ -120,6 +129,12 @@ pub struct ListCustomersQuery {
 }
 
 /// List the accounts below the caller, newest first.
+///
+/// A reseller sees every account in its subtree, an operator every account that is not
+/// an operator; never the caller itself or an account above it. `q` is a
+/// case-insensitive prefix of the login, email or name; `parent_id` keeps the accounts
+/// directly below that one. Cursor-paginated (`limit`, `cursor`; a cursor is bound to
+/// its filters). Customers get `403 forbidden`. API keys need `customers:read`.
 #[utoipa::path(
     tag = "Customers",
     params(ListCustomersQuery, PageQuery),
@@ -156,6 +171,11 @@ pub async fn list_customers(
 }
 
 /// Read one account below the caller.
+///
+/// Resellers and operators; an account that is not below the caller (the caller itself,
+/// an ancestor, another tenant's, or a malformed id) is `404`. Customers get `403
+/// forbidden`. The `ETag` is what `If-Match` of the changing routes compares with. API
+/// keys need `customers:read`.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id")),
@@ -197,6 +217,12 @@ pub struct UpdateCustomer {
 ///
 /// Without `If-Match`, concurrent changes are applied one after the other, each to what
 /// the one before left.
+///
+/// Resellers and operators, for an account below them (`404` otherwise; customers get
+/// `403 forbidden`); refused while the caller is suspended or has `customer.write`
+/// disabled. A new `email` waits for verification as for `PATCH /v1/me` (`409
+/// email_taken` when another account has it); `fraud` blocks ordering for the account and
+/// everything below it. A stale `If-Match` is `412`. API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id"), IfMatchHeader),
@@ -228,6 +254,9 @@ pub async fn update_customer(
 ///
 /// Limited to 20 reset and verification mails per recipient and per client address per
 /// hour (`429 rate_limited` with `Retry-After`).
+///
+/// Resellers and operators, for an account below them (`404` otherwise; customers get
+/// `403 forbidden`). API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id")),

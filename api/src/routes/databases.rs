@@ -110,6 +110,11 @@ pub struct ListDatabasesQuery {
 ///
 /// Needs an active service (`409 service_not_active`) and room in the service's quota
 /// and every reseller package above its owner (`409 quota_exceeded`).
+///
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `hosting.write` is disabled (`403 action_restricted`). `409 database_taken` when the
+/// engine has the stored name or user already. Takes `Idempotency-Key`. API keys need
+/// `hosting:write`.
 #[utoipa::path(
     tag = "Databases",
     request_body = CreateDatabase,
@@ -149,6 +154,12 @@ pub async fn create_database(
 }
 
 /// The databases of a service, newest first.
+///
+/// Filter `q`: a case-insensitive prefix of the stored name (`1042_sh`).
+/// Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). Never a
+/// password.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `hosting:read`.
 #[utoipa::path(
     tag = "Databases",
     params(("id" = String, Path, description = "The service's id"), ListDatabasesQuery, PageQuery),
@@ -181,6 +192,11 @@ pub async fn list_databases(
 }
 
 /// Read one database of a service (never its password).
+///
+/// `provisioning` tells where it stands on its engine's server. `404` for a database of
+/// another service. The `ETag` is what `If-Match` of PATCH and DELETE compares with.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `hosting:read`.
 #[utoipa::path(
     tag = "Databases",
     params(DatabasePath),
@@ -208,6 +224,12 @@ pub struct UpdateDatabase {
 }
 
 /// Change the password of a database's user (JSON merge patch).
+///
+/// The new `password` follows the password policy (`422` at `/password`; it cannot be
+/// cleared) and is kept sealed for the engine's server, never returned. `409
+/// service_not_active` when the service is not active; a stale `If-Match` is `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `hosting.write` is disabled (`403 action_restricted`). API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Databases",
     params(DatabasePath, IfMatchHeader),
@@ -238,6 +260,11 @@ pub async fn update_database(
 }
 
 /// Remove a database of a service, with its user.
+///
+/// The driver drops the database, its data and its user on the engine's server. `409
+/// service_not_active` when the service is not active; a stale `If-Match` is `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `hosting.write` is disabled (`403 action_restricted`). API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Databases",
     params(DatabasePath, IfMatchHeader),
@@ -265,6 +292,9 @@ pub async fn delete_database(
 /// `202`: the worker makes the server hold the database, its user and password as they
 /// are now (`provisioning` is `pending` until then); `409 not_failed` unless its
 /// provisioning failed.
+///
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `hosting.write` is disabled. API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Databases",
     params(DatabasePath),

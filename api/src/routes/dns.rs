@@ -145,6 +145,12 @@ pub struct ListDnsRecordsQuery {
 }
 
 /// The zone's records, newest first.
+///
+/// Readable whatever the domain's name servers are, so records kept while the domain
+/// points elsewhere can still be seen. Filters `type` (an unknown one is `422` at
+/// `/query/type`) and `q` (a case-insensitive prefix of the record's name).
+/// Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters). Whoever
+/// reaches the domain's service (grantees with `view`). API keys need `dns:read`.
 #[utoipa::path(
     tag = "DNS",
     params(("name" = String, Path, description = "The domain name"), ListDnsRecordsQuery, PageQuery),
@@ -189,6 +195,12 @@ pub async fn list_dns_records(
 /// Add a record to the zone.
 ///
 /// Counts against the service's `dns_records` quota and the reseller packages above it.
+///
+/// Only while the provider serves the zone (`409 dns_not_managed`) and the service is
+/// active (`409 service_not_active`). The zone gets a new SOA serial and goes to the DNS
+/// server. The owner, an account above it, or a grantee with `manage`; refused while
+/// `dns.write` is disabled (`403 action_restricted`). Takes `Idempotency-Key`. API keys
+/// need `dns:write`.
 #[utoipa::path(
     tag = "DNS",
     params(("name" = String, Path, description = "The domain name"), IdempotencyKeyHeader),
@@ -232,6 +244,10 @@ pub async fn create_dns_record(
 }
 
 /// Read one record.
+///
+/// `404` for a record of another zone. The `ETag` is what `If-Match` of PATCH and DELETE
+/// compares with. Whoever reaches the domain's service (grantees with `view`). API keys
+/// need `dns:read`.
 #[utoipa::path(
     tag = "DNS",
     params(RecordPath),
@@ -260,6 +276,15 @@ fn clearable<T>(patch: Patch<T>) -> Option<Option<T>> {
 }
 
 /// Change a record (JSON merge patch); the result is validated as a whole.
+///
+/// The changed record must be valid DNS and stand beside the zone's other records (`422`
+/// with the field's pointer; a CNAME at the apex or beside other records at `/type`);
+/// `null` returns `ttl` to 3600 and clears `priority`. Records change only while the
+/// provider serves the zone (`409 dns_not_managed`) and the service is active (`409
+/// service_not_active`); a stale `If-Match` is `412`. The zone gets a new SOA serial and
+/// goes to the DNS server. The owner, an account above it, or a grantee with `manage`;
+/// refused while `dns.write` is disabled (`403 action_restricted`). API keys need
+/// `dns:write`.
 #[utoipa::path(
     tag = "DNS",
     params(RecordPath, IfMatchHeader),
@@ -294,6 +319,12 @@ pub async fn update_dns_record(
 }
 
 /// Remove a record.
+///
+/// Only while the provider serves the zone (`409 dns_not_managed`) and the service is
+/// active (`409 service_not_active`); a stale `If-Match` is `412`. The zone gets a new
+/// SOA serial and goes to the DNS server. The owner, an account above it, or a grantee
+/// with `manage`; refused while `dns.write` is disabled (`403 action_restricted`). API
+/// keys need `dns:write`.
 #[utoipa::path(
     tag = "DNS",
     params(RecordPath, IfMatchHeader),
@@ -316,8 +347,12 @@ pub async fn delete_dns_record(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The zone as RFC 1035 master-file text (`text/dns`, RFC 4027): `$ORIGIN`, the SOA
-/// and NS records from configuration, then the records.
+/// The zone as RFC 1035 master-file text (`text/dns`).
+///
+/// `$ORIGIN`, the SOA and NS records from the configuration, then the records, as the
+/// DNS server is given them (media type `text/dns`, RFC 4027). Readable whatever the
+/// domain's name servers are. Whoever reaches the domain's service (grantees with
+/// `view`). API keys need `dns:read`.
 #[utoipa::path(
     tag = "DNS",
     params(("name" = String, Path, description = "The domain name")),

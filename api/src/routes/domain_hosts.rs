@@ -60,6 +60,11 @@ pub struct HostPath {
 }
 
 /// The domain's child hosts, by name (one page).
+///
+/// Each host name below the domain with its addresses: the glue a registry needs when
+/// the domain's name servers lie below it. At most 50 per domain, so the answer is one
+/// page and `next_cursor` is always null. Whoever reaches the domain's service (grantees
+/// with `view`). API keys need `domains:read`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name")),
@@ -80,6 +85,11 @@ pub async fn list_hosts(
 /// Add a child host below the domain.
 ///
 /// `422 not_below_domain` at `/hostname` for a name that is not below the domain.
+///
+/// At most 50 per domain (`409 quota_exceeded`); `409 hostname_taken` when a child host
+/// of that name exists anywhere. The owner, an account above it, or a grantee with
+/// `manage`; refused while `domain.write` is disabled. Takes `Idempotency-Key`. API keys
+/// need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name"), IdempotencyKeyHeader),
@@ -112,6 +122,11 @@ pub async fn create_host(
 }
 
 /// Remove a child host.
+///
+/// `404` when the domain has no child host of that name. `409 service_not_active` when
+/// the service is not active. The owner, an account above it, or a grantee with
+/// `manage`; refused while `domain.write` is disabled (`403 action_restricted`). API
+/// keys need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(HostPath),

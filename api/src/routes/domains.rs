@@ -130,6 +130,12 @@ pub struct CreateDomain {
 ///
 /// `404` when the service is not one the caller reaches; `422 wrong_service_kind` at
 /// `/service_id` for a service that is not web or mail hosting.
+///
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `domain.write` is disabled (`403 action_restricted`). `409 domain_taken` when another
+/// account has the name (or a name above or below it), `409 quota_exceeded` when the
+/// plan's `domains` or a reseller package is full, `409 service_not_active` unless the
+/// service is active. Takes `Idempotency-Key`. API keys need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     request_body = CreateDomain,
@@ -173,6 +179,10 @@ pub struct ListDomainsQuery {
 /// The domains of the services the caller reaches (own, subtree, granted); newest first.
 ///
 /// `404` when the `service_id` filter names no service the caller reaches.
+///
+/// Filters `q` (a case-insensitive prefix of the name) and `service_id`. Cursor-paginated
+/// (`limit`, `cursor`; a cursor is bound to its filters). Grantees see the domains of
+/// services granted with any permission. API keys need `domains:read`.
 #[utoipa::path(
     tag = "Domains",
     params(ListDomainsQuery, PageQuery),
@@ -203,6 +213,11 @@ pub async fn list_domains(
 }
 
 /// Read one domain.
+///
+/// `{name}` may be Unicode or punycode, any case, with or without the final dot. Whoever
+/// reaches the domain's service reads it: the owner, the accounts above it, grantees
+/// with `view`; anyone else gets `404`. `provisioning` tells where its zone stands on
+/// the DNS server. API keys need `domains:read`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name: Unicode or punycode, any case, final dot optional")),
@@ -260,6 +275,11 @@ fn patch_actions(body: &JsonBody) -> Vec<Action> {
 /// A move (`hosting_service_id`) needs an unlocked domain without mailboxes or forwards
 /// and room in the target service for the domain and its DNS records, which move with it;
 /// `404` when the target is not a service of the same owner that the caller reaches.
+///
+/// The owner, an account above it, or a grantee with `manage`; any change is refused
+/// while `domain.write` is disabled, `nameservers` also while `domain.nameservers` is,
+/// `locked` while `domain.lock` is (`403 action_restricted`). A stale `If-Match` is
+/// `412`. API keys need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
@@ -306,6 +326,9 @@ pub async fn update_domain(
 ///
 /// `202`: the worker makes the DNS server hold the zone as it is now (`provisioning`
 /// is `pending` until then); `409 not_failed` unless the zone's provisioning failed.
+///
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `domain.write` is disabled. API keys need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name")),
@@ -327,6 +350,13 @@ pub async fn retry_domain_provisioning(
 }
 
 /// Remove a domain: a hosted one is removed with its child hosts and DNS records.
+///
+/// A registered domain instead stops renewing and stays manageable until it expires.
+/// `409 domain_locked` while it is locked (unlock it first), `409 domain_in_use` while
+/// mailboxes or forwards use it, `409 service_not_active` when its service is not
+/// active; a stale `If-Match` is `412`. The owner, an account above it, or a grantee
+/// with `manage`; refused while `domain.delete` is disabled (`403 action_restricted`).
+/// API keys need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
@@ -349,6 +379,13 @@ pub async fn delete_domain(
 }
 
 /// Set the domain's redirect.
+///
+/// Replaces any redirect: `type` `301`, `302` or `masked` (a frame that keeps the
+/// domain in the address bar), `target` an absolute http or https URL without
+/// credentials, at most 2000 characters (`422` at `/type` or `/target`). Answers the
+/// domain with its `redirect`. `409 service_not_active` when the service is not active;
+/// a stale `If-Match` is `412`. The owner, an account above it, or a grantee with
+/// `manage`; refused while `domain.write` is disabled. API keys need `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name"), IfMatchHeader),
@@ -380,6 +417,11 @@ pub async fn set_redirect(
 }
 
 /// Remove the domain's redirect.
+///
+/// Answers `204` also when there was none. `409 service_not_active` when the service
+/// is not active; a stale `If-Match` is `412`. The owner, an account above it, or a
+/// grantee with `manage`; refused while `domain.write` is disabled. API keys need
+/// `domains:write`.
 #[utoipa::path(
     tag = "Domains",
     params(("name" = String, Path, description = "The domain name"), IfMatchHeader),

@@ -80,6 +80,10 @@ pub struct CreateForward {
 /// the service's, at `/destinations` or `/destinations/{i}` for a bad list or address.
 /// `409 quota_exceeded` when the plan's `forwards` (or a reseller package) is full;
 /// `409 address_taken` when a mailbox or forward anywhere has the address.
+///
+/// The owner, an account above it, or a grantee with `manage`; refused while `mail.write`
+/// is disabled (`403 action_restricted`). `409 service_not_active` unless the service is
+/// active. Takes `Idempotency-Key`. API keys need `mail:write`.
 #[utoipa::path(
     tag = "Mail",
     request_body = CreateForward,
@@ -132,6 +136,11 @@ pub struct ListForwardsQuery {
 }
 
 /// The service's forwards, newest first.
+///
+/// Filter `q`: a case-insensitive prefix of the source address. Cursor-paginated
+/// (`limit`, `cursor`; a cursor is bound to its filter).
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `mail:read`.
 #[utoipa::path(
     tag = "Mail",
     params(("id" = String, Path, description = "The service's id"), ListForwardsQuery, PageQuery),
@@ -157,6 +166,11 @@ pub async fn list_forwards(
 }
 
 /// Read one forward.
+///
+/// `404` for a forward of another service. The `ETag` is what `If-Match` of PATCH and
+/// DELETE compares with.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `mail:read`.
 #[utoipa::path(
     tag = "Mail",
     params(
@@ -191,6 +205,13 @@ pub struct UpdateForward {
 }
 
 /// Give a forward new destinations (JSON merge patch).
+///
+/// `destinations` replaces the list: 1-50 valid addresses, each once, not the source
+/// (`422` at `/destinations` or `/destinations/{index}`); the source cannot change.
+/// `409 service_not_active` when the service is not active; a stale `If-Match` is
+/// `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `mail.write` is disabled (`403 action_restricted`). API keys need `mail:write`.
 #[utoipa::path(
     tag = "Mail",
     params(
@@ -236,6 +257,11 @@ pub async fn update_forward(
 }
 
 /// Remove a forward: its source address becomes free again.
+///
+/// `409 service_not_active` when the service is not active; a stale `If-Match` is
+/// `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `mail.write` is disabled (`403 action_restricted`). API keys need `mail:write`.
 #[utoipa::path(
     tag = "Mail",
     params(

@@ -99,6 +99,10 @@ pub struct ListFtpUsersQuery {
 ///
 /// Needs an active service (`409 service_not_active`) and room in the service's quota
 /// and every reseller package above its owner (`409 quota_exceeded`).
+///
+/// `409 username_taken` when the username exists anywhere. The owner, an account above
+/// it, or a grantee with `manage`; refused while `hosting.write` is disabled (`403
+/// action_restricted`). Takes `Idempotency-Key`. API keys need `hosting:write`.
 #[utoipa::path(
     tag = "FTP users",
     request_body = CreateFtpUser,
@@ -140,6 +144,11 @@ pub async fn create_ftp_user(
 }
 
 /// The FTP users of a service, newest first.
+///
+/// Filter `q`: a case-insensitive prefix of the username. Cursor-paginated (`limit`,
+/// `cursor`; a cursor is bound to its filter). Never a password or its hash.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `hosting:read`.
 #[utoipa::path(
     tag = "FTP users",
     params(("id" = String, Path, description = "The service's id"), ListFtpUsersQuery, PageQuery),
@@ -164,6 +173,11 @@ pub async fn list_ftp_users(
 }
 
 /// Read one FTP user of a service.
+///
+/// `404` for an FTP user of another service. The `ETag` is what `If-Match` of PATCH and
+/// DELETE compares with.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `hosting:read`.
 #[utoipa::path(
     tag = "FTP users",
     params(FtpUserPath),
@@ -195,6 +209,13 @@ pub struct UpdateFtpUser {
 }
 
 /// Change an FTP user's password or home directory (JSON merge patch).
+///
+/// A new `password` follows the password policy (`422` at `/password`; it cannot be
+/// cleared); `directory` is relative to the service's root (`null`: the root itself;
+/// absolute paths and `..` are `422` at `/directory`). The provisioner is told. `409
+/// service_not_active` when the service is not active; a stale `If-Match` is `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `hosting.write` is disabled (`403 action_restricted`). API keys need `hosting:write`.
 #[utoipa::path(
     tag = "FTP users",
     params(FtpUserPath, IfMatchHeader),
@@ -240,6 +261,11 @@ pub async fn update_ftp_user(
 }
 
 /// Remove an FTP user of a service.
+///
+/// The provisioner is told and the username becomes free again. `409 service_not_active`
+/// when the service is not active; a stale `If-Match` is `412`. The owner, an account
+/// above it, or a grantee with `manage`; refused while `hosting.write` is disabled (`403
+/// action_restricted`). API keys need `hosting:write`.
 #[utoipa::path(
     tag = "FTP users",
     params(FtpUserPath, IfMatchHeader),

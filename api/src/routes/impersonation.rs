@@ -32,6 +32,12 @@ pub struct ImpersonationToken {
 /// out everywhere and impersonating again answer `403 impersonation_forbidden`. The
 /// token ends early when the caller is blocked or the caller's own tokens end. A
 /// blocked account cannot be impersonated (`409 account_blocked`).
+///
+/// Resellers and operators, for an account below them (`404` otherwise; customers get
+/// `403 forbidden`); an operator never impersonates another operator, since no operator
+/// is below anyone. The answer holds a token, so `Idempotency-Key` is refused (`400
+/// idempotency_not_supported`). Every impersonation is audited (`customer.impersonate`).
+/// API keys need the `impersonate` scope.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id")),

@@ -38,9 +38,13 @@ pub struct ListInvoicesQuery {
     pub q: Option<String>,
 }
 
-/// The caller's invoices and credit notes; for resellers and operators also those of
-/// every account below them; those about services granted to the caller with `billing`.
-/// Newest first.
+/// The invoices and credit notes the caller received, issued or was granted, newest first.
+///
+/// The caller's own invoices; for resellers and operators also those of every account
+/// below them; and those about services granted to the caller with `billing`. Filters
+/// `status`, `buyer_id`, `kind`, `due_before` and `q` (a prefix of the number).
+/// Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters). Always JSON;
+/// `GET /v1/invoices/{id}` has the other formats. API keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(ListInvoicesQuery, PageQuery),
@@ -132,6 +136,10 @@ impl Format {
 /// (the same as a PDF file, as an attachment named after the number) or
 /// `application/xml` (a UBL 2.1 Invoice or CreditNote following EN 16931 and Peppol BIS
 /// Billing 3.0). Every format shows the invoice as it was issued.
+///
+/// Its buyer, every account above the buyer, and grantees with `billing` on its service
+/// (`403 insufficient_grant` for a grant without it); anyone else gets `404`. API keys
+/// need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
@@ -236,6 +244,11 @@ impl CreatePayment {
 /// Partial payments add up; what exceeds the amount due goes to the buyer's credit in
 /// the invoice's currency. Once the invoice is paid in full its order is fulfilled in
 /// the same transaction. Send an `Idempotency-Key`: a retried request is counted once.
+///
+/// Only the seller that issued the invoice (the account directly above the buyer, or an
+/// operator for the provider's invoices; `403 forbidden` for anyone else). `409
+/// invalid_transition` for a void invoice or a credit note. API keys need
+/// `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     request_body = CreatePayment,
@@ -264,6 +277,10 @@ pub async fn create_payment(
 }
 
 /// The payments of an invoice, oldest first.
+///
+/// Every payment recorded by the seller and every payment from credit, in one answer
+/// (not paged). Whoever may read the invoice: its buyer, the accounts above the buyer,
+/// grantees with `billing` on its service. API keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
@@ -281,9 +298,14 @@ pub async fn list_payments(
     Ok(HttpResponse::Ok().json(rows.iter().map(PaymentView::from_row).collect::<Vec<_>>()))
 }
 
-/// Pay an invoice from the buyer's credit in its currency, as far as the credit goes
-/// (the buyer, its seller, or a grantee with `billing`). `409 insufficient_credit` when
-/// there is none.
+/// Pay an invoice from the buyer's credit, as far as the credit goes.
+///
+/// Pays what is due from the buyer's credit in the invoice's currency, up to the amount
+/// due; paid in full, the invoice's order is fulfilled in the same transaction. The
+/// buyer, an account above it, or a grantee with `billing` on its service. `409
+/// insufficient_credit` when there is no credit in that currency (or nothing is due);
+/// `409 invalid_transition` for a void invoice or a credit note. API keys need
+/// `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
@@ -301,7 +323,12 @@ pub async fn apply_credit(
     invoice_json(&state, row).await
 }
 
-/// Void an unpaid invoice without payments (its seller); its order is cancelled.
+/// Void an unpaid invoice without payments; its order is cancelled.
+///
+/// Only the seller that issued it (the account directly above the buyer, or an operator
+/// for the provider's invoices; `403 forbidden` for anyone else, customers included).
+/// `409 invalid_transition` for a paid, part-paid or void invoice and for a credit note:
+/// a paid invoice is corrected with a credit note. API keys need `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
@@ -331,9 +358,15 @@ pub struct CreateCreditNote {
     pub amount_minor: Option<i64>,
 }
 
-/// Issue a credit note for a paid invoice (its seller): negative amounts from the same
-/// number sequence, `credit_note_for` the invoice; the credited total goes to the
-/// buyer's credit.
+/// Issue a credit note for a paid invoice.
+///
+/// The note has negative amounts, takes its number from the seller's invoice sequence
+/// and names the invoice in `credit_note_for`; the credited total goes to the buyer's
+/// credit. Without `amount_minor` it credits all that is not credited yet; more than
+/// that is `422` at `/amount_minor`. Only the seller that issued the invoice (`403
+/// forbidden` for anyone else); `409 invalid_transition` unless the invoice is a paid
+/// invoice. Takes `Idempotency-Key`, so a retry issues one note. API keys need
+/// `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     request_body = CreateCreditNote,

@@ -96,6 +96,9 @@ fn asked<T>(body: &JsonBody, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
 /// (403 `insufficient_scope` / `action_restricted`); `POST /v1/domains/bulk` does the
 /// same by domain name. More than 100 items become a job (202, `Location:
 /// /v1/jobs/{id}`) carried out by the background worker.
+///
+/// Takes `Idempotency-Key`. API keys need `services:write` (and `domains:write` for the
+/// domain actions).
 #[utoipa::path(
     tag = "Services",
     params(IdempotencyKeyHeader),
@@ -132,6 +135,8 @@ pub async fn bulk_services(
 /// A job the caller requested: its progress and the results so far.
 ///
 /// Only the account that requested the job sees it; to anyone else it does not exist.
+///
+/// Any account, for the jobs it requested. API keys need `services:read`.
 #[utoipa::path(
     tag = "Jobs",
     params(("id" = String, Path, description = "The job's id")),
@@ -173,6 +178,9 @@ pub struct DomainBulkResults {
 /// reach (or unparsable) is an item error `not_found`, a grant without the permission
 /// `insufficient_grant`, a stopped service `service_not_active`; the answer is 200 even
 /// when items fail. At most 100 names, all done during the request.
+///
+/// Takes `Idempotency-Key`. API keys need `domains:write`; refused while `domain.lock`
+/// (lock, unlock) or `domain.nameservers` is disabled (`403 action_restricted`).
 #[utoipa::path(
     tag = "Domains",
     params(IdempotencyKeyHeader),

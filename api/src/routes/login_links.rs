@@ -43,6 +43,8 @@ pub struct LoginLinkView {
 /// with that permission). The link holds a single-use token valid 60 seconds, so the
 /// answer is never stored (no `Idempotency-Key`). `422 tool_not_offered` at `/tool` when
 /// the service does not offer the tool; `409 service_not_active` unless it is active.
+///
+/// API keys need `services:write`.
 #[utoipa::path(
     tag = "Login links",
     request_body = CreateLoginLink,

@@ -98,6 +98,10 @@ pub struct CreateMailbox {
 /// `disk_mb`: that depends on the other mailboxes, not on this request alone, so it is a
 /// conflict with the state rather than bad input. `409 address_taken` when a mailbox or a
 /// forward anywhere has the address.
+///
+/// The owner, an account above it, or a grantee with `manage`; refused while `mail.write`
+/// is disabled (`403 action_restricted`). `409 service_not_active` unless the service is
+/// active. Takes `Idempotency-Key`. API keys need `mail:write`.
 #[utoipa::path(
     tag = "Mail",
     request_body = CreateMailbox,
@@ -148,6 +152,11 @@ pub struct ListMailboxesQuery {
 }
 
 /// The service's mailboxes, newest first.
+///
+/// Filter `q`: a case-insensitive prefix of the address. Cursor-paginated (`limit`,
+/// `cursor`; a cursor is bound to its filter). Never a password or its hash.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `mail:read`.
 #[utoipa::path(
     tag = "Mail",
     params(("id" = String, Path, description = "The service's id"), ListMailboxesQuery, PageQuery),
@@ -171,6 +180,11 @@ pub async fn list_mailboxes(
 }
 
 /// Read one mailbox (never its password or hash).
+///
+/// `404` for a mailbox of another service. The `ETag` is what `If-Match` of PATCH and
+/// DELETE compares with.
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+/// `view`; anyone else gets `404`. API keys need `mail:read`.
 #[utoipa::path(
     tag = "Mail",
     params(
@@ -213,6 +227,11 @@ pub struct UpdateMailbox {
 ///
 /// A larger size must still fit the plan (`422 exceeds_plan`) and, with the other
 /// mailboxes, the service's disk (`409 quota_exceeded`).
+///
+/// A new password follows the password policy. `409 service_not_active` unless the
+/// service is active; a stale `If-Match` is `412`. The owner, an account above it, or a
+/// grantee with `manage`; refused while `mail.write` is disabled. API keys need
+/// `mail:write`.
 #[utoipa::path(
     tag = "Mail",
     params(
@@ -268,6 +287,11 @@ pub async fn update_mailbox(
 }
 
 /// Remove a mailbox: its address becomes free again.
+///
+/// The provisioner is told, and its size no longer counts against the service's disk.
+/// `409 service_not_active` when the service is not active; a stale `If-Match` is `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while `mail.write`
+/// is disabled (`403 action_restricted`). API keys need `mail:write`.
 #[utoipa::path(
     tag = "Mail",
     params(

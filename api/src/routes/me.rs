@@ -34,6 +34,11 @@ fn me_response(principal: &Principal, row: &AccountRow) -> HttpResponse {
 }
 
 /// The account the caller is logged in as.
+///
+/// Any account, for itself. Under an impersonation token this is the impersonated
+/// account, and `impersonated_by` names the person really acting (null otherwise). The
+/// `ETag` is what `If-Match` of `PATCH /v1/me` compares with. API keys need
+/// `account:read`.
 #[utoipa::path(
     tag = "Current account",
     responses((status = 200, description = "The current account", body = MeView, headers(("ETag" = String)))),
@@ -64,6 +69,14 @@ pub struct UpdateMe {
 }
 
 /// Change the current account's name, profile or email address (JSON merge patch).
+///
+/// `profile` is merged into the stored one (RFC 7396). A new `email` needs
+/// `current_password` (`422 invalid_credentials` at `/current_password` when wrong) and
+/// becomes `pending_email` until its verification link is followed; the old address is
+/// told. `409 email_taken` when another account has the address. An email change is
+/// refused to API keys (`403 forbidden`) and under impersonation (`403
+/// impersonation_forbidden`). API keys need `customers:write` for the rest. A stale
+/// `If-Match` is `412`.
 #[utoipa::path(
     tag = "Current account",
     params(IfMatchHeader),
@@ -101,6 +114,12 @@ pub struct ChangePassword {
 }
 
 /// Change the password. Every token of the account ends, the caller's too: log in again.
+///
+/// `current_password` must be right (`422 invalid_credentials` at `/current_password`);
+/// `new_password` follows the password policy (8-128 characters, not a common one;
+/// `422` at `/new_password`). Every session of the account ends; its API keys keep
+/// working. Login sessions only: API keys get `403 forbidden`, impersonation tokens `403
+/// impersonation_forbidden`. A suspended account may still change its password.
 #[utoipa::path(
     tag = "Current account",
     request_body = ChangePassword,

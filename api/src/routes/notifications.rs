@@ -32,6 +32,10 @@ fn settings_response(settings: NotificationSettings) -> HttpResponse {
 }
 
 /// The caller's notification settings.
+///
+/// Any account, for itself: `ticket_replies` (default true) says whether it is mailed
+/// when the other side of a ticket answers. New tickets and a seller's outgoing tickets
+/// are mailed regardless. API keys need `support:read`.
 #[utoipa::path(
     tag = "Current account",
     responses((status = 200, description = "The settings", body = NotificationsView, headers(("ETag" = String)))),
@@ -52,6 +56,8 @@ pub struct UpdateNotifications {
 }
 
 /// Change the caller's notification settings (JSON merge patch).
+///
+/// Any account, for itself; a stale `If-Match` is `412`. API keys need `support:write`.
 #[utoipa::path(
     tag = "Current account",
     params(IfMatchHeader),

@@ -138,6 +138,10 @@ impl CreateOrder {
 /// for an account marked as fraud (or below one); `409 billing_not_configured` until the
 /// seller has set its billing settings; `422` with `cycle_not_offered` or
 /// `currency_not_offered` for what the plan does not sell.
+///
+/// Any account; a grantee with `billing` may order renewals and plan changes of a granted
+/// service. Takes `Idempotency-Key`: a retried order is placed once. API keys need
+/// `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     request_body = CreateOrder,
@@ -174,8 +178,12 @@ pub struct ListOrdersQuery {
     pub status: Option<OrderStatus>,
 }
 
-/// The caller's orders; for resellers and operators also the orders of every account
-/// below them; orders about services granted to the caller with `billing`. Newest first.
+/// The orders the caller bought, sold or was granted, newest first.
+///
+/// The caller's own orders; for resellers and operators also the orders of every account
+/// below them; and orders about services granted to the caller with `billing`. Filters
+/// `customer_id` (a buyer below the caller) and `status`. Cursor-paginated (`limit`,
+/// `cursor`; a cursor is bound to its filters). API keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(ListOrdersQuery, PageQuery),
@@ -203,6 +211,11 @@ pub async fn list_orders(
 }
 
 /// Read one order.
+///
+/// Its buyer, every account above the buyer, and grantees with `billing` on the order's
+/// service may read it; anyone else gets `404` (a grantee without `billing` `403
+/// insufficient_grant`). `invoice_id` links the invoice issued with it; `failure` says
+/// why a paid order could not be fulfilled. API keys need `billing:read`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The order's id")),
@@ -219,8 +232,12 @@ pub async fn get_order(
     Ok(order_response(HttpResponse::Ok(), &order.row))
 }
 
-/// Cancel a pending order (its buyer's side or its seller): its invoice becomes `void`.
-/// `409 invalid_transition` once it is paid, fulfilled, failed or cancelled.
+/// Cancel a pending order: its invoice becomes `void`.
+///
+/// The buyer, an account above it, or a grantee with `billing` on the order's service.
+/// `409 invalid_transition` unless the order is `pending`, and also while part of its
+/// invoice is paid (the seller settles that with a credit note). API keys need
+/// `billing:write`.
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The order's id")),

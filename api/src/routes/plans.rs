@@ -43,6 +43,14 @@ pub struct CreatePlan {
 }
 
 /// Create a plan: the provider's (operators) or the caller's own (resellers).
+///
+/// A plan sells one `service_kind` with its `quotas` (absent or null: unlimited; 0:
+/// none), one price per offered cycle, all in one currency, and optional add-ons.
+/// `public` plans are offered to the accounts directly below the plan's owner. A
+/// reseller's plan, add-ons included, may not allow more than its own `reseller_hosting`
+/// package in any quota that applies to the kind (`422 exceeds_reseller_package` at
+/// `/quotas/{key}`); other refused fields are `422` with their pointers. Customers get
+/// `403 forbidden`. Takes `Idempotency-Key`. API keys need `catalog:write`.
 #[utoipa::path(
     tag = "Catalog",
     request_body = CreatePlan,
@@ -89,6 +97,12 @@ pub struct ListPlansQuery {
 }
 
 /// The plans the caller may see, newest first.
+///
+/// Operators see every plan; a reseller its own and the public plans of the account
+/// above it (the provider's when there is none); a customer the public plans of the
+/// account above it. Plans on sale by default, archived ones with `archived=true`;
+/// filters `service_kind` and (operators) `owner_id`. Cursor-paginated (`limit`,
+/// `cursor`; a cursor is bound to its filters). API keys need `catalog:read`.
 #[utoipa::path(
     tag = "Catalog",
     params(ListPlansQuery, PageQuery),
@@ -123,6 +137,9 @@ pub async fn list_plans(
 }
 
 /// Read one plan the caller may see.
+///
+/// Who sees which plan is as for the list; any other plan, and a malformed id, is `404`.
+/// API keys need `catalog:read`.
 #[utoipa::path(
     tag = "Catalog",
     params(("id" = String, Path, description = "The plan's id")),
@@ -163,6 +180,12 @@ pub struct UpdatePlan {
 }
 
 /// Change a plan (JSON merge patch). The kind cannot change.
+///
+/// Operators change any plan, a reseller only its own (`404` for others; customers get
+/// `403 forbidden`); archived plans too. Services already sold keep the quotas and
+/// prices they were sold with. The result is checked as a whole, like a new plan (`422`
+/// with pointers, `exceeds_reseller_package` for a reseller's plan); a stale `If-Match`
+/// is `412`. API keys need `catalog:write`.
 #[utoipa::path(
     tag = "Catalog",
     params(("id" = String, Path, description = "The plan's id"), IfMatchHeader),
@@ -194,6 +217,11 @@ pub async fn update_plan(
 }
 
 /// Archive a plan: it is no longer sold; services on it keep it.
+///
+/// Plans are never deleted: an archived plan is no longer offered nor sold, is listed
+/// with `archived=true`, and may still be changed. Archiving an archived plan answers
+/// `204` and changes nothing. Operators archive any plan, a reseller only its own (`404`
+/// for others; customers get `403 forbidden`). API keys need `catalog:write`.
 #[utoipa::path(
     tag = "Catalog",
     params(("id" = String, Path, description = "The plan's id")),

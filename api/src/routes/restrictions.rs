@@ -77,8 +77,13 @@ fn parse(names: &[String]) -> Result<Restrictions, ApiError> {
     }
 }
 
-/// The actions disabled for an account below the caller: the caller's own list on it,
-/// and everything else in force there.
+/// The actions disabled for an account below the caller.
+///
+/// `disabled_actions` is the caller's own list on the account (what a PUT replaces, and
+/// what the `ETag` versions); `inherited` is everything else in force there, set by
+/// other sellers or on an account above it, which the caller cannot lift. Resellers and
+/// operators, for an account below them (`404` otherwise; customers get `403
+/// forbidden`). API keys need `customers:read`.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id")),
@@ -97,9 +102,14 @@ pub async fn get_restrictions(
     Ok(answer(&use_case::read(&state, &principal.actor, account).await?))
 }
 
-/// Replace the caller's own list of actions disabled for an account below it (and
-/// everything below that). Lists set by others stay in force. Takes effect on the next
-/// request of each of them.
+/// Replace the caller's own list of actions disabled for an account below it.
+///
+/// The list holds for the account and everything below it, from the next request of each
+/// of them on: a disabled action answers `403 action_restricted`. `[]` lifts the
+/// caller's list; lists set by others stay in force. An unknown action name is `422` at
+/// `/disabled_actions/{index}`; a stale `If-Match` is `412`. Resellers and operators,
+/// for an account below them; refused while the caller is suspended or has
+/// `customer.write` disabled. API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id"), IfMatchHeader),

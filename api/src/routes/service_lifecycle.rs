@@ -60,6 +60,12 @@ pub struct TerminateService {
 }
 
 /// Suspend a service of an account below the caller: it is kept but switched off.
+///
+/// Only an account above the owner (a reseller or operator): the owner gets `403
+/// forbidden`, a grantee `403 insufficient_grant`, a customer always `403 forbidden`.
+/// `reason` becomes the service's `suspension_reason`. The provisioner is
+/// told in the same transaction. `409 invalid_transition` unless the service is
+/// `active`; a stale `If-Match` is `412`. API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -86,8 +92,14 @@ pub async fn suspend_service(
     Ok(service_response(HttpResponse::Ok(), &row))
 }
 
-/// Unsuspend a suspended service of an account below the caller; its
-/// `suspension_reason` is cleared.
+/// Unsuspend a suspended service of an account below the caller.
+///
+/// The service is `active` again and its `suspension_reason` cleared; `reason` is
+/// optional, for the audit log. Only an account above the owner (`403 forbidden` for
+/// the owner and customers, `insufficient_grant` for grantees). `409
+/// invalid_transition` when the service is not suspended, or when it is suspended
+/// because its owner's account is held (lift the account's hold instead); a stale
+/// `If-Match` is `412`. API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -118,6 +130,11 @@ pub async fn unsuspend_service(
 ///
 /// A pending end-of-period cancellation and the suspension reason are cleared: neither
 /// means anything for a terminated service (the audit log keeps both).
+///
+/// Only an account above the owner (`403 forbidden` for the owner and customers,
+/// `insufficient_grant` for grantees). Its unpaid renewal invoices are voided. `409
+/// invalid_transition` unless the service is active or suspended; a stale `If-Match` is
+/// `412`. API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -153,10 +170,17 @@ pub struct CancelService {
     pub reason: String,
 }
 
-/// Cancel a service, by its owner or an account above: at once, or at the end of the
-/// paid period.
+/// Cancel a service: at once, or at the end of the paid period.
 ///
-/// An immediate cancellation also replaces a pending end-of-period one.
+/// `immediate` makes an active or suspended service `cancelled` now; `end_of_period`
+/// keeps an active service running with `cancellation` set until `next_due_at`, then it
+/// is cancelled. An immediate cancellation also replaces a pending end-of-period one.
+/// Either way its unpaid renewal invoices are voided. The owner, an account above it, or
+/// a grantee with `manage`; refused while `service.cancel` is disabled for the caller (or
+/// for the owner a grantee acts for: `403 action_restricted`). `409 invalid_transition`
+/// for a service that has ended, an end-of-period cancellation of a service that is not
+/// active, or one already pending; a stale `If-Match` is `412`. API keys need
+/// `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -184,6 +208,11 @@ pub async fn cancel_service(
 }
 
 /// Withdraw a pending end-of-period cancellation: the service simply goes on.
+///
+/// Answers `204` with the service's new `ETag`. Who may: as for cancelling (the owner,
+/// an account above it, a grantee with `manage`; not while `service.cancel` is
+/// disabled). `409 invalid_transition` when no cancellation is pending; a stale
+/// `If-Match` is `412`. API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -222,6 +251,10 @@ pub struct RenewService {
 /// operator for its own service) applies it. The due date keeps its anchor: it moves
 /// from the current `next_due_at`, not from today, even for an expired service. A
 /// pending end-of-period cancellation stays pending and takes effect at the new date.
+///
+/// Refused while `service.renew` is disabled (`403 action_restricted`). Takes
+/// `Idempotency-Key`: a retried renewal extends once. A stale `If-Match` is `412`. API
+/// keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader, IdempotencyKeyHeader),
@@ -317,6 +350,11 @@ fn asks_for_quote(body: &JsonBody) -> bool {
 /// (or an operator for its own service) and an active service; it replaces the plan,
 /// add-ons, quotas and recurring price, and is refused (`409 quota_exceeded`) when a
 /// reseller package would allow fewer customers or services than are in use.
+///
+/// A grantee needs `billing` for a quote too. Takes `Idempotency-Key` (a retried change
+/// is applied once); a stale `If-Match` is `412`. API keys need `services:read` for a
+/// quote and `services:write` to apply; applying is refused while `service.change_plan`
+/// is disabled (`403 action_restricted`).
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader, IdempotencyKeyHeader),
@@ -377,6 +415,9 @@ pub struct ServicePassword {
 /// The owner or an account above; the service must be active. Only an argon2id hash is
 /// stored. The answer holds the password, so it is never cached and the route takes no
 /// `Idempotency-Key` (`400 idempotency_not_supported`).
+///
+/// Grantees with `manage` may too; refused while `service.password` is disabled (`403
+/// action_restricted`). API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),
@@ -435,6 +476,12 @@ pub struct Usage {
 pub struct ServiceUsage(pub BTreeMap<String, Usage>);
 
 /// What a service uses of each of its quotas.
+///
+/// One entry per quota that applies to the service's kind, with what is `used` and the
+/// `limit` (null: unlimited). For a reseller package, `used` counts everything the
+/// accounts below the reseller own, `customers` and `services` included. Whoever may read
+/// the service: its owner, the accounts above it, grantees with `view`. API keys need
+/// `services:read`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id")),

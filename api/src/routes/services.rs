@@ -53,6 +53,10 @@ pub struct CreateService {
 /// `suspended` with `held: true`, as the suspension would have left it: it becomes
 /// `active` when the hold is lifted. A blocked owner can no longer order:
 /// `409 account_blocked`, and nothing is created.
+///
+/// Resellers and operators (`403 forbidden` for customers); refused while
+/// `service.create` is disabled (`403 action_restricted`). Takes `Idempotency-Key`: a
+/// retried sale creates one service. API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     request_body = CreateService,
@@ -102,8 +106,14 @@ pub struct ListServicesQuery {
     pub due_before: Option<DateTime<Utc>>,
 }
 
-/// The caller's services, for resellers its subtree's, and the services other accounts
-/// granted it (active grants; `owner_id` tells them apart); newest first.
+/// The services the caller owns, sells or was granted, newest first.
+///
+/// The caller's own services; for resellers every service of its subtree, for operators
+/// every non-operator's; and the services other accounts granted the caller (active
+/// grants, not under an impersonation token; `owner_id` tells them apart). Filters
+/// `kind`, `status`, `owner_id`, `due_before` and `q` (a case-insensitive prefix of the
+/// name; all digits also match `number` exactly). Cursor-paginated (`limit`, `cursor`; a
+/// cursor is bound to its filters). API keys need `services:read`.
 #[utoipa::path(
     tag = "Services",
     params(ListServicesQuery, PageQuery),
@@ -147,6 +157,11 @@ pub async fn list_services(
 }
 
 /// Read one service.
+///
+/// Its owner, every account above the owner, and grantees with any permission on it
+/// (`view` and up); anyone else, and a malformed id, gets `404`. The `ETag` is what
+/// `If-Match` of PATCH and the lifecycle actions compares with. API keys need
+/// `services:read`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id")),
@@ -190,6 +205,10 @@ pub struct UpdateService {
 /// Sending `next_due_at` makes the change a correction of the due date, which only the
 /// service's seller may make (`403 forbidden` for the owner and for grantees); the
 /// worker's expiry and, with billing, renewal invoices follow the corrected date.
+///
+/// Any other change: the owner, an account above it, or a grantee with `manage`
+/// (`allow_overselling` is for operators only, `403 forbidden` for anyone else). A stale
+/// `If-Match` is `412`. API keys need `services:write`.
 #[utoipa::path(
     tag = "Services",
     params(("id" = String, Path, description = "The service's id"), IfMatchHeader),

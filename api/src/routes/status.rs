@@ -62,6 +62,11 @@ pub struct ListIncidentsQuery {
 }
 
 /// Every incident and planned change, newest first, with its updates.
+///
+/// The status page's history: resolved and open incidents, completed and upcoming
+/// planned work. Filter `kind` (`outage`, `fault`, `maintenance`, `change`).
+/// Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). Public: no
+/// authentication.
 #[utoipa::path(
     tag = "Status page",
     params(ListIncidentsQuery, PageQuery),
@@ -82,6 +87,9 @@ pub async fn list_incidents(
 }
 
 /// One incident with its updates.
+///
+/// `404` for an unknown or malformed id. The `ETag` is what `If-Match` of the operators'
+/// PATCH compares with. Public: no authentication.
 #[utoipa::path(
     tag = "Status page",
     params(("id" = String, Path, description = "The incident's id")),
@@ -95,6 +103,10 @@ pub async fn get_incident(state: web::Data<AppState>, id: web::Path<String>) -> 
 }
 
 /// The newest 50 incidents as an Atom feed (RFC 4287), for feed readers.
+///
+/// One entry per incident or planned change. Sends an `ETag` and `Cache-Control: public,
+/// max-age=60`; a client that sends the current `ETag` in `If-None-Match` gets `304`
+/// without a body. Public: no authentication.
 #[utoipa::path(
     tag = "Status page",
     params(IfNoneMatchHeader),

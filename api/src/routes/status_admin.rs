@@ -41,6 +41,10 @@ pub struct CreateComponent {
 }
 
 /// Add a component to the status page (at most 100: `409 quota_exceeded`).
+///
+/// A component is a part of the service people care about (`name`, an optional `group`
+/// to show it with others, and its own `status`). Operators only (`403 forbidden` for
+/// anyone else). Takes `Idempotency-Key`. API keys need `support:write`.
 #[utoipa::path(
     tag = "Status page",
     request_body = CreateComponent,
@@ -72,6 +76,10 @@ pub async fn create_component(
 }
 
 /// The components as stored (their own status, not lowered by incidents), newest first.
+///
+/// The public `GET /v1/status` shows them as incidents lower them. Cursor-paginated
+/// (`limit`, `cursor`). Operators only (`403 forbidden` for anyone else). API keys need
+/// `support:read`.
 #[utoipa::path(
     tag = "Status page",
     params(PageQuery),
@@ -91,6 +99,9 @@ pub async fn list_components(
 }
 
 /// One component as stored.
+///
+/// Its own status, not lowered by incidents. Operators only (`403 forbidden` for anyone
+/// else). API keys need `support:read`.
 #[utoipa::path(
     tag = "Status page",
     params(("id" = String, Path, description = "The component's id")),
@@ -124,6 +135,9 @@ pub struct UpdateComponent {
 }
 
 /// Change a component's name, group or status (JSON merge patch).
+///
+/// The public summary shows the change at once. A stale `If-Match` is `412`. Operators
+/// only (`403 forbidden` for anyone else). API keys need `support:write`.
 #[utoipa::path(
     tag = "Status page",
     params(("id" = String, Path, description = "The component's id"), IfMatchHeader),
@@ -161,6 +175,9 @@ pub async fn update_component(
 }
 
 /// Remove a component; incidents that named it no longer do.
+///
+/// A stale `If-Match` is `412`. Operators only (`403 forbidden` for anyone else). API
+/// keys need `support:write`.
 #[utoipa::path(
     tag = "Status page",
     params(("id" = String, Path, description = "The component's id"), IfMatchHeader),
@@ -202,8 +219,14 @@ pub struct CreateIncident {
     pub scheduled_end: Option<DateTime<Utc>>,
 }
 
-/// Open an incident (`outage`, `fault`: `investigating`) or announce planned work
-/// (`maintenance`, `change`: `scheduled`, with its window).
+/// Open an incident or announce planned work.
+///
+/// An `outage` or `fault` starts `investigating` and lowers its components to its
+/// `impact` until it is resolved; `maintenance` or `change` starts `scheduled` and needs
+/// `scheduled_start` and `scheduled_end` (refused for unplanned kinds), lowering its
+/// components only inside that window. A component id that names nothing is `404`.
+/// Operators only (`403 forbidden` for anyone else). Takes `Idempotency-Key`. API keys
+/// need `support:write`.
 #[utoipa::path(
     tag = "Status page",
     request_body = CreateIncident,
@@ -279,7 +302,10 @@ fn window_end(patch: Patch<DateTime<Utc>>) -> Option<Option<chrono::NaiveDateTim
 }
 
 /// Change an incident's title, text, impact, components or window (JSON merge patch).
-/// Its stage moves with updates.
+///
+/// Its stage moves only with updates (`POST .../updates`). The window is for planned
+/// work only and is checked with the kind. A stale `If-Match` is `412`. Operators only
+/// (`403 forbidden` for anyone else). API keys need `support:write`.
 #[utoipa::path(
     tag = "Status page",
     params(("id" = String, Path, description = "The incident's id"), IfMatchHeader),
@@ -331,8 +357,13 @@ pub struct CreateUpdate {
     pub body: String,
 }
 
-/// Post an update: the incident takes its stage (`resolved` and `completed` end it; a
-/// later update of another stage reopens it).
+/// Post an update: the incident takes its stage.
+///
+/// `investigating`, `identified`, `monitoring` and `resolved` are the stages of outages
+/// and faults; `scheduled`, `in_progress` and `completed` those of planned work.
+/// `resolved` and `completed` end the incident; a later update of another stage reopens
+/// it. At most 200 updates per incident (`409 quota_exceeded`). Operators only (`403
+/// forbidden` for anyone else). Takes `Idempotency-Key`. API keys need `support:write`.
 #[utoipa::path(
     tag = "Status page",
     request_body = CreateUpdate,

@@ -21,6 +21,9 @@ pub struct Health {
 }
 
 /// The process is up.
+///
+/// For liveness probes: answers `{"status": "ok"}` as long as the process serves
+/// requests, without touching the database. Public: no authentication.
 #[utoipa::path(tag = "System", responses((status = 200, description = "Up", body = Health)), security(()))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
@@ -31,8 +34,13 @@ pub async fn healthz() -> HttpResponse {
 /// whatever the database does.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// The database answers (within 1.5 s) and has every migration this build knows, and
-/// every configured driver's server answers (`503` naming those that do not).
+/// Whether this instance can serve requests now.
+///
+/// For readiness probes and load balancers: `200 {"status": "ready"}` when the database
+/// answers within 1.5 s and has every migration this build knows, and every configured
+/// driver's server answers. Otherwise `503`: `unavailable` for the database (unreachable
+/// or migrations pending) or `driver_unreachable` naming the drivers that do not answer.
+/// Public: no authentication.
 #[utoipa::path(
     tag = "System",
     responses(
@@ -59,6 +67,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// Prometheus metrics, for the addresses in `HOSTADMIN_METRICS_ALLOW`.
+///
+/// The Prometheus text exposition format (0.0.4). Not authenticated by a token: only
+/// client addresses inside `HOSTADMIN_METRICS_ALLOW` (default loopback) are served,
+/// taking `X-Forwarded-For` into account only from `HOSTADMIN_TRUSTED_PROXIES`; any
+/// other address gets `403 forbidden`.
 #[utoipa::path(
     tag = "System",
     responses(
@@ -96,6 +109,10 @@ impl OpenApiJson {
 }
 
 /// This document.
+///
+/// The OpenAPI 3.1 description of the API as this server serves it, generated from the
+/// same route list; `openapi/v1.json` in the repository is the same text. Public. Its
+/// `ETag` changes exactly when the document does; `/docs` renders it.
 #[utoipa::path(
     tag = "System",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, headers(("ETag" = String)))),

@@ -63,6 +63,9 @@ fn filename(request: &HttpRequest, query: &UploadQuery, kind: AttachmentType) ->
 /// unsupported_media_type` otherwise, e.g. for a program named `.png`). A refused upload
 /// stores nothing. Files no message took are removed after a day; at most 20 wait at
 /// once per caller and ticket (`409 quota_exceeded`).
+///
+/// Whoever may answer the ticket (grantees need `support`). API keys need
+/// `support:write`.
 #[utoipa::path(
     tag = "Support",
     params(("id" = String, Path, description = "The ticket's id"), UploadQuery),
@@ -121,10 +124,13 @@ fn as_download(name: &str) -> ContentDisposition {
     }
 }
 
-/// Download an attachment: its uploader while no message carries it, then whoever sees
-/// the message (never the customer's side for an internal note's file). Always served as
-/// a download (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`),
-/// never shown inline.
+/// Download an attachment of a ticket.
+///
+/// Its uploader may fetch it while no message carries it; after that, whoever sees the
+/// message (never the customer's side for an internal note's file); anyone else gets
+/// `404`. Always served as a download (`Content-Disposition: attachment`,
+/// `X-Content-Type-Options: nosniff`) with its stored type, never shown inline. API
+/// keys need `support:read`.
 #[utoipa::path(
     tag = "Support",
     params(

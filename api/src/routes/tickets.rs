@@ -55,6 +55,9 @@ pub struct CreateTicket {
 /// reseller or operator writes to an account directly below it (`422
 /// not_directly_below` for one further down; another tenant's account is 404): the
 /// ticket is `answered` (waiting for the customer), who is mailed.
+///
+/// Refused while `support.write` is disabled (`403 action_restricted`). Takes
+/// `Idempotency-Key`: a retry opens one ticket. API keys need `support:write`.
 #[utoipa::path(
     tag = "Support",
     request_body = CreateTicket,
@@ -104,9 +107,14 @@ pub struct ListTicketsQuery {
     pub q: Option<String>,
 }
 
-/// The tickets the caller opened or received, for resellers and operators also those of
-/// every account below them, and those about services granted to the caller with
-/// `support`; newest first.
+/// The tickets the caller opened, received or was granted, newest first.
+///
+/// Tickets whose customer is the caller; for resellers and operators also those of every
+/// account below them (the tickets they received as sellers among them); and those about
+/// services granted to the caller with `support`. Filters `status`, `customer_id`,
+/// `service_id` and `q` (a case-insensitive prefix of the subject; all digits also match
+/// the number). Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters).
+/// API keys need `support:read`.
 #[utoipa::path(
     tag = "Support",
     params(ListTicketsQuery, PageQuery),
@@ -143,6 +151,11 @@ pub async fn list_tickets(
 }
 
 /// Read one ticket.
+///
+/// Its customer, the ticket's seller and every account above the customer, and grantees
+/// with `support` on the ticket's service (`403 insufficient_grant` for a grant without
+/// it); anyone else gets `404`. The messages are at `GET /v1/tickets/{id}/messages`.
+/// API keys need `support:read`.
 #[utoipa::path(
     tag = "Support",
     params(("id" = String, Path, description = "The ticket's id")),
@@ -180,6 +193,11 @@ pub struct UpdateTicket {
 }
 
 /// Close a ticket or change its priority (either side; JSON merge patch).
+///
+/// `status` takes only `closed`; a later reply reopens the ticket. Asking for what
+/// already holds changes nothing. Whoever may answer the ticket may change it (grantees
+/// need `support`); refused while `support.write` is disabled (`403
+/// action_restricted`). A stale `If-Match` is `412`. API keys need `support:write`.
 #[utoipa::path(
     tag = "Support",
     params(("id" = String, Path, description = "The ticket's id"), IfMatchHeader),
@@ -205,8 +223,11 @@ pub async fn update_ticket(
     Ok(ticket_response(HttpResponse::Ok(), &row))
 }
 
-/// The messages of a ticket the caller's side sees (the customer's side never sees an
-/// internal note), newest first, each with its attachments.
+/// The messages of a ticket, newest first, each with its attachments.
+///
+/// The customer's side (the customer and grantees with `support`) never sees the seller's
+/// internal notes; the seller's side sees every message. Cursor-paginated (`limit`,
+/// `cursor`). Whoever may read the ticket. API keys need `support:read`.
 #[utoipa::path(
     tag = "Support",
     params(("id" = String, Path, description = "The ticket's id"), PageQuery),
@@ -250,6 +271,11 @@ pub struct CreateMessage {
 /// `ticket_replies` off (`/v1/me/notifications`). `404` for an attachment id that is not
 /// the caller's pending upload on this ticket; `409 attachment_in_use` for one a message
 /// already carries.
+///
+/// `internal` notes are the seller's side's only (`403 forbidden` from the customer's
+/// side). Whoever may read the ticket may answer it (grantees need `support`); refused
+/// while `support.write` is disabled. Takes `Idempotency-Key`: a retry sends one message.
+/// API keys need `support:write`.
 #[utoipa::path(
     tag = "Support",
     request_body = CreateMessage,

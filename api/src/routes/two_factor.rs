@@ -44,6 +44,12 @@ pub struct TwoFactorEnrolment {
 ///
 /// Two-factor login is on only once a code of the app has been confirmed. Starting
 /// again before that replaces the secret.
+///
+/// `422 invalid_credentials` at `/password` for a wrong password; `409
+/// invalid_transition` when two-factor login is on already. The answer holds the secret,
+/// so `Idempotency-Key` is refused (`400 idempotency_not_supported`). Login sessions
+/// only: API keys get `403 forbidden`, impersonation tokens `403
+/// impersonation_forbidden`.
 #[utoipa::path(
     tag = "Current account",
     request_body = StartTwoFactor,
@@ -87,6 +93,13 @@ pub struct RecoveryCodes {
 }
 
 /// Confirm the enrolment with a code of the app: two-factor login is on from now.
+///
+/// Send the app's current six-digit code for the secret of `POST /v1/me/two-factor`
+/// (`422 invalid_totp` at `/code` when it is wrong). The answer holds ten single-use
+/// recovery codes, shown this once: keep them. `409 invalid_transition` when no
+/// enrolment waits or two-factor login is already on. The answer holds secrets, so
+/// `Idempotency-Key` is refused (`400 idempotency_not_supported`). Login sessions only:
+/// API keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "Current account",
     request_body = ConfirmTwoFactor,
@@ -125,8 +138,14 @@ pub struct DisableTwoFactor {
     pub code: String,
 }
 
-/// Switch two-factor login off, with the password and a code (of the app or a recovery
-/// code). The secret and the recovery codes are forgotten.
+/// Switch two-factor login off, with the password and a code.
+///
+/// `code` is a current code of the app or one of the recovery codes (which is then
+/// spent). The secret and the recovery codes are forgotten. `422 invalid_credentials` at
+/// `/password` for a wrong password, `422 invalid_totp` at `/code` for a wrong or used
+/// code; `409 invalid_transition` when two-factor login is off. `Idempotency-Key` is
+/// refused (`400 idempotency_not_supported`). Login sessions only: API keys get `403
+/// forbidden`, impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "Current account",
     request_body = DisableTwoFactor,
@@ -158,6 +177,10 @@ pub async fn disable_two_factor(
 /// Its secret, a pending enrolment and its recovery codes are forgotten; it logs in
 /// with its password alone until it enrols again. Answers 204 also when the second
 /// factor was off already (and records an event only when something changed).
+///
+/// Resellers and operators, for an account below them (`404` otherwise; customers get
+/// `403 forbidden`). Refused while the caller is suspended or has `customer.write`
+/// disabled (`403 action_restricted`). API keys need `customers:write`.
 #[utoipa::path(
     tag = "Customers",
     params(("id" = String, Path, description = "The account's id")),

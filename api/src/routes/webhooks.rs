@@ -171,6 +171,8 @@ pub struct CreateWebhook {
 /// taken). Every audited change the caller may read (its own account's, those of the
 /// accounts below it) whose type matches `events` is then POSTed to `url`, signed per
 /// Standard Webhooks. `409 quota_exceeded` beyond 20 endpoints.
+///
+/// Any account, for itself. API keys need `webhooks:write`.
 #[utoipa::path(
     tag = "Webhooks",
     request_body = CreateWebhook,
@@ -206,6 +208,10 @@ pub async fn create_webhook(
 }
 
 /// The caller's webhook endpoints, newest first.
+///
+/// Any account, its own endpoints only (never another account's, not even one below
+/// it). Never a secret. Cursor-paginated (`limit`, `cursor`). API keys need
+/// `webhooks:read`.
 #[utoipa::path(
     tag = "Webhooks",
     params(PageQuery),
@@ -225,6 +231,9 @@ pub async fn list_webhooks(
 }
 
 /// Read one endpoint (never its secret).
+///
+/// `enabled`, `disabled_reason` and `failing_since` tell whether deliveries go out. Another
+/// account's endpoint, and a malformed id, is `404`. API keys need `webhooks:read`.
 #[utoipa::path(
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
@@ -267,6 +276,9 @@ pub struct UpdateWebhook {
 /// patch).
 ///
 /// A disabled endpoint is sent nothing; events of its time are not queued for it.
+///
+/// A new `url` is checked as on creation (`422 webhook_url_refused`). The endpoint's own
+/// account only; a stale `If-Match` is `412`. API keys need `webhooks:write`.
 #[utoipa::path(
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint's id"), IfMatchHeader),
@@ -315,6 +327,9 @@ pub async fn update_webhook(
 }
 
 /// Remove an endpoint and its delivery log; nothing more is sent to it.
+///
+/// Deliveries still waiting are dropped with it. A stale `If-Match` is `412`. The
+/// endpoint's own account only. API keys need `webhooks:write`.
 #[utoipa::path(
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint's id"), IfMatchHeader),
@@ -338,6 +353,10 @@ pub async fn delete_webhook(
 /// For 24 hours every delivery carries two signatures in `webhook-signature`, one per
 /// secret, so receivers can switch to the new one without missing a delivery. A second
 /// rotation within that time drops the oldest secret at once.
+///
+/// The answer holds the new secret, so `Idempotency-Key` is refused (`400
+/// idempotency_not_supported`); a stale `If-Match` is `412`. The endpoint's own account
+/// only. API keys need `webhooks:write`.
 #[utoipa::path(
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint's id"), IfMatchHeader),
@@ -364,6 +383,8 @@ pub async fn rotate_webhook_secret(
 ///
 /// Answers the queued delivery; the worker sends it within moments. `409
 /// webhook_disabled` when the endpoint is disabled.
+///
+/// The endpoint's own account only. API keys need `webhooks:write`.
 #[utoipa::path(
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
@@ -392,6 +413,11 @@ pub struct ListDeliveriesQuery {
 }
 
 /// The endpoint's delivery log, newest first (kept 30 days).
+///
+/// Each delivery with its event, `status` (`pending`, `delivered`, `failed`), attempts,
+/// the last answer's status code and error, and when the next attempt is due. Filter
+/// `status`. Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). The
+/// endpoint's own account only. API keys need `webhooks:read`.
 #[utoipa::path(
     tag = "Webhooks",
     params(("id" = String, Path, description = "The endpoint's id"), ListDeliveriesQuery, PageQuery),
@@ -419,6 +445,8 @@ pub async fn list_deliveries(
 /// Its attempts keep counting: when it fails again it goes on with the retry schedule,
 /// or ends `failed` if the schedule is spent. `409 webhook_disabled` when the endpoint
 /// is disabled.
+///
+/// The endpoint's own account only. API keys need `webhooks:write`.
 #[utoipa::path(
     tag = "Webhooks",
     params(

@@ -11,13 +11,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is up. */
+        /**
+         * The process is up.
+         * @description For liveness probes: answers `{"status": "ok"}` as long as the process serves
+         *     requests, without touching the database. Public: no authentication.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     For liveness probes: answers `{"status": "ok"}` as long as the process serves
+         *     requests, without touching the database. Public: no authentication.
+         */
         head: operations["healthz_head"];
         patch?: never;
         trace?: never;
@@ -29,13 +39,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics, for the addresses in `HOSTADMIN_METRICS_ALLOW`. */
+        /**
+         * Prometheus metrics, for the addresses in `HOSTADMIN_METRICS_ALLOW`.
+         * @description The Prometheus text exposition format (0.0.4). Not authenticated by a token: only
+         *     client addresses inside `HOSTADMIN_METRICS_ALLOW` (default loopback) are served,
+         *     taking `X-Forwarded-For` into account only from `HOSTADMIN_TRUSTED_PROXIES`; any
+         *     other address gets `403 forbidden`.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The Prometheus text exposition format (0.0.4). Not authenticated by a token: only
+         *     client addresses inside `HOSTADMIN_METRICS_ALLOW` (default loopback) are served,
+         *     taking `X-Forwarded-For` into account only from `HOSTADMIN_TRUSTED_PROXIES`; any
+         *     other address gets `403 forbidden`.
+         */
         head: operations["metrics_head"];
         patch?: never;
         trace?: never;
@@ -48,15 +72,28 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The database answers (within 1.5 s) and has every migration this build knows, and
-         *     every configured driver's server answers (`503` naming those that do not).
+         * Whether this instance can serve requests now.
+         * @description For readiness probes and load balancers: `200 {"status": "ready"}` when the database
+         *     answers within 1.5 s and has every migration this build knows, and every configured
+         *     driver's server answers. Otherwise `503`: `unavailable` for the database (unreachable
+         *     or migrations pending) or `driver_unreachable` naming the drivers that do not answer.
+         *     Public: no authentication.
          */
         get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     For readiness probes and load balancers: `200 {"status": "ready"}` when the database
+         *     answers within 1.5 s and has every migration this build knows, and every configured
+         *     driver's server answers. Otherwise `503`: `unavailable` for the database (unreachable
+         *     or migrations pending) or `driver_unreachable` naming the drivers that do not answer.
+         *     Public: no authentication.
+         */
         head: operations["readyz_head"];
         patch?: never;
         trace?: never;
@@ -69,15 +106,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Audit events the caller may see, newest first: operators all, resellers their own
-         *     and their subtree's, customers their own account's.
+         * Audit events the caller may see, newest first.
+         * @description Operators see every event; resellers those of their own account and of every account
+         *     below it; customers those of their own account (its services included). Events of
+         *     services shared with the caller through grants are not included. Filters combine;
+         *     `since` is inclusive, `until` exclusive, and a text filter longer than 64 characters
+         *     is `422` with its pointer (`/query/actor_id`, ...). Cursor-paginated (`limit`,
+         *     `cursor`). API keys need `account:read`. The log is read-only: no route changes it.
          */
         get: operations["list_audit_events"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Operators see every event; resellers those of their own account and of every account
+         *     below it; customers those of their own account (its services included). Events of
+         *     services shared with the caller through grants are not included. Filters combine;
+         *     `since` is inclusive, `until` exclusive, and a text filter longer than 64 characters
+         *     is `422` with its pointer (`/query/actor_id`, ...). Cursor-paginated (`limit`,
+         *     `cursor`). API keys need `account:read`. The log is read-only: no route changes it.
+         */
         head: operations["list_audit_events_head"];
         patch?: never;
         trace?: never;
@@ -113,8 +165,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Log out: end this session, or with `everywhere` every session and token of the
-         *     account (API keys stay).
+         * Log out: end this session, or every session of the account.
+         * @description Without a body (or with `{}`) the session of the access token ends: its refresh token
+         *     no longer works and its access token is refused from the next request on. A
+         *     `refresh_token` of another of the caller's own sessions ends that one too.
+         *     `everywhere: true` ends every session and token of the account, API keys excepted,
+         *     and is refused under an impersonation token (`403 impersonation_forbidden`). Only a
+         *     login session can log out: an API key gets `403 forbidden`. A suspended account may
+         *     still log out.
          */
         post: operations["logout"];
         delete?: never;
@@ -235,18 +293,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The grants the caller gave, newest first. */
+        /**
+         * The grants the caller gave, newest first.
+         * @description The caller's pending and active grants to other accounts, each with its grantee,
+         *     permissions and the services it is limited to (`service_ids`, null for all).
+         *     Withdrawn and declined grants are gone. Cursor-paginated (`limit`, `cursor`). API
+         *     keys need `authorizations:read`.
+         */
         get: operations["list_given"];
         put?: never;
         /**
          * Give another account permissions on services the caller owns.
          * @description The grant is `pending`, and gives nothing, until the grantee accepts it. A reseller's
          *     grant covers its own services, never its customers'.
+         *
+         *     Any account, for services it owns; refused under an impersonation token (`403
+         *     impersonation_forbidden`), while the caller is suspended, or with
+         *     `authorizations.write` disabled (`403 action_restricted`). Takes `Idempotency-Key`.
+         *     API keys need `authorizations:write`.
          */
         post: operations["create_authorization"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The caller's pending and active grants to other accounts, each with its grantee,
+         *     permissions and the services it is limited to (`service_ids`, null for all).
+         *     Withdrawn and declined grants are gone. Cursor-paginated (`limit`, `cursor`). API
+         *     keys need `authorizations:read`.
+         */
         head: operations["list_given_head"];
         patch?: never;
         trace?: never;
@@ -258,13 +335,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The grants given to the caller, pending and active, newest first. */
+        /**
+         * The grants given to the caller, pending and active, newest first.
+         * @description A pending grant gives nothing until the caller accepts it (`POST
+         *     /v1/authorizations/{id}/accept`); the services of active ones appear in the caller's
+         *     `GET /v1/services` with their `owner_id`. Cursor-paginated (`limit`, `cursor`). API
+         *     keys need `authorizations:read`.
+         */
         get: operations["list_received"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     A pending grant gives nothing until the caller accepts it (`POST
+         *     /v1/authorizations/{id}/accept`); the services of active ones appear in the caller's
+         *     `GET /v1/services` with their `owner_id`. Cursor-paginated (`limit`, `cursor`). API
+         *     keys need `authorizations:read`.
+         */
         head: operations["list_received_head"];
         patch?: never;
         trace?: never;
@@ -276,22 +367,41 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one grant the caller gave or received. */
+        /**
+         * Read one grant the caller gave or received.
+         * @description A grant exists only for its two parties: to anyone else, and for a malformed id, it
+         *     is `404`. The `ETag` is what `If-Match` of PATCH, accept and DELETE compares with.
+         *     API keys need `authorizations:read`.
+         */
         get: operations["get_authorization"];
         put?: never;
         post?: never;
         /**
-         * End a grant: the grantor withdraws it; the grantee declines a pending one or gives
-         *     an active one back. It ends on the next request.
+         * End a grant: the grantor withdraws it, or the grantee declines or gives it back.
+         * @description Either party may end a grant, pending or active; it is gone at once and gives
+         *     nothing from the next request on. A stale `If-Match` is `412`. Refused under an
+         *     impersonation token (`403 impersonation_forbidden`), while the caller is suspended,
+         *     or with `authorizations.write` disabled for it (`403 action_restricted`). API keys
+         *     need `authorizations:write`.
          */
         delete: operations["delete_authorization"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     A grant exists only for its two parties: to anyone else, and for a malformed id, it
+         *     is `404`. The `ETag` is what `If-Match` of PATCH, accept and DELETE compares with.
+         *     API keys need `authorizations:read`.
+         */
         head: operations["get_authorization_head"];
         /**
          * Change a grant's permissions or services (the grantor; JSON merge patch).
          * @description An active grant stays active: the grantee may give it back whenever it likes. The
          *     change takes effect on the grantee's next request.
+         *
+         *     Only the grantor (`403 forbidden` for the grantee); refused under an impersonation
+         *     token. A stale `If-Match` is `412`. API keys need `authorizations:write`.
          */
         patch: operations["update_authorization"];
         trace?: never;
@@ -305,7 +415,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept a grant given to the caller: it is in force from the next request on. */
+        /**
+         * Accept a grant given to the caller: it is in force from the next request on.
+         * @description Only the grantee accepts (`403 forbidden` for the grantor); `409 invalid_transition`
+         *     when the grant is already active; a stale `If-Match` is `412`. Refused under an
+         *     impersonation token (`403 impersonation_forbidden`), while the caller is suspended,
+         *     or with `authorizations.write` disabled for it (`403 action_restricted`). API keys
+         *     need `authorizations:write`.
+         */
         post: operations["accept_authorization"];
         delete?: never;
         options?: never;
@@ -321,8 +438,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's billing settings as a seller: a reseller its own, an operator the
-         *     provider's. `404` until they are set; customers get `403`.
+         * The caller's billing settings as a seller.
+         * @description A reseller reads its own, an operator the provider's (shared by every operator).
+         *     `404` until they are set with PUT; until then the seller cannot issue invoices
+         *     (orders answer `409 billing_not_configured`). Customers get `403 forbidden`. API
+         *     keys need `billing:read`.
          */
         get: operations["get_billing_settings"];
         /**
@@ -331,12 +451,24 @@ export interface paths {
          *     issued afterwards. Countries are ISO 3166-1 alpha-2, rates decimal strings with at most
          *     two decimals (`"21"`, `"8.1"`), the IBAN is checked by its check digits and an EU
          *     seller's VAT id by its country's format and check digits.
+         *
+         *     A reseller sets its own, an operator the provider's; customers get `403 forbidden`.
+         *     Each refused field is `422` with its pointer; a stale `If-Match` is `412`. API keys
+         *     need `billing:write`.
          */
         put: operations["put_billing_settings"];
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     A reseller reads its own, an operator the provider's (shared by every operator).
+         *     `404` until they are set with PUT; until then the seller cannot issue invoices
+         *     (orders answer `409 billing_not_configured`). Customers get `403 forbidden`. API
+         *     keys need `billing:read`.
+         */
         head: operations["get_billing_settings_head"];
         patch?: never;
         trace?: never;
@@ -348,14 +480,40 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the accounts below the caller, newest first. */
+        /**
+         * List the accounts below the caller, newest first.
+         * @description A reseller sees every account in its subtree, an operator every account that is not
+         *     an operator; never the caller itself or an account above it. `q` is a
+         *     case-insensitive prefix of the login, email or name; `parent_id` keeps the accounts
+         *     directly below that one. Cursor-paginated (`limit`, `cursor`; a cursor is bound to
+         *     its filters). Customers get `403 forbidden`. API keys need `customers:read`.
+         */
         get: operations["list_customers"];
         put?: never;
-        /** Create an account below the caller. */
+        /**
+         * Create an account below the caller.
+         * @description A reseller creates a customer (or, with `kind: "reseller"`, a sub-reseller) directly
+         *     below itself; an operator creates a top-level account of the provider. The account is
+         *     `active` and may log in at once; `send_welcome_email` mails it a link to set a
+         *     password (never the password). `login` and `email` are unique across the installation,
+         *     case-insensitively (`409 login_taken`, `409 email_taken`); a full reseller package
+         *     (the caller's own, or one further up) is `409 quota_exceeded`; each refused field is a
+         *     `422` error with its pointer. Customers get `403 forbidden`. Takes `Idempotency-Key`.
+         *     API keys need `customers:write`.
+         */
         post: operations["create_customer"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     A reseller sees every account in its subtree, an operator every account that is not
+         *     an operator; never the caller itself or an account above it. `q` is a
+         *     case-insensitive prefix of the login, email or name; `parent_id` keeps the accounts
+         *     directly below that one. Cursor-paginated (`limit`, `cursor`; a cursor is bound to
+         *     its filters). Customers get `403 forbidden`. API keys need `customers:read`.
+         */
         head: operations["list_customers_head"];
         patch?: never;
         trace?: never;
@@ -367,18 +525,38 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one account below the caller. */
+        /**
+         * Read one account below the caller.
+         * @description Resellers and operators; an account that is not below the caller (the caller itself,
+         *     an ancestor, another tenant's, or a malformed id) is `404`. Customers get `403
+         *     forbidden`. The `ETag` is what `If-Match` of the changing routes compares with. API
+         *     keys need `customers:read`.
+         */
         get: operations["get_customer"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Resellers and operators; an account that is not below the caller (the caller itself,
+         *     an ancestor, another tenant's, or a malformed id) is `404`. Customers get `403
+         *     forbidden`. The `ETag` is what `If-Match` of the changing routes compares with. API
+         *     keys need `customers:read`.
+         */
         head: operations["get_customer_head"];
         /**
          * Change an account below the caller (JSON merge patch).
          * @description Without `If-Match`, concurrent changes are applied one after the other, each to what
          *     the one before left.
+         *
+         *     Resellers and operators, for an account below them (`404` otherwise; customers get
+         *     `403 forbidden`); refused while the caller is suspended or has `customer.write`
+         *     disabled. A new `email` waits for verification as for `PATCH /v1/me` (`409
+         *     email_taken` when another account has it); `fraud` blocks ordering for the account and
+         *     everything below it. A stale `If-Match` is `412`. API keys need `customers:write`.
          */
         patch: operations["update_customer"];
         trace?: never;
@@ -393,9 +571,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Block an account below the caller: it and everything below it can no longer log in
-         *     or order; their sessions, tokens and API keys end at once and their services are
-         *     suspended. `fraud: true` marks the account as fraud. Accounts are never deleted.
+         * Block an account below the caller and everything below it.
+         * @description They can no longer log in or order; their sessions, tokens and API keys end in the
+         *     same transaction and their active services are suspended. `fraud: true` marks the
+         *     account as fraud while the block lasts. Accounts are never deleted. Resellers and
+         *     operators, for an account below them (operators are never below anyone: `404`;
+         *     customers get `403 forbidden`); refused while the caller is suspended or has
+         *     `customer.write` disabled. `409 invalid_transition` when the account already has a
+         *     block of its own; a stale `If-Match` is `412`. API keys need `customers:write`.
          */
         post: operations["block_customer"];
         delete?: never;
@@ -412,19 +595,35 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The credit of an account the caller sells to (the account directly above it, or an
-         *     operator for a top-level account), per currency.
+         * The credit of an account the caller sells to, per currency.
+         * @description Only the account's seller keeps its credit: the account directly above it, or an
+         *     operator for a top-level account. Another account in reach (further down the
+         *     caller's subtree) is `403 forbidden`; one out of reach is `404`; customers get `403
+         *     forbidden`. API keys need `billing:read`.
          */
         get: operations["get_customer_credit"];
         put?: never;
         /**
-         * Add to or take from the credit of an account the caller sells to. `409
-         *     insufficient_credit` when the balance would go below 0.
+         * Add to or take from the credit of an account the caller sells to.
+         * @description A positive `amount_minor` adds, a negative one takes, in `currency`, with a `reason`
+         *     kept in the transaction log; `409 insufficient_credit` when the balance would go
+         *     below 0. Only the account's seller (the account directly above it, or an operator
+         *     for a top-level account; `403 forbidden` otherwise). Answers `201` with the new
+         *     balances. Takes `Idempotency-Key`, so a retried adjustment counts once. API keys
+         *     need `billing:write`.
          */
         post: operations["adjust_customer_credit"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Only the account's seller keeps its credit: the account directly above it, or an
+         *     operator for a top-level account. Another account in reach (further down the
+         *     caller's subtree) is `403 forbidden`; one out of reach is `404`; customers get `403
+         *     forbidden`. API keys need `billing:read`.
+         */
         head: operations["get_customer_credit_head"];
         patch?: never;
         trace?: never;
@@ -436,13 +635,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every change of an account's credit with its reason, invoice or payment; newest first. */
+        /**
+         * Every change of an account's credit with its reason, invoice or payment; newest first.
+         * @description Only the account's seller (the account directly above it, or an operator for a
+         *     top-level account; `403 forbidden` otherwise). Cursor-paginated (`limit`, `cursor`).
+         *     API keys need `billing:read`.
+         */
         get: operations["list_credit_transactions"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Only the account's seller (the account directly above it, or an operator for a
+         *     top-level account; `403 forbidden` otherwise). Cursor-paginated (`limit`, `cursor`).
+         *     API keys need `billing:read`.
+         */
         head: operations["list_credit_transactions_head"];
         patch?: never;
         trace?: never;
@@ -463,6 +674,12 @@ export interface paths {
          *     out everywhere and impersonating again answer `403 impersonation_forbidden`. The
          *     token ends early when the caller is blocked or the caller's own tokens end. A
          *     blocked account cannot be impersonated (`409 account_blocked`).
+         *
+         *     Resellers and operators, for an account below them (`404` otherwise; customers get
+         *     `403 forbidden`); an operator never impersonates another operator, since no operator
+         *     is below anyone. The answer holds a token, so `Idempotency-Key` is refused (`400
+         *     idempotency_not_supported`). Every impersonation is audited (`customer.impersonate`).
+         *     API keys need the `impersonate` scope.
          */
         post: operations["impersonate_customer"];
         delete?: never;
@@ -479,20 +696,37 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The actions disabled for an account below the caller: the caller's own list on it,
-         *     and everything else in force there.
+         * The actions disabled for an account below the caller.
+         * @description `disabled_actions` is the caller's own list on the account (what a PUT replaces, and
+         *     what the `ETag` versions); `inherited` is everything else in force there, set by
+         *     other sellers or on an account above it, which the caller cannot lift. Resellers and
+         *     operators, for an account below them (`404` otherwise; customers get `403
+         *     forbidden`). API keys need `customers:read`.
          */
         get: operations["get_restrictions"];
         /**
-         * Replace the caller's own list of actions disabled for an account below it (and
-         *     everything below that). Lists set by others stay in force. Takes effect on the next
-         *     request of each of them.
+         * Replace the caller's own list of actions disabled for an account below it.
+         * @description The list holds for the account and everything below it, from the next request of each
+         *     of them on: a disabled action answers `403 action_restricted`. `[]` lifts the
+         *     caller's list; lists set by others stay in force. An unknown action name is `422` at
+         *     `/disabled_actions/{index}`; a stale `If-Match` is `412`. Resellers and operators,
+         *     for an account below them; refused while the caller is suspended or has
+         *     `customer.write` disabled. API keys need `customers:write`.
          */
         put: operations["set_restrictions"];
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `disabled_actions` is the caller's own list on the account (what a PUT replaces, and
+         *     what the `ETag` versions); `inherited` is everything else in force there, set by
+         *     other sellers or on an account above it, which the caller cannot lift. Resellers and
+         *     operators, for an account below them (`404` otherwise; customers get `403
+         *     forbidden`). API keys need `customers:read`.
+         */
         head: operations["get_restrictions_head"];
         patch?: never;
         trace?: never;
@@ -507,9 +741,16 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Suspend an account below the caller: it, every account below it and all their
-         *     services are suspended. They log in and read; every change answers
-         *     `403 account_suspended`.
+         * Suspend an account below the caller, everything below it and all their services.
+         * @description The suspended accounts still log in and read, but every change answers `403
+         *     account_suspended` (logging in and out, refreshing, and securing the account with its
+         *     password or second factor stay allowed). Their active services are suspended with
+         *     the reason "the owner's account is suspended or blocked"; `reason` itself goes to the
+         *     audit log only. Resellers and operators, for an account below them (`404`
+         *     otherwise; customers get `403 forbidden`); refused while the caller is suspended or
+         *     has `customer.write` disabled. `409 invalid_transition` when the account already has
+         *     a suspension of its own; a stale `If-Match` is `412`. API keys need
+         *     `customers:write`.
          */
         post: operations["suspend_customer"];
         delete?: never;
@@ -533,6 +774,10 @@ export interface paths {
          * @description Its secret, a pending enrolment and its recovery codes are forgotten; it logs in
          *     with its password alone until it enrols again. Answers 204 also when the second
          *     factor was off already (and records an event only when something changed).
+         *
+         *     Resellers and operators, for an account below them (`404` otherwise; customers get
+         *     `403 forbidden`). Refused while the caller is suspended or has `customer.write`
+         *     disabled (`403 action_restricted`). API keys need `customers:write`.
          */
         delete: operations["reset_customer_two_factor"];
         options?: never;
@@ -550,9 +795,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Lift the account's own block: the accounts it blocked log in again (with new
-         *     sessions; revoked API keys stay revoked) and the services it suspended are active
-         *     again, unless another hold still covers them. The fraud mark goes with the block.
+         * Lift the account's own block.
+         * @description The accounts it blocked log in again (with new sessions; revoked API keys stay
+         *     revoked: make new ones) and the services it suspended are active again, unless
+         *     another hold still covers them. The fraud mark goes with the block. A block placed
+         *     by an account above the caller is not the caller's to lift (`403 forbidden`);
+         *     operators lift any. `409 invalid_transition` when the account has no block of its
+         *     own. Resellers and operators, for an account below them; API keys need
+         *     `customers:write`.
          */
         post: operations["unblock_customer"];
         delete?: never;
@@ -571,8 +821,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Lift the account's own suspension: exactly what it suspended becomes active again;
-         *     accounts and services suspended for other reasons stay suspended.
+         * Lift the account's own suspension.
+         * @description Exactly what that suspension held becomes active again; accounts and services held
+         *     for other reasons (their own suspension, a block, a hold further up, a service's own
+         *     suspension) stay as they are. A suspension placed by an account above the caller is
+         *     not the caller's to lift (`403 forbidden`); operators lift any. `409
+         *     invalid_transition` when the account has no suspension of its own. `reason` is
+         *     optional, for the audit log. Resellers and operators, for an account below them;
+         *     API keys need `customers:write`.
          */
         post: operations["unsuspend_customer"];
         delete?: never;
@@ -595,6 +851,9 @@ export interface paths {
          *     account's address while it is unverified.
          * @description Limited to 20 reset and verification mails per recipient and per client address per
          *     hour (`429 rate_limited` with `Retry-After`).
+         *
+         *     Resellers and operators, for an account below them (`404` otherwise; customers get
+         *     `403 forbidden`). API keys need `customers:write`.
          */
         post: operations["resend_verification_email"];
         delete?: never;
@@ -613,6 +872,10 @@ export interface paths {
         /**
          * The domains of the services the caller reaches (own, subtree, granted); newest first.
          * @description `404` when the `service_id` filter names no service the caller reaches.
+         *
+         *     Filters `q` (a case-insensitive prefix of the name) and `service_id`. Cursor-paginated
+         *     (`limit`, `cursor`; a cursor is bound to its filters). Grantees see the domains of
+         *     services granted with any permission. API keys need `domains:read`.
          */
         get: operations["list_domains"];
         put?: never;
@@ -620,11 +883,26 @@ export interface paths {
          * Add a domain to a hosting service (a `hosted` domain).
          * @description `404` when the service is not one the caller reaches; `422 wrong_service_kind` at
          *     `/service_id` for a service that is not web or mail hosting.
+         *
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `domain.write` is disabled (`403 action_restricted`). `409 domain_taken` when another
+         *     account has the name (or a name above or below it), `409 quota_exceeded` when the
+         *     plan's `domains` or a reseller package is full, `409 service_not_active` unless the
+         *     service is active. Takes `Idempotency-Key`. API keys need `domains:write`.
          */
         post: operations["create_domain"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` when the `service_id` filter names no service the caller reaches.
+         *
+         *     Filters `q` (a case-insensitive prefix of the name) and `service_id`. Cursor-paginated
+         *     (`limit`, `cursor`; a cursor is bound to its filters). Grantees see the domains of
+         *     services granted with any permission. API keys need `domains:read`.
+         */
         head: operations["list_domains_head"];
         patch?: never;
         trace?: never;
@@ -644,6 +922,9 @@ export interface paths {
          *     reach (or unparsable) is an item error `not_found`, a grant without the permission
          *     `insufficient_grant`, a stopped service `service_not_active`; the answer is 200 even
          *     when items fail. At most 100 names, all done during the request.
+         *
+         *     Takes `Idempotency-Key`. API keys need `domains:write`; refused while `domain.lock`
+         *     (lock, unlock) or `domain.nameservers` is disabled (`403 action_restricted`).
          */
         post: operations["bulk_domains"];
         delete?: never;
@@ -659,14 +940,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one domain. */
+        /**
+         * Read one domain.
+         * @description `{name}` may be Unicode or punycode, any case, with or without the final dot. Whoever
+         *     reaches the domain's service reads it: the owner, the accounts above it, grantees
+         *     with `view`; anyone else gets `404`. `provisioning` tells where its zone stands on
+         *     the DNS server. API keys need `domains:read`.
+         */
         get: operations["get_domain"];
         put?: never;
         post?: never;
-        /** Remove a domain: a hosted one is removed with its child hosts and DNS records. */
+        /**
+         * Remove a domain: a hosted one is removed with its child hosts and DNS records.
+         * @description A registered domain instead stops renewing and stays manageable until it expires.
+         *     `409 domain_locked` while it is locked (unlock it first), `409 domain_in_use` while
+         *     mailboxes or forwards use it, `409 service_not_active` when its service is not
+         *     active; a stale `If-Match` is `412`. The owner, an account above it, or a grantee
+         *     with `manage`; refused while `domain.delete` is disabled (`403 action_restricted`).
+         *     API keys need `domains:write`.
+         */
         delete: operations["delete_domain"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `{name}` may be Unicode or punycode, any case, with or without the final dot. Whoever
+         *     reaches the domain's service reads it: the owner, the accounts above it, grantees
+         *     with `view`; anyone else gets `404`. `provisioning` tells where its zone stands on
+         *     the DNS server. API keys need `domains:read`.
+         */
         head: operations["get_domain_head"];
         /**
          * Change a domain's name servers, lock, auto-renewal or hosting service (JSON merge
@@ -674,6 +977,11 @@ export interface paths {
          * @description A move (`hosting_service_id`) needs an unlocked domain without mailboxes or forwards
          *     and room in the target service for the domain and its DNS records, which move with it;
          *     `404` when the target is not a service of the same owner that the caller reaches.
+         *
+         *     The owner, an account above it, or a grantee with `manage`; any change is refused
+         *     while `domain.write` is disabled, `nameservers` also while `domain.nameservers` is,
+         *     `locked` while `domain.lock` is (`403 action_restricted`). A stale `If-Match` is
+         *     `412`. API keys need `domains:write`.
          */
         patch: operations["update_domain"];
         trace?: never;
@@ -685,17 +993,39 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The zone's records, newest first. */
+        /**
+         * The zone's records, newest first.
+         * @description Readable whatever the domain's name servers are, so records kept while the domain
+         *     points elsewhere can still be seen. Filters `type` (an unknown one is `422` at
+         *     `/query/type`) and `q` (a case-insensitive prefix of the record's name).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters). Whoever
+         *     reaches the domain's service (grantees with `view`). API keys need `dns:read`.
+         */
         get: operations["list_dns_records"];
         put?: never;
         /**
          * Add a record to the zone.
          * @description Counts against the service's `dns_records` quota and the reseller packages above it.
+         *
+         *     Only while the provider serves the zone (`409 dns_not_managed`) and the service is
+         *     active (`409 service_not_active`). The zone gets a new SOA serial and goes to the DNS
+         *     server. The owner, an account above it, or a grantee with `manage`; refused while
+         *     `dns.write` is disabled (`403 action_restricted`). Takes `Idempotency-Key`. API keys
+         *     need `dns:write`.
          */
         post: operations["create_dns_record"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Readable whatever the domain's name servers are, so records kept while the domain
+         *     points elsewhere can still be seen. Filters `type` (an unknown one is `422` at
+         *     `/query/type`) and `q` (a case-insensitive prefix of the record's name).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters). Whoever
+         *     reaches the domain's service (grantees with `view`). API keys need `dns:read`.
+         */
         head: operations["list_dns_records_head"];
         patch?: never;
         trace?: never;
@@ -707,16 +1037,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one record. */
+        /**
+         * Read one record.
+         * @description `404` for a record of another zone. The `ETag` is what `If-Match` of PATCH and DELETE
+         *     compares with. Whoever reaches the domain's service (grantees with `view`). API keys
+         *     need `dns:read`.
+         */
         get: operations["get_dns_record"];
         put?: never;
         post?: never;
-        /** Remove a record. */
+        /**
+         * Remove a record.
+         * @description Only while the provider serves the zone (`409 dns_not_managed`) and the service is
+         *     active (`409 service_not_active`); a stale `If-Match` is `412`. The zone gets a new
+         *     SOA serial and goes to the DNS server. The owner, an account above it, or a grantee
+         *     with `manage`; refused while `dns.write` is disabled (`403 action_restricted`). API
+         *     keys need `dns:write`.
+         */
         delete: operations["delete_dns_record"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for a record of another zone. The `ETag` is what `If-Match` of PATCH and DELETE
+         *     compares with. Whoever reaches the domain's service (grantees with `view`). API keys
+         *     need `dns:read`.
+         */
         head: operations["get_dns_record_head"];
-        /** Change a record (JSON merge patch); the result is validated as a whole. */
+        /**
+         * Change a record (JSON merge patch); the result is validated as a whole.
+         * @description The changed record must be valid DNS and stand beside the zone's other records (`422`
+         *     with the field's pointer; a CNAME at the apex or beside other records at `/type`);
+         *     `null` returns `ttl` to 3600 and clears `priority`. Records change only while the
+         *     provider serves the zone (`409 dns_not_managed`) and the service is active (`409
+         *     service_not_active`); a stale `If-Match` is `412`. The zone gets a new SOA serial and
+         *     goes to the DNS server. The owner, an account above it, or a grantee with `manage`;
+         *     refused while `dns.write` is disabled (`403 action_restricted`). API keys need
+         *     `dns:write`.
+         */
         patch: operations["update_dns_record"];
         trace?: never;
     };
@@ -728,15 +1087,26 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The zone as RFC 1035 master-file text (`text/dns`, RFC 4027): `$ORIGIN`, the SOA
-         *     and NS records from configuration, then the records.
+         * The zone as RFC 1035 master-file text (`text/dns`).
+         * @description `$ORIGIN`, the SOA and NS records from the configuration, then the records, as the
+         *     DNS server is given them (media type `text/dns`, RFC 4027). Readable whatever the
+         *     domain's name servers are. Whoever reaches the domain's service (grantees with
+         *     `view`). API keys need `dns:read`.
          */
         get: operations["get_dns_zone"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `$ORIGIN`, the SOA and NS records from the configuration, then the records, as the
+         *     DNS server is given them (media type `text/dns`, RFC 4027). Readable whatever the
+         *     domain's name servers are. Whoever reaches the domain's service (grantees with
+         *     `view`). API keys need `dns:read`.
+         */
         head: operations["get_dns_zone_head"];
         patch?: never;
         trace?: never;
@@ -748,17 +1118,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The domain's child hosts, by name (one page). */
+        /**
+         * The domain's child hosts, by name (one page).
+         * @description Each host name below the domain with its addresses: the glue a registry needs when
+         *     the domain's name servers lie below it. At most 50 per domain, so the answer is one
+         *     page and `next_cursor` is always null. Whoever reaches the domain's service (grantees
+         *     with `view`). API keys need `domains:read`.
+         */
         get: operations["list_hosts"];
         put?: never;
         /**
          * Add a child host below the domain.
          * @description `422 not_below_domain` at `/hostname` for a name that is not below the domain.
+         *
+         *     At most 50 per domain (`409 quota_exceeded`); `409 hostname_taken` when a child host
+         *     of that name exists anywhere. The owner, an account above it, or a grantee with
+         *     `manage`; refused while `domain.write` is disabled. Takes `Idempotency-Key`. API keys
+         *     need `domains:write`.
          */
         post: operations["create_host"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Each host name below the domain with its addresses: the glue a registry needs when
+         *     the domain's name servers lie below it. At most 50 per domain, so the answer is one
+         *     page and `next_cursor` is always null. Whoever reaches the domain's service (grantees
+         *     with `view`). API keys need `domains:read`.
+         */
         head: operations["list_hosts_head"];
         patch?: never;
         trace?: never;
@@ -773,7 +1162,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a child host. */
+        /**
+         * Remove a child host.
+         * @description `404` when the domain has no child host of that name. `409 service_not_active` when
+         *     the service is not active. The owner, an account above it, or a grantee with
+         *     `manage`; refused while `domain.write` is disabled (`403 action_restricted`). API
+         *     keys need `domains:write`.
+         */
         delete: operations["delete_host"];
         options?: never;
         head?: never;
@@ -788,10 +1183,24 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the domain's redirect. */
+        /**
+         * Set the domain's redirect.
+         * @description Replaces any redirect: `type` `301`, `302` or `masked` (a frame that keeps the
+         *     domain in the address bar), `target` an absolute http or https URL without
+         *     credentials, at most 2000 characters (`422` at `/type` or `/target`). Answers the
+         *     domain with its `redirect`. `409 service_not_active` when the service is not active;
+         *     a stale `If-Match` is `412`. The owner, an account above it, or a grantee with
+         *     `manage`; refused while `domain.write` is disabled. API keys need `domains:write`.
+         */
         put: operations["set_redirect"];
         post?: never;
-        /** Remove the domain's redirect. */
+        /**
+         * Remove the domain's redirect.
+         * @description Answers `204` also when there was none. `409 service_not_active` when the service
+         *     is not active; a stale `If-Match` is `412`. The owner, an account above it, or a
+         *     grantee with `manage`; refused while `domain.write` is disabled. API keys need
+         *     `domains:write`.
+         */
         delete: operations["delete_redirect"];
         options?: never;
         head?: never;
@@ -811,6 +1220,9 @@ export interface paths {
          * Try a failed change of the domain's zone on the DNS server again.
          * @description `202`: the worker makes the DNS server hold the zone as it is now (`provisioning`
          *     is `pending` until then); `409 not_failed` unless the zone's provisioning failed.
+         *
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `domain.write` is disabled. API keys need `domains:write`.
          */
         post: operations["retry_domain_provisioning"];
         delete?: never;
@@ -827,16 +1239,28 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's invoices and credit notes; for resellers and operators also those of
-         *     every account below them; those about services granted to the caller with `billing`.
-         *     Newest first.
+         * The invoices and credit notes the caller received, issued or was granted, newest first.
+         * @description The caller's own invoices; for resellers and operators also those of every account
+         *     below them; and those about services granted to the caller with `billing`. Filters
+         *     `status`, `buyer_id`, `kind`, `due_before` and `q` (a prefix of the number).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters). Always JSON;
+         *     `GET /v1/invoices/{id}` has the other formats. API keys need `billing:read`.
          */
         get: operations["list_invoices"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The caller's own invoices; for resellers and operators also those of every account
+         *     below them; and those about services granted to the caller with `billing`. Filters
+         *     `status`, `buyer_id`, `kind`, `due_before` and `q` (a prefix of the number).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters). Always JSON;
+         *     `GET /v1/invoices/{id}` has the other formats. API keys need `billing:read`.
+         */
         head: operations["list_invoices_head"];
         patch?: never;
         trace?: never;
@@ -854,13 +1278,29 @@ export interface paths {
          *     (the same as a PDF file, as an attachment named after the number) or
          *     `application/xml` (a UBL 2.1 Invoice or CreditNote following EN 16931 and Peppol BIS
          *     Billing 3.0). Every format shows the invoice as it was issued.
+         *
+         *     Its buyer, every account above the buyer, and grantees with `billing` on its service
+         *     (`403 insufficient_grant` for a grant without it); anyone else gets `404`. API keys
+         *     need `billing:read`.
          */
         get: operations["get_invoice"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `application/json` (the default), `text/html` (a printable page), `application/pdf`
+         *     (the same as a PDF file, as an attachment named after the number) or
+         *     `application/xml` (a UBL 2.1 Invoice or CreditNote following EN 16931 and Peppol BIS
+         *     Billing 3.0). Every format shows the invoice as it was issued.
+         *
+         *     Its buyer, every account above the buyer, and grantees with `billing` on its service
+         *     (`403 insufficient_grant` for a grant without it); anyone else gets `404`. API keys
+         *     need `billing:read`.
+         */
         head: operations["get_invoice_head"];
         patch?: never;
         trace?: never;
@@ -875,9 +1315,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Pay an invoice from the buyer's credit in its currency, as far as the credit goes
-         *     (the buyer, its seller, or a grantee with `billing`). `409 insufficient_credit` when
-         *     there is none.
+         * Pay an invoice from the buyer's credit, as far as the credit goes.
+         * @description Pays what is due from the buyer's credit in the invoice's currency, up to the amount
+         *     due; paid in full, the invoice's order is fulfilled in the same transaction. The
+         *     buyer, an account above it, or a grantee with `billing` on its service. `409
+         *     insufficient_credit` when there is no credit in that currency (or nothing is due);
+         *     `409 invalid_transition` for a void invoice or a credit note. API keys need
+         *     `billing:write`.
          */
         post: operations["apply_credit"];
         delete?: never;
@@ -896,9 +1340,14 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Issue a credit note for a paid invoice (its seller): negative amounts from the same
-         *     number sequence, `credit_note_for` the invoice; the credited total goes to the
-         *     buyer's credit.
+         * Issue a credit note for a paid invoice.
+         * @description The note has negative amounts, takes its number from the seller's invoice sequence
+         *     and names the invoice in `credit_note_for`; the credited total goes to the buyer's
+         *     credit. Without `amount_minor` it credits all that is not credited yet; more than
+         *     that is `422` at `/amount_minor`. Only the seller that issued the invoice (`403
+         *     forbidden` for anyone else); `409 invalid_transition` unless the invoice is a paid
+         *     invoice. Takes `Idempotency-Key`, so a retry issues one note. API keys need
+         *     `billing:write`.
          */
         post: operations["create_credit_note"];
         delete?: never;
@@ -914,7 +1363,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The payments of an invoice, oldest first. */
+        /**
+         * The payments of an invoice, oldest first.
+         * @description Every payment recorded by the seller and every payment from credit, in one answer
+         *     (not paged). Whoever may read the invoice: its buyer, the accounts above the buyer,
+         *     grantees with `billing` on its service. API keys need `billing:read`.
+         */
         get: operations["list_payments"];
         put?: never;
         /**
@@ -922,11 +1376,23 @@ export interface paths {
          * @description Partial payments add up; what exceeds the amount due goes to the buyer's credit in
          *     the invoice's currency. Once the invoice is paid in full its order is fulfilled in
          *     the same transaction. Send an `Idempotency-Key`: a retried request is counted once.
+         *
+         *     Only the seller that issued the invoice (the account directly above the buyer, or an
+         *     operator for the provider's invoices; `403 forbidden` for anyone else). `409
+         *     invalid_transition` for a void invoice or a credit note. API keys need
+         *     `billing:write`.
          */
         post: operations["create_payment"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Every payment recorded by the seller and every payment from credit, in one answer
+         *     (not paged). Whoever may read the invoice: its buyer, the accounts above the buyer,
+         *     grantees with `billing` on its service. API keys need `billing:read`.
+         */
         head: operations["list_payments_head"];
         patch?: never;
         trace?: never;
@@ -940,7 +1406,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Void an unpaid invoice without payments (its seller); its order is cancelled. */
+        /**
+         * Void an unpaid invoice without payments; its order is cancelled.
+         * @description Only the seller that issued it (the account directly above the buyer, or an operator
+         *     for the provider's invoices; `403 forbidden` for anyone else, customers included).
+         *     `409 invalid_transition` for a paid, part-paid or void invoice and for a credit note:
+         *     a paid invoice is corrected with a credit note. API keys need `billing:write`.
+         */
         post: operations["void_invoice"];
         delete?: never;
         options?: never;
@@ -958,13 +1430,22 @@ export interface paths {
         /**
          * A job the caller requested: its progress and the results so far.
          * @description Only the account that requested the job sees it; to anyone else it does not exist.
+         *
+         *     Any account, for the jobs it requested. API keys need `services:read`.
          */
         get: operations["get_job"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Only the account that requested the job sees it; to anyone else it does not exist.
+         *
+         *     Any account, for the jobs it requested. API keys need `services:read`.
+         */
         head: operations["get_job_head"];
         patch?: never;
         trace?: never;
@@ -999,15 +1480,38 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The account the caller is logged in as. */
+        /**
+         * The account the caller is logged in as.
+         * @description Any account, for itself. Under an impersonation token this is the impersonated
+         *     account, and `impersonated_by` names the person really acting (null otherwise). The
+         *     `ETag` is what `If-Match` of `PATCH /v1/me` compares with. API keys need
+         *     `account:read`.
+         */
         get: operations["get_me"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Any account, for itself. Under an impersonation token this is the impersonated
+         *     account, and `impersonated_by` names the person really acting (null otherwise). The
+         *     `ETag` is what `If-Match` of `PATCH /v1/me` compares with. API keys need
+         *     `account:read`.
+         */
         head: operations["get_me_head"];
-        /** Change the current account's name, profile or email address (JSON merge patch). */
+        /**
+         * Change the current account's name, profile or email address (JSON merge patch).
+         * @description `profile` is merged into the stored one (RFC 7396). A new `email` needs
+         *     `current_password` (`422 invalid_credentials` at `/current_password` when wrong) and
+         *     becomes `pending_email` until its verification link is followed; the old address is
+         *     told. `409 email_taken` when another account has the address. An email change is
+         *     refused to API keys (`403 forbidden`) and under impersonation (`403
+         *     impersonation_forbidden`). API keys need `customers:write` for the rest. A stale
+         *     `If-Match` is `412`.
+         */
         patch: operations["update_me"];
         trace?: never;
     };
@@ -1018,14 +1522,35 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The current account's keys that are not revoked, newest first. */
+        /**
+         * The current account's keys that are not revoked, newest first.
+         * @description Each key with its name, `prefix` (to recognise it), scopes, expiry and last use;
+         *     never the key itself. Cursor-paginated (`limit`, `cursor`). Login sessions only: API
+         *     keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
+         */
         get: operations["list_api_keys"];
         put?: never;
-        /** Create an API key. The key is in this answer only. */
+        /**
+         * Create an API key. The key is in this answer only.
+         * @description Any account, for itself: 1 to 24 `scopes` (an unknown one is `422` at
+         *     `/scopes/{index}`) and an optional `expires_at` in the future, at most three years
+         *     ahead. Whatever its scopes, a key never does more than its owner may. Only the key's
+         *     digest is stored: keep `key` now, it cannot be shown again. The answer holds a secret,
+         *     so `Idempotency-Key` is refused (`400 idempotency_not_supported`). Login sessions
+         *     only: API keys get `403 forbidden`, impersonation tokens `403
+         *     impersonation_forbidden`.
+         */
         post: operations["create_api_key"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Each key with its name, `prefix` (to recognise it), scopes, expiry and last use;
+         *     never the key itself. Cursor-paginated (`limit`, `cursor`). Login sessions only: API
+         *     keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
+         */
         head: operations["list_api_keys_head"];
         patch?: never;
         trace?: never;
@@ -1037,14 +1562,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of the current account's keys (never the key itself). */
+        /**
+         * One of the current account's keys (never the key itself).
+         * @description `404` for a revoked key or one of another account. Login sessions only: API keys get
+         *     `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
+         */
         get: operations["get_api_key"];
         put?: never;
         post?: never;
-        /** Revoke a key: it stops working at once. */
+        /**
+         * Revoke a key: it stops working at once.
+         * @description The next request made with it answers `401`. A revoked key is gone from the list and
+         *     revoking it again is `404`. Login sessions only: API keys get `403 forbidden`,
+         *     impersonation tokens `403 impersonation_forbidden`.
+         */
         delete: operations["revoke_api_key"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for a revoked key or one of another account. Login sessions only: API keys get
+         *     `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
+         */
         head: operations["get_api_key_head"];
         patch?: never;
         trace?: never;
@@ -1056,13 +1596,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's credit with its seller, per currency. */
+        /**
+         * The caller's credit with its seller, per currency.
+         * @description Any account, for itself: the balances its seller keeps for it (from overpayments,
+         *     failed orders, credit notes and the seller's adjustments), which pay its invoices
+         *     through `POST /v1/invoices/{id}/apply-credit` and renewals automatically. API keys
+         *     need `billing:read`.
+         */
         get: operations["get_own_credit"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Any account, for itself: the balances its seller keeps for it (from overpayments,
+         *     failed orders, credit notes and the seller's adjustments), which pay its invoices
+         *     through `POST /v1/invoices/{id}/apply-credit` and renewals automatically. API keys
+         *     need `billing:read`.
+         */
         head: operations["get_own_credit_head"];
         patch?: never;
         trace?: never;
@@ -1074,15 +1628,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's notification settings. */
+        /**
+         * The caller's notification settings.
+         * @description Any account, for itself: `ticket_replies` (default true) says whether it is mailed
+         *     when the other side of a ticket answers. New tickets and a seller's outgoing tickets
+         *     are mailed regardless. API keys need `support:read`.
+         */
         get: operations["get_notifications"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Any account, for itself: `ticket_replies` (default true) says whether it is mailed
+         *     when the other side of a ticket answers. New tickets and a seller's outgoing tickets
+         *     are mailed regardless. API keys need `support:read`.
+         */
         head: operations["get_notifications_head"];
-        /** Change the caller's notification settings (JSON merge patch). */
+        /**
+         * Change the caller's notification settings (JSON merge patch).
+         * @description Any account, for itself; a stale `If-Match` is `412`. API keys need `support:write`.
+         */
         patch: operations["update_notifications"];
         trace?: never;
     };
@@ -1094,7 +1663,14 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change the password. Every token of the account ends, the caller's too: log in again. */
+        /**
+         * Change the password. Every token of the account ends, the caller's too: log in again.
+         * @description `current_password` must be right (`422 invalid_credentials` at `/current_password`);
+         *     `new_password` follows the password policy (8-128 characters, not a common one;
+         *     `422` at `/new_password`). Every session of the account ends; its API keys keep
+         *     working. Login sessions only: API keys get `403 forbidden`, impersonation tokens `403
+         *     impersonation_forbidden`. A suspended account may still change its password.
+         */
         put: operations["change_password"];
         post?: never;
         delete?: never;
@@ -1116,6 +1692,12 @@ export interface paths {
          * Start two-factor login: a new secret for the authenticator app.
          * @description Two-factor login is on only once a code of the app has been confirmed. Starting
          *     again before that replaces the secret.
+         *
+         *     `422 invalid_credentials` at `/password` for a wrong password; `409
+         *     invalid_transition` when two-factor login is on already. The answer holds the secret,
+         *     so `Idempotency-Key` is refused (`400 idempotency_not_supported`). Login sessions
+         *     only: API keys get `403 forbidden`, impersonation tokens `403
+         *     impersonation_forbidden`.
          */
         post: operations["start_two_factor"];
         delete?: never;
@@ -1133,7 +1715,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm the enrolment with a code of the app: two-factor login is on from now. */
+        /**
+         * Confirm the enrolment with a code of the app: two-factor login is on from now.
+         * @description Send the app's current six-digit code for the secret of `POST /v1/me/two-factor`
+         *     (`422 invalid_totp` at `/code` when it is wrong). The answer holds ten single-use
+         *     recovery codes, shown this once: keep them. `409 invalid_transition` when no
+         *     enrolment waits or two-factor login is already on. The answer holds secrets, so
+         *     `Idempotency-Key` is refused (`400 idempotency_not_supported`). Login sessions only:
+         *     API keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
+         */
         post: operations["confirm_two_factor"];
         delete?: never;
         options?: never;
@@ -1151,8 +1741,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Switch two-factor login off, with the password and a code (of the app or a recovery
-         *     code). The secret and the recovery codes are forgotten.
+         * Switch two-factor login off, with the password and a code.
+         * @description `code` is a current code of the app or one of the recovery codes (which is then
+         *     spent). The secret and the recovery codes are forgotten. `422 invalid_credentials` at
+         *     `/password` for a wrong password, `422 invalid_totp` at `/code` for a wrong or used
+         *     code; `409 invalid_transition` when two-factor login is off. `Idempotency-Key` is
+         *     refused (`400 idempotency_not_supported`). Login sessions only: API keys get `403
+         *     forbidden`, impersonation tokens `403 impersonation_forbidden`.
          */
         post: operations["disable_two_factor"];
         delete?: never;
@@ -1168,13 +1763,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This document. */
+        /**
+         * This document.
+         * @description The OpenAPI 3.1 description of the API as this server serves it, generated from the
+         *     same route list; `openapi/v1.json` in the repository is the same text. Public. Its
+         *     `ETag` changes exactly when the document does; `/docs` renders it.
+         */
         get: operations["openapi_json"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The OpenAPI 3.1 description of the API as this server serves it, generated from the
+         *     same route list; `openapi/v1.json` in the repository is the same text. Public. Its
+         *     `ETag` changes exactly when the document does; `/docs` renders it.
+         */
         head: operations["openapi_json_head"];
         patch?: never;
         trace?: never;
@@ -1187,8 +1794,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's orders; for resellers and operators also the orders of every account
-         *     below them; orders about services granted to the caller with `billing`. Newest first.
+         * The orders the caller bought, sold or was granted, newest first.
+         * @description The caller's own orders; for resellers and operators also the orders of every account
+         *     below them; and orders about services granted to the caller with `billing`. Filters
+         *     `customer_id` (a buyer below the caller) and `status`. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filters). API keys need `billing:read`.
          */
         get: operations["list_orders"];
         put?: never;
@@ -1204,11 +1814,23 @@ export interface paths {
          *     for an account marked as fraud (or below one); `409 billing_not_configured` until the
          *     seller has set its billing settings; `422` with `cycle_not_offered` or
          *     `currency_not_offered` for what the plan does not sell.
+         *
+         *     Any account; a grantee with `billing` may order renewals and plan changes of a granted
+         *     service. Takes `Idempotency-Key`: a retried order is placed once. API keys need
+         *     `billing:write`.
          */
         post: operations["create_order"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The caller's own orders; for resellers and operators also the orders of every account
+         *     below them; and orders about services granted to the caller with `billing`. Filters
+         *     `customer_id` (a buyer below the caller) and `status`. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filters). API keys need `billing:read`.
+         */
         head: operations["list_orders_head"];
         patch?: never;
         trace?: never;
@@ -1220,13 +1842,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one order. */
+        /**
+         * Read one order.
+         * @description Its buyer, every account above the buyer, and grantees with `billing` on the order's
+         *     service may read it; anyone else gets `404` (a grantee without `billing` `403
+         *     insufficient_grant`). `invoice_id` links the invoice issued with it; `failure` says
+         *     why a paid order could not be fulfilled. API keys need `billing:read`.
+         */
         get: operations["get_order"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Its buyer, every account above the buyer, and grantees with `billing` on the order's
+         *     service may read it; anyone else gets `404` (a grantee without `billing` `403
+         *     insufficient_grant`). `invoice_id` links the invoice issued with it; `failure` says
+         *     why a paid order could not be fulfilled. API keys need `billing:read`.
+         */
         head: operations["get_order_head"];
         patch?: never;
         trace?: never;
@@ -1241,8 +1877,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a pending order (its buyer's side or its seller): its invoice becomes `void`.
-         *     `409 invalid_transition` once it is paid, fulfilled, failed or cancelled.
+         * Cancel a pending order: its invoice becomes `void`.
+         * @description The buyer, an account above it, or a grantee with `billing` on the order's service.
+         *     `409 invalid_transition` unless the order is `pending`, and also while part of its
+         *     invoice is paid (the seller settles that with a credit note). API keys need
+         *     `billing:write`.
          */
         post: operations["cancel_order"];
         delete?: never;
@@ -1258,14 +1897,39 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The plans the caller may see, newest first. */
+        /**
+         * The plans the caller may see, newest first.
+         * @description Operators see every plan; a reseller its own and the public plans of the account
+         *     above it (the provider's when there is none); a customer the public plans of the
+         *     account above it. Plans on sale by default, archived ones with `archived=true`;
+         *     filters `service_kind` and (operators) `owner_id`. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filters). API keys need `catalog:read`.
+         */
         get: operations["list_plans"];
         put?: never;
-        /** Create a plan: the provider's (operators) or the caller's own (resellers). */
+        /**
+         * Create a plan: the provider's (operators) or the caller's own (resellers).
+         * @description A plan sells one `service_kind` with its `quotas` (absent or null: unlimited; 0:
+         *     none), one price per offered cycle, all in one currency, and optional add-ons.
+         *     `public` plans are offered to the accounts directly below the plan's owner. A
+         *     reseller's plan, add-ons included, may not allow more than its own `reseller_hosting`
+         *     package in any quota that applies to the kind (`422 exceeds_reseller_package` at
+         *     `/quotas/{key}`); other refused fields are `422` with their pointers. Customers get
+         *     `403 forbidden`. Takes `Idempotency-Key`. API keys need `catalog:write`.
+         */
         post: operations["create_plan"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Operators see every plan; a reseller its own and the public plans of the account
+         *     above it (the provider's when there is none); a customer the public plans of the
+         *     account above it. Plans on sale by default, archived ones with `archived=true`;
+         *     filters `service_kind` and (operators) `owner_id`. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filters). API keys need `catalog:read`.
+         */
         head: operations["list_plans_head"];
         patch?: never;
         trace?: never;
@@ -1277,16 +1941,39 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one plan the caller may see. */
+        /**
+         * Read one plan the caller may see.
+         * @description Who sees which plan is as for the list; any other plan, and a malformed id, is `404`.
+         *     API keys need `catalog:read`.
+         */
         get: operations["get_plan"];
         put?: never;
         post?: never;
-        /** Archive a plan: it is no longer sold; services on it keep it. */
+        /**
+         * Archive a plan: it is no longer sold; services on it keep it.
+         * @description Plans are never deleted: an archived plan is no longer offered nor sold, is listed
+         *     with `archived=true`, and may still be changed. Archiving an archived plan answers
+         *     `204` and changes nothing. Operators archive any plan, a reseller only its own (`404`
+         *     for others; customers get `403 forbidden`). API keys need `catalog:write`.
+         */
         delete: operations["archive_plan"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Who sees which plan is as for the list; any other plan, and a malformed id, is `404`.
+         *     API keys need `catalog:read`.
+         */
         head: operations["get_plan_head"];
-        /** Change a plan (JSON merge patch). The kind cannot change. */
+        /**
+         * Change a plan (JSON merge patch). The kind cannot change.
+         * @description Operators change any plan, a reseller only its own (`404` for others; customers get
+         *     `403 forbidden`); archived plans too. Services already sold keep the quotas and
+         *     prices they were sold with. The result is checked as a whole, like a new plan (`422`
+         *     with pointers, `exceeds_reseller_package` for a reseller's plan); a stale `If-Match`
+         *     is `412`. API keys need `catalog:write`.
+         */
         patch: operations["update_plan"];
         trace?: never;
     };
@@ -1298,8 +1985,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's services, for resellers its subtree's, and the services other accounts
-         *     granted it (active grants; `owner_id` tells them apart); newest first.
+         * The services the caller owns, sells or was granted, newest first.
+         * @description The caller's own services; for resellers every service of its subtree, for operators
+         *     every non-operator's; and the services other accounts granted the caller (active
+         *     grants, not under an impersonation token; `owner_id` tells them apart). Filters
+         *     `kind`, `status`, `owner_id`, `due_before` and `q` (a case-insensitive prefix of the
+         *     name; all digits also match `number` exactly). Cursor-paginated (`limit`, `cursor`; a
+         *     cursor is bound to its filters). API keys need `services:read`.
          */
         get: operations["list_services"];
         put?: never;
@@ -1314,11 +2006,25 @@ export interface paths {
          *     `suspended` with `held: true`, as the suspension would have left it: it becomes
          *     `active` when the hold is lifted. A blocked owner can no longer order:
          *     `409 account_blocked`, and nothing is created.
+         *
+         *     Resellers and operators (`403 forbidden` for customers); refused while
+         *     `service.create` is disabled (`403 action_restricted`). Takes `Idempotency-Key`: a
+         *     retried sale creates one service. API keys need `services:write`.
          */
         post: operations["create_service"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The caller's own services; for resellers every service of its subtree, for operators
+         *     every non-operator's; and the services other accounts granted the caller (active
+         *     grants, not under an impersonation token; `owner_id` tells them apart). Filters
+         *     `kind`, `status`, `owner_id`, `due_before` and `q` (a case-insensitive prefix of the
+         *     name; all digits also match `number` exactly). Cursor-paginated (`limit`, `cursor`; a
+         *     cursor is bound to its filters). API keys need `services:read`.
+         */
         head: operations["list_services_head"];
         patch?: never;
         trace?: never;
@@ -1345,6 +2051,9 @@ export interface paths {
          *     (403 `insufficient_scope` / `action_restricted`); `POST /v1/domains/bulk` does the
          *     same by domain name. More than 100 items become a job (202, `Location:
          *     /v1/jobs/{id}`) carried out by the background worker.
+         *
+         *     Takes `Idempotency-Key`. API keys need `services:write` (and `domains:write` for the
+         *     domain actions).
          */
         post: operations["bulk_services"];
         delete?: never;
@@ -1360,13 +2069,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one service. */
+        /**
+         * Read one service.
+         * @description Its owner, every account above the owner, and grantees with any permission on it
+         *     (`view` and up); anyone else, and a malformed id, gets `404`. The `ETag` is what
+         *     `If-Match` of PATCH and the lifecycle actions compares with. API keys need
+         *     `services:read`.
+         */
         get: operations["get_service"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Its owner, every account above the owner, and grantees with any permission on it
+         *     (`view` and up); anyone else, and a malformed id, gets `404`. The `ETag` is what
+         *     `If-Match` of PATCH and the lifecycle actions compares with. API keys need
+         *     `services:read`.
+         */
         head: operations["get_service_head"];
         /**
          * Change a service's name, auto-renewal, (operators) overselling or (its seller) due
@@ -1374,6 +2097,10 @@ export interface paths {
          * @description Sending `next_due_at` makes the change a correction of the due date, which only the
          *     service's seller may make (`403 forbidden` for the owner and for grantees); the
          *     worker's expiry and, with billing, renewal invoices follow the corrected date.
+         *
+         *     Any other change: the owner, an account above it, or a grantee with `manage`
+         *     (`allow_overselling` is for operators only, `403 forbidden` for anyone else). A stale
+         *     `If-Match` is `412`. API keys need `services:write`.
          */
         patch: operations["update_service"];
         trace?: never;
@@ -1388,12 +2115,25 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a service, by its owner or an account above: at once, or at the end of the
-         *     paid period.
-         * @description An immediate cancellation also replaces a pending end-of-period one.
+         * Cancel a service: at once, or at the end of the paid period.
+         * @description `immediate` makes an active or suspended service `cancelled` now; `end_of_period`
+         *     keeps an active service running with `cancellation` set until `next_due_at`, then it
+         *     is cancelled. An immediate cancellation also replaces a pending end-of-period one.
+         *     Either way its unpaid renewal invoices are voided. The owner, an account above it, or
+         *     a grantee with `manage`; refused while `service.cancel` is disabled for the caller (or
+         *     for the owner a grantee acts for: `403 action_restricted`). `409 invalid_transition`
+         *     for a service that has ended, an end-of-period cancellation of a service that is not
+         *     active, or one already pending; a stale `If-Match` is `412`. API keys need
+         *     `services:write`.
          */
         post: operations["cancel_service"];
-        /** Withdraw a pending end-of-period cancellation: the service simply goes on. */
+        /**
+         * Withdraw a pending end-of-period cancellation: the service simply goes on.
+         * @description Answers `204` with the service's new `ETag`. Who may: as for cancelling (the owner,
+         *     an account above it, a grantee with `manage`; not while `service.cancel` is
+         *     disabled). `409 invalid_transition` when no cancellation is pending; a stale
+         *     `If-Match` is `412`. API keys need `services:write`.
+         */
         delete: operations["withdraw_cancellation"];
         options?: never;
         head?: never;
@@ -1420,7 +2160,10 @@ export interface paths {
         post: operations["upload_certificate"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         */
         head: operations["list_certificates_head"];
         patch?: never;
         trace?: never;
@@ -1487,7 +2230,10 @@ export interface paths {
         /** Remove a certificate (from the servers too) or a pending CSR and its key. */
         delete: operations["delete_certificate"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         */
         head: operations["get_certificate_head"];
         patch?: never;
         trace?: never;
@@ -1512,6 +2258,11 @@ export interface paths {
          *     (or an operator for its own service) and an active service; it replaces the plan,
          *     add-ons, quotas and recurring price, and is refused (`409 quota_exceeded`) when a
          *     reseller package would allow fewer customers or services than are in use.
+         *
+         *     A grantee needs `billing` for a quote too. Takes `Idempotency-Key` (a retried change
+         *     is applied once); a stale `If-Match` is `412`. API keys need `services:read` for a
+         *     quote and `services:write` to apply; applying is refused while `service.change_plan`
+         *     is disabled (`403 action_restricted`).
          */
         post: operations["change_service_plan"];
         delete?: never;
@@ -1527,18 +2278,39 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The databases of a service, newest first. */
+        /**
+         * The databases of a service, newest first.
+         * @description Filter `q`: a case-insensitive prefix of the stored name (`1042_sh`).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). Never a
+         *     password.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         get: operations["list_databases"];
         put?: never;
         /**
          * Create a database of a service, with its user.
          * @description Needs an active service (`409 service_not_active`) and room in the service's quota
          *     and every reseller package above its owner (`409 quota_exceeded`).
+         *
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `hosting.write` is disabled (`403 action_restricted`). `409 database_taken` when the
+         *     engine has the stored name or user already. Takes `Idempotency-Key`. API keys need
+         *     `hosting:write`.
          */
         post: operations["create_database"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Filter `q`: a case-insensitive prefix of the stored name (`1042_sh`).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). Never a
+         *     password.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         head: operations["list_databases_head"];
         patch?: never;
         trace?: never;
@@ -1550,16 +2322,43 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one database of a service (never its password). */
+        /**
+         * Read one database of a service (never its password).
+         * @description `provisioning` tells where it stands on its engine's server. `404` for a database of
+         *     another service. The `ETag` is what `If-Match` of PATCH and DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         get: operations["get_database"];
         put?: never;
         post?: never;
-        /** Remove a database of a service, with its user. */
+        /**
+         * Remove a database of a service, with its user.
+         * @description The driver drops the database, its data and its user on the engine's server. `409
+         *     service_not_active` when the service is not active; a stale `If-Match` is `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `hosting.write` is disabled (`403 action_restricted`). API keys need `hosting:write`.
+         */
         delete: operations["delete_database"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `provisioning` tells where it stands on its engine's server. `404` for a database of
+         *     another service. The `ETag` is what `If-Match` of PATCH and DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         head: operations["get_database_head"];
-        /** Change the password of a database's user (JSON merge patch). */
+        /**
+         * Change the password of a database's user (JSON merge patch).
+         * @description The new `password` follows the password policy (`422` at `/password`; it cannot be
+         *     cleared) and is kept sealed for the engine's server, never returned. `409
+         *     service_not_active` when the service is not active; a stale `If-Match` is `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `hosting.write` is disabled (`403 action_restricted`). API keys need `hosting:write`.
+         */
         patch: operations["update_database"];
         trace?: never;
     };
@@ -1577,6 +2376,9 @@ export interface paths {
          * @description `202`: the worker makes the server hold the database, its user and password as they
          *     are now (`provisioning` is `pending` until then); `409 not_failed` unless its
          *     provisioning failed.
+         *
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `hosting.write` is disabled. API keys need `hosting:write`.
          */
         post: operations["retry_database_provisioning"];
         delete?: never;
@@ -1592,7 +2394,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The service's forwards, newest first. */
+        /**
+         * The service's forwards, newest first.
+         * @description Filter `q`: a case-insensitive prefix of the source address. Cursor-paginated
+         *     (`limit`, `cursor`; a cursor is bound to its filter).
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         get: operations["list_forwards"];
         put?: never;
         /**
@@ -1601,11 +2409,23 @@ export interface paths {
          *     the service's, at `/destinations` or `/destinations/{i}` for a bad list or address.
          *     `409 quota_exceeded` when the plan's `forwards` (or a reseller package) is full;
          *     `409 address_taken` when a mailbox or forward anywhere has the address.
+         *
+         *     The owner, an account above it, or a grantee with `manage`; refused while `mail.write`
+         *     is disabled (`403 action_restricted`). `409 service_not_active` unless the service is
+         *     active. Takes `Idempotency-Key`. API keys need `mail:write`.
          */
         post: operations["create_forward"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Filter `q`: a case-insensitive prefix of the source address. Cursor-paginated
+         *     (`limit`, `cursor`; a cursor is bound to its filter).
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         head: operations["list_forwards_head"];
         patch?: never;
         trace?: never;
@@ -1617,16 +2437,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one forward. */
+        /**
+         * Read one forward.
+         * @description `404` for a forward of another service. The `ETag` is what `If-Match` of PATCH and
+         *     DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         get: operations["get_forward"];
         put?: never;
         post?: never;
-        /** Remove a forward: its source address becomes free again. */
+        /**
+         * Remove a forward: its source address becomes free again.
+         * @description `409 service_not_active` when the service is not active; a stale `If-Match` is
+         *     `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `mail.write` is disabled (`403 action_restricted`). API keys need `mail:write`.
+         */
         delete: operations["delete_forward"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for a forward of another service. The `ETag` is what `If-Match` of PATCH and
+         *     DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         head: operations["get_forward_head"];
-        /** Give a forward new destinations (JSON merge patch). */
+        /**
+         * Give a forward new destinations (JSON merge patch).
+         * @description `destinations` replaces the list: 1-50 valid addresses, each once, not the source
+         *     (`422` at `/destinations` or `/destinations/{index}`); the source cannot change.
+         *     `409 service_not_active` when the service is not active; a stale `If-Match` is
+         *     `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `mail.write` is disabled (`403 action_restricted`). API keys need `mail:write`.
+         */
         patch: operations["update_forward"];
         trace?: never;
     };
@@ -1637,18 +2485,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The FTP users of a service, newest first. */
+        /**
+         * The FTP users of a service, newest first.
+         * @description Filter `q`: a case-insensitive prefix of the username. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filter). Never a password or its hash.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         get: operations["list_ftp_users"];
         put?: never;
         /**
          * Create an FTP user of a service.
          * @description Needs an active service (`409 service_not_active`) and room in the service's quota
          *     and every reseller package above its owner (`409 quota_exceeded`).
+         *
+         *     `409 username_taken` when the username exists anywhere. The owner, an account above
+         *     it, or a grantee with `manage`; refused while `hosting.write` is disabled (`403
+         *     action_restricted`). Takes `Idempotency-Key`. API keys need `hosting:write`.
          */
         post: operations["create_ftp_user"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Filter `q`: a case-insensitive prefix of the username. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filter). Never a password or its hash.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         head: operations["list_ftp_users_head"];
         patch?: never;
         trace?: never;
@@ -1660,16 +2526,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one FTP user of a service. */
+        /**
+         * Read one FTP user of a service.
+         * @description `404` for an FTP user of another service. The `ETag` is what `If-Match` of PATCH and
+         *     DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         get: operations["get_ftp_user"];
         put?: never;
         post?: never;
-        /** Remove an FTP user of a service. */
+        /**
+         * Remove an FTP user of a service.
+         * @description The provisioner is told and the username becomes free again. `409 service_not_active`
+         *     when the service is not active; a stale `If-Match` is `412`. The owner, an account
+         *     above it, or a grantee with `manage`; refused while `hosting.write` is disabled (`403
+         *     action_restricted`). API keys need `hosting:write`.
+         */
         delete: operations["delete_ftp_user"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for an FTP user of another service. The `ETag` is what `If-Match` of PATCH and
+         *     DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `hosting:read`.
+         */
         head: operations["get_ftp_user_head"];
-        /** Change an FTP user's password or home directory (JSON merge patch). */
+        /**
+         * Change an FTP user's password or home directory (JSON merge patch).
+         * @description A new `password` follows the password policy (`422` at `/password`; it cannot be
+         *     cleared); `directory` is relative to the service's root (`null`: the root itself;
+         *     absolute paths and `..` are `422` at `/directory`). The provisioner is told. `409
+         *     service_not_active` when the service is not active; a stale `If-Match` is `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `hosting.write` is disabled (`403 action_restricted`). API keys need `hosting:write`.
+         */
         patch: operations["update_ftp_user"];
         trace?: never;
     };
@@ -1688,6 +2582,8 @@ export interface paths {
          *     with that permission). The link holds a single-use token valid 60 seconds, so the
          *     answer is never stored (no `Idempotency-Key`). `422 tool_not_offered` at `/tool` when
          *     the service does not offer the tool; `409 service_not_active` unless it is active.
+         *
+         *     API keys need `services:write`.
          */
         post: operations["create_login_link"];
         delete?: never;
@@ -1703,7 +2599,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The service's mailboxes, newest first. */
+        /**
+         * The service's mailboxes, newest first.
+         * @description Filter `q`: a case-insensitive prefix of the address. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filter). Never a password or its hash.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         get: operations["list_mailboxes"];
         put?: never;
         /**
@@ -1715,11 +2617,23 @@ export interface paths {
          *     `disk_mb`: that depends on the other mailboxes, not on this request alone, so it is a
          *     conflict with the state rather than bad input. `409 address_taken` when a mailbox or a
          *     forward anywhere has the address.
+         *
+         *     The owner, an account above it, or a grantee with `manage`; refused while `mail.write`
+         *     is disabled (`403 action_restricted`). `409 service_not_active` unless the service is
+         *     active. Takes `Idempotency-Key`. API keys need `mail:write`.
          */
         post: operations["create_mailbox"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Filter `q`: a case-insensitive prefix of the address. Cursor-paginated (`limit`,
+         *     `cursor`; a cursor is bound to its filter). Never a password or its hash.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         head: operations["list_mailboxes_head"];
         patch?: never;
         trace?: never;
@@ -1731,19 +2645,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one mailbox (never its password or hash). */
+        /**
+         * Read one mailbox (never its password or hash).
+         * @description `404` for a mailbox of another service. The `ETag` is what `If-Match` of PATCH and
+         *     DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         get: operations["get_mailbox"];
         put?: never;
         post?: never;
-        /** Remove a mailbox: its address becomes free again. */
+        /**
+         * Remove a mailbox: its address becomes free again.
+         * @description The provisioner is told, and its size no longer counts against the service's disk.
+         *     `409 service_not_active` when the service is not active; a stale `If-Match` is `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while `mail.write`
+         *     is disabled (`403 action_restricted`). API keys need `mail:write`.
+         */
         delete: operations["delete_mailbox"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for a mailbox of another service. The `ETag` is what `If-Match` of PATCH and
+         *     DELETE compares with.
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees with
+         *     `view`; anyone else gets `404`. API keys need `mail:read`.
+         */
         head: operations["get_mailbox_head"];
         /**
          * Change a mailbox's password, size or description (JSON merge patch).
          * @description A larger size must still fit the plan (`422 exceeds_plan`) and, with the other
          *     mailboxes, the service's disk (`409 quota_exceeded`).
+         *
+         *     A new password follows the password policy. `409 service_not_active` unless the
+         *     service is active; a stale `If-Match` is `412`. The owner, an account above it, or a
+         *     grantee with `manage`; refused while `mail.write` is disabled. API keys need
+         *     `mail:write`.
          */
         patch: operations["update_mailbox"];
         trace?: never;
@@ -1762,6 +2701,9 @@ export interface paths {
          * @description The owner or an account above; the service must be active. Only an argon2id hash is
          *     stored. The answer holds the password, so it is never cached and the route takes no
          *     `Idempotency-Key` (`400 idempotency_not_supported`).
+         *
+         *     Grantees with `manage` may too; refused while `service.password` is disabled (`403
+         *     action_restricted`). API keys need `services:write`.
          */
         post: operations["set_service_password"];
         delete?: never;
@@ -1786,6 +2728,10 @@ export interface paths {
          *     operator for its own service) applies it. The due date keeps its anchor: it moves
          *     from the current `next_due_at`, not from today, even for an expired service. A
          *     pending end-of-period cancellation stays pending and takes effect at the new date.
+         *
+         *     Refused while `service.renew` is disabled (`403 action_restricted`). Takes
+         *     `Idempotency-Key`: a retried renewal extends once. A stale `If-Match` is `412`. API
+         *     keys need `services:write`.
          */
         post: operations["renew_service"];
         delete?: never;
@@ -1803,7 +2749,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Suspend a service of an account below the caller: it is kept but switched off. */
+        /**
+         * Suspend a service of an account below the caller: it is kept but switched off.
+         * @description Only an account above the owner (a reseller or operator): the owner gets `403
+         *     forbidden`, a grantee `403 insufficient_grant`, a customer always `403 forbidden`.
+         *     `reason` becomes the service's `suspension_reason`. The provisioner is
+         *     told in the same transaction. `409 invalid_transition` unless the service is
+         *     `active`; a stale `If-Match` is `412`. API keys need `services:write`.
+         */
         post: operations["suspend_service"];
         delete?: never;
         options?: never;
@@ -1824,6 +2777,11 @@ export interface paths {
          * Terminate a service of an account below the caller: it ends for good.
          * @description A pending end-of-period cancellation and the suspension reason are cleared: neither
          *     means anything for a terminated service (the audit log keeps both).
+         *
+         *     Only an account above the owner (`403 forbidden` for the owner and customers,
+         *     `insufficient_grant` for grantees). Its unpaid renewal invoices are voided. `409
+         *     invalid_transition` unless the service is active or suspended; a stale `If-Match` is
+         *     `412`. API keys need `services:write`.
          */
         post: operations["terminate_service"];
         delete?: never;
@@ -1842,8 +2800,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Unsuspend a suspended service of an account below the caller; its
-         *     `suspension_reason` is cleared.
+         * Unsuspend a suspended service of an account below the caller.
+         * @description The service is `active` again and its `suspension_reason` cleared; `reason` is
+         *     optional, for the audit log. Only an account above the owner (`403 forbidden` for
+         *     the owner and customers, `insufficient_grant` for grantees). `409
+         *     invalid_transition` when the service is not suspended, or when it is suspended
+         *     because its owner's account is held (lift the account's hold instead); a stale
+         *     `If-Match` is `412`. API keys need `services:write`.
          */
         post: operations["unsuspend_service"];
         delete?: never;
@@ -1859,13 +2822,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a service uses of each of its quotas. */
+        /**
+         * What a service uses of each of its quotas.
+         * @description One entry per quota that applies to the service's kind, with what is `used` and the
+         *     `limit` (null: unlimited). For a reseller package, `used` counts everything the
+         *     accounts below the reseller own, `customers` and `services` included. Whoever may read
+         *     the service: its owner, the accounts above it, grantees with `view`. API keys need
+         *     `services:read`.
+         */
         get: operations["service_usage"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     One entry per quota that applies to the service's kind, with what is `used` and the
+         *     `limit` (null: unlimited). For a reseller package, `used` counts everything the
+         *     accounts below the reseller own, `customers` and `services` included. Whoever may read
+         *     the service: its owner, the accounts above it, grantees with `view`. API keys need
+         *     `services:read`.
+         */
         head: operations["service_usage_head"];
         patch?: never;
         trace?: never;
@@ -1890,7 +2869,16 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `indicator` is the worst `status` of the components, each lowered to the `impact` of
+         *     the incidents on it that last (unplanned ones until resolved; planned ones between
+         *     their scheduled start and end, until completed). Best to worst: `operational`,
+         *     `maintenance`, `degraded`, `partial_outage`, `major_outage`. Shared by every client
+         *     for up to 5 seconds on each server and cacheable for 30.
+         */
         head: operations["status_summary_head"];
         patch?: never;
         trace?: never;
@@ -1902,14 +2890,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The components as stored (their own status, not lowered by incidents), newest first. */
+        /**
+         * The components as stored (their own status, not lowered by incidents), newest first.
+         * @description The public `GET /v1/status` shows them as incidents lower them. Cursor-paginated
+         *     (`limit`, `cursor`). Operators only (`403 forbidden` for anyone else). API keys need
+         *     `support:read`.
+         */
         get: operations["list_components"];
         put?: never;
-        /** Add a component to the status page (at most 100: `409 quota_exceeded`). */
+        /**
+         * Add a component to the status page (at most 100: `409 quota_exceeded`).
+         * @description A component is a part of the service people care about (`name`, an optional `group`
+         *     to show it with others, and its own `status`). Operators only (`403 forbidden` for
+         *     anyone else). Takes `Idempotency-Key`. API keys need `support:write`.
+         */
         post: operations["create_component"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The public `GET /v1/status` shows them as incidents lower them. Cursor-paginated
+         *     (`limit`, `cursor`). Operators only (`403 forbidden` for anyone else). API keys need
+         *     `support:read`.
+         */
         head: operations["list_components_head"];
         patch?: never;
         trace?: never;
@@ -1921,16 +2926,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One component as stored. */
+        /**
+         * One component as stored.
+         * @description Its own status, not lowered by incidents. Operators only (`403 forbidden` for anyone
+         *     else). API keys need `support:read`.
+         */
         get: operations["get_component"];
         put?: never;
         post?: never;
-        /** Remove a component; incidents that named it no longer do. */
+        /**
+         * Remove a component; incidents that named it no longer do.
+         * @description A stale `If-Match` is `412`. Operators only (`403 forbidden` for anyone else). API
+         *     keys need `support:write`.
+         */
         delete: operations["delete_component"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Its own status, not lowered by incidents. Operators only (`403 forbidden` for anyone
+         *     else). API keys need `support:read`.
+         */
         head: operations["get_component_head"];
-        /** Change a component's name, group or status (JSON merge patch). */
+        /**
+         * Change a component's name, group or status (JSON merge patch).
+         * @description The public summary shows the change at once. A stale `If-Match` is `412`. Operators
+         *     only (`403 forbidden` for anyone else). API keys need `support:write`.
+         */
         patch: operations["update_component"];
         trace?: never;
     };
@@ -1941,13 +2964,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The newest 50 incidents as an Atom feed (RFC 4287), for feed readers. */
+        /**
+         * The newest 50 incidents as an Atom feed (RFC 4287), for feed readers.
+         * @description One entry per incident or planned change. Sends an `ETag` and `Cache-Control: public,
+         *     max-age=60`; a client that sends the current `ETag` in `If-None-Match` gets `304`
+         *     without a body. Public: no authentication.
+         */
         get: operations["status_feed"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     One entry per incident or planned change. Sends an `ETag` and `Cache-Control: public,
+         *     max-age=60`; a client that sends the current `ETag` in `If-None-Match` gets `304`
+         *     without a body. Public: no authentication.
+         */
         head: operations["status_feed_head"];
         patch?: never;
         trace?: never;
@@ -1959,17 +2994,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every incident and planned change, newest first, with its updates. */
+        /**
+         * Every incident and planned change, newest first, with its updates.
+         * @description The status page's history: resolved and open incidents, completed and upcoming
+         *     planned work. Filter `kind` (`outage`, `fault`, `maintenance`, `change`).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). Public: no
+         *     authentication.
+         */
         get: operations["list_incidents"];
         put?: never;
         /**
-         * Open an incident (`outage`, `fault`: `investigating`) or announce planned work
-         *     (`maintenance`, `change`: `scheduled`, with its window).
+         * Open an incident or announce planned work.
+         * @description An `outage` or `fault` starts `investigating` and lowers its components to its
+         *     `impact` until it is resolved; `maintenance` or `change` starts `scheduled` and needs
+         *     `scheduled_start` and `scheduled_end` (refused for unplanned kinds), lowering its
+         *     components only inside that window. A component id that names nothing is `404`.
+         *     Operators only (`403 forbidden` for anyone else). Takes `Idempotency-Key`. API keys
+         *     need `support:write`.
          */
         post: operations["create_incident"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The status page's history: resolved and open incidents, completed and upcoming
+         *     planned work. Filter `kind` (`outage`, `fault`, `maintenance`, `change`).
+         *     Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). Public: no
+         *     authentication.
+         */
         head: operations["list_incidents_head"];
         patch?: never;
         trace?: never;
@@ -1981,17 +3035,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One incident with its updates. */
+        /**
+         * One incident with its updates.
+         * @description `404` for an unknown or malformed id. The `ETag` is what `If-Match` of the operators'
+         *     PATCH compares with. Public: no authentication.
+         */
         get: operations["get_incident"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for an unknown or malformed id. The `ETag` is what `If-Match` of the operators'
+         *     PATCH compares with. Public: no authentication.
+         */
         head: operations["get_incident_head"];
         /**
          * Change an incident's title, text, impact, components or window (JSON merge patch).
-         *     Its stage moves with updates.
+         * @description Its stage moves only with updates (`POST .../updates`). The window is for planned
+         *     work only and is checked with the kind. A stale `If-Match` is `412`. Operators only
+         *     (`403 forbidden` for anyone else). API keys need `support:write`.
          */
         patch: operations["update_incident"];
         trace?: never;
@@ -2006,8 +3072,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Post an update: the incident takes its stage (`resolved` and `completed` end it; a
-         *     later update of another stage reopens it).
+         * Post an update: the incident takes its stage.
+         * @description `investigating`, `identified`, `monitoring` and `resolved` are the stages of outages
+         *     and faults; `scheduled`, `in_progress` and `completed` those of planned work.
+         *     `resolved` and `completed` end the incident; a later update of another stage reopens
+         *     it. At most 200 updates per incident (`409 quota_exceeded`). Operators only (`403
+         *     forbidden` for anyone else). Takes `Idempotency-Key`. API keys need `support:write`.
          */
         post: operations["create_update"];
         delete?: never;
@@ -2024,9 +3094,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The tickets the caller opened or received, for resellers and operators also those of
-         *     every account below them, and those about services granted to the caller with
-         *     `support`; newest first.
+         * The tickets the caller opened, received or was granted, newest first.
+         * @description Tickets whose customer is the caller; for resellers and operators also those of every
+         *     account below them (the tickets they received as sellers among them); and those about
+         *     services granted to the caller with `support`. Filters `status`, `customer_id`,
+         *     `service_id` and `q` (a case-insensitive prefix of the subject; all digits also match
+         *     the number). Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters).
+         *     API keys need `support:read`.
          */
         get: operations["list_tickets"];
         put?: never;
@@ -2039,11 +3113,24 @@ export interface paths {
          *     reseller or operator writes to an account directly below it (`422
          *     not_directly_below` for one further down; another tenant's account is 404): the
          *     ticket is `answered` (waiting for the customer), who is mailed.
+         *
+         *     Refused while `support.write` is disabled (`403 action_restricted`). Takes
+         *     `Idempotency-Key`: a retry opens one ticket. API keys need `support:write`.
          */
         post: operations["create_ticket"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Tickets whose customer is the caller; for resellers and operators also those of every
+         *     account below them (the tickets they received as sellers among them); and those about
+         *     services granted to the caller with `support`. Filters `status`, `customer_id`,
+         *     `service_id` and `q` (a case-insensitive prefix of the subject; all digits also match
+         *     the number). Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filters).
+         *     API keys need `support:read`.
+         */
         head: operations["list_tickets_head"];
         patch?: never;
         trace?: never;
@@ -2055,15 +3142,35 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one ticket. */
+        /**
+         * Read one ticket.
+         * @description Its customer, the ticket's seller and every account above the customer, and grantees
+         *     with `support` on the ticket's service (`403 insufficient_grant` for a grant without
+         *     it); anyone else gets `404`. The messages are at `GET /v1/tickets/{id}/messages`.
+         *     API keys need `support:read`.
+         */
         get: operations["get_ticket"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Its customer, the ticket's seller and every account above the customer, and grantees
+         *     with `support` on the ticket's service (`403 insufficient_grant` for a grant without
+         *     it); anyone else gets `404`. The messages are at `GET /v1/tickets/{id}/messages`.
+         *     API keys need `support:read`.
+         */
         head: operations["get_ticket_head"];
-        /** Close a ticket or change its priority (either side; JSON merge patch). */
+        /**
+         * Close a ticket or change its priority (either side; JSON merge patch).
+         * @description `status` takes only `closed`; a later reply reopens the ticket. Asking for what
+         *     already holds changes nothing. Whoever may answer the ticket may change it (grantees
+         *     need `support`); refused while `support.write` is disabled (`403
+         *     action_restricted`). A stale `If-Match` is `412`. API keys need `support:write`.
+         */
         patch: operations["update_ticket"];
         trace?: never;
     };
@@ -2086,6 +3193,9 @@ export interface paths {
          *     unsupported_media_type` otherwise, e.g. for a program named `.png`). A refused upload
          *     stores nothing. Files no message took are removed after a day; at most 20 wait at
          *     once per caller and ticket (`409 quota_exceeded`).
+         *
+         *     Whoever may answer the ticket (grantees need `support`). API keys need
+         *     `support:write`.
          */
         post: operations["upload_attachment"];
         delete?: never;
@@ -2102,17 +3212,28 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Download an attachment: its uploader while no message carries it, then whoever sees
-         *     the message (never the customer's side for an internal note's file). Always served as
-         *     a download (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`),
-         *     never shown inline.
+         * Download an attachment of a ticket.
+         * @description Its uploader may fetch it while no message carries it; after that, whoever sees the
+         *     message (never the customer's side for an internal note's file); anyone else gets
+         *     `404`. Always served as a download (`Content-Disposition: attachment`,
+         *     `X-Content-Type-Options: nosniff`) with its stored type, never shown inline. API
+         *     keys need `support:read`.
          */
         get: operations["download_attachment"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Its uploader may fetch it while no message carries it; after that, whoever sees the
+         *     message (never the customer's side for an internal note's file); anyone else gets
+         *     `404`. Always served as a download (`Content-Disposition: attachment`,
+         *     `X-Content-Type-Options: nosniff`) with its stored type, never shown inline. API
+         *     keys need `support:read`.
+         */
         head: operations["download_attachment_head"];
         patch?: never;
         trace?: never;
@@ -2125,8 +3246,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The messages of a ticket the caller's side sees (the customer's side never sees an
-         *     internal note), newest first, each with its attachments.
+         * The messages of a ticket, newest first, each with its attachments.
+         * @description The customer's side (the customer and grantees with `support`) never sees the seller's
+         *     internal notes; the seller's side sees every message. Cursor-paginated (`limit`,
+         *     `cursor`). Whoever may read the ticket. API keys need `support:read`.
          */
         get: operations["list_messages"];
         put?: never;
@@ -2137,11 +3260,23 @@ export interface paths {
          *     `ticket_replies` off (`/v1/me/notifications`). `404` for an attachment id that is not
          *     the caller's pending upload on this ticket; `409 attachment_in_use` for one a message
          *     already carries.
+         *
+         *     `internal` notes are the seller's side's only (`403 forbidden` from the customer's
+         *     side). Whoever may read the ticket may answer it (grantees need `support`); refused
+         *     while `support.write` is disabled. Takes `Idempotency-Key`: a retry sends one message.
+         *     API keys need `support:write`.
          */
         post: operations["create_message"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     The customer's side (the customer and grantees with `support`) never sees the seller's
+         *     internal notes; the seller's side sees every message. Cursor-paginated (`limit`,
+         *     `cursor`). Whoever may read the ticket. API keys need `support:read`.
+         */
         head: operations["list_messages_head"];
         patch?: never;
         trace?: never;
@@ -2153,7 +3288,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's webhook endpoints, newest first. */
+        /**
+         * The caller's webhook endpoints, newest first.
+         * @description Any account, its own endpoints only (never another account's, not even one below
+         *     it). Never a secret. Cursor-paginated (`limit`, `cursor`). API keys need
+         *     `webhooks:read`.
+         */
         get: operations["list_webhooks"];
         put?: never;
         /**
@@ -2162,11 +3302,20 @@ export interface paths {
          *     taken). Every audited change the caller may read (its own account's, those of the
          *     accounts below it) whose type matches `events` is then POSTed to `url`, signed per
          *     Standard Webhooks. `409 quota_exceeded` beyond 20 endpoints.
+         *
+         *     Any account, for itself. API keys need `webhooks:write`.
          */
         post: operations["create_webhook"];
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Any account, its own endpoints only (never another account's, not even one below
+         *     it). Never a secret. Cursor-paginated (`limit`, `cursor`). API keys need
+         *     `webhooks:read`.
+         */
         head: operations["list_webhooks_head"];
         patch?: never;
         trace?: never;
@@ -2178,19 +3327,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one endpoint (never its secret). */
+        /**
+         * Read one endpoint (never its secret).
+         * @description `enabled`, `disabled_reason` and `failing_since` tell whether deliveries go out. Another
+         *     account's endpoint, and a malformed id, is `404`. API keys need `webhooks:read`.
+         */
         get: operations["get_webhook"];
         put?: never;
         post?: never;
-        /** Remove an endpoint and its delivery log; nothing more is sent to it. */
+        /**
+         * Remove an endpoint and its delivery log; nothing more is sent to it.
+         * @description Deliveries still waiting are dropped with it. A stale `If-Match` is `412`. The
+         *     endpoint's own account only. API keys need `webhooks:write`.
+         */
         delete: operations["delete_webhook"];
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `enabled`, `disabled_reason` and `failing_since` tell whether deliveries go out. Another
+         *     account's endpoint, and a malformed id, is `404`. API keys need `webhooks:read`.
+         */
         head: operations["get_webhook_head"];
         /**
          * Change an endpoint's URL, events, description, or switch it on or off (JSON merge
          *     patch).
          * @description A disabled endpoint is sent nothing; events of its time are not queued for it.
+         *
+         *     A new `url` is checked as on creation (`422 webhook_url_refused`). The endpoint's own
+         *     account only; a stale `If-Match` is `412`. API keys need `webhooks:write`.
          */
         patch: operations["update_webhook"];
         trace?: never;
@@ -2202,13 +3368,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The endpoint's delivery log, newest first (kept 30 days). */
+        /**
+         * The endpoint's delivery log, newest first (kept 30 days).
+         * @description Each delivery with its event, `status` (`pending`, `delivered`, `failed`), attempts,
+         *     the last answer's status code and error, and when the next attempt is due. Filter
+         *     `status`. Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). The
+         *     endpoint's own account only. API keys need `webhooks:read`.
+         */
         get: operations["list_deliveries"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        /** The same answer as GET, without its body */
+        /**
+         * The same answer as GET, without its body
+         * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Each delivery with its event, `status` (`pending`, `delivered`, `failed`), attempts,
+         *     the last answer's status code and error, and when the next attempt is due. Filter
+         *     `status`. Cursor-paginated (`limit`, `cursor`; a cursor is bound to its filter). The
+         *     endpoint's own account only. API keys need `webhooks:read`.
+         */
         head: operations["list_deliveries_head"];
         patch?: never;
         trace?: never;
@@ -2227,6 +3407,8 @@ export interface paths {
          * @description Its attempts keep counting: when it fails again it goes on with the retry schedule,
          *     or ends `failed` if the schedule is spent. `409 webhook_disabled` when the endpoint
          *     is disabled.
+         *
+         *     The endpoint's own account only. API keys need `webhooks:write`.
          */
         post: operations["retry_delivery"];
         delete?: never;
@@ -2249,6 +3431,10 @@ export interface paths {
          * @description For 24 hours every delivery carries two signatures in `webhook-signature`, one per
          *     secret, so receivers can switch to the new one without missing a delivery. A second
          *     rotation within that time drops the oldest secret at once.
+         *
+         *     The answer holds the new secret, so `Idempotency-Key` is refused (`400
+         *     idempotency_not_supported`); a stale `If-Match` is `412`. The endpoint's own account
+         *     only. API keys need `webhooks:write`.
          */
         post: operations["rotate_webhook_secret"];
         delete?: never;
@@ -2270,6 +3456,8 @@ export interface paths {
          * Send a `webhook.test` event to this endpoint (whatever its `events`).
          * @description Answers the queued delivery; the worker sends it within moments. `409
          *     webhook_disabled` when the endpoint is disabled.
+         *
+         *     The endpoint's own account only. API keys need `webhooks:write`.
          */
         post: operations["test_webhook"];
         delete?: never;
