@@ -138,6 +138,10 @@ fn respond(mut builder: actix_web::HttpResponseBuilder, row: &CertificateRow) ->
 }
 
 /// The service's certificates and pending CSRs, newest first.
+///
+/// Readable by whoever reaches the service: the owner, the accounts above it, grantees
+/// with `view`; anyone else gets `404`. Cursor-paginated (`limit`, `cursor`). Never a
+/// private key. API keys need `hosting:read`.
 #[utoipa::path(
     tag = "Certificates",
     params(("id" = String, Path, description = "The service's id"), PageQuery),
@@ -158,6 +162,10 @@ pub async fn list_certificates(
 }
 
 /// Read one certificate or pending CSR.
+///
+/// `404` for one of another service. Poll it after an ACME order until `status` leaves
+/// `pending`. The `ETag` is what `If-Match` of DELETE compares with. Same readers as the
+/// list. API keys need `hosting:read`.
 #[utoipa::path(
     tag = "Certificates",
     params(CertificatePath),
@@ -198,6 +206,7 @@ pub struct UploadCertificate {
 /// the certificate's is `422 certificate_mismatch`; without a key, the certificate's
 /// public key must be that of a pending CSR of this service (`422
 /// private_key_required` otherwise), and that CSR's row becomes the certificate.
+/// Replays its answer for a repeated `Idempotency-Key`. API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Certificates",
     params(("id" = String, Path, description = "The service's id"), IdempotencyKeyHeader),
@@ -276,7 +285,8 @@ fn check_csr(input: &CreateCsr) -> Result<(CertificateName, Vec<CertificateName>
 /// Make a key pair (ECDSA P-256) and a certificate signing request for it.
 ///
 /// The key stays on the server, sealed; have a CA sign the CSR and upload the
-/// certificate without a key. The row is `pending` until then.
+/// certificate without a key. The row is `pending` until then. Replays its answer for a
+/// repeated `Idempotency-Key`. API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Certificates",
     params(("id" = String, Path, description = "The service's id"), IdempotencyKeyHeader),
@@ -347,7 +357,8 @@ fn check_order(input: &OrderCertificate) -> Result<Vec<CertificateName>, ApiErro
 /// `certificate.failed` webhooks. An issued certificate is renewed by itself 30 days
 /// before it expires. Each name must lie in a domain of this service whose DNS
 /// hostadmin serves (`422 not_hosted` / `dns_not_managed` at `/names/{i}`); without an
-/// ACME CA configured the answer is `409 acme_not_configured`. Needs `hosting:write`.
+/// ACME CA configured the answer is `409 acme_not_configured`. Replays its answer for a
+/// repeated `Idempotency-Key`. API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Certificates",
     params(("id" = String, Path, description = "The service's id"), IdempotencyKeyHeader),
@@ -380,6 +391,11 @@ pub async fn order_certificate(
 }
 
 /// Remove a certificate (from the servers too) or a pending CSR and its key.
+///
+/// `409 service_not_active` unless the service is active; a stale `If-Match` is `412`.
+/// The owner, an account above it, or a grantee with `manage`; refused while
+/// `hosting.write` is disabled (`403 action_restricted`). A pending ACME order removed
+/// meanwhile is dropped when the CA answers. API keys need `hosting:write`.
 #[utoipa::path(
     tag = "Certificates",
     params(CertificatePath, IfMatchHeader),

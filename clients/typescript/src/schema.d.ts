@@ -2147,7 +2147,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The service's certificates and pending CSRs, newest first. */
+        /**
+         * The service's certificates and pending CSRs, newest first.
+         * @description Readable by whoever reaches the service: the owner, the accounts above it, grantees
+         *     with `view`; anyone else gets `404`. Cursor-paginated (`limit`, `cursor`). Never a
+         *     private key. API keys need `hosting:read`.
+         */
         get: operations["list_certificates"];
         put?: never;
         /**
@@ -2156,6 +2161,7 @@ export interface paths {
          *     the certificate's is `422 certificate_mismatch`; without a key, the certificate's
          *     public key must be that of a pending CSR of this service (`422
          *     private_key_required` otherwise), and that CSR's row becomes the certificate.
+         *     Replays its answer for a repeated `Idempotency-Key`. API keys need `hosting:write`.
          */
         post: operations["upload_certificate"];
         delete?: never;
@@ -2163,6 +2169,10 @@ export interface paths {
         /**
          * The same answer as GET, without its body
          * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     Readable by whoever reaches the service: the owner, the accounts above it, grantees
+         *     with `view`; anyone else gets `404`. Cursor-paginated (`limit`, `cursor`). Never a
+         *     private key. API keys need `hosting:read`.
          */
         head: operations["list_certificates_head"];
         patch?: never;
@@ -2186,7 +2196,8 @@ export interface paths {
          *     `certificate.failed` webhooks. An issued certificate is renewed by itself 30 days
          *     before it expires. Each name must lie in a domain of this service whose DNS
          *     hostadmin serves (`422 not_hosted` / `dns_not_managed` at `/names/{i}`); without an
-         *     ACME CA configured the answer is `409 acme_not_configured`. Needs `hosting:write`.
+         *     ACME CA configured the answer is `409 acme_not_configured`. Replays its answer for a
+         *     repeated `Idempotency-Key`. API keys need `hosting:write`.
          */
         post: operations["order_certificate"];
         delete?: never;
@@ -2207,7 +2218,8 @@ export interface paths {
         /**
          * Make a key pair (ECDSA P-256) and a certificate signing request for it.
          * @description The key stays on the server, sealed; have a CA sign the CSR and upload the
-         *     certificate without a key. The row is `pending` until then.
+         *     certificate without a key. The row is `pending` until then. Replays its answer for a
+         *     repeated `Idempotency-Key`. API keys need `hosting:write`.
          */
         post: operations["create_csr"];
         delete?: never;
@@ -2223,16 +2235,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one certificate or pending CSR. */
+        /**
+         * Read one certificate or pending CSR.
+         * @description `404` for one of another service. Poll it after an ACME order until `status` leaves
+         *     `pending`. The `ETag` is what `If-Match` of DELETE compares with. Same readers as the
+         *     list. API keys need `hosting:read`.
+         */
         get: operations["get_certificate"];
         put?: never;
         post?: never;
-        /** Remove a certificate (from the servers too) or a pending CSR and its key. */
+        /**
+         * Remove a certificate (from the servers too) or a pending CSR and its key.
+         * @description `409 service_not_active` unless the service is active; a stale `If-Match` is `412`.
+         *     The owner, an account above it, or a grantee with `manage`; refused while
+         *     `hosting.write` is disabled (`403 action_restricted`). A pending ACME order removed
+         *     meanwhile is dropped when the CA answers. API keys need `hosting:write`.
+         */
         delete: operations["delete_certificate"];
         options?: never;
         /**
          * The same answer as GET, without its body
          * @description Answers as `GET` does, with the same status and headers, but no body.
+         *
+         *     `404` for one of another service. Poll it after an ACME order until `status` leaves
+         *     `pending`. The `ETag` is what `If-Match` of DELETE compares with. Same readers as the
+         *     list. API keys need `hosting:read`.
          */
         head: operations["get_certificate_head"];
         patch?: never;
