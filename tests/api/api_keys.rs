@@ -268,3 +268,25 @@ both_backends!(keys_survive_a_password_change, |server| {
     let again = server.login("operator", "a different long passphrase");
     assert_eq!(again.id, operator.id);
 });
+
+both_backends!(a_suspended_account_sees_and_revokes_its_keys_but_makes_none, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let made = server.post("/v1/me/api-keys", Some(&customer.token), json!({"name": "ci", "scopes": ["account:read"]}));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let suspended =
+        server.post(&format!("/v1/customers/{}/suspend", customer.id), Some(&reseller.token), json!({"reason": "x"}));
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+
+    let listed = server.get("/v1/me/api-keys", Some(&customer.token));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.ids(), [made.str("id")]);
+    let one = format!("/v1/me/api-keys/{}", made.str("id"));
+    assert_eq!(server.get(&one, Some(&customer.token)).status, 200);
+    let another = server.post("/v1/me/api-keys", Some(&customer.token), json!({"name": "x", "scopes": []}));
+    assert_eq!((another.status, another.code()), (403, "account_suspended"));
+    // A key that may have leaked is revoked even while suspended.
+    assert_eq!(server.delete(&one, Some(&customer.token)).status, 204);
+    assert_eq!(server.get(&one, Some(&customer.token)).status, 404);
+});

@@ -286,7 +286,7 @@ both_backends!(cancel_voids_and_void_cancels, |server| {
         "cancelled"
     );
     let late = pay(&server, &shop.reseller, &invoice_id, 100, "late");
-    assert_eq!((late.status, late.code()), (409, "invalid_transition"));
+    assert_eq!((late.status, late.code()), (409, "invoice_not_payable"));
 });
 
 both_backends!(a_credit_note_corrects_a_paid_invoice_from_the_same_sequence, |server| {

@@ -61,6 +61,7 @@ pub const ALL: &[ProblemCode] = &[
     code("not_failed", "409", "Only a resource whose provisioning failed can be retried.", "Read its `provisioning` state; a pending one is being carried out."),
     code("acme_not_configured", "409", "This installation orders no certificates automatically: no ACME CA is configured.", "Upload a certificate, or make a CSR and upload its signed certificate; the operator sets `HOSTADMIN_ACME_DIRECTORY_URL` (docs/drivers.md)."),
     code("billing_not_configured", "409", "The seller has not set its billing settings, so it cannot issue invoices yet.", "The seller sets them with `PUT /v1/billing/settings`."),
+    code("invoice_not_payable", "409", "The invoice takes no payments: it is void, or it is a credit note (settled by crediting).", "Pay the invoice that replaced it, or let the seller record a credit."),
     code("insufficient_credit", "409", "The account's credit in that currency is less than the amount (or none).", "Pay the invoice another way, or take less."),
     code("idempotency_in_progress", "409", "A request with this `Idempotency-Key` is still running.", "Wait and send it again: the first answer is replayed."),
     code("link_expired", "410", "The login link was used already, has expired, or never existed.", "Make a new link."),

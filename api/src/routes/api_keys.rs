@@ -133,7 +133,7 @@ pub async fn create_api_key(
     principal: Principal,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
+    let authorized = principal.authorize(Action::CreateOwnApiKey)?;
     idempotency::refuse(&request)?;
     let new = validate(body.parse()?)?;
     let created = use_case::create(&state, &principal.actor, authorized, new).await?;
@@ -146,7 +146,8 @@ pub async fn create_api_key(
 /// The current account's keys that are not revoked, newest first.
 ///
 /// Each key with its name, `prefix` (to recognise it), scopes, expiry and last use;
-/// never the key itself. Cursor-paginated (`limit`, `cursor`). Login sessions only: API
+/// never the key itself. Cursor-paginated (`limit`, `cursor`). A suspended account still
+/// reads its keys (and revokes them). Login sessions only: API
 /// keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "API keys",
@@ -160,7 +161,7 @@ pub async fn list_api_keys(
     principal: Principal,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
+    let authorized = principal.authorize(Action::ReadOwnApiKeys)?;
     let page = query.request(String::new())?;
     let rows = use_case::list(&state, &principal.actor, authorized, page.before_id.clone(), page.fetch()).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |row| &row.id, |row| ApiKeyView::from(&row))))
@@ -182,7 +183,7 @@ pub async fn get_api_key(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
+    let authorized = principal.authorize(Action::ReadOwnApiKeys)?;
     let row = use_case::find(&state, &principal.actor, authorized, &id).await?;
     Ok(HttpResponse::Ok().json(ApiKeyView::from(&row)))
 }
@@ -190,7 +191,8 @@ pub async fn get_api_key(
 /// Revoke a key: it stops working at once.
 ///
 /// The next request made with it answers `401`. A revoked key is gone from the list and
-/// revoking it again is `404`. Login sessions only: API keys get `403 forbidden`,
+/// revoking it again is `404`. A suspended account may revoke its keys: a leaked key is
+/// stopped whatever the account's standing. Login sessions only: API keys get `403 forbidden`,
 /// impersonation tokens `403 impersonation_forbidden`.
 #[utoipa::path(
     tag = "API keys",
@@ -204,7 +206,7 @@ pub async fn revoke_api_key(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let authorized = principal.authorize(Action::ManageOwnApiKeys)?;
+    let authorized = principal.authorize(Action::RevokeOwnApiKey)?;
     use_case::revoke(&state, &principal.actor, authorized, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

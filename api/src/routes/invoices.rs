@@ -247,7 +247,7 @@ impl CreatePayment {
 ///
 /// Only the seller that issued the invoice (the account directly above the buyer, or an
 /// operator for the provider's invoices; `403 forbidden` for anyone else). `409
-/// invalid_transition` for a void invoice or a credit note. API keys need
+/// invoice_not_payable` for a void invoice or a credit note. API keys need
 /// `billing:write`.
 #[utoipa::path(
     tag = "Billing",
@@ -304,7 +304,7 @@ pub async fn list_payments(
 /// due; paid in full, the invoice's order is fulfilled in the same transaction. The
 /// buyer, an account above it, or a grantee with `billing` on its service. `409
 /// insufficient_credit` when there is no credit in that currency (or nothing is due);
-/// `409 invalid_transition` for a void invoice or a credit note. API keys need
+/// `409 invoice_not_payable` for a void invoice or a credit note. API keys need
 /// `billing:write`.
 #[utoipa::path(
     tag = "Billing",

@@ -1320,7 +1320,7 @@ export interface paths {
          *     due; paid in full, the invoice's order is fulfilled in the same transaction. The
          *     buyer, an account above it, or a grantee with `billing` on its service. `409
          *     insufficient_credit` when there is no credit in that currency (or nothing is due);
-         *     `409 invalid_transition` for a void invoice or a credit note. API keys need
+         *     `409 invoice_not_payable` for a void invoice or a credit note. API keys need
          *     `billing:write`.
          */
         post: operations["apply_credit"];
@@ -1379,7 +1379,7 @@ export interface paths {
          *
          *     Only the seller that issued the invoice (the account directly above the buyer, or an
          *     operator for the provider's invoices; `403 forbidden` for anyone else). `409
-         *     invalid_transition` for a void invoice or a credit note. API keys need
+         *     invoice_not_payable` for a void invoice or a credit note. API keys need
          *     `billing:write`.
          */
         post: operations["create_payment"];
@@ -1525,7 +1525,8 @@ export interface paths {
         /**
          * The current account's keys that are not revoked, newest first.
          * @description Each key with its name, `prefix` (to recognise it), scopes, expiry and last use;
-         *     never the key itself. Cursor-paginated (`limit`, `cursor`). Login sessions only: API
+         *     never the key itself. Cursor-paginated (`limit`, `cursor`). A suspended account still
+         *     reads its keys (and revokes them). Login sessions only: API
          *     keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
          */
         get: operations["list_api_keys"];
@@ -1548,7 +1549,8 @@ export interface paths {
          * @description Answers as `GET` does, with the same status and headers, but no body.
          *
          *     Each key with its name, `prefix` (to recognise it), scopes, expiry and last use;
-         *     never the key itself. Cursor-paginated (`limit`, `cursor`). Login sessions only: API
+         *     never the key itself. Cursor-paginated (`limit`, `cursor`). A suspended account still
+         *     reads its keys (and revokes them). Login sessions only: API
          *     keys get `403 forbidden`, impersonation tokens `403 impersonation_forbidden`.
          */
         head: operations["list_api_keys_head"];
@@ -1573,7 +1575,8 @@ export interface paths {
         /**
          * Revoke a key: it stops working at once.
          * @description The next request made with it answers `401`. A revoked key is gone from the list and
-         *     revoking it again is `404`. Login sessions only: API keys get `403 forbidden`,
+         *     revoking it again is `404`. A suspended account may revoke its keys: a leaked key is
+         *     stopped whatever the account's standing. Login sessions only: API keys get `403 forbidden`,
          *     impersonation tokens `403 impersonation_forbidden`.
          */
         delete: operations["revoke_api_key"];
@@ -6019,7 +6022,7 @@ export interface components {
              * @description Stable and machine-readable; docs/errors.md says what each means and what to do.
              * @enum {string}
              */
-            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "ordering_blocked" | "account_blocked" | "not_found" | "method_not_allowed" | "not_acceptable" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "acme_not_configured" | "billing_not_configured" | "insufficient_credit" | "idempotency_in_progress" | "link_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_parameter" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
+            code: "malformed_body" | "malformed_json" | "idempotency_not_supported" | "unauthenticated" | "invalid_credentials" | "totp_required" | "invalid_totp" | "token_expired" | "refresh_token_reused" | "forbidden" | "insufficient_scope" | "insufficient_grant" | "impersonation_forbidden" | "account_suspended" | "action_restricted" | "ordering_blocked" | "account_blocked" | "not_found" | "method_not_allowed" | "not_acceptable" | "already_verified" | "invalid_transition" | "service_not_active" | "wrong_service_kind" | "quota_exceeded" | "login_taken" | "email_taken" | "domain_taken" | "domain_locked" | "domain_in_use" | "dns_not_managed" | "hostname_taken" | "address_taken" | "username_taken" | "database_taken" | "attachment_in_use" | "webhook_disabled" | "not_failed" | "acme_not_configured" | "billing_not_configured" | "invoice_not_payable" | "insufficient_credit" | "idempotency_in_progress" | "link_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unknown_parameter" | "unknown_field" | "invalid_cursor" | "invalid_token" | "idempotency_key_reused" | "grantee_not_found" | "exceeds_reseller_package" | "certificate_mismatch" | "certificate_expired" | "private_key_required" | "tool_not_offered" | "webhook_url_refused" | "rate_limited" | "internal" | "unavailable" | "driver_unreachable";
             detail: string;
             /** @description Present for 422: each refused field. */
             errors?: components["schemas"]["FieldError"][] | null;

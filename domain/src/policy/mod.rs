@@ -358,8 +358,14 @@ mod tests {
         assert_eq!(check(&key, Action::ListCustomers), Ok(()));
         assert_eq!(check(&key, Action::CreateCustomer), Err(Denied::InsufficientScope(Scope::CustomersWrite)));
         let all = with_key(actor(AccountKind::Reseller), &Scope::ALL);
-        for action in [Action::ChangeOwnPassword, Action::ManageOwnApiKeys, Action::EndSession, Action::ChangeOwnEmail]
-        {
+        for action in [
+            Action::ChangeOwnPassword,
+            Action::CreateOwnApiKey,
+            Action::ReadOwnApiKeys,
+            Action::RevokeOwnApiKey,
+            Action::EndSession,
+            Action::ChangeOwnEmail,
+        ] {
             assert_eq!(check(&all, action), Err(Denied::Forbidden), "{action:?}");
         }
     }
@@ -412,6 +418,9 @@ mod tests {
         assert_eq!(check(&suspended, Action::ReadCustomer), Ok(()));
         assert_eq!(check(&suspended, Action::ChangeOwnPassword), Ok(()));
         assert_eq!(check(&suspended, Action::EndAllSessions), Ok(()));
+        assert_eq!(check(&suspended, Action::ReadOwnApiKeys), Ok(()));
+        assert_eq!(check(&suspended, Action::RevokeOwnApiKey), Ok(()));
+        assert_eq!(check(&suspended, Action::CreateOwnApiKey), Err(Denied::AccountSuspended));
         assert_eq!(check(&suspended, Action::CreateCustomer), Err(Denied::AccountSuspended));
         assert_eq!(check(&suspended, Action::UpdateOwnProfile), Err(Denied::AccountSuspended));
     }
@@ -420,9 +429,13 @@ mod tests {
     fn impersonation_never_touches_the_customers_credentials() {
         let mut impersonated = actor(AccountKind::Customer);
         impersonated.impersonator_id = Some("operator".into());
-        for action in
-            [Action::ChangeOwnPassword, Action::ChangeOwnEmail, Action::ManageOwnApiKeys, Action::EndAllSessions]
-        {
+        for action in [
+            Action::ChangeOwnPassword,
+            Action::ChangeOwnEmail,
+            Action::CreateOwnApiKey,
+            Action::ReadOwnApiKeys,
+            Action::EndAllSessions,
+        ] {
             assert_eq!(check(&impersonated, action), Err(Denied::ImpersonationForbidden), "{action:?}");
         }
         assert_eq!(check(&impersonated, Action::UpdateOwnProfile), Ok(()));

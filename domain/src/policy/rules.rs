@@ -17,7 +17,9 @@ pub enum Action {
     UpdateOwnProfile,
     ChangeOwnEmail,
     ChangeOwnPassword,
-    ManageOwnApiKeys,
+    CreateOwnApiKey,
+    ReadOwnApiKeys,
+    RevokeOwnApiKey,
     EndSession,
     EndAllSessions,
     ListCustomers,
@@ -234,12 +236,14 @@ impl Action {
             Self::ReadOwnAccount => Rule::read(EVERYONE, S::AccountRead),
             // `account:read` covers reading one's own account; changing it needs more.
             Self::UpdateOwnProfile => Rule::change(EVERYONE, Some(S::CustomersWrite)),
-            Self::ChangeOwnEmail | Self::ManageOwnApiKeys => Rule::change(EVERYONE, None).not_impersonating(),
+            Self::ChangeOwnEmail | Self::CreateOwnApiKey => Rule::change(EVERYONE, None).not_impersonating(),
             // A suspended account must still be able to secure itself: log out, change its
-            // password, manage its second factor.
-            Self::ChangeOwnPassword | Self::ManageOwnTwoFactor | Self::EndAllSessions => {
-                Rule::securing_oneself().not_impersonating()
-            }
+            // password, manage its second factor, see its API keys and revoke one.
+            Self::ChangeOwnPassword
+            | Self::ManageOwnTwoFactor
+            | Self::EndAllSessions
+            | Self::ReadOwnApiKeys
+            | Self::RevokeOwnApiKey => Rule::securing_oneself().not_impersonating(),
             Self::EndSession => Rule::securing_oneself(),
             Self::ReadAuditLog => Rule::read(EVERYONE, S::AccountRead),
 

@@ -110,14 +110,15 @@ fn insufficient_credit(row: &InvoiceRow) -> ApiError {
     )
 }
 
-/// The invoice, locked, if it takes payments: an invoice that is not void.
+/// The invoice, locked, if it takes payments (`409 invoice_not_payable` otherwise): an
+/// invoice that is not void.
 fn payable(conn: &mut DbConnection, id: &str) -> Result<InvoiceRow, ApiError> {
     let row = invoice_store::find_for_update(conn, id)?.ok_or_else(ApiError::not_found)?;
     if row.kind == InvoiceKind::CreditNote {
-        return Err(ApiError::conflict("invalid_transition", "a credit note is settled by crediting, not paid"));
+        return Err(ApiError::conflict("invoice_not_payable", "a credit note is settled by crediting, not paid"));
     }
     if row.status == InvoiceStatus::Void {
-        return Err(ApiError::conflict("invalid_transition", "the invoice is void and takes no payments"));
+        return Err(ApiError::conflict("invoice_not_payable", "the invoice is void and takes no payments"));
     }
     Ok(row)
 }
