@@ -10,8 +10,11 @@ use utoipa_actix_web::{scope, AppExt};
 
 use crate::http::problem::{FieldError, Problem};
 use crate::routes;
+use links::Links;
 
 mod ids;
+mod links;
+mod pages;
 mod scopes;
 
 #[derive(utoipa::OpenApi)]
@@ -243,52 +246,6 @@ impl Modify for HeadOperations {
     }
 }
 
-/// Links from each creating operation to the operations on what it created, so that
-/// clients (and schemathesis' stateful phase) can follow them.
-struct Links;
-
-/// (path of the creating POST, operations that take the created `id`)
-const CREATES: &[(&str, &[&str])] = &[
-    ("/v1/customers", &["get_customer", "update_customer"]),
-    ("/v1/me/api-keys", &["get_api_key", "revoke_api_key"]),
-    (
-        "/v1/webhooks",
-        &[
-            "get_webhook",
-            "update_webhook",
-            "list_deliveries",
-            "test_webhook",
-            "rotate_webhook_secret",
-            "delete_webhook",
-        ],
-    ),
-];
-
-impl Modify for Links {
-    fn modify(&self, openapi: &mut OpenApi) {
-        for (path, targets) in CREATES {
-            let Some(created) = openapi
-                .paths
-                .paths
-                .get_mut(*path)
-                .and_then(|item| item.post.as_mut())
-                .and_then(|operation| operation.responses.responses.get_mut("201"))
-            else {
-                continue;
-            };
-            if let RefOr::T(response) = created {
-                for target in *targets {
-                    let link = utoipa::openapi::link::LinkBuilder::new()
-                        .operation_id(*target)
-                        .parameter("id", "$response.body#/id")
-                        .build();
-                    response.links.insert((*target).to_owned(), RefOr::T(link));
-                }
-            }
-        }
-    }
-}
-
 /// The document, as served at `/v1/openapi.json` and checked in at `openapi/v1.json`.
 pub fn document() -> OpenApi {
     let (_, mut document) = App::new()
@@ -304,7 +261,9 @@ pub fn document() -> OpenApi {
     Links.modify(&mut document);
     HeadOperations.modify(&mut document);
     ids::UuidIds.modify(&mut document);
+    pages::PageItemRefs.modify(&mut document);
     ProblemCodes.modify(&mut document);
+    AuditNames.modify(&mut document);
     document
 }
 
@@ -321,6 +280,30 @@ impl Modify for ProblemCodes {
             code.enum_values = Some(crate::http::problem_codes::names().map(serde_json::Value::from).collect());
             code.description =
                 Some("Stable and machine-readable; docs/errors.md says what each means and what to do.".into());
+        }
+    }
+}
+
+/// The audit log's `action` and `target_type` as the enums of every name the server
+/// writes (`domain::audit::ALL`, `target::ALL`), and its `details` as an object of any
+/// fields (`additionalProperties: true`: a generated client reads them, where a bare
+/// `object` would type them as nothing).
+struct AuditNames;
+
+impl Modify for AuditNames {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use hostadmin_domain::audit;
+        use utoipa::openapi::schema::Schema;
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(event))) = components.schemas.get_mut("AuditEventView") else { return };
+        for (property, names) in [("action", &audit::ALL[..]), ("target_type", &audit::target::ALL[..])] {
+            if let Some(RefOr::T(Schema::Object(field))) = event.properties.get_mut(property) {
+                field.enum_values = Some(names.iter().map(|name| serde_json::Value::from(*name)).collect());
+            }
+        }
+        if let Some(RefOr::T(Schema::Object(details))) = event.properties.get_mut("details") {
+            details.additional_properties =
+                Some(Box::new(utoipa::openapi::schema::AdditionalProperties::FreeForm(true)));
         }
     }
 }

@@ -176,6 +176,120 @@ pub const INVOICE_CREDIT_NOTE: &str = "invoice.credit_note";
 /// A seller added to or took from a buyer's credit.
 pub const CREDIT_ADJUST: &str = "credit.adjust";
 
+/// Every action above: the audit log's `action` values and the webhooks' event types.
+pub const ALL: [&str; 110] = [
+    CUSTOMER_CREATE,
+    CUSTOMER_UPDATE,
+    ACCOUNT_UPDATE,
+    ACCOUNT_EMAIL_CHANGE_REQUESTED,
+    ACCOUNT_PASSWORD_CHANGE,
+    ACCOUNT_CREATE_OPERATOR,
+    SESSION_LOGIN,
+    SESSION_LOGOUT,
+    SESSION_LOGOUT_EVERYWHERE,
+    SESSION_REFRESH_REUSED,
+    API_KEY_CREATE,
+    API_KEY_REVOKE,
+    PLAN_CREATE,
+    PLAN_UPDATE,
+    PLAN_ARCHIVE,
+    SERVICE_CREATE,
+    SERVICE_UPDATE,
+    SERVICE_SUSPEND,
+    SERVICE_UNSUSPEND,
+    SERVICE_TERMINATE,
+    SERVICE_CANCEL,
+    SERVICE_CANCEL_WITHDRAW,
+    SERVICE_RENEW,
+    SERVICE_CHANGE_PLAN,
+    SERVICE_CANCEL_AT_PERIOD_END,
+    SERVICE_EXPIRE,
+    JOB_CREATE,
+    SERVICE_PASSWORD,
+    SERVICE_PROVISIONED,
+    ACCOUNT_TWO_FACTOR_ENROL,
+    ACCOUNT_TWO_FACTOR_ENABLE,
+    ACCOUNT_TWO_FACTOR_DISABLE,
+    CUSTOMER_TWO_FACTOR_RESET,
+    CUSTOMER_IMPERSONATE,
+    CUSTOMER_SUSPEND,
+    CUSTOMER_UNSUSPEND,
+    CUSTOMER_BLOCK,
+    CUSTOMER_UNBLOCK,
+    CUSTOMER_SET_RESTRICTIONS,
+    AUTHORIZATION_CREATE,
+    AUTHORIZATION_UPDATE,
+    AUTHORIZATION_ACCEPT,
+    AUTHORIZATION_WITHDRAW,
+    AUTHORIZATION_DECLINE,
+    ACCOUNT_PASSWORD_RESET_REQUESTED,
+    ACCOUNT_PASSWORD_RESET,
+    ACCOUNT_EMAIL_VERIFIED,
+    CUSTOMER_VERIFICATION_EMAIL,
+    ACCOUNT_REGISTER,
+    MAILBOX_CREATE,
+    MAILBOX_UPDATE,
+    MAILBOX_DELETE,
+    FORWARD_CREATE,
+    FORWARD_UPDATE,
+    FORWARD_DELETE,
+    FTP_USER_CREATE,
+    FTP_USER_UPDATE,
+    FTP_USER_DELETE,
+    DATABASE_CREATE,
+    DATABASE_UPDATE,
+    DATABASE_DELETE,
+    DOMAIN_CREATE,
+    DOMAIN_UPDATE,
+    DOMAIN_DELETE,
+    DOMAIN_REDIRECT,
+    DOMAIN_RETRY_PROVISIONING,
+    DATABASE_RETRY_PROVISIONING,
+    DOMAIN_HOST_CREATE,
+    DOMAIN_HOST_DELETE,
+    DNS_RECORD_CREATE,
+    DNS_RECORD_UPDATE,
+    DNS_RECORD_DELETE,
+    CERTIFICATE_UPLOAD,
+    CERTIFICATE_CSR,
+    CERTIFICATE_DELETE,
+    CERTIFICATE_ACME_ORDER,
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_FAILED,
+    CERTIFICATE_RENEWAL,
+    WEBHOOK_CREATE,
+    WEBHOOK_UPDATE,
+    WEBHOOK_DELETE,
+    WEBHOOK_ROTATE_SECRET,
+    WEBHOOK_TEST,
+    WEBHOOK_DELIVERY_RETRY,
+    WEBHOOK_DISABLE,
+    SERVICE_LOGIN_LINK,
+    SERVICE_LOGIN_LINK_REDEEM,
+    TICKET_CREATE,
+    TICKET_REPLY,
+    TICKET_UPDATE,
+    TICKET_INTERNAL_NOTE,
+    TICKET_ATTACHMENT_UPLOAD,
+    ACCOUNT_NOTIFICATIONS_UPDATE,
+    STATUS_COMPONENT_CREATE,
+    STATUS_COMPONENT_UPDATE,
+    STATUS_COMPONENT_DELETE,
+    STATUS_INCIDENT_CREATE,
+    STATUS_INCIDENT_UPDATE,
+    STATUS_INCIDENT_PROGRESS,
+    BILLING_SETTINGS_UPDATE,
+    ORDER_CREATE,
+    ORDER_CANCEL,
+    ORDER_FULFIL,
+    ORDER_FAIL,
+    INVOICE_ISSUE,
+    INVOICE_PAYMENT,
+    INVOICE_VOID,
+    INVOICE_CREDIT_NOTE,
+    CREDIT_ADJUST,
+];
+
 /// What an audited change was done to.
 pub mod target {
     pub const CERTIFICATE: &str = "certificate";
@@ -203,4 +317,66 @@ pub mod target {
     pub const ORDER: &str = "order";
     pub const INVOICE: &str = "invoice";
     pub const CREDIT: &str = "credit";
+
+    /// Every target type above.
+    pub const ALL: [&str; 25] = [
+        CERTIFICATE,
+        DOMAIN,
+        DNS_RECORD,
+        ACCOUNT,
+        SESSION,
+        API_KEY,
+        PLAN,
+        SERVICE,
+        JOB,
+        AUTHORIZATION,
+        MAILBOX,
+        FORWARD,
+        FTP_USER,
+        DATABASE,
+        WEBHOOK,
+        WEBHOOK_DELIVERY,
+        TICKET,
+        TICKET_NOTE,
+        TICKET_ATTACHMENT,
+        STATUS_COMPONENT,
+        STATUS_INCIDENT,
+        BILLING_SETTINGS,
+        ORDER,
+        INVOICE,
+        CREDIT,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `"..."` values of the `pub const`s in `text`.
+    fn declared(text: &str) -> Vec<String> {
+        text.lines()
+            .filter_map(|line| line.trim().strip_prefix("pub const "))
+            .filter(|line| line.contains(": &str = \""))
+            .filter_map(|line| line.split('"').nth(1).map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn every_action_and_target_is_listed_once() {
+        let source = include_str!("audit.rs");
+        let (actions, targets) = source.split_at(source.find("pub mod target").unwrap());
+        let mut listed: Vec<&str> = ALL.to_vec();
+        listed.sort_unstable();
+        listed.dedup();
+        assert_eq!(listed.len(), ALL.len(), "an action is listed twice");
+        let mut declared_actions = declared(actions);
+        declared_actions.sort();
+        assert_eq!(declared_actions, listed, "audit::ALL and the actions declared differ");
+        let mut declared_targets = declared(targets);
+        declared_targets.sort();
+        let mut targets_listed: Vec<&str> = target::ALL.to_vec();
+        targets_listed.sort_unstable();
+        assert_eq!(declared_targets, targets_listed, "audit::target::ALL and the targets declared differ");
+        assert!(ALL.iter().all(|action| action.split_once('.').is_some_and(|(a, v)| !a.is_empty() && !v.is_empty())));
+    }
 }

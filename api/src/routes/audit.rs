@@ -21,7 +21,8 @@ use crate::state::AppState;
 pub struct AuditEventView {
     pub id: String,
     pub at: DateTime<Utc>,
-    /// `<area>.<verb>`, e.g. `customer.create`.
+    /// `<area>.<verb>`, e.g. `customer.create` (the enum lists every one; webhooks carry
+    /// the same names as their event types).
     pub action: String,
     /// The person who acted (the real actor under impersonation).
     pub actor_id: Option<String>,
@@ -32,6 +33,7 @@ pub struct AuditEventView {
     pub request_id: Option<String>,
     pub target_type: String,
     pub target_id: String,
+    /// What the action changed, as the action's own fields (never a secret).
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }

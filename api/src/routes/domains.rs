@@ -51,13 +51,23 @@ pub struct Redirect {
     pub target: String,
 }
 
+/// Whether a domain was added to a hosting service or registered through a `domain`
+/// service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainKind {
+    Hosted,
+    Registered,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DomainView {
     /// Lowercase punycode without the final dot.
     pub name: String,
     pub unicode_name: String,
-    /// `hosted` or `registered`.
-    pub kind: String,
+    /// `hosted`: added to a hosting service; `registered`: registered through a `domain`
+    /// service (and hosted by one).
+    pub kind: DomainKind,
     /// The `domain` service of a registered domain; null for a hosted one.
     pub service_id: Option<String>,
     /// The hosting service that serves the domain (and whose quota it counts against).
@@ -91,7 +101,7 @@ impl DomainView {
         Self {
             name: row.name.clone(),
             unicode_name: row.unicode_name.clone(),
-            kind: row.kind.clone(),
+            kind: if row.kind == "registered" { DomainKind::Registered } else { DomainKind::Hosted },
             service_id: row.service_id.clone(),
             hosting_service_id: row.hosting_service_id.clone(),
             nameservers: row.nameservers.as_deref().map(Nameservers::from_stored),

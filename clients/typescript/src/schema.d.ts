@@ -3618,15 +3618,22 @@ export interface components {
             size: number;
         };
         AuditEventView: {
-            /** @description `<area>.<verb>`, e.g. `customer.create`. */
-            action: string;
+            /**
+             * @description `<area>.<verb>`, e.g. `customer.create` (the enum lists every one; webhooks carry
+             *     the same names as their event types).
+             * @enum {string}
+             */
+            action: "customer.create" | "customer.update" | "account.update" | "account.email_change_requested" | "account.password_change" | "account.create_operator" | "session.login" | "session.logout" | "session.logout_everywhere" | "session.refresh_token_reused" | "api_key.create" | "api_key.revoke" | "plan.create" | "plan.update" | "plan.archive" | "service.create" | "service.update" | "service.suspend" | "service.unsuspend" | "service.terminate" | "service.cancel" | "service.cancel_withdraw" | "service.renew" | "service.change_plan" | "service.cancel_at_period_end" | "service.expire" | "job.create" | "service.password" | "service.provisioned" | "account.two_factor_enrol" | "account.two_factor_enable" | "account.two_factor_disable" | "customer.two_factor_reset" | "customer.impersonate" | "customer.suspend" | "customer.unsuspend" | "customer.block" | "customer.unblock" | "customer.set_restrictions" | "authorization.create" | "authorization.update" | "authorization.accept" | "authorization.withdraw" | "authorization.decline" | "account.password_reset_requested" | "account.password_reset" | "account.email_verified" | "customer.verification_email" | "account.register" | "mailbox.create" | "mailbox.update" | "mailbox.delete" | "forward.create" | "forward.update" | "forward.delete" | "ftp_user.create" | "ftp_user.update" | "ftp_user.delete" | "database.create" | "database.update" | "database.delete" | "domain.create" | "domain.update" | "domain.delete" | "domain.redirect" | "domain.retry_provisioning" | "database.retry_provisioning" | "domain.host_create" | "domain.host_delete" | "dns.record_create" | "dns.record_update" | "dns.record_delete" | "certificate.upload" | "certificate.csr" | "certificate.delete" | "certificate.acme_order" | "certificate.issued" | "certificate.failed" | "certificate.renewal" | "webhook.create" | "webhook.update" | "webhook.delete" | "webhook.rotate_secret" | "webhook.test" | "webhook.delivery_retry" | "webhook.disable" | "service.login_link" | "service.login_link_redeem" | "ticket.create" | "ticket.reply" | "ticket.update" | "ticket.internal_note" | "ticket.attachment_upload" | "account.notifications_update" | "status.component_create" | "status.component_update" | "status.component_delete" | "status.incident_create" | "status.incident_update" | "status.incident_progress" | "billing.settings_update" | "order.create" | "order.cancel" | "order.fulfil" | "order.fail" | "invoice.issue" | "invoice.payment" | "invoice.void" | "invoice.credit_note" | "credit.adjust";
             /** @description The person who acted (the real actor under impersonation). */
             actor_id?: string | null;
             /** Format: uuid */
             api_key_id?: string | null;
             /** Format: date-time */
             at: string;
-            details: Record<string, never>;
+            /** @description What the action changed, as the action's own fields (never a secret). */
+            details: {
+                [key: string]: unknown;
+            };
             /** Format: uuid */
             id: string;
             ip?: string | null;
@@ -3634,7 +3641,8 @@ export interface components {
             on_behalf_of?: string | null;
             request_id?: string | null;
             target_id: string;
-            target_type: string;
+            /** @enum {string} */
+            target_type: "certificate" | "domain" | "dns_record" | "account" | "session" | "api_key" | "plan" | "service" | "job" | "authorization" | "mailbox" | "forward" | "ftp_user" | "database" | "webhook" | "webhook_delivery" | "ticket" | "ticket_note" | "ticket_attachment" | "status_component" | "status_incident" | "billing_settings" | "order" | "invoice" | "credit";
         };
         /** @description A grant, as both its parties see it. */
         AuthorizationView: {
@@ -4575,6 +4583,12 @@ export interface components {
             /** @description One per requested name, in the request's order. */
             results: components["schemas"]["DomainBulkItemResult"][];
         };
+        /**
+         * @description Whether a domain was added to a hosting service or registered through a `domain`
+         *     service.
+         * @enum {string}
+         */
+        DomainKind: "hosted" | "registered";
         DomainView: {
             auto_renew: boolean;
             /** Format: date-time */
@@ -4588,8 +4602,11 @@ export interface components {
              * @description The hosting service that serves the domain (and whose quota it counts against).
              */
             hosting_service_id?: string | null;
-            /** @description `hosted` or `registered`. */
-            kind: string;
+            /**
+             * @description `hosted`: added to a hosting service; `registered`: registered through a `domain`
+             *     service (and hosted by one).
+             */
+            kind: components["schemas"]["DomainKind"];
             lock_supported: boolean;
             /** @description A locked domain refuses delete and a move to another service. */
             locked: boolean;
@@ -5176,726 +5193,139 @@ export interface components {
         };
         /** @description A page of a list. */
         Page_AccountView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                email: string;
-                email_verified: boolean;
-                fraud: boolean;
-                /** Format: uuid */
-                id: string;
-                kind: components["schemas"]["AccountKind"];
-                login: string;
-                name: string;
-                /**
-                 * Format: uuid
-                 * @description The account directly above; null for operators and the provider's own accounts.
-                 */
-                parent_id?: string | null;
-                /** @description A new address waiting for verification; `email` stays in use until then. */
-                pending_email?: string | null;
-                profile: components["schemas"]["Profile"];
-                status: components["schemas"]["AccountStatus"];
-                two_factor_enabled: boolean;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["AccountView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_ApiKeyView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                expires_at?: string | null;
-                /** Format: uuid */
-                id: string;
-                /** Format: date-time */
-                last_used_at?: string | null;
-                name: string;
-                /**
-                 * @description The first characters of the key, to recognise it.
-                 * @example hk_AbCdEfGh
-                 */
-                prefix: string;
-                scopes: components["schemas"]["Scope"][];
-            }[];
+            data: components["schemas"]["ApiKeyView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_AuditEventView: {
-            data: {
-                /** @description `<area>.<verb>`, e.g. `customer.create`. */
-                action: string;
-                /** @description The person who acted (the real actor under impersonation). */
-                actor_id?: string | null;
-                /** Format: uuid */
-                api_key_id?: string | null;
-                /** Format: date-time */
-                at: string;
-                details: Record<string, never>;
-                /** Format: uuid */
-                id: string;
-                ip?: string | null;
-                /** @description The account acted as, when someone impersonated it. */
-                on_behalf_of?: string | null;
-                request_id?: string | null;
-                target_id: string;
-                target_type: string;
-            }[];
+            data: components["schemas"]["AuditEventView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_AuthorizationView: {
-            data: {
-                /**
-                 * Format: date-time
-                 * @description When the grantee accepted; null while pending.
-                 */
-                accepted_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: uuid */
-                grantee_id: string;
-                /** Format: uuid */
-                grantor_id: string;
-                /** Format: uuid */
-                id: string;
-                /** @description Sorted; `manage`, `billing` and `support` each include reading the services. */
-                permissions: components["schemas"]["Permission"][];
-                /**
-                 * @description The services the grant is limited to; null: every service the grantor owns, now
-                 *     and later.
-                 */
-                service_ids?: string[] | null;
-                /** @description `pending` until the grantee accepts; `active` from then on. */
-                status: components["schemas"]["GrantStatus"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["AuthorizationView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_CertificateView: {
-            data: {
-                /** @description The subject's common name (for a pending CSR: the one asked for). */
-                common_name: string;
-                /** Format: date-time */
-                created_at: string;
-                /** @description The CSR (PEM) the server made, if it made one. */
-                csr_pem?: string | null;
-                /**
-                 * @description Why the last ACME order failed: the CA's reason. On a `failed` certificate, why
-                 *     nothing was issued; on an `issued` one, why its renewal failed (it is tried again).
-                 */
-                error?: string | null;
-                /** @description Whether intermediate certificates were uploaded with it. */
-                has_chain: boolean;
-                /** Format: uuid */
-                id: string;
-                issuer?: string | null;
-                /** Format: date-time */
-                not_after?: string | null;
-                /** Format: date-time */
-                not_before?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When an ACME certificate is next renewed (30 days before it expires); null while
-                 *     an order for it runs, and for certificates that are not renewed automatically.
-                 */
-                renews_at?: string | null;
-                /** @description DNS names (and IP addresses) the certificate is for; for a CSR the names asked for. */
-                sans: string[];
-                /** Format: uuid */
-                service_id: string;
-                source: components["schemas"]["CertificateSource"];
-                status: components["schemas"]["CertificateStatus"];
-                /** @description RFC 4514 subject; null while pending. */
-                subject?: string | null;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["CertificateView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_ComponentView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                group?: string | null;
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /** @description Its own status; the public page lowers it while an incident on it lasts. */
-                status: components["schemas"]["ComponentStatus"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["ComponentView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_CreditTransactionView: {
-            data: {
-                /**
-                 * Format: int64
-                 * @description Positive added, negative taken.
-                 */
-                amount_minor: number;
-                /**
-                 * Format: int64
-                 * @description The balance after it.
-                 */
-                balance_minor: number;
-                /** Format: date-time */
-                created_at: string;
-                created_by?: string | null;
-                currency: components["schemas"]["Currency"];
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                invoice_id?: string | null;
-                /** Format: uuid */
-                payment_id?: string | null;
-                reason: string;
-            }[];
+            data: components["schemas"]["CreditTransactionView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_DatabaseView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                engine: components["schemas"]["DatabaseEngine"];
-                /** Format: uuid */
-                id: string;
-                /**
-                 * @description The stored name: `<service number>_<given name>`.
-                 * @example 1042_shop
-                 */
-                name: string;
-                /** @description Where the database stands on its engine's server. */
-                provisioning: components["schemas"]["ProvisioningView"];
-                /** Format: uuid */
-                service_id: string;
-                /** Format: date-time */
-                updated_at: string;
-                /**
-                 * @description The stored user name: `<service number>_<given user>`.
-                 * @example 1042_shop
-                 */
-                user: string;
-            }[];
+            data: components["schemas"]["DatabaseView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_DeliveryView: {
-            data: {
-                /** Format: int32 */
-                attempts: number;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                delivered_at?: string | null;
-                /**
-                 * Format: uuid
-                 * @description The event's id, also sent as `webhook-id`: the same on every attempt.
-                 */
-                event_id: string;
-                event_type: string;
-                /** Format: uuid */
-                id: string;
-                /** Format: date-time */
-                last_attempt_at?: string | null;
-                /** @description Why the last attempt failed, in words. */
-                last_error?: string | null;
-                /** @description The first 1,024 bytes of the receiver's last answer. */
-                last_response_body?: string | null;
-                /** Format: int32 */
-                last_status_code?: number | null;
-                /**
-                 * Format: date-time
-                 * @description When the next attempt is due (pending deliveries only).
-                 */
-                next_attempt_at?: string | null;
-                status: components["schemas"]["DeliveryStatus"];
-                /** Format: uuid */
-                webhook_id: string;
-            }[];
+            data: components["schemas"]["DeliveryView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_DnsRecordView: {
-            data: {
-                /**
-                 * @description The record's data in zone-file form without the priority.
-                 * @example 192.0.2.1
-                 */
-                content: string;
-                /** Format: date-time */
-                created_at: string;
-                /** @description The zone's domain name. */
-                domain: string;
-                /** Format: uuid */
-                id: string;
-                /**
-                 * @description Relative to the zone; `@` is the apex.
-                 * @example www
-                 */
-                name: string;
-                /**
-                 * Format: int32
-                 * @description MX and SRV only.
-                 */
-                priority?: number | null;
-                /** Format: int32 */
-                ttl: number;
-                type: components["schemas"]["RecordType"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["DnsRecordView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_DomainView: {
-            data: {
-                auto_renew: boolean;
-                /** Format: date-time */
-                created_at: string;
-                /** @description Whether the zone is served by the provider (records can be changed here). */
-                dns_managed: boolean;
-                /** Format: date-time */
-                expires_at?: string | null;
-                /**
-                 * Format: uuid
-                 * @description The hosting service that serves the domain (and whose quota it counts against).
-                 */
-                hosting_service_id?: string | null;
-                /** @description `hosted` or `registered`. */
-                kind: string;
-                lock_supported: boolean;
-                /** @description A locked domain refuses delete and a move to another service. */
-                locked: boolean;
-                /** @description Lowercase punycode without the final dot. */
-                name: string;
-                /** @description The domain's own name servers; null: the provider's (`dns_managed`). */
-                nameservers?: string[] | null;
-                /**
-                 * @description Where the domain's zone stands on the DNS server (served while `dns_managed`,
-                 *     removed otherwise).
-                 */
-                provisioning: components["schemas"]["ProvisioningView"];
-                redirect?: components["schemas"]["Redirect"] | null;
-                /**
-                 * Format: uuid
-                 * @description The `domain` service of a registered domain; null for a hosted one.
-                 */
-                service_id?: string | null;
-                unicode_name: string;
-            }[];
+            data: components["schemas"]["DomainView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_ForwardView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                /** @description As given, with each domain lowercased in punycode. */
-                destinations: string[];
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                service_id: string;
-                /** @description Lowercase, the domain in punycode. */
-                source: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["ForwardView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_FtpUserView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                /**
-                 * @description The home directory relative to the service's root, normalised (`a/b/c`); empty:
-                 *     the root itself.
-                 */
-                directory: string;
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                service_id: string;
-                /** Format: date-time */
-                updated_at: string;
-                /** @description Unique across the installation. */
-                username: string;
-            }[];
+            data: components["schemas"]["FtpUserView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_HostView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                hostname: string;
-                ips: string[];
-            }[];
+            data: components["schemas"]["HostView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_IncidentView: {
-            data: {
-                body: string;
-                component_ids: string[];
-                /** Format: date-time */
-                created_at: string;
-                /** Format: uuid */
-                id: string;
-                /** @description What it does to its components while it lasts. */
-                impact: components["schemas"]["Impact"];
-                /** @description `outage` and `fault` are unplanned, `maintenance` and `change` planned. */
-                kind: components["schemas"]["IncidentKind"];
-                /**
-                 * Format: date-time
-                 * @description When it was resolved or completed.
-                 */
-                resolved_at?: string | null;
-                /** Format: date-time */
-                scheduled_end?: string | null;
-                /**
-                 * Format: date-time
-                 * @description Planned work only: its window (it affects its components only within it).
-                 */
-                scheduled_start?: string | null;
-                /** @description Its stage, as its last update set it. */
-                status: components["schemas"]["Progress"];
-                title: string;
-                /** Format: date-time */
-                updated_at: string;
-                /** @description Newest first. */
-                updates: components["schemas"]["UpdateView"][];
-            }[];
+            data: components["schemas"]["IncidentView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_InvoiceView: {
-            data: {
-                /** Format: int64 */
-                amount_due_minor: number;
-                /** Format: int64 */
-                amount_paid_minor: number;
-                /** @description As the buyer was when the invoice was issued. */
-                buyer: components["schemas"]["BuyerView"];
-                /** Format: uuid */
-                buyer_id: string;
-                /** @description A credit note: the invoice it corrects. */
-                credit_note_for?: string | null;
-                currency: components["schemas"]["Currency"];
-                /** Format: date-time */
-                due_at: string;
-                /** Format: uuid */
-                id: string;
-                /** Format: date-time */
-                issued_at: string;
-                kind: components["schemas"]["InvoiceKind"];
-                lines: components["schemas"]["InvoiceLineView"][];
-                /** @description The seller's prefix and its gapless sequence. */
-                number: string;
-                /** Format: uuid */
-                order_id?: string | null;
-                /** Format: date-time */
-                paid_at?: string | null;
-                /** @description What to write on a bank transfer. */
-                payment_reference: string;
-                /** @description The buyer accounts for the VAT (EU reverse charge): every line at 0 %. */
-                reverse_charge: boolean;
-                /** @description As the seller was when the invoice was issued. */
-                seller: components["schemas"]["SellerView"];
-                /**
-                 * Format: uuid
-                 * @description Null: the provider.
-                 */
-                seller_id?: string | null;
-                /**
-                 * Format: uuid
-                 * @description The service the invoice is about, when it is about one.
-                 */
-                service_id?: string | null;
-                status: components["schemas"]["InvoiceStatus"];
-                /** Format: int64 */
-                subtotal_minor: number;
-                tax_breakdown: components["schemas"]["TaxBreakdownView"][];
-                /** Format: int64 */
-                tax_minor: number;
-                /** Format: int64 */
-                total_minor: number;
-            }[];
+            data: components["schemas"]["InvoiceView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_MailboxView: {
-            data: {
-                /** @description Lowercase, the domain in punycode. */
-                address: string;
-                /** Format: date-time */
-                created_at: string;
-                description: string;
-                /** Format: uuid */
-                id: string;
-                /**
-                 * @description Whether the mailbox's owner may log in to the panel with its address (the
-                 *     provisioner is told).
-                 */
-                panel_login: boolean;
-                /**
-                 * Format: int64
-                 * @description The mailbox's size in MB.
-                 */
-                quota_mb: number;
-                /** Format: uuid */
-                service_id: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["MailboxView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_MessageView: {
-            data: {
-                attachments: components["schemas"]["AttachmentView"][];
-                /** Format: uuid */
-                author_id: string;
-                body: string;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: uuid */
-                id: string;
-                /** @description A note for the seller's side; the customer's side never sees one. */
-                internal: boolean;
-                /** @description The side the author wrote for. */
-                side: components["schemas"]["Side"];
-                /** Format: uuid */
-                ticket_id: string;
-            }[];
+            data: components["schemas"]["MessageView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_OrderView: {
-            data: {
-                /** Format: uuid */
-                buyer_id: string;
-                /** Format: date-time */
-                created_at: string;
-                created_by: string;
-                currency: components["schemas"]["Currency"];
-                /** @description Why a paid order could not be fulfilled (`failed`). */
-                failure?: string | null;
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                invoice_id?: string | null;
-                items: components["schemas"]["OrderItemView"][];
-                note?: string | null;
-                /**
-                 * Format: int64
-                 * @description Gapless per seller.
-                 */
-                number: number;
-                /**
-                 * Format: uuid
-                 * @description The account above the buyer; null: the provider.
-                 */
-                seller_id?: string | null;
-                /**
-                 * Format: uuid
-                 * @description The service the order is about (or created), when it is about one.
-                 */
-                service_id?: string | null;
-                status: components["schemas"]["OrderStatus"];
-                /**
-                 * Format: int64
-                 * @description The sum of the items, net (the invoice adds tax).
-                 */
-                total_minor: number;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["OrderView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_PlanView: {
-            data: {
-                addons: components["schemas"]["Addon"][];
-                /**
-                 * Format: date-time
-                 * @description Archived plans are not sold any more; services on them keep them.
-                 */
-                archived_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: uuid */
-                id: string;
-                name: string;
-                /**
-                 * Format: uuid
-                 * @description The reseller selling the plan; null for the provider's own plans.
-                 */
-                owner_id?: string | null;
-                prices: components["schemas"]["Price"][];
-                /** @description Visible to the accounts directly below the owner. */
-                public: boolean;
-                /** @description Absent or null keys are unlimited; 0 means none. */
-                quotas: components["schemas"]["Quotas"];
-                service_kind: components["schemas"]["ServiceKind"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["PlanView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_ServiceView: {
-            data: {
-                /** @description Codes of the plan's add-ons the service has. */
-                addons: string[];
-                /** @description Operators only may set it: a reseller package that may be oversold. */
-                allow_overselling: boolean;
-                auto_renew: boolean;
-                cancellation?: components["schemas"]["Cancellation"] | null;
-                currency: string;
-                cycle: components["schemas"]["BillingCycle"];
-                /**
-                 * @description `true` while the service is suspended only because its owner's account (or one
-                 *     above it) is suspended or blocked: it becomes `active` again when that hold is
-                 *     lifted, and `POST /v1/services/{id}/unsuspend` answers `409 invalid_transition`
-                 *     meanwhile. `false` for a service suspended for a reason of its own, which lifting
-                 *     the owner's hold leaves suspended. Without it a client cannot tell the two apart.
-                 */
-                held: boolean;
-                /** Format: uuid */
-                id: string;
-                kind: components["schemas"]["ServiceKind"];
-                name: string;
-                /** Format: date-time */
-                next_due_at: string;
-                /**
-                 * Format: int64
-                 * @description The human service number, unique across the installation.
-                 */
-                number: number;
-                /** Format: uuid */
-                owner_id: string;
-                /** Format: uuid */
-                plan_id: string;
-                /** @description The plan's quotas and the add-ons', as sold. */
-                quotas: components["schemas"]["Quotas"];
-                /** Format: int64 */
-                recurring_amount_minor: number;
-                /** Format: date-time */
-                registered_at: string;
-                status: components["schemas"]["ServiceStatus"];
-                suspension_reason?: string | null;
-            }[];
+            data: components["schemas"]["ServiceView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_TicketView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                /** @description Who opened it (the customer, a user it granted `support`, or the seller). */
-                created_by: string;
-                /**
-                 * Format: uuid
-                 * @description The account the ticket is about (for a ticket about a service: its owner).
-                 */
-                customer_id: string;
-                /**
-                 * @description `incoming`: the customer's side wrote to its seller; `outgoing`: the seller wrote
-                 *     to the customer.
-                 */
-                direction: components["schemas"]["Direction"];
-                /** Format: uuid */
-                id: string;
-                /**
-                 * Format: date-time
-                 * @description The last reply either side can see.
-                 */
-                last_reply_at: string;
-                /**
-                 * Format: int64
-                 * @description Gapless per seller: the seller's first ticket is 1.
-                 */
-                number: number;
-                priority: components["schemas"]["Priority"];
-                /**
-                 * Format: uuid
-                 * @description The account above the customer; null: the provider (operators answer).
-                 */
-                seller_id?: string | null;
-                /** Format: uuid */
-                service_id?: string | null;
-                /** @description `open`: the seller's side is to answer; `answered`: the customer's side; `closed`. */
-                status: components["schemas"]["TicketStatus"];
-                subject: string;
-                /** Format: date-time */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["TicketView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
         /** @description A page of a list. */
         Page_WebhookView: {
-            data: {
-                /** Format: date-time */
-                created_at: string;
-                description: string;
-                /**
-                 * @description `failing` when hostadmin disabled it after 5 days of failed deliveries; null when
-                 *     enabled or disabled by its owner.
-                 */
-                disabled_reason?: string | null;
-                enabled: boolean;
-                /** @description Event types (`service.suspend`), areas (`service.*`) or `*`. */
-                events: string[];
-                /**
-                 * Format: date-time
-                 * @description The first failed attempt since the last delivered one.
-                 */
-                failing_since?: string | null;
-                /** Format: uuid */
-                id: string;
-                /**
-                 * Format: date-time
-                 * @description After a rotation: until when the previous secret still signs (a second signature).
-                 */
-                previous_secret_expires_at?: string | null;
-                /** Format: date-time */
-                updated_at: string;
-                url: string;
-            }[];
+            data: components["schemas"]["WebhookView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
