@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::catalog::ServiceKind;
+use crate::services::ServiceStatus;
 
 /// How a certificate came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +77,12 @@ pub fn renew_at(not_before: NaiveDateTime, not_after: NaiveDateTime) -> NaiveDat
     (not_after - RENEW_BEFORE_EXPIRY).max(two_thirds)
 }
 
+/// Whether a service's certificates are renewed: while it runs or is held (it may come
+/// back), not once it ended; a CA's limits are not spent on a service nobody uses.
+pub fn renews_for(status: ServiceStatus) -> bool {
+    matches!(status, ServiceStatus::Active | ServiceStatus::Suspended)
+}
+
 /// The names a hosting domain's automatic certificate covers: the domain and the host
 /// its service's clients use (`www.` for the web, `mail.` for mail).
 pub fn automatic_names(domain: &str, kind: ServiceKind) -> Vec<String> {
@@ -125,6 +132,12 @@ mod tests {
         let renewal = renew_at(issued, issued + Duration::days(6));
         assert_eq!(renewal, issued + Duration::days(4));
         assert!(renewal > issued);
+    }
+
+    #[test]
+    fn only_running_or_held_services_renew() {
+        let renewing: Vec<ServiceStatus> = ServiceStatus::ALL.into_iter().filter(|s| renews_for(*s)).collect();
+        assert_eq!(renewing, [ServiceStatus::Active, ServiceStatus::Suspended]);
     }
 
     #[test]

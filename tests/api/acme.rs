@@ -166,6 +166,20 @@ fn issued_and_renewed(backend: TestBackend) {
     assert_eq!(events("certificate.renewal"), 1);
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM acme_accounts"), 1);
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM acme_accounts WHERE credentials_sealed LIKE '%{%'"), 0);
+
+    // A service that ended renews nothing: the due renewal is dropped, not ordered.
+    let terminated =
+        server.post(&format!("/v1/services/{service}/terminate"), Some(&reseller.token), json!({"reason": "gone"}));
+    assert_eq!(terminated.status, 200, "{}", terminated.body);
+    diesel::sql_query(format!("UPDATE certificates SET renew_at = '{past}' WHERE id = '{automatic_id}'"))
+        .execute(&mut server.database.connect())
+        .unwrap();
+    eventually(30, "the due renewal to be dropped", || {
+        certificate(server, &customer, &service, &automatic_id)["renews_at"].is_null()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(events("certificate.renewal"), 1, "no renewal was ordered");
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'certificate.acme' AND status <> 'done' AND status <> 'failed'"), 0);
 }
 
 #[test]

@@ -20,7 +20,7 @@ use std::time::SystemTime;
 use chrono::{Duration, NaiveDateTime};
 
 use hostadmin_domain::audit::{self as actions, target};
-use hostadmin_domain::certificates::{renew_at, CertificateSource, CertificateStatus, RENEWAL_RETRY_AFTER};
+use hostadmin_domain::certificates::{renew_at, renews_for, CertificateSource, CertificateStatus, RENEWAL_RETRY_AFTER};
 use hostadmin_domain::jobs::JobStatus;
 use hostadmin_domain::provisioning::{Operation, ResourceAction, ResourceChange, ResourceKind};
 use hostadmin_domain::time;
@@ -383,6 +383,8 @@ pub async fn renew_due(state: &AppState) -> Result<usize, ApiError> {
     Ok(started)
 }
 
+/// Takes one due renewal and queues its order, in the caller's transaction; a certificate
+/// whose service ended is not renewed (it keeps no renewal time).
 fn start_renewal(conn: &mut DbConnection, service_id: &str, id: &str, due: NaiveDateTime) -> Result<bool, ApiError> {
     if !store::take_renewal(conn, id, due)? {
         return Ok(false);
@@ -391,7 +393,13 @@ fn start_renewal(conn: &mut DbConnection, service_id: &str, id: &str, due: Naive
     else {
         return Ok(false);
     };
-    let details = serde_json::json!({ "sans": row.sans.split_whitespace().collect::<Vec<_>>(), "not_after": row.not_after.map(time::to_utc) });
+    if !renews_for(service.status) {
+        // Left without a renewal time: the service ended; ordering anew is its owner's.
+        tracing::info!(certificate = %id, status = %service.status, "not renewed: its service ended");
+        return Ok(false);
+    }
+    let sans: Vec<&str> = row.sans.split_whitespace().collect();
+    let details = serde_json::json!({ "sans": sans, "not_after": row.not_after.map(time::to_utc) });
     record(conn, &row, actions::CERTIFICATE_RENEWAL, details, time::now())?;
     let params = OrderParams { service_id: service_id.to_owned(), certificate_id: id.to_owned() };
     ordering::queue(conn, &params, &service.owner_id, time::now())?;
