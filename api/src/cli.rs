@@ -145,10 +145,24 @@ fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
     std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
     let password_text = line.strip_suffix('\n').unwrap_or(&line);
     let password_text = password_text.strip_suffix('\r').unwrap_or(password_text);
-    let login = Login::parse(&args.login).map_err(|e| anyhow::anyhow!("--login: {e}"))?;
-    let email = EmailAddress::parse(&args.email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-    let name = DisplayName::parse(args.name.as_deref().unwrap_or(login.as_str()))
-        .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let (login, id) = new_operator(config, &args.login, &args.email, args.name.as_deref(), password_text)?;
+    println!("created operator {login} ({id})");
+    Ok(())
+}
+
+/// What `operator create` does once it has the password: checks the fields, migrates a
+/// SQLite database if needed and inserts the operator with its audit event. Answers the
+/// login as stored and the new account's id.
+pub fn new_operator(
+    config: &Config,
+    login: &str,
+    email: &str,
+    name: Option<&str>,
+    password_text: &str,
+) -> Result<(String, String)> {
+    let login = Login::parse(login).map_err(|e| anyhow::anyhow!("--login: {e}"))?;
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = DisplayName::parse(name.unwrap_or(login.as_str())).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let password = NewPassword::parse(password_text).map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let hash = passwords::hash(&password)?;
 
@@ -189,10 +203,7 @@ fn create_operator(config: &Config, args: CreateOperator) -> Result<()> {
         )
     });
     match result {
-        Ok(()) => {
-            println!("created operator {} ({id})", login.as_str());
-            Ok(())
-        }
+        Ok(()) => Ok((login.as_str().to_owned(), id)),
         Err(StoreError::Unique(which)) => bail!("an account with this {} exists already", which.to_lowercase()),
         Err(other) => Err(other.into()),
     }

@@ -243,7 +243,10 @@ impl Config {
         Self::from_sources(file, &env)
     }
 
-    fn from_sources(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self> {
+    /// Reads the file (if any) and `env`, variables as the process environment would hold
+    /// them (`HOSTADMIN_*`), without reading or changing the process environment: how a
+    /// program that runs the server inside itself (the tests) configures each instance.
+    pub fn from_sources(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self> {
         let mut raw = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -167,25 +167,74 @@ async fn check_registration_parent(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-pub async fn serve(config: Config) -> Result<()> {
+/// Whether a started server stops by itself on SIGTERM and SIGINT: the binary's does; one
+/// started inside another program (the tests) is stopped through its handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signals {
+    Handled,
+    Ignored,
+}
+
+/// The API and its worker, bound and accepting; [`Running::finish`] runs them until the
+/// server is stopped (by a signal or through [`Running::handle`]), then stops the worker.
+pub struct Running {
+    addresses: Vec<std::net::SocketAddr>,
+    server: actix_web::dev::Server,
+    worker: worker::Running,
+    db: Db,
+    shutdown_timeout: std::time::Duration,
+}
+
+impl Running {
+    /// The addresses the server listens on (the port chosen when `listen` asked for 0).
+    pub fn addresses(&self) -> &[std::net::SocketAddr] {
+        &self.addresses
+    }
+
+    /// Stops the server from elsewhere: `stop(true)` lets requests in flight finish.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server stops, then stops the worker and gives back its leases.
+    pub async fn finish(self) -> Result<()> {
+        let served = self.server.await.context("serving");
+        self.worker.stop(&self.db, self.shutdown_timeout).await;
+        served
+    }
+}
+
+/// The OpenAPI document as a server uses it: the route table that the query guard and the
+/// `405` answers read, and the JSON that `/v1/openapi.json` serves. It depends on the code
+/// alone, so a program that starts many servers (the tests) builds it once.
+#[derive(Clone)]
+pub struct ServedDocument {
+    routes: web::Data<Arc<RouteTable>>,
+    json: web::Data<OpenApiJson>,
+}
+
+impl ServedDocument {
+    pub fn build() -> Result<Self> {
+        let document = openapi::document();
+        let routes = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
+        let json = web::Data::new(OpenApiJson::new(document.to_json().context("serialising the OpenAPI document")?));
+        Ok(Self { routes, json })
+    }
+}
+
+/// Everything `hostadmin serve` runs, started on the current actix system: the state, the
+/// worker, and the HTTP server bound to `listen`, serving `document`.
+pub async fn start(config: Config, signals: Signals, document: ServedDocument) -> Result<Running> {
     let listen = config.listen;
     let cors_origins = config.cors_origins.clone();
     let (state, db) = state(config)?;
     check_registration_parent(&state).await?;
     let metrics = web::Data::new(Metrics::default());
-    let document = openapi::document();
-    let routes_table = web::Data::new(Arc::new(RouteTable::from_openapi(&document)));
-    let document_json =
-        web::Data::new(OpenApiJson::new(document.to_json().context("serialising the OpenAPI document")?));
+    let ServedDocument { routes: routes_table, json: document_json } = document;
     let shutdown_timeout = state.config.shutdown_timeout;
-    let worker = worker::start(state.clone().into_inner(), true, worker::Settings::from_config(&state.config));
-    // A configured driver whose server does not answer is logged at start, not fatal.
-    let checked = state.clone().into_inner();
-    tokio::spawn(async move {
-        crate::app::driven::unreachable(&checked.drivers, std::time::Duration::from_secs(5)).await;
-    });
+    let shared = state.clone().into_inner();
 
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
@@ -213,14 +262,28 @@ pub async fn serve(config: Config) -> Result<()> {
     .shutdown_timeout(shutdown_timeout.as_secs())
     .bind(listen)
     .with_context(|| format!("listening on {listen}"))?;
-    for address in server.addrs() {
+    if signals == Signals::Ignored {
+        server = server.disable_signals();
+    }
+    // The worker starts once the address is taken, so that a failed start leaves nothing
+    // running behind it.
+    let worker = worker::start(shared.clone(), true, worker::Settings::from_config(&shared.config));
+    // A configured driver whose server does not answer is logged at start, not fatal.
+    tokio::spawn(async move {
+        crate::app::driven::unreachable(&shared.drivers, std::time::Duration::from_secs(5)).await;
+    });
+    let addresses = server.addrs();
+    Ok(Running { addresses, server: server.run(), worker, db, shutdown_timeout })
+}
+
+pub async fn serve(config: Config) -> Result<()> {
+    let running = start(config, Signals::Handled, ServedDocument::build()?).await?;
+    for address in running.addresses() {
         println!("listening on http://{address}");
         println!("API docs at http://{address}/docs/ and http://{address}/v1/openapi.json");
     }
     println!("create the first operator with: hostadmin operator create --login LOGIN --email EMAIL --password-stdin");
-    let served = server.run().await.context("serving");
-    worker.stop(&db, shutdown_timeout).await;
-    served
+    running.finish().await
 }
 
 /// Waits for SIGTERM (how service managers and container runtimes stop a process) or

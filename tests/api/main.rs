@@ -1,5 +1,9 @@
-//! Black-box tests: the real `hostadmin` binary, started on a free port, driven over
-//! HTTP. Every test body runs twice, on SQLite and on PostgreSQL.
+//! Black-box tests: what `hostadmin serve` runs, started on a free port inside the test
+//! process (its own thread and actix system, its own database), driven over HTTP. The
+//! real binary stays for what needs a process: the command line (cli.rs, `Server::cli`),
+//! separate workers (`Server::spawn_worker`) and signals with exit statuses
+//! (`Server::start_process`, shutdown.rs). Every test body runs twice, on SQLite and on
+//! PostgreSQL.
 
 // The whole crate is test code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

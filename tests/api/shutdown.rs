@@ -11,31 +11,36 @@ use crate::support::*;
 /// when the signal comes.
 const ONE_HASH_AT_A_TIME: &[(&str, &str)] = &[("HOSTADMIN_PASSWORD_HASH_CONCURRENCY", "1")];
 
-both_backends!(sigterm_lets_requests_in_flight_finish_and_exits_0, env = ONE_HASH_AT_A_TIME, |server| {
-    let mut server = server;
-    server.operator("operator");
-    let (signalled, answers) = std::thread::scope(|scope| {
-        let logins: Vec<_> = (0..12)
-            .map(|_| {
-                scope.spawn(|| {
-                    let answer =
-                        server.post("/v1/auth/login", None, json!({"login": "operator", "password": PASSWORD}));
-                    (answer, Instant::now())
+both_backends!(
+    sigterm_lets_requests_in_flight_finish_and_exits_0,
+    start = Server::start_process,
+    env = ONE_HASH_AT_A_TIME,
+    |server| {
+        let mut server = server;
+        server.operator("operator");
+        let (signalled, answers) = std::thread::scope(|scope| {
+            let logins: Vec<_> = (0..12)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let answer =
+                            server.post("/v1/auth/login", None, json!({"login": "operator", "password": PASSWORD}));
+                        (answer, Instant::now())
+                    })
                 })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(100));
-        server.sigterm();
-        let signalled = Instant::now();
-        (signalled, logins.into_iter().map(|login| login.join().unwrap()).collect::<Vec<_>>())
-    });
-    for (answer, _) in &answers {
-        assert_eq!(answer.status, 200, "accepted before the signal: {}", answer.body);
+                .collect();
+            std::thread::sleep(Duration::from_millis(100));
+            server.sigterm();
+            let signalled = Instant::now();
+            (signalled, logins.into_iter().map(|login| login.join().unwrap()).collect::<Vec<_>>())
+        });
+        for (answer, _) in &answers {
+            assert_eq!(answer.status, 200, "accepted before the signal: {}", answer.body);
+        }
+        assert!(answers.iter().any(|(_, at)| *at > signalled), "some were still in flight when the signal came");
+        let status = server.exit_status(Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "{status:?}");
     }
-    assert!(answers.iter().any(|(_, at)| *at > signalled), "some were still in flight when the signal came");
-    let status = server.exit_status(Duration::from_secs(30));
-    assert_eq!(status.code(), Some(0), "{status:?}");
-});
+);
 
 both_backends!(
     a_stopped_worker_gives_its_leases_back_and_exits_0,

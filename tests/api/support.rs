@@ -17,31 +17,36 @@ pub const ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Runs one test body on both backends, with `env` (if given) on top of the test
-/// defaults. One arm: with and without `env` the test functions are written once.
+/// defaults, on a server inside the test process unless `start` names another way to
+/// start it (`Server::start_process` for the tests that signal the real binary). One
+/// arm: with and without `start` and `env` the test functions are written once.
 macro_rules! both_backends {
-    ($name:ident, $(env = $env:expr,)? |$server:ident| $body:block) => {
+    ($name:ident, $(start = $start:path,)? $(env = $env:expr,)? |$server:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[test]
-            fn sqlite() {
+            fn run(backend: crate::support::TestBackend) {
                 #[allow(unused_variables)]
                 let env: &[(&str, &str)] = &[];
                 $(let env: &[(&str, &str)] = $env;)?
-                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Sqlite, env) {
+                #[allow(unused_variables)]
+                let start: fn(crate::support::TestBackend, &[(&str, &str)]) -> Option<crate::support::Server> =
+                    crate::support::Server::start;
+                $(let start: fn(crate::support::TestBackend, &[(&str, &str)]) -> Option<crate::support::Server> = $start;)?
+                if let Some($server) = start(backend, env) {
                     $body
                 }
             }
 
             #[test]
+            fn sqlite() {
+                run(crate::support::TestBackend::Sqlite);
+            }
+
+            #[test]
             fn postgres() {
-                #[allow(unused_variables)]
-                let env: &[(&str, &str)] = &[];
-                $(let env: &[(&str, &str)] = $env;)?
-                if let Some($server) = crate::support::Server::start(crate::support::TestBackend::Postgres, env) {
-                    $body
-                }
+                run(crate::support::TestBackend::Postgres);
             }
         }
     };
@@ -50,7 +55,7 @@ pub(crate) use both_backends;
 
 /// A running server on its own database and data directory.
 pub struct Server {
-    child: Child,
+    running: Running,
     pub base: String,
     pub backend: TestBackend,
     pub database: TestDatabase,
@@ -59,14 +64,74 @@ pub struct Server {
     agent: ureq::Agent,
 }
 
+/// Where the server runs: inside the test process (most tests), or as the real binary
+/// (the tests that signal it and read its exit status).
+enum Running {
+    /// `hostadmin serve`'s work on a thread of its own, with its own actix system.
+    InProcess(InProcess),
+    Process(Child),
+}
+
+struct InProcess {
+    handle: actix_web::dev::ServerHandle,
+    /// Ends when the server has stopped and its runtime with every task, blocking thread
+    /// and database connection of it is gone.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long a dropped server may take to stop (its worker finishing the step it is on)
+/// before the test goes on without waiting for it.
+const STOP_WAIT: Duration = Duration::from_secs(30);
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        // Not graceful: as the binary was killed, requests still open are dropped. The
+        // worker then stops after its step and gives its leases back.
+        drop(self.handle.stop(false));
+        let Some(thread) = self.thread.take() else { return };
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if thread.is_finished() {
+            let _ = thread.join();
+        }
+    }
+}
+
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_hostadmin")
 }
 
-impl Server {
-    /// Starts the binary with `env` on top of the test defaults; `None` only when the
-    /// PostgreSQL half is skipped on this machine.
-    pub fn start(backend: TestBackend, env: &[(&str, &str)]) -> Option<Self> {
+/// The server's logs, once per test process: at the level the configuration asks for,
+/// through the test harness's capture, so that a failing test shows its server's
+/// warnings and a passing one stays quiet.
+fn capture_logs(level: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_new(level)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
+/// The OpenAPI document every in-process server serves, built once per test process (it
+/// depends on the code alone, and building it takes a while in a debug build).
+fn served_document() -> hostadmin::server::ServedDocument {
+    static DOCUMENT: std::sync::OnceLock<hostadmin::server::ServedDocument> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| hostadmin::server::ServedDocument::build().expect("the OpenAPI document")).clone()
+}
+
+/// A new database and data directory, and the configuration of a server on them: the
+/// test defaults with `env` on top.
+struct Setup {
+    database: TestDatabase,
+    data_dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Setup {
+    fn new(backend: TestBackend, env: &[(&str, &str)]) -> Option<Self> {
         let database = TestDatabase::new(backend)?;
         let data_dir = tempfile::tempdir().expect("data dir");
         let mut vars: Vec<(String, String)> = vec![
@@ -82,9 +147,81 @@ impl Server {
             vars.retain(|(k, _)| k != key);
             vars.push(((*key).into(), (*value).into()));
         }
+        Some(Self { database, data_dir, vars })
+    }
+
+    fn server(self, running: Running, base: String) -> Server {
+        let Self { database, data_dir, vars } = self;
+        Server { running, base, backend: database.backend, database, env: vars, _data_dir: data_dir, agent: agent() }
+    }
+}
+
+/// The configuration `vars` make, read as the binary reads its environment (and nothing
+/// else: the test process's own environment is neither read nor changed).
+fn config(vars: &[(String, String)]) -> hostadmin::config::Config {
+    let variables: HashMap<String, String> = vars.iter().cloned().collect();
+    hostadmin::config::Config::from_sources(None, &variables).expect("the test configuration")
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+impl Server {
+    /// Starts what `hostadmin serve` runs (migrations, state, worker, HTTP server on a
+    /// free port of 127.0.0.1) inside the test process, configured from the test
+    /// defaults with `env` on top and nothing else (the process environment is neither
+    /// read nor changed); `None` only when the PostgreSQL half is skipped on this machine.
+    pub fn start(backend: TestBackend, env: &[(&str, &str)]) -> Option<Self> {
+        let setup = Setup::new(backend, env)?;
+        let config = config(&setup.vars);
+        capture_logs(setup.vars.iter().rev().find(|(k, _)| k == "HOSTADMIN_LOG").map_or("warn", |(_, v)| v.as_str()));
+        let (started, receiver) = mpsc::channel();
+        let document = served_document();
+        let thread = std::thread::Builder::new()
+            .name("hostadmin serve".into())
+            .spawn(move || {
+                let system = actix_web::rt::System::new();
+                system.block_on(async move {
+                    match hostadmin::server::start(config, hostadmin::server::Signals::Ignored, document).await {
+                        Ok(running) => {
+                            let address = running.addresses().first().copied();
+                            let _ = started.send(address.map(|a| (a, running.handle())).ok_or("no address".into()));
+                            if let Err(error) = running.finish().await {
+                                eprintln!("hostadmin serve (in the test process): {error:#}");
+                            }
+                        }
+                        Err(error) => {
+                            let _ = started.send(Err(format!("{error:#}")));
+                        }
+                    }
+                });
+                drop(system);
+            })
+            .expect("a thread for the server");
+        let (address, handle) = match receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(started)) => started,
+            Ok(Err(error)) => panic!("hostadmin serve did not start: {error}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("hostadmin serve did not start within 60 s"),
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("hostadmin serve's thread ended before it listened"),
+        };
+        let running = Running::InProcess(InProcess { handle, thread: Some(thread) });
+        let base = format!("http://{address}");
+        Some(setup.server(running, base))
+    }
+
+    /// Starts the real binary (`hostadmin serve`) with `env` on top of the test defaults,
+    /// for the tests that signal it and read its exit status; `None` only when the
+    /// PostgreSQL half is skipped on this machine.
+    pub fn start_process(backend: TestBackend, env: &[(&str, &str)]) -> Option<Self> {
+        let setup = Setup::new(backend, env)?;
         let mut command = Command::new(binary());
         command.arg("serve").stdout(Stdio::piped()).stderr(Stdio::inherit());
-        for (key, value) in &vars {
+        for (key, value) in &setup.vars {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("start hostadmin serve");
@@ -104,12 +241,8 @@ impl Server {
                 panic!("hostadmin serve did not print its address within 60 s");
             }
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Some(Self { child, base, backend, database, env: vars, _data_dir: data_dir, agent })
+        let running = Running::Process(child);
+        Some(setup.server(running, base))
     }
 
     /// Runs another subcommand of the binary against the same configuration.
@@ -138,26 +271,14 @@ impl Server {
         Worker(command.spawn().expect("start hostadmin worker"))
     }
 
-    /// Creates an operator with the CLI and logs it in.
+    /// Creates an operator as `hostadmin operator create` does (the command's own code,
+    /// run in the test process; tests/api/cli.rs runs the command itself) and logs it in.
     pub fn operator(&self, login: &str) -> Account {
-        let output = self.cli(
-            &[
-                "operator",
-                "create",
-                "--login",
-                login,
-                "--email",
-                &format!("{login}@operators.test"),
-                "--password-stdin",
-            ],
-            &format!("{PASSWORD}\n"),
-        );
-        assert!(
-            output.status.success(),
-            "operator create ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let config = config(&self.env);
+        let email = format!("{login}@operators.test");
+        if let Err(error) = hostadmin::cli::new_operator(&config, login, &email, None, PASSWORD) {
+            panic!("operator create: {error:#}");
+        }
         self.login(login, PASSWORD)
     }
 
@@ -284,22 +405,33 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // An in-process server stops in `InProcess`'s own drop.
+        if let Running::Process(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 impl Server {
     /// Sends the server SIGTERM, as a service manager stops it.
     pub fn sigterm(&self) {
-        sigterm(self.child.id());
+        match &self.running {
+            Running::Process(child) => sigterm(child.id()),
+            Running::InProcess(_) => panic!("SIGTERM needs the binary: start the server with Server::start_process"),
+        }
     }
 
     /// Waits for the server to exit (after [`Server::sigterm`]).
     pub fn exit_status(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
-        exit_status(&mut self.child, within)
+        match &mut self.running {
+            Running::Process(child) => exit_status(child, within),
+            Running::InProcess(_) => {
+                panic!("an exit status needs the binary: start the server with Server::start_process")
+            }
+        }
     }
 }
 

@@ -817,7 +817,13 @@ fn check(response: &Response, want: Want, answer: Option<(&str, &str)>, cell: &s
     }
 }
 
-both_backends!(tenancy_matrix, env = &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")], |server| {
+/// The matrix sends each account more than the default 1,200 requests a minute when it
+/// runs fast (it did: 429s on the last routes); the per-account limit has tests of its own
+/// (conventions.rs), so here it is out of the way.
+const MATRIX_ENV: &[(&str, &str)] =
+    &[("HOSTADMIN_WEBHOOK_ALLOW_HOSTS", "127.0.0.1"), ("HOSTADMIN_REQUESTS_PER_MINUTE", "1000000")];
+
+both_backends!(tenancy_matrix, env = MATRIX_ENV, |server| {
     let started = Instant::now();
     let tree = Tree::build(&server);
     let second_operator = server.operator("operator-2");
