@@ -20,6 +20,11 @@ for server state that no schema can describe.
    - `webhook_url_refused`: a host that does not resolve to public addresses (the
      network's state, checked on the address actually connected to);
    - `domain_not_on_service`: an address on a domain the service does not have.
+   And refusals that JSON Schema cannot state, each for one field's content:
+   - `password_too_common`: one of the 30,000 most common passwords;
+   - `invalid_iban`, `invalid_vat_id`, `vat_id_country_mismatch`: check digits (ISO
+     13616 MOD 97, each country's VAT number algorithm) and the seller's country;
+   - `expires_before_suspension`: one field compared with another.
    HEAD answers have no body: the same request is repeated as GET to read the codes.
 """
 
@@ -43,6 +48,11 @@ STATE_CODES = frozenset(
         "grantee_not_found",
         "webhook_url_refused",
         "domain_not_on_service",
+        "password_too_common",
+        "invalid_iban",
+        "invalid_vat_id",
+        "vat_id_country_mismatch",
+        "expires_before_suspension",
     }
 )
 

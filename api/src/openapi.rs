@@ -13,6 +13,7 @@ use crate::routes;
 
 mod ids;
 mod scopes;
+mod text;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -304,6 +305,7 @@ pub fn document() -> OpenApi {
     Links.modify(&mut document);
     HeadOperations.modify(&mut document);
     ids::UuidIds.modify(&mut document);
+    text::TextRules.modify(&mut document);
     ProblemCodes.modify(&mut document);
     document
 }

@@ -30,6 +30,7 @@ pub mod sealing;
 pub mod services;
 pub mod status;
 pub mod support;
+pub mod text;
 pub mod time;
 pub mod two_factor;
 pub mod validation;

@@ -64,7 +64,7 @@ pub struct CreatedApiKey {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "billing sync", "scopes": ["customers:read", "services:read"]}))]
 pub struct CreateApiKey {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     /// What the key may do; it never does more than its owner may.
     #[schema(min_items = 1, max_items = 24, value_type = Vec<Scope>)]

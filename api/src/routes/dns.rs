@@ -104,13 +104,13 @@ pub struct CreateDnsRecord {
 #[serde(deny_unknown_fields)]
 pub struct UpdateDnsRecord {
     #[serde(rename = "type", default)]
-    #[schema(value_type = Option<RecordType>)]
+    #[schema(value_type = RecordType)]
     pub record_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub content: Patch<String>,
     /// `null` returns to the default, 3600.
     #[serde(default)]

@@ -241,14 +241,14 @@ pub struct UpdateDomain {
     #[schema(value_type = Option<Vec<String>>)]
     #[serde(default)]
     pub nameservers: Patch<Vec<String>>,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub locked: Patch<bool>,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub auto_renew: Patch<bool>,
     /// Another active web or mail hosting service of the same owner.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     #[serde(default)]
     pub hosting_service_id: Patch<String>,
 }

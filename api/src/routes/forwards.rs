@@ -199,7 +199,7 @@ pub async fn get_forward(
 pub struct UpdateForward {
     /// Replaces the destinations: 1-50 valid addresses, each once, not the source;
     /// `null` is refused (remove the forward instead). The source cannot change.
-    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 50)]
+    #[schema(value_type = Vec<String>, min_items = 1, max_items = 50)]
     #[serde(default)]
     pub destinations: Patch<Vec<String>>,
 }

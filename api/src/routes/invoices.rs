@@ -309,7 +309,10 @@ pub async fn list_payments(
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
-    responses((status = 200, description = "The invoice", body = InvoiceView)),
+    responses(
+        (status = 200, description = "The invoice", body = InvoiceView),
+        (status = 409, description = "`insufficient_credit`: no credit in the invoice's currency, or nothing is due; `invoice_not_payable`: a void invoice or a credit note", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/invoices/{id}/apply-credit")]
 pub async fn apply_credit(
@@ -332,7 +335,10 @@ pub async fn apply_credit(
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
-    responses((status = 200, description = "The invoice", body = InvoiceView)),
+    responses(
+        (status = 200, description = "The invoice", body = InvoiceView),
+        (status = 409, description = "`invalid_transition`: a paid, part-paid or void invoice, or a credit note", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/invoices/{id}/void")]
 pub async fn void_invoice(
@@ -350,7 +356,7 @@ pub async fn void_invoice(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Service cancelled within the first month", "amount_minor": 1000}))]
 pub struct CreateCreditNote {
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
     /// Net amount to credit (the invoice's tax rate is added); absent: all of the
     /// invoice that is not credited yet.
