@@ -12,6 +12,7 @@ use crate::http::problem::{FieldError, Problem};
 use crate::routes;
 
 mod ids;
+mod refinements;
 mod scopes;
 mod text;
 
@@ -306,6 +307,9 @@ pub fn document() -> OpenApi {
     HeadOperations.modify(&mut document);
     ids::UuidIds.modify(&mut document);
     text::TextRules.modify(&mut document);
+    // Last of the passes that go through JSON: it puts keywords utoipa has no fields for
+    // into extensions, which a JSON round trip would drop.
+    refinements::Refinements.modify(&mut document);
     ProblemCodes.modify(&mut document);
     document
 }

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod login_links;
 pub mod mailboxes;
 pub mod money;
+pub mod name_patterns;
 pub mod passwords;
 pub mod policy;
 pub mod proration;

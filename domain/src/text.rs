@@ -72,6 +72,10 @@ pub const OPTIONAL_TEXT: &str = concat!(
 /// Text kept as sent (a password, a profile field): no control character anywhere.
 pub const NO_CONTROLS: &str = concat!("^[^", control!(), "]*$");
 
+/// Any text but U+0000, which no string of a request may hold (PostgreSQL refuses it in
+/// text, and nothing a person types contains it).
+pub const NO_NUL: &str = r"^[^\x00]*$";
+
 /// [`NO_CONTROLS`] that is not blank either (a seller's legal name, its address).
 pub const NOT_BLANK_NO_CONTROLS: &str = concat!("^[^", control!(), "]*[^", visible!(), "][^", control!(), "]*$");
 

@@ -157,3 +157,28 @@ both_backends!(a_literal_segment_is_not_taken_for_an_id_under_another_method, |s
     assert_eq!(server.get(&format!("/v1/services/{service}"), token).status, 404);
     assert_eq!(server.get("/v1/authorizations/received", token).status, 200);
 });
+
+both_backends!(integers_are_json_numbers_that_fit_64_bits, |server| {
+    let operator = server.operator("operator");
+    let token = Some(operator.token.as_str());
+    let plan = |amount: serde_json::Value, disk: serde_json::Value| {
+        serde_json::json!({
+            "name": "Numbers",
+            "service_kind": "web_hosting",
+            "quotas": {"disk_mb": disk},
+            "prices": [{"cycle": "monthly", "amount_minor": amount, "currency": "EUR"}]
+        })
+    };
+    // JSON (and JSON Schema's `integer`) has 500.0 and 5e2 for 500.
+    let written_as_float = server.post("/v1/plans", token, plan(serde_json::json!(500.0), serde_json::json!(1e3)));
+    assert_eq!(written_as_float.status, 201, "{}", written_as_float.body);
+    assert_eq!(written_as_float.body["prices"][0]["amount_minor"], 500);
+    assert_eq!(written_as_float.body["quotas"]["disk_mb"], 1000);
+    let fraction = server.post("/v1/plans", token, plan(serde_json::json!(500.5), serde_json::json!(1)));
+    assert_eq!(fraction.pointers(), vec!["/prices/0/amount_minor"], "{}", fraction.body);
+    // `format: int64`: above 2^63 - 1 is refused, where a u64 field took it before.
+    let huge =
+        server.post("/v1/plans", token, plan(serde_json::json!(1), serde_json::json!(9_223_372_036_854_775_808_u64)));
+    assert_eq!(huge.status, 422, "{}", huge.body);
+    assert_eq!(huge.pointers(), vec!["/quotas/disk_mb"]);
+});

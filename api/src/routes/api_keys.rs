@@ -94,11 +94,10 @@ fn validate(input: CreateApiKey) -> Result<NewKey, ApiError> {
     }
     if let Some(expires_at) = input.expires_at {
         let now = Utc::now();
-        if expires_at <= now || expires_at > now + Duration::days(MAX_LIFETIME_DAYS) {
-            errors.push(FieldError::new(
-                "/expires_at",
-                Invalid::new("out_of_range", "must be in the future and at most three years ahead"),
-            ));
+        if expires_at <= now {
+            errors.push(FieldError::new("/expires_at", Invalid::new("in_the_past", "must be in the future")));
+        } else if expires_at > now + Duration::days(MAX_LIFETIME_DAYS) {
+            errors.push(FieldError::new("/expires_at", Invalid::new("too_far_ahead", "at most three years ahead")));
         }
     }
     match name {

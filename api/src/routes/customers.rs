@@ -199,7 +199,7 @@ pub struct UpdateCustomer {
     #[serde(default)]
     pub name: Patch<String>,
     /// Becomes `pending_email` until the new address is verified.
-    #[schema(value_type = String, max_length = 254)]
+    #[schema(format = Email, value_type = String, max_length = 254)]
     #[serde(default)]
     pub email: Patch<String>,
     /// Merged into the stored profile (RFC 7396); `null` clears it.

@@ -84,7 +84,7 @@ pub struct CreateDnsRecord {
     #[schema(value_type = RecordType)]
     pub record_type: String,
     /// Relative to the zone: `@` (the apex), `www`, `_sip._tcp`, `*.dev`.
-    #[schema(example = "www", max_length = 253)]
+    #[schema(format = "record-name", max_length = 253, example = "www")]
     pub name: String,
     /// A: an IPv4 address; AAAA: an IPv6 address; CNAME, NS, MX: a host name (a final
     /// dot makes it absolute, otherwise it is relative to the zone); TXT: the raw text
@@ -107,7 +107,7 @@ pub struct UpdateDnsRecord {
     #[schema(value_type = RecordType)]
     pub record_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(format = "record-name", value_type = String)]
     pub name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = String)]

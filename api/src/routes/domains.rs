@@ -47,7 +47,7 @@ pub struct Redirect {
     #[schema(example = "301")]
     pub type_: String,
     /// An absolute http or https URL without credentials, at most 2000 characters.
-    #[schema(example = "https://www.example.com/")]
+    #[schema(format = "redirect-url", max_length = 2000, example = "https://www.example.com/")]
     pub target: String,
 }
 
@@ -119,8 +119,9 @@ async fn domain_response(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDomain {
-    /// Unicode or punycode, any case, with or without the final dot.
-    #[schema(example = "bücher.example")]
+    /// Any case, with or without the final dot; Unicode names are accepted too and
+    /// stored in punycode (the pattern states the ASCII form, without `xn--` labels).
+    #[schema(format = "domain-name", max_length = 253, example = "example.com")]
     pub name: String,
     /// A web or mail hosting service of the caller's.
     pub service_id: String,

@@ -73,7 +73,7 @@ pub struct CreateFtpUser {
     /// Relative to the service's root (default: the root). Absolute paths, `..`,
     /// backslashes and control characters are refused; `a//b/./c/` is stored as `a/b/c`.
     #[serde(default)]
-    #[schema(max_length = 1024)]
+    #[schema(format = "relative-directory", max_length = 1024)]
     pub directory: Option<String>,
 }
 
@@ -203,7 +203,7 @@ pub struct UpdateFtpUser {
     #[serde(default)]
     pub password: Patch<String>,
     /// A new home directory relative to the service's root; `null` is the root itself.
-    #[schema(value_type = Option<String>, max_length = 1024)]
+    #[schema(format = "relative-directory", value_type = Option<String>, max_length = 1024)]
     #[serde(default)]
     pub directory: Patch<String>,
 }

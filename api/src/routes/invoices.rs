@@ -352,6 +352,9 @@ pub async fn void_invoice(
     invoice_json(&state, row).await
 }
 
+/// The most one credit note credits, in minor units (as much as a plan's price).
+const MAX_CREDIT_NOTE_MINOR: i64 = 1_000_000_000_000;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Service cancelled within the first month", "amount_minor": 1000}))]
@@ -393,8 +396,11 @@ pub async fn create_credit_note(
         let input: CreateCreditNote = body.parse()?;
         let mut errors = Vec::new();
         let reason = Reason::parse(&input.reason).map_err(|e| errors.push(FieldError::new("/reason", e))).ok();
-        if input.amount_minor.is_some_and(|amount| amount <= 0) {
-            errors.push(FieldError::new("/amount_minor", Invalid::new("out_of_range", "credit more than 0")));
+        if input.amount_minor.is_some_and(|amount| !(1..=MAX_CREDIT_NOTE_MINOR).contains(&amount)) {
+            errors.push(FieldError::new(
+                "/amount_minor",
+                Invalid::new("out_of_range", format!("credit 1 to {MAX_CREDIT_NOTE_MINOR}")),
+            ));
         }
         let Some(reason) = reason.filter(|_| errors.is_empty()) else { return Err(ApiError::fields(errors)) };
         let note = use_case::credit_note(&state, &principal.actor, invoice.clone(), reason, input.amount_minor).await?;

@@ -71,7 +71,7 @@ fn take<T>(result: Result<T, Invalid>, pointer: &str, errors: &mut Vec<FieldErro
 pub struct CreateMailbox {
     /// On one of the service's domains; the part before `@` is 1-64 of `a-z 0-9 . _ -`
     /// (a dot-atom). Stored in lowercase.
-    #[schema(max_length = 254)]
+    #[schema(format = "hosted-address", max_length = 254)]
     pub address: String,
     /// The account password policy: 8-128 characters, not a common password. Never
     /// returned; stored as `{ARGON2ID}` + an argon2id PHC string for Dovecot.

@@ -154,7 +154,7 @@ pub struct CreateWebhook {
     /// `https` (plain `http` only for hosts the provider allowed), at most 2,048
     /// characters, no credentials. Its host must resolve to public addresses only
     /// (`422 webhook_url_refused`).
-    #[schema(max_length = 2048)]
+    #[schema(format = "webhook-url", max_length = 2048)]
     pub url: String,
     /// 1-50 of: an event type (`service.suspend`), an area (`invoice.*`) or `*`.
     #[schema(min_items = 1, max_items = 50)]
@@ -255,7 +255,7 @@ pub async fn get_webhook(
 #[schema(example = json!({"events": ["*"], "enabled": true}))]
 pub struct UpdateWebhook {
     /// A new URL, checked as on creation; `null` is refused.
-    #[schema(value_type = String, max_length = 2048)]
+    #[schema(format = "webhook-url", value_type = String, max_length = 2048)]
     #[serde(default)]
     pub url: Patch<String>,
     /// New filters, replacing the old; `null` is refused.

@@ -3747,7 +3747,7 @@ export interface components {
             domains: string[];
             /** @description `set_nameservers {nameservers}`; none for `lock` and `unlock`. */
             params?: Record<string, never> | null;
-        };
+        } & (unknown & unknown & unknown);
         BulkItemResult: {
             error?: components["schemas"]["ItemError"] | null;
             ok: boolean;
@@ -3768,7 +3768,7 @@ export interface components {
             params?: Record<string, never> | null;
             /** @description 1-1000 distinct service ids. */
             service_ids: string[];
-        };
+        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown);
         BuyerAddressView: {
             city?: string | null;
             country?: components["schemas"]["Country"] | null;
@@ -4056,10 +4056,7 @@ export interface components {
         };
         CreateDnsRecord: {
             /**
-             * @description A: an IPv4 address; AAAA: an IPv6 address; CNAME, NS, MX: a host name (a final
-             *     dot makes it absolute, otherwise it is relative to the zone); TXT: the raw text
-             *     (split into 255-byte strings in the zone); SRV: `weight port target`; CAA:
-             *     `flags tag value`, e.g. `0 issue "letsencrypt.org"`.
+             * @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them).
              * @example 192.0.2.1
              */
             content: string;
@@ -4079,11 +4076,58 @@ export interface components {
              */
             ttl?: number | null;
             type: components["schemas"]["RecordType"];
-        };
+        } & ({
+            /** Format: ipv4 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "A";
+        } | {
+            /** Format: ipv6 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "AAAA";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CNAME";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "NS";
+        } | {
+            content?: unknown;
+            priority: number;
+            /** @constant */
+            type: "MX";
+        } | {
+            /** @description No control characters. */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "TXT";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority: number;
+            /** @constant */
+            type: "SRV";
+        } | {
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CAA";
+        });
         CreateDomain: {
             /**
-             * @description Unicode or punycode, any case, with or without the final dot.
-             * @example bücher.example
+             * @description Any case, with or without the final dot; Unicode names are accepted too and
+             *     stored in punycode (the pattern states the ASCII form, without `xn--` labels).
+             * @example example.com
              */
             name: string;
             /**
@@ -4139,7 +4183,7 @@ export interface components {
              */
             hostname: string;
             /** @description 1-13 distinct IPv4 or IPv6 addresses. */
-            ips: string[];
+            ips: (string | unknown | unknown)[];
         };
         /**
          * @example {
@@ -4173,7 +4217,7 @@ export interface components {
             scheduled_start?: string | null;
             /** @description One line, trimmed at both ends; not blank, no control characters. */
             title: string;
-        };
+        } & unknown;
         /**
          * @example {
          *       "tool": "webmail"
@@ -4273,8 +4317,11 @@ export interface components {
              * @description What was received; what exceeds the amount due goes to the buyer's credit.
              */
             amount_minor: number;
-            /** @description `bank_transfer`, `cash`, `card` or `other` (`credit` is apply-credit's). */
-            method: components["schemas"]["PaymentMethod"];
+            /**
+             * @description `bank_transfer`, `cash`, `card` or `other` (`credit` is apply-credit's).
+             * @enum {string}
+             */
+            method: "bank_transfer" | "cash" | "card" | "other";
             /**
              * Format: date-time
              * @description Default: now. Not in the future.
@@ -4332,7 +4379,7 @@ export interface components {
             public?: boolean;
             quotas?: components["schemas"]["Quotas"];
             service_kind: components["schemas"]["ServiceKind"];
-        };
+        } & (unknown & unknown & unknown & unknown & unknown);
         CreateService: {
             /** @description Codes of the plan's add-ons. */
             addons?: string[];
@@ -6343,8 +6390,9 @@ export interface components {
             /**
              * @description `301`, `302` or `masked` (a frame that keeps the domain in the address bar).
              * @example 301
+             * @enum {string}
              */
-            type: string;
+            type: "301" | "302" | "masked";
         };
         RefreshRequest: {
             refresh_token: string;
@@ -6494,7 +6542,15 @@ export interface components {
             generate?: boolean;
             /** @description The new password: 8-128 characters, not a commonly used one. Or send `generate`. */
             password?: string | null;
-        };
+        } & ({
+            /** @constant */
+            generate?: false;
+            password: string;
+        } | {
+            /** @constant */
+            generate: true;
+            password?: null;
+        });
         /**
          * @description The status a ticket may be set to: closed (replies reopen it).
          * @enum {string}
@@ -6653,7 +6709,10 @@ export interface components {
             status?: components["schemas"]["ComponentStatus"];
         };
         UpdateCustomer: {
-            /** @description Becomes `pending_email` until the new address is verified. */
+            /**
+             * Format: email
+             * @description Becomes `pending_email` until the new address is verified.
+             */
             email?: string;
             /**
              * @description Marks the account as fraud: it and every account below it can no longer order
@@ -6673,7 +6732,9 @@ export interface components {
             password?: string;
         };
         UpdateDnsRecord: {
+            /** @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them). */
             content?: string;
+            /** @description Relative to the zone: `@` (the apex), `www`, `_sip._tcp`, `*.dev`. */
             name?: string;
             /**
              * Format: int64
@@ -6686,7 +6747,51 @@ export interface components {
              */
             ttl?: number | null;
             type?: components["schemas"]["RecordType"];
-        };
+        } & ({
+            /** Format: ipv4 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "A";
+        } | {
+            /** Format: ipv6 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "AAAA";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CNAME";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "NS";
+        } | {
+            content?: unknown;
+            /** @constant */
+            type: "MX";
+        } | {
+            /** @description No control characters. */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "TXT";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            /** @constant */
+            type: "SRV";
+        } | {
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CAA";
+        } | unknown);
         UpdateDomain: {
             auto_renew?: boolean;
             /**
@@ -6752,12 +6857,15 @@ export interface components {
         UpdateMe: {
             /** @description Required with `email`. */
             current_password?: string | null;
-            /** @description Becomes `pending_email` until verified; needs `current_password`. */
+            /**
+             * Format: email
+             * @description Becomes `pending_email` until verified; needs `current_password`.
+             */
             email?: string;
             /** @description One line, trimmed at both ends; not blank, no control characters. */
             name?: string;
             profile?: components["schemas"]["Profile"] | null;
-        };
+        } & unknown;
         /**
          * @example {
          *       "ticket_replies": false
@@ -42444,7 +42552,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The file's name, when `Content-Disposition` names none (default:
-                 *     `attachment.<extension>`). 1-255 characters, no path.
+                 *     `attachment.<extension>`). At most 255 characters, trimmed; no control
+                 *     characters, no path (`/`, `\\`), not `.` or `..`.
                  */
                 filename?: string;
             };
