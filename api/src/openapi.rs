@@ -15,7 +15,9 @@ use links::Links;
 mod ids;
 mod links;
 mod pages;
+mod refinements;
 mod scopes;
+mod text;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -261,7 +263,11 @@ pub fn document() -> OpenApi {
     Links.modify(&mut document);
     HeadOperations.modify(&mut document);
     ids::UuidIds.modify(&mut document);
+    text::TextRules.modify(&mut document);
     pages::PageItemRefs.modify(&mut document);
+    // Last of the passes that go through JSON: it puts keywords utoipa has no fields for
+    // into extensions, which a JSON round trip would drop.
+    refinements::Refinements.modify(&mut document);
     ProblemCodes.modify(&mut document);
     AuditNames.modify(&mut document);
     document

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::validation::{check_length, Invalid};
+use crate::validation::{check_length, check_trimmed_length, Invalid};
 
 /// Where an account stands in the provider's business.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -175,8 +175,8 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 1, 200)?;
         let name = text.trim();
-        check_length(name, 1, 200)?;
         if name.chars().any(char::is_control) {
             return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }
@@ -194,19 +194,19 @@ impl DisplayName {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    #[schema(max_length = 200)]
+    #[schema(format = "no-controls", max_length = 200)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(format = "no-controls", max_length = 200)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(format = "no-controls", max_length = 200)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
-    #[schema(max_length = 20)]
+    #[schema(format = "no-controls", max_length = 20)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(format = "no-controls", max_length = 200)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// ISO 3166-1 alpha-2, uppercase (`NL`, `DE`).
@@ -217,7 +217,7 @@ pub struct Profile {
     #[schema(pattern = r"^\+[1-9][0-9]{6,14}$", example = "+31201234567")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[schema(max_length = 40)]
+    #[schema(format = "no-controls", max_length = 40)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vat_id: Option<String>,
 }

@@ -370,7 +370,7 @@ pub struct Addon {
     /// 1-40 of `a-z 0-9 _ -`, unique within the plan.
     #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")]
     pub code: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     /// What the add-on adds to the plan's quotas.
     #[serde(default)]

@@ -8,7 +8,8 @@
 use std::collections::HashSet;
 
 use crate::accounts::EmailAddress;
-use crate::validation::{check_length, Invalid};
+
+use crate::validation::{check_trimmed_length, Invalid};
 
 /// An address hosted on one of a service's domains: a mailbox or a forward's source.
 ///
@@ -224,8 +225,8 @@ impl Description {
     pub const MAX_LENGTH: usize = 10_000;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 0, Self::MAX_LENGTH)?;
         let text = text.trim();
-        check_length(text, 0, Self::MAX_LENGTH)?;
         if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::validation::{check_length, Invalid};
+use crate::validation::{check_trimmed_length, Invalid};
 
 /// How a component works, and the page's overall indicator.
 ///
@@ -259,8 +259,8 @@ pub struct Title(String);
 
 impl Title {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 1, 200)?;
         let title = text.trim();
-        check_length(title, 1, 200)?;
         if title.chars().any(char::is_control) {
             return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }
@@ -279,8 +279,8 @@ pub struct Text(String);
 
 impl Text {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 0, 10_000)?;
         let text = text.trim();
-        check_length(text, 0, 10_000)?;
         if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(Invalid::new(
                 "invalid_characters",

@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::validation::{check_length, Invalid};
+use crate::validation::{check_trimmed_length, Invalid};
 
 /// Where a ticket stands: who has to act next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -182,8 +182,8 @@ impl Subject {
     pub const MAX: usize = 200;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 1, Self::MAX)?;
         let subject = text.trim();
-        check_length(subject, 1, Self::MAX)?;
         if subject.chars().any(char::is_control) {
             return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }
@@ -204,8 +204,8 @@ impl MessageBody {
     pub const MAX: usize = 10_000;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 1, Self::MAX)?;
         let body = text.trim();
-        check_length(body, 1, Self::MAX)?;
         if body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(Invalid::new(
                 "invalid_characters",
@@ -352,8 +352,8 @@ impl Filename {
     pub const MAX: usize = 255;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 1, Self::MAX)?;
         let name = text.trim();
-        check_length(name, 1, Self::MAX)?;
         if name.chars().any(char::is_control) {
             return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }

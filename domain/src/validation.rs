@@ -25,6 +25,24 @@ pub fn check_length(value: &str, min: usize, max: usize) -> Result<(), Invalid> 
     Ok(())
 }
 
+/// Checks the length of text that is stored trimmed: at most `max` characters as sent,
+/// at least `min` once trimmed.
+pub fn check_trimmed_length(text: &str, min: usize, max: usize) -> Result<(), Invalid> {
+    if text.chars().count() > max {
+        return Err(Invalid::new("invalid_length", format!("must be at most {max} characters long")));
+    }
+    let kept = text.trim().chars().count();
+    if kept < min {
+        let detail = if min == 1 {
+            "must not be empty or blank".to_owned()
+        } else {
+            format!("must be {min} to {max} characters long")
+        };
+        return Err(Invalid::new("invalid_length", detail));
+    }
+    Ok(())
+}
+
 /// Why something was done (a suspension, a cancellation, a block), for the audit log and
 /// sometimes for the customer: 1-1000 characters once trimmed; line breaks and tabs
 /// allowed, no other control characters.
@@ -36,8 +54,8 @@ impl Reason {
     pub const MAX: usize = 1000;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
+        check_trimmed_length(text, 1, Self::MAX)?;
         let trimmed = text.trim();
-        check_length(trimmed, 1, Self::MAX)?;
         if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(Invalid::new(
                 "invalid_characters",
@@ -71,5 +89,14 @@ mod tests {
         }
         assert!(Reason::parse(&"x".repeat(Reason::MAX)).is_ok());
         assert!(Reason::parse(&"x".repeat(Reason::MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn lengths_count_what_is_sent_and_what_is_kept() {
+        assert!(check_trimmed_length("x", 1, 3).is_ok());
+        assert!(check_trimmed_length("   ", 1, 3).is_err());
+        assert!(check_trimmed_length("   ", 0, 3).is_ok());
+        assert!(check_trimmed_length(" x  ", 1, 3).is_err(), "4 characters as sent");
+        assert!(check_trimmed_length("ééé", 1, 3).is_ok(), "characters, not bytes");
     }
 }

@@ -237,6 +237,15 @@ both_backends!(key_requests_are_validated, |server| {
     refused(json!({"name": "k", "scopes": ["customers:read", "customers:delete"]}), "/scopes/1");
     refused(json!({"name": "k", "scopes": []}), "/scopes");
     refused(json!({"name": "k", "scopes": ["customers:read"], "expires_at": "2020-01-01T00:00:00Z"}), "/expires_at");
+    // The clock decides these two, so they have codes of their own.
+    for (expires_at, code) in [("2020-01-01T00:00:00Z", "in_the_past"), ("2999-01-01T00:00:00Z", "too_far_ahead")] {
+        let response = server.post(
+            "/v1/me/api-keys",
+            token,
+            json!({"name": "k", "scopes": ["customers:read"], "expires_at": expires_at}),
+        );
+        assert_eq!(response.body["errors"][0]["code"], code, "{}", response.body);
+    }
     refused(json!({"name": "k", "scopes": ["customers:read"], "expires_at": "tomorrow"}), "/expires_at");
     refused(json!({"name": "", "scopes": ["customers:read"]}), "/name");
     refused(json!({"name": "k"}), "/scopes");

@@ -323,6 +323,14 @@ both_backends!(a_credit_note_corrects_a_paid_invoice_from_the_same_sequence, |se
         json!({"reason": "All", "amount_minor": 1000}),
     );
     assert_eq!((rest.status, rest.pointers()), (422, vec!["/amount_minor".to_owned()]), "only 1089 is left to credit");
+    assert_eq!(rest.body["errors"][0]["code"], "exceeds_creditable", "{}", rest.body);
+    // An amount whose tax would not fit 64 bits was a 500.
+    let huge = server.post(
+        &format!("/v1/invoices/{invoice_id}/credit-note"),
+        Some(&shop.reseller.token),
+        json!({"reason": "All", "amount_minor": 9_223_372_036_854_775_806_i64}),
+    );
+    assert_eq!((huge.status, huge.pointers()), (422, vec!["/amount_minor".to_owned()]), "{}", huge.body);
     let (status, _, xml) = download(&server, &shop.customer, note.str("id").as_str(), "application/xml");
     assert_eq!(status, 200);
     assert!(String::from_utf8(xml).unwrap().contains("CreditNote"));

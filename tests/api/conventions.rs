@@ -416,3 +416,32 @@ both_backends!(nul_characters_are_refused_before_they_reach_the_database, |serve
         );
     }
 });
+
+/// A new customer's body with this name.
+fn named(login: &str, name: &str) -> Value {
+    let mut body = customer(login);
+    body["name"] = json!(name);
+    body
+}
+
+both_backends!(text_is_stored_trimmed_and_its_limit_counts_what_is_sent, |server| {
+    let operator = server.operator("operator");
+    let token = Some(operator.token.as_str());
+
+    let padded = server.post("/v1/customers", token, named("padded", "  Padded  "));
+    assert_eq!(padded.status, 201, "{}", padded.body);
+    assert_eq!(padded.str("name"), "Padded");
+
+    // 200 characters once trimmed, 202 as sent: the limit counts what was sent, as the
+    // document's `maxLength` says.
+    let refused = server.post("/v1/customers", token, named("long", &format!(" {} ", "x".repeat(200))));
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.pointers(), vec!["/name"]);
+    let exact = server.post("/v1/customers", token, named("exact", &"x".repeat(200)));
+    assert_eq!(exact.status, 201, "{}", exact.body);
+
+    for blank in ["", "   ", "\t\n"] {
+        let response = server.post("/v1/customers", token, named("blank", blank));
+        assert_eq!(response.pointers(), vec!["/name"], "{blank:?}: {}", response.body);
+    }
+});

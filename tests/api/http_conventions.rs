@@ -133,3 +133,52 @@ both_backends!(a_patch_without_a_body_is_refused_and_allow_names_the_routes_own_
     assert_eq!(options.status, 405);
     assert_eq!(options.header("allow"), Some("POST"), "the CSR route, not the certificate one");
 });
+
+both_backends!(a_literal_segment_is_not_taken_for_an_id_under_another_method, |server| {
+    let operator = server.operator("operator");
+    let token = Some(operator.token.as_str());
+    // `bulk`, `received`, `csr` and `acme` are routes of their own, not ids: a method
+    // they do not have is 405 with their methods, not the `{id}` route's 404 or 422.
+    let service = "0193a1b2-0000-7000-8000-000000000001";
+    for (method, path, allow) in [
+        ("PATCH", "/v1/services/bulk".to_owned(), "POST"),
+        ("GET", "/v1/services/bulk".to_owned(), "POST"),
+        ("PATCH", "/v1/authorizations/received".to_owned(), "GET, HEAD"),
+        ("DELETE", "/v1/authorizations/received".to_owned(), "GET, HEAD"),
+        ("GET", format!("/v1/services/{service}/certificates/csr"), "POST"),
+        ("GET", format!("/v1/services/{service}/certificates/acme"), "POST"),
+    ] {
+        let response = server.send(method, &path, token, Body::Json(serde_json::json!({"action": "x"})), &[]);
+        assert_eq!(response.status, 405, "{method} {path}: {}", response.body);
+        assert_eq!(response.code(), "method_not_allowed");
+        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+    }
+    // The id routes still answer their own methods.
+    assert_eq!(server.get(&format!("/v1/services/{service}"), token).status, 404);
+    assert_eq!(server.get("/v1/authorizations/received", token).status, 200);
+});
+
+both_backends!(integers_are_json_numbers_that_fit_64_bits, |server| {
+    let operator = server.operator("operator");
+    let token = Some(operator.token.as_str());
+    let plan = |amount: serde_json::Value, disk: serde_json::Value| {
+        serde_json::json!({
+            "name": "Numbers",
+            "service_kind": "web_hosting",
+            "quotas": {"disk_mb": disk},
+            "prices": [{"cycle": "monthly", "amount_minor": amount, "currency": "EUR"}]
+        })
+    };
+    // JSON (and JSON Schema's `integer`) has 500.0 and 5e2 for 500.
+    let written_as_float = server.post("/v1/plans", token, plan(serde_json::json!(500.0), serde_json::json!(1e3)));
+    assert_eq!(written_as_float.status, 201, "{}", written_as_float.body);
+    assert_eq!(written_as_float.body["prices"][0]["amount_minor"], 500);
+    assert_eq!(written_as_float.body["quotas"]["disk_mb"], 1000);
+    let fraction = server.post("/v1/plans", token, plan(serde_json::json!(500.5), serde_json::json!(1)));
+    assert_eq!(fraction.pointers(), vec!["/prices/0/amount_minor"], "{}", fraction.body);
+    // `format: int64`: above 2^63 - 1 is refused, where a u64 field took it before.
+    let huge =
+        server.post("/v1/plans", token, plan(serde_json::json!(1), serde_json::json!(9_223_372_036_854_775_808_u64)));
+    assert_eq!(huge.status, 422, "{}", huge.body);
+    assert_eq!(huge.pointers(), vec!["/quotas/disk_mb"]);
+});

@@ -108,8 +108,15 @@ impl JsonBody {
         };
         // Syntax first, shape second: a truncated document is 400 even when its first
         // values already have the wrong type.
-        let document: serde_json::Value = serde_json::from_slice(text)
+        let mut document: serde_json::Value = serde_json::from_slice(text)
             .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+        integers_as_written_by_anyone(&mut document);
+        if let Some(pointer) = beyond_int64(&document, String::new()) {
+            return Err(ApiError::field(
+                pointer,
+                Invalid::new("out_of_range", "integers are 64-bit signed (at most 9223372036854775807)"),
+            ));
+        }
         if let Some(pointer) = nul_in(&document, String::new()) {
             return Err(ApiError::field(
                 pointer,
@@ -124,6 +131,39 @@ impl JsonBody {
         serde_json::from_slice::<serde_json::Value>(&self.bytes)
             .map(|value| value.to_string())
             .unwrap_or_else(|_| String::from_utf8_lossy(&self.bytes).into_owned())
+    }
+}
+
+/// JSON has one number type: `7.0` is the integer 7 to JSON Schema (and to JavaScript),
+/// so a whole number written with a fraction or an exponent is read as the integer it
+/// is. Other numbers stay as they are (and an integer field refuses them).
+fn integers_as_written_by_anyone(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+            let whole = number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15);
+            // Below 2^53 a float holds its integer exactly.
+            if let Some(whole) = whole {
+                *value = serde_json::Value::from(whole as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integers_as_written_by_anyone),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integers_as_written_by_anyone),
+        _ => {}
+    }
+}
+
+/// The pointer of the first integer above `i64::MAX`: the document gives every integer
+/// `format: int64` (or narrower), whatever Rust type reads it.
+fn beyond_int64(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::Number(number) => (number.is_u64() && !number.is_i64()).then_some(at),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(index, item)| beyond_int64(item, format!("{at}/{index}")))
+        }
+        serde_json::Value::Object(fields) => {
+            fields.iter().find_map(|(key, item)| beyond_int64(item, format!("{at}/{}", escape_token(key))))
+        }
+        _ => None,
     }
 }
 

@@ -5,9 +5,9 @@
 //! `422` naming it (`/query/limit`). What is declared is the OpenAPI document's
 //! (crate::http::route_table). For an operation that needs a credential the query is
 //! checked after authentication (by the `Principal` extractor, through [`refusal`]), so
-//! that an unauthenticated request is `401` whatever its query. For an operation that needs a credential the query is
-//! checked after authentication (by the `Principal` extractor, through [`refusal`]), so
-//! that an unauthenticated request is `401` whatever its query.
+//! that an unauthenticated request is `401` whatever its query. A method the path's
+//! most specific template does not have is `405` before anything else
+//! (crate::http::fallback::wrong_method).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,6 +19,7 @@ use actix_web::{web, Error, HttpRequest, ResponseError};
 
 use hostadmin_domain::validation::Invalid;
 
+use crate::http::fallback;
 use crate::http::problem::{ApiError, FieldError};
 use crate::http::route_table::{ParamKind, RouteTable};
 
@@ -30,6 +31,9 @@ pub async fn middleware(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    if let Some(refused) = fallback::wrong_method(request.request()) {
+        return Ok(request.into_response(refused));
+    }
     if holds_nul(request.query_string()) {
         let refusal =
             ApiError::field("/query", Invalid::new("invalid_characters", "query parameters must not contain %00"));

@@ -14,10 +14,18 @@ use hostadmin_domain::validation::Invalid;
 /// What a query parameter takes, as far as the guard checks it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamKind {
-    Text { min_length: Option<u64>, max_length: Option<u64> },
-    Integer { minimum: Option<i64>, maximum: Option<i64> },
+    Text {
+        min_length: Option<u64>,
+        max_length: Option<u64>,
+    },
+    Integer {
+        minimum: Option<i64>,
+        maximum: Option<i64>,
+    },
     Boolean,
     DateTime,
+    /// `format: uuid`: hyphenated hexadecimal, 8-4-4-4-12.
+    Uuid,
     OneOf(Vec<String>),
 }
 
@@ -54,6 +62,16 @@ impl ParamKind {
             Self::DateTime => DateTime::parse_from_rfc3339(value).map(|_| ()).map_err(|_| {
                 Invalid::new("invalid_value", "must be an RFC 3339 date and time, e.g. 2026-12-05T10:00:00Z")
             }),
+            Self::Uuid => {
+                let groups: Vec<&str> = value.split('-').collect();
+                let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+                    && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+                if shaped {
+                    Ok(())
+                } else {
+                    Err(Invalid::new("invalid_value", "must be an id (a UUID)"))
+                }
+            }
             Self::OneOf(values) => {
                 if values.iter().any(|allowed| allowed == value) {
                     Ok(())
@@ -194,6 +212,7 @@ fn kind_of(schema: &Value, schemas: &Value) -> ParamKind {
         }
         ("boolean", _) => ParamKind::Boolean,
         ("string", Some("date-time")) => ParamKind::DateTime,
+        ("string", Some("uuid")) => ParamKind::Uuid,
         _ => ParamKind::Text { min_length: schema["minLength"].as_u64(), max_length: schema["maxLength"].as_u64() },
     }
 }
@@ -214,6 +233,10 @@ mod tests {
         assert!(status.check("active").is_ok());
         assert!(status.check("stauts").is_err());
         assert!(ParamKind::Boolean.check("yes").is_err());
+        assert!(ParamKind::Uuid.check("0193a1b2-0000-7000-8000-0000000000b1").is_ok());
+        for not_an_id in ["", "0193a1b200007000800000000000000b1", "0193a1b2-0000-7000-8000-0000000000bz", "x"] {
+            assert!(ParamKind::Uuid.check(not_an_id).is_err(), "{not_an_id:?}");
+        }
         let q = ParamKind::Text { min_length: Some(1), max_length: Some(3) };
         assert!(q.check("abcd").is_err());
         assert!(q.check("").is_err());

@@ -54,7 +54,7 @@ async fn hold(
 #[serde(deny_unknown_fields)]
 pub struct SuspendCustomer {
     /// Why, for the audit log; 1-1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
 }
 
@@ -62,7 +62,7 @@ pub struct SuspendCustomer {
 #[serde(deny_unknown_fields)]
 pub struct BlockCustomer {
     /// Why, for the audit log; 1-1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
     /// Marks the account as fraud (`fraud: true`) while this block lasts.
     #[serde(default)]
@@ -73,7 +73,7 @@ pub struct BlockCustomer {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftHold {
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     #[serde(default)]
     pub reason: Option<String>,
 }

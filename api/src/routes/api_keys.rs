@@ -64,7 +64,7 @@ pub struct CreatedApiKey {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "billing sync", "scopes": ["customers:read", "services:read"]}))]
 pub struct CreateApiKey {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     /// What the key may do; it never does more than its owner may.
     #[schema(min_items = 1, max_items = 24, value_type = Vec<Scope>)]
@@ -94,11 +94,10 @@ fn validate(input: CreateApiKey) -> Result<NewKey, ApiError> {
     }
     if let Some(expires_at) = input.expires_at {
         let now = Utc::now();
-        if expires_at <= now || expires_at > now + Duration::days(MAX_LIFETIME_DAYS) {
-            errors.push(FieldError::new(
-                "/expires_at",
-                Invalid::new("out_of_range", "must be in the future and at most three years ahead"),
-            ));
+        if expires_at <= now {
+            errors.push(FieldError::new("/expires_at", Invalid::new("in_the_past", "must be in the future")));
+        } else if expires_at > now + Duration::days(MAX_LIFETIME_DAYS) {
+            errors.push(FieldError::new("/expires_at", Invalid::new("too_far_ahead", "at most three years ahead")));
         }
     }
     match name {

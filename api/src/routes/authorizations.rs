@@ -199,7 +199,7 @@ pub async fn create_authorization(
 #[serde(deny_unknown_fields)]
 pub struct UpdateAuthorization {
     /// Replaces the permissions; cannot be cleared (withdraw the grant instead).
-    #[schema(value_type = Option<Vec<Permission>>, min_items = 1, max_items = 4)]
+    #[schema(value_type = Vec<Permission>, min_items = 1, max_items = 4)]
     #[serde(default)]
     pub permissions: Patch<Vec<Permission>>,
     /// Replaces the selected services; `null` grants every service the grantor owns.

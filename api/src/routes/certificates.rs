@@ -252,7 +252,7 @@ fn created(row: &CertificateRow) -> Result<HttpResponse, ApiError> {
 #[schema(example = json!({"common_name": "www.example.test", "sans": ["example.test"]}))]
 pub struct CreateCsr {
     /// A host name or `*.` and a host name (punycode for Unicode names).
-    #[schema(min_length = 1, max_length = 253)]
+    #[schema(format = "certificate-name", min_length = 1, max_length = 253)]
     pub common_name: String,
     /// More names the certificate should cover; the common name is always one of them.
     #[serde(default)]

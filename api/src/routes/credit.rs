@@ -66,7 +66,7 @@ pub struct AdjustCredit {
     pub amount_minor: i64,
     #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
 }
 

@@ -36,7 +36,7 @@ pub struct CreateCustomer {
     /// At least 8 characters (12 or more recommended), at most 128; not a common password.
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     /// Unique across the installation, case-insensitively.
     #[schema(max_length = 254, format = Email)]
@@ -195,11 +195,11 @@ pub async fn get_customer(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomer {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
     pub name: Patch<String>,
     /// Becomes `pending_email` until the new address is verified.
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(format = Email, value_type = String, max_length = 254)]
     #[serde(default)]
     pub email: Patch<String>,
     /// Merged into the stored profile (RFC 7396); `null` clears it.
@@ -208,7 +208,7 @@ pub struct UpdateCustomer {
     pub profile: Patch<serde_json::Value>,
     /// Marks the account as fraud: it and every account below it can no longer order
     /// (`403 ordering_blocked`).
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub fraud: Patch<bool>,
 }

@@ -83,7 +83,7 @@ pub struct CreateDatabase {
     #[schema(min_length = 1, max_length = 30, pattern = "^[a-z][a-z0-9_]*$")]
     pub user: String,
     /// 8-128 characters, not a common password, no control characters. Never returned.
-    #[schema(min_length = 8, max_length = 128, format = Password)]
+    #[schema(format = "service-password", min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -218,7 +218,7 @@ pub async fn get_database(
 pub struct UpdateDatabase {
     /// A new password for the database's user (8-128 characters, not a common one, no
     /// control characters); it cannot be cleared.
-    #[schema(value_type = Option<String>, min_length = 8, max_length = 128, format = Password)]
+    #[schema(format = "service-password", min_length = 8, value_type = String, max_length = 128)]
     #[serde(default)]
     pub password: Patch<String>,
 }

@@ -84,7 +84,7 @@ pub struct CreateDnsRecord {
     #[schema(value_type = RecordType)]
     pub record_type: String,
     /// Relative to the zone: `@` (the apex), `www`, `_sip._tcp`, `*.dev`.
-    #[schema(example = "www", max_length = 253)]
+    #[schema(format = "record-name", max_length = 253, example = "www")]
     pub name: String,
     /// A: an IPv4 address; AAAA: an IPv6 address; CNAME, NS, MX: a host name (a final
     /// dot makes it absolute, otherwise it is relative to the zone); TXT: the raw text
@@ -104,13 +104,13 @@ pub struct CreateDnsRecord {
 #[serde(deny_unknown_fields)]
 pub struct UpdateDnsRecord {
     #[serde(rename = "type", default)]
-    #[schema(value_type = Option<RecordType>)]
+    #[schema(value_type = RecordType)]
     pub record_type: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(format = "record-name", value_type = String)]
     pub name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub content: Patch<String>,
     /// `null` returns to the default, 3600.
     #[serde(default)]

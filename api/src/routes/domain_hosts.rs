@@ -43,7 +43,7 @@ impl HostView {
 #[serde(deny_unknown_fields)]
 pub struct CreateHost {
     /// A host name below the domain.
-    #[schema(example = "ns1.example.com")]
+    #[schema(format = "host-name", max_length = 254, example = "ns1.example.com")]
     pub hostname: String,
     /// 1-13 distinct IPv4 or IPv6 addresses.
     pub ips: Vec<String>,

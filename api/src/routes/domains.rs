@@ -47,7 +47,7 @@ pub struct Redirect {
     #[schema(example = "301")]
     pub type_: String,
     /// An absolute http or https URL without credentials, at most 2000 characters.
-    #[schema(example = "https://www.example.com/")]
+    #[schema(format = "redirect-url", max_length = 2000, example = "https://www.example.com/")]
     pub target: String,
 }
 
@@ -129,8 +129,9 @@ async fn domain_response(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDomain {
-    /// Unicode or punycode, any case, with or without the final dot.
-    #[schema(example = "bücher.example")]
+    /// Any case, with or without the final dot; Unicode names are accepted too and
+    /// stored in punycode (the pattern states the ASCII form, without `xn--` labels).
+    #[schema(format = "domain-name", max_length = 253, example = "example.com")]
     pub name: String,
     /// A web or mail hosting service of the caller's.
     pub service_id: String,
@@ -251,14 +252,14 @@ pub struct UpdateDomain {
     #[schema(value_type = Option<Vec<String>>)]
     #[serde(default)]
     pub nameservers: Patch<Vec<String>>,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub locked: Patch<bool>,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub auto_renew: Patch<bool>,
     /// Another active web or mail hosting service of the same owner.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     #[serde(default)]
     pub hosting_service_id: Patch<String>,
 }

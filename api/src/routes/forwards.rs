@@ -67,7 +67,7 @@ fn destination_errors(refusals: Vec<ItemRefusal>, errors: &mut Vec<FieldError>) 
 #[schema(example = json!({"source": "sales@example.com", "destinations": ["alice@example.org", "bob@example.net"]}))]
 pub struct CreateForward {
     /// On one of the service's domains; the same rules as a mailbox address.
-    #[schema(max_length = 254)]
+    #[schema(format = "hosted-address", max_length = 254)]
     pub source: String,
     /// 1-50 valid addresses, each once, not the source.
     #[schema(min_items = 1, max_items = 50)]
@@ -199,7 +199,7 @@ pub async fn get_forward(
 pub struct UpdateForward {
     /// Replaces the destinations: 1-50 valid addresses, each once, not the source;
     /// `null` is refused (remove the forward instead). The source cannot change.
-    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 50)]
+    #[schema(value_type = Vec<String>, min_items = 1, max_items = 50)]
     #[serde(default)]
     pub destinations: Patch<Vec<String>>,
 }

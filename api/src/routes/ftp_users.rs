@@ -68,12 +68,12 @@ pub struct CreateFtpUser {
     #[schema(min_length = 3, max_length = 32, pattern = "^[a-z][a-z0-9._-]{1,30}[a-z0-9]$")]
     pub username: String,
     /// 8-128 characters, not a common password, no control characters.
-    #[schema(min_length = 8, max_length = 128, format = Password)]
+    #[schema(format = "service-password", min_length = 8, max_length = 128)]
     pub password: String,
     /// Relative to the service's root (default: the root). Absolute paths, `..`,
     /// backslashes and control characters are refused; `a//b/./c/` is stored as `a/b/c`.
     #[serde(default)]
-    #[schema(max_length = 1024)]
+    #[schema(format = "relative-directory", max_length = 1024)]
     pub directory: Option<String>,
 }
 
@@ -199,11 +199,11 @@ pub async fn get_ftp_user(
 pub struct UpdateFtpUser {
     /// A new password (8-128 characters, not a common one, no control characters); it
     /// cannot be cleared.
-    #[schema(value_type = Option<String>, min_length = 8, max_length = 128, format = Password)]
+    #[schema(format = "service-password", min_length = 8, value_type = String, max_length = 128)]
     #[serde(default)]
     pub password: Patch<String>,
     /// A new home directory relative to the service's root; `null` is the root itself.
-    #[schema(value_type = Option<String>, max_length = 1024)]
+    #[schema(format = "relative-directory", value_type = Option<String>, max_length = 1024)]
     #[serde(default)]
     pub directory: Patch<String>,
 }

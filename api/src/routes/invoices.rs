@@ -309,7 +309,10 @@ pub async fn list_payments(
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
-    responses((status = 200, description = "The invoice", body = InvoiceView)),
+    responses(
+        (status = 200, description = "The invoice", body = InvoiceView),
+        (status = 409, description = "`insufficient_credit`: no credit in the invoice's currency, or nothing is due; `invoice_not_payable`: a void invoice or a credit note", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/invoices/{id}/apply-credit")]
 pub async fn apply_credit(
@@ -332,7 +335,10 @@ pub async fn apply_credit(
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
-    responses((status = 200, description = "The invoice", body = InvoiceView)),
+    responses(
+        (status = 200, description = "The invoice", body = InvoiceView),
+        (status = 409, description = "`invalid_transition`: a paid, part-paid or void invoice, or a credit note", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/invoices/{id}/void")]
 pub async fn void_invoice(
@@ -346,11 +352,14 @@ pub async fn void_invoice(
     invoice_json(&state, row).await
 }
 
+/// The most one credit note credits, in minor units (as much as a plan's price).
+const MAX_CREDIT_NOTE_MINOR: i64 = 1_000_000_000_000;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Service cancelled within the first month", "amount_minor": 1000}))]
 pub struct CreateCreditNote {
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
     /// Net amount to credit (the invoice's tax rate is added); absent: all of the
     /// invoice that is not credited yet.
@@ -387,8 +396,11 @@ pub async fn create_credit_note(
         let input: CreateCreditNote = body.parse()?;
         let mut errors = Vec::new();
         let reason = Reason::parse(&input.reason).map_err(|e| errors.push(FieldError::new("/reason", e))).ok();
-        if input.amount_minor.is_some_and(|amount| amount <= 0) {
-            errors.push(FieldError::new("/amount_minor", Invalid::new("out_of_range", "credit more than 0")));
+        if input.amount_minor.is_some_and(|amount| !(1..=MAX_CREDIT_NOTE_MINOR).contains(&amount)) {
+            errors.push(FieldError::new(
+                "/amount_minor",
+                Invalid::new("out_of_range", format!("credit 1 to {MAX_CREDIT_NOTE_MINOR}")),
+            ));
         }
         let Some(reason) = reason.filter(|_| errors.is_empty()) else { return Err(ApiError::fields(errors)) };
         let note = use_case::credit_note(&state, &principal.actor, invoice.clone(), reason, input.amount_minor).await?;

@@ -71,18 +71,18 @@ fn take<T>(result: Result<T, Invalid>, pointer: &str, errors: &mut Vec<FieldErro
 pub struct CreateMailbox {
     /// On one of the service's domains; the part before `@` is 1-64 of `a-z 0-9 . _ -`
     /// (a dot-atom). Stored in lowercase.
-    #[schema(max_length = 254)]
+    #[schema(format = "hosted-address", max_length = 254)]
     pub address: String,
     /// The account password policy: 8-128 characters, not a common password. Never
     /// returned; stored as `{ARGON2ID}` + an argon2id PHC string for Dovecot.
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(format = "service-password", min_length = 8, max_length = 128)]
     pub password: String,
     /// MB; default and maximum the plan's `mailbox_default_mb` (1024 when the plan sets
     /// none). The sizes of all mailboxes together must fit the service's `disk_mb`
     /// (`409 quota_exceeded` otherwise).
     #[schema(minimum = 1, maximum = 1_048_576)]
     pub quota_mb: Option<u64>,
-    #[schema(max_length = 10000)]
+    #[schema(format = "optional-text", max_length = 10000)]
     pub description: Option<String>,
     /// May the mailbox log in to the panel (default false).
     #[serde(default)]
@@ -210,7 +210,7 @@ pub async fn get_mailbox(
 #[serde(deny_unknown_fields)]
 pub struct UpdateMailbox {
     /// A new password (the account password policy); `null` is refused.
-    #[schema(value_type = Option<String>, min_length = 8, max_length = 128)]
+    #[schema(format = "service-password", min_length = 8, value_type = String, max_length = 128)]
     #[serde(default)]
     pub password: Patch<String>,
     /// A new size in MB; `null` returns it to the plan's default.
@@ -218,7 +218,7 @@ pub struct UpdateMailbox {
     #[serde(default)]
     pub quota_mb: Patch<u64>,
     /// `null` clears it.
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(format = "optional-text", value_type = Option<String>, max_length = 10000)]
     #[serde(default)]
     pub description: Patch<String>,
 }

@@ -52,11 +52,11 @@ pub async fn get_me(principal: Principal) -> Result<HttpResponse, ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
     pub name: Patch<String>,
     /// Becomes `pending_email` until verified; needs `current_password`.
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(format = Email, value_type = String, max_length = 254)]
     #[serde(default)]
     pub email: Patch<String>,
     /// Merged into the stored profile (RFC 7396); `null` clears it.

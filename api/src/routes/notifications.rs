@@ -50,7 +50,7 @@ pub async fn get_notifications(state: web::Data<AppState>, principal: Principal)
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"ticket_replies": false}))]
 pub struct UpdateNotifications {
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub ticket_replies: Patch<bool>,
 }

@@ -31,7 +31,7 @@ pub enum OrderItemRequest {
     NewService {
         plan_id: String,
         cycle: BillingCycle,
-        #[schema(min_length = 1, max_length = 200)]
+        #[schema(format = "line", max_length = 200)]
         name: String,
         /// Codes of the plan's add-ons.
         #[serde(default)]
@@ -241,7 +241,10 @@ pub async fn get_order(
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The order's id")),
-    responses((status = 200, description = "Cancelled", body = OrderView, headers(("ETag" = String)))),
+    responses(
+        (status = 200, description = "Cancelled", body = OrderView, headers(("ETag" = String))),
+        (status = 409, description = "`invalid_transition`: the order is not `pending`, or part of its invoice is paid", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/orders/{id}/cancel")]
 pub async fn cancel_order(

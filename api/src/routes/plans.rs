@@ -27,7 +27,7 @@ use crate::views::plans::{plan_response, PlanView};
     "addons": [{"code": "extra-disk", "name": "10 GB extra disk", "quota_delta": {"disk_mb": 10240}, "prices": [{"cycle": "monthly", "amount_minor": 200, "currency": "EUR"}]}],
     "public": true}))]
 pub struct CreatePlan {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     pub service_kind: ServiceKind,
     #[serde(default)]
@@ -161,20 +161,20 @@ pub async fn get_plan(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePlan {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
     pub name: Patch<String>,
     /// Replaces the quotas (existing services keep the quotas they were sold with).
     #[schema(value_type = Option<Quotas>)]
     #[serde(default)]
     pub quotas: Patch<Quotas>,
-    #[schema(value_type = Option<Vec<Price>>)]
+    #[schema(value_type = Vec<Price>)]
     #[serde(default)]
     pub prices: Patch<Vec<Price>>,
     #[schema(value_type = Option<Vec<Addon>>)]
     #[serde(default)]
     pub addons: Patch<Vec<Addon>>,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub public: Patch<bool>,
 }

@@ -28,7 +28,7 @@ pub struct RegisterRequest {
     /// At least 8 characters (12 or more recommended), at most 128; not a common password.
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
 }
 

@@ -38,7 +38,7 @@ fn reason(text: &str, pointer: &'static str) -> Result<Reason, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct SuspendService {
     /// Why; shown as the service's `suspension_reason` until it is unsuspended.
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
 }
 
@@ -46,7 +46,7 @@ pub struct SuspendService {
 #[serde(deny_unknown_fields)]
 pub struct UnsuspendService {
     /// Why, for the audit log.
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -55,7 +55,7 @@ pub struct UnsuspendService {
 #[serde(deny_unknown_fields)]
 pub struct TerminateService {
     /// Why, for the audit log.
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
 }
 
@@ -166,7 +166,7 @@ pub async fn terminate_service(
 pub struct CancelService {
     #[serde(rename = "type")]
     pub type_: CancellationType,
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(format = "text", max_length = 1000)]
     pub reason: String,
 }
 

@@ -34,7 +34,7 @@ pub struct CreateService {
     /// A plan the caller sells: a reseller's own, for operators the provider's or any.
     pub plan_id: String,
     pub cycle: BillingCycle,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     /// Codes of the plan's add-ons.
     #[serde(default)]
@@ -181,20 +181,20 @@ pub async fn get_service(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateService {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
     pub name: Patch<String>,
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub auto_renew: Patch<bool>,
     /// Operators only.
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub allow_overselling: Patch<bool>,
     /// The service's seller only (an account above the owner, or an operator for its
     /// own service): corrects the due date, within the years 0001-9999. Audited with the
     /// date it replaced.
-    #[schema(value_type = Option<DateTime<Utc>>)]
+    #[schema(value_type = DateTime<Utc>)]
     #[serde(default)]
     pub next_due_at: Patch<DateTime<Utc>>,
 }

@@ -32,10 +32,10 @@ fn take<T>(result: Result<T, Invalid>, pointer: &str, errors: &mut Vec<FieldErro
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Webmail", "group": "Mail", "status": "operational"}))]
 pub struct CreateComponent {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     /// Components with the same group are shown together.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub group: Option<String>,
     pub status: ComponentStatus,
 }
@@ -122,14 +122,14 @@ pub async fn get_component(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "degraded"}))]
 pub struct UpdateComponent {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
     pub name: Patch<String>,
     /// `null` removes it from its group.
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = Option<String>, max_length = 200)]
     #[serde(default)]
     pub group: Patch<String>,
-    #[schema(value_type = Option<ComponentStatus>)]
+    #[schema(value_type = ComponentStatus)]
     #[serde(default)]
     pub status: Patch<ComponentStatus>,
 }
@@ -205,9 +205,9 @@ pub async fn delete_component(
 }))]
 pub struct CreateIncident {
     pub kind: IncidentKind,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub title: String,
-    #[schema(max_length = 10000)]
+    #[schema(format = "optional-text", max_length = 10000)]
     pub body: String,
     /// The components it affects (at most 50); may be empty.
     #[schema(max_items = 50)]
@@ -272,16 +272,16 @@ pub async fn create_incident(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"impact": "partial_outage"}))]
 pub struct UpdateIncident {
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
     pub title: Patch<String>,
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(format = "optional-text", value_type = Option<String>, max_length = 10000)]
     #[serde(default)]
     pub body: Patch<String>,
-    #[schema(value_type = Option<Impact>)]
+    #[schema(value_type = Impact)]
     #[serde(default)]
     pub impact: Patch<Impact>,
-    #[schema(value_type = Option<Vec<String>>, max_items = 50)]
+    #[schema(value_type = Vec<String>, max_items = 50)]
     #[serde(default)]
     pub component_ids: Patch<Vec<String>>,
     /// Planned work only; checked with `scheduled_end` and the kind.
@@ -353,7 +353,7 @@ pub struct CreateUpdate {
     /// `investigating`, `identified`, `monitoring`, `resolved` for outages and faults;
     /// `scheduled`, `in_progress`, `completed` for maintenance and changes.
     pub status: Progress,
-    #[schema(max_length = 10000)]
+    #[schema(format = "optional-text", max_length = 10000)]
     pub body: String,
 }
 

@@ -28,8 +28,9 @@ pub struct FileContent(#[allow(dead_code)] Vec<u8>);
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name, when `Content-Disposition` names none (default:
-    /// `attachment.<extension>`). 1-255 characters, no path.
-    #[param(min_length = 1, max_length = 255)]
+    /// `attachment.<extension>`). At most 255 characters, trimmed; no control
+    /// characters, no path (`/`, `\\`), not `.` or `..`.
+    #[param(format = "file-name", max_length = 255)]
     pub filename: Option<String>,
 }
 

@@ -34,10 +34,10 @@ pub struct CreateTicket {
     /// A seller writing to an account directly below it (an outgoing ticket); without
     /// it the caller writes to its own seller.
     pub customer_id: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(format = "line", max_length = 200)]
     pub subject: String,
     /// The first message.
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(format = "text", max_length = 10000)]
     pub body: String,
     /// A service of the caller's, or one granted to it with `support` (the ticket is
     /// then the owner's); for an outgoing ticket a service of `customer_id`'s.
@@ -184,10 +184,10 @@ pub enum SettableStatus {
 #[schema(example = json!({"status": "closed"}))]
 pub struct UpdateTicket {
     /// Only `closed`; a reply reopens the ticket.
-    #[schema(value_type = Option<SettableStatus>)]
+    #[schema(value_type = SettableStatus)]
     #[serde(default)]
     pub status: Patch<SettableStatus>,
-    #[schema(value_type = Option<Priority>)]
+    #[schema(value_type = Priority)]
     #[serde(default)]
     pub priority: Patch<Priority>,
 }
@@ -252,7 +252,7 @@ pub async fn list_messages(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Here is the screenshot.", "attachment_ids": ["0193a1b2-0000-7000-8000-0000000000f1"]}))]
 pub struct CreateMessage {
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(format = "text", max_length = 10000)]
     pub body: String,
     /// A note for the seller's side only (`403 forbidden` from the customer's side): it
     /// changes neither the status nor `last_reply_at` and mails nobody.

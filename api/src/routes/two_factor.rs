@@ -81,7 +81,7 @@ pub async fn start_two_factor(
 #[serde(deny_unknown_fields)]
 pub struct ConfirmTwoFactor {
     /// The current six-digit code of the authenticator app.
-    #[schema(max_length = 16, example = "123456")]
+    #[schema(format = "totp-code", example = "123456")]
     pub code: String,
 }
 

@@ -154,12 +154,12 @@ pub struct CreateWebhook {
     /// `https` (plain `http` only for hosts the provider allowed), at most 2,048
     /// characters, no credentials. Its host must resolve to public addresses only
     /// (`422 webhook_url_refused`).
-    #[schema(max_length = 2048)]
+    #[schema(format = "webhook-url", max_length = 2048)]
     pub url: String,
     /// 1-50 of: an event type (`service.suspend`), an area (`invoice.*`) or `*`.
     #[schema(min_items = 1, max_items = 50)]
     pub events: Vec<String>,
-    #[schema(max_length = 10000)]
+    #[schema(format = "optional-text", max_length = 10000)]
     pub description: Option<String>,
     /// Default true.
     pub enabled: Option<bool>,
@@ -255,19 +255,19 @@ pub async fn get_webhook(
 #[schema(example = json!({"events": ["*"], "enabled": true}))]
 pub struct UpdateWebhook {
     /// A new URL, checked as on creation; `null` is refused.
-    #[schema(value_type = Option<String>, max_length = 2048)]
+    #[schema(format = "webhook-url", value_type = String, max_length = 2048)]
     #[serde(default)]
     pub url: Patch<String>,
     /// New filters, replacing the old; `null` is refused.
-    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 50)]
+    #[schema(value_type = Vec<String>, min_items = 1, max_items = 50)]
     #[serde(default)]
     pub events: Patch<Vec<String>>,
     /// `null` clears it.
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(format = "optional-text", value_type = Option<String>, max_length = 10000)]
     #[serde(default)]
     pub description: Patch<String>,
     /// `true` also ends a disabling for failures (and forgets them); `null` is refused.
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     #[serde(default)]
     pub enabled: Patch<bool>,
 }

@@ -3539,6 +3539,7 @@ export interface components {
         Addon: {
             /** @description 1-40 of `a-z 0-9 _ -`, unique within the plan. */
             code: string;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             prices: components["schemas"]["Price"][];
             /** @description What the add-on adds to the plan's quotas. */
@@ -3564,6 +3565,7 @@ export interface components {
              */
             amount_minor: number;
             currency: string;
+            /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
         };
         ApiKeyView: {
@@ -3753,7 +3755,7 @@ export interface components {
             domains: string[];
             /** @description `set_nameservers {nameservers}`; none for `lock` and `unlock`. */
             params?: Record<string, never> | null;
-        };
+        } & (unknown & unknown & unknown);
         BulkItemResult: {
             error?: components["schemas"]["ItemError"] | null;
             ok: boolean;
@@ -3774,7 +3776,7 @@ export interface components {
             params?: Record<string, never> | null;
             /** @description 1-1000 distinct service ids. */
             service_ids: string[];
-        };
+        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown);
         BuyerAddressView: {
             city?: string | null;
             country?: components["schemas"]["Country"] | null;
@@ -3789,6 +3791,7 @@ export interface components {
             vat_id?: string | null;
         };
         CancelService: {
+            /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
             type: components["schemas"]["CancellationType"];
         };
@@ -3917,10 +3920,11 @@ export interface components {
             code: string;
         };
         /**
-         * @description ISO 3166-1 alpha-2 country code, uppercase
+         * @description An officially assigned ISO 3166-1 alpha-2 country code, uppercase
          * @example NL
+         * @enum {string}
          */
-        Country: string;
+        Country: "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AQ" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BV" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GS" | "GT" | "GU" | "GW" | "GY" | "HK" | "HM" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PN" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TC" | "TD" | "TF" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "UM" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
         /**
          * @example {
          *       "name": "billing sync",
@@ -3936,6 +3940,7 @@ export interface components {
              * @description When the key stops working (at most three years ahead); null: never.
              */
             expires_at?: string | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             /** @description What the key may do; it never does more than its owner may. */
             scopes: components["schemas"]["Scope"][];
@@ -3969,6 +3974,7 @@ export interface components {
         CreateComponent: {
             /** @description Components with the same group are shown together. */
             group?: string | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             status: components["schemas"]["ComponentStatus"];
         };
@@ -3985,6 +3991,7 @@ export interface components {
              *     invoice that is not credited yet.
              */
             amount_minor?: number | null;
+            /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
         };
         /**
@@ -4024,6 +4031,7 @@ export interface components {
             kind?: components["schemas"]["NewAccountKind"];
             /** @description 3-32 of `a-z 0-9 . _ -`, starting with a letter or digit; unique. */
             login: string;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             password: string;
@@ -4056,10 +4064,7 @@ export interface components {
         };
         CreateDnsRecord: {
             /**
-             * @description A: an IPv4 address; AAAA: an IPv6 address; CNAME, NS, MX: a host name (a final
-             *     dot makes it absolute, otherwise it is relative to the zone); TXT: the raw text
-             *     (split into 255-byte strings in the zone); SRV: `weight port target`; CAA:
-             *     `flags tag value`, e.g. `0 issue "letsencrypt.org"`.
+             * @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them).
              * @example 192.0.2.1
              */
             content: string;
@@ -4079,11 +4084,58 @@ export interface components {
              */
             ttl?: number | null;
             type: components["schemas"]["RecordType"];
-        };
+        } & ({
+            /** Format: ipv4 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "A";
+        } | {
+            /** Format: ipv6 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "AAAA";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CNAME";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "NS";
+        } | {
+            content?: unknown;
+            priority: number;
+            /** @constant */
+            type: "MX";
+        } | {
+            /** @description No control characters. */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "TXT";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority: number;
+            /** @constant */
+            type: "SRV";
+        } | {
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CAA";
+        });
         CreateDomain: {
             /**
-             * @description Unicode or punycode, any case, with or without the final dot.
-             * @example bücher.example
+             * @description Any case, with or without the final dot; Unicode names are accepted too and
+             *     stored in punycode (the pattern states the ASCII form, without `xn--` labels).
+             * @example example.com
              */
             name: string;
             /**
@@ -4139,7 +4191,7 @@ export interface components {
              */
             hostname: string;
             /** @description 1-13 distinct IPv4 or IPv6 addresses. */
-            ips: string[];
+            ips: (string | unknown | unknown)[];
         };
         /**
          * @example {
@@ -4155,6 +4207,7 @@ export interface components {
          *     }
          */
         CreateIncident: {
+            /** @description Trimmed at both ends; line breaks and tabs allowed, no other control characters. */
             body: string;
             /** @description The components it affects (at most 50); may be empty. */
             component_ids: string[];
@@ -4170,8 +4223,9 @@ export interface components {
              * @description Required for `maintenance` and `change`, refused for `outage` and `fault`.
              */
             scheduled_start?: string | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             title: string;
-        };
+        } & unknown;
         /**
          * @example {
          *       "tool": "webmail"
@@ -4195,10 +4249,12 @@ export interface components {
              *     (a dot-atom). Stored in lowercase.
              */
             address: string;
+            /** @description Trimmed at both ends; line breaks and tabs allowed, no other control characters. */
             description?: string | null;
             /** @description May the mailbox log in to the panel (default false). */
             panel_login?: boolean;
             /**
+             * Format: password
              * @description The account password policy: 8-128 characters, not a common password. Never
              *     returned; stored as `{ARGON2ID}` + an argon2id PHC string for Dovecot.
              */
@@ -4222,6 +4278,7 @@ export interface components {
         CreateMessage: {
             /** @description Files the caller uploaded to this ticket that no message carries yet. */
             attachment_ids?: string[];
+            /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             body: string;
             /**
              * @description A note for the seller's side only (`403 forbidden` from the customer's side): it
@@ -4268,8 +4325,11 @@ export interface components {
              * @description What was received; what exceeds the amount due goes to the buyer's credit.
              */
             amount_minor: number;
-            /** @description `bank_transfer`, `cash`, `card` or `other` (`credit` is apply-credit's). */
-            method: components["schemas"]["PaymentMethod"];
+            /**
+             * @description `bank_transfer`, `cash`, `card` or `other` (`credit` is apply-credit's).
+             * @enum {string}
+             */
+            method: "bank_transfer" | "cash" | "card" | "other";
             /**
              * Format: date-time
              * @description Default: now. Not in the future.
@@ -4320,17 +4380,19 @@ export interface components {
          */
         CreatePlan: {
             addons?: components["schemas"]["Addon"][];
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             /** @description One price per billing cycle offered, all in one currency. */
             prices: components["schemas"]["Price"][];
             public?: boolean;
             quotas?: components["schemas"]["Quotas"];
             service_kind: components["schemas"]["ServiceKind"];
-        };
+        } & (unknown & unknown & unknown & unknown & unknown);
         CreateService: {
             /** @description Codes of the plan's add-ons. */
             addons?: string[];
             cycle: components["schemas"]["BillingCycle"];
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             /**
              * Format: uuid
@@ -4368,6 +4430,7 @@ export interface components {
              *     then the owner's); for an outgoing ticket a service of `customer_id`'s.
              */
             service_id?: string | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             subject: string;
         };
         /**
@@ -4377,6 +4440,7 @@ export interface components {
          *     }
          */
         CreateUpdate: {
+            /** @description Trimmed at both ends; line breaks and tabs allowed, no other control characters. */
             body: string;
             /**
              * @description `investigating`, `identified`, `monitoring`, `resolved` for outages and faults;
@@ -4395,6 +4459,7 @@ export interface components {
          *     }
          */
         CreateWebhook: {
+            /** @description Trimmed at both ends; line breaks and tabs allowed, no other control characters. */
             description?: string | null;
             /** @description Default true. */
             enabled?: boolean | null;
@@ -4938,6 +5003,7 @@ export interface components {
         };
         /** @description Lifting a hold: the reason is optional and goes to the audit log. */
         LiftHold: {
+            /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason?: string | null;
         };
         /**
@@ -5060,6 +5126,7 @@ export interface components {
             /** @description Codes of the plan's add-ons. */
             addons?: string[];
             cycle: components["schemas"]["BillingCycle"];
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             /** Format: uuid */
             plan_id: string;
@@ -5472,7 +5539,9 @@ export interface components {
          *     Every field is optional text with a limit; `country` is an ISO 3166-1 alpha-2 code.
          */
         Profile: {
+            /** @description No control characters. */
             city?: string | null;
+            /** @description No control characters. */
             company?: string | null;
             /**
              * @description ISO 3166-1 alpha-2, uppercase (`NL`, `DE`).
@@ -5484,9 +5553,13 @@ export interface components {
              * @example +31201234567
              */
             phone?: string | null;
+            /** @description No control characters. */
             postal_code?: string | null;
+            /** @description No control characters. */
             state?: string | null;
+            /** @description No control characters. */
             street?: string | null;
+            /** @description No control characters. */
             vat_id?: string | null;
         };
         /**
@@ -5513,6 +5586,79 @@ export interface components {
             name: string;
             /** @description Its status now: its own, lowered by the incidents on it that last. */
             status: components["schemas"]["ComponentStatus"];
+        };
+        /**
+         * @description The body of `PUT /v1/billing/settings` as the server reads it
+         *     (hostadmin_domain::billing::settings::BillingSettings): only `legal_name` and
+         *     `address` are required, the rest has API.md's defaults. Documentation only.
+         * @example {
+         *       "address": {
+         *         "city": "Amsterdam",
+         *         "country": "NL",
+         *         "postal_code": "1015 CJ",
+         *         "street": "Keizersgracht 1"
+         *       },
+         *       "default_tax_rate": "0",
+         *       "email": "billing@hosting.example",
+         *       "iban": "NL91ABNA0417164300",
+         *       "invoice_prefix": "INV-",
+         *       "legal_name": "Hosting B.V.",
+         *       "overdue_expire_days": 30,
+         *       "overdue_suspend_days": 7,
+         *       "payment_terms_days": 14,
+         *       "renewal_invoice_days": 14,
+         *       "reverse_charge": true,
+         *       "tax_rates": {
+         *         "DE": "19",
+         *         "NL": "21"
+         *       },
+         *       "vat_id": "NL004495445B01"
+         *     }
+         */
+        PutBillingSettings: {
+            address: components["schemas"]["SellerAddressInput"];
+            /** @description Default `"0"`. */
+            default_tax_rate?: components["schemas"]["TaxRate"];
+            /** Format: email */
+            email?: string | null;
+            /** @description An IBAN with valid ISO 13616 check digits; spaces allowed, letters in any case. */
+            iban?: string | null;
+            /** @description 1-20 of `A-Z a-z 0-9 - _ /`; default `INV-`. */
+            invoice_prefix?: string;
+            /** @description Not blank, no control characters. */
+            legal_name: string;
+            /**
+             * Format: int32
+             * @description Default 30; null: never expire for an unpaid renewal. Not below
+             *     `overdue_suspend_days`.
+             */
+            overdue_expire_days?: number | null;
+            /**
+             * Format: int32
+             * @description Default 7; null: never suspend for an unpaid renewal.
+             */
+            overdue_suspend_days?: number | null;
+            /**
+             * Format: int32
+             * @description Default 14.
+             */
+            payment_terms_days?: number;
+            /**
+             * Format: int32
+             * @description Default 14.
+             */
+            renewal_invoice_days?: number;
+            /** @description Default true. */
+            reverse_charge?: boolean;
+            /** @description The rate for buyers in each country (ISO 3166-1 alpha-2 keys); default none. */
+            tax_rates?: {
+                [key: string]: components["schemas"]["TaxRate"];
+            };
+            /**
+             * @description An EU seller: a VAT id of its address's country, in that country's format and with
+             *     valid check digits; elsewhere 1-40 characters of free text.
+             */
+            vat_id?: string | null;
         };
         /**
          * @description What an add-on adds to its service's limits (`quota_delta`). An absent key adds
@@ -5674,8 +5820,9 @@ export interface components {
             /**
              * @description `301`, `302` or `masked` (a frame that keeps the domain in the address bar).
              * @example 301
+             * @enum {string}
              */
-            type: string;
+            type: "301" | "302" | "masked";
         };
         RefreshRequest: {
             refresh_token: string;
@@ -5685,6 +5832,7 @@ export interface components {
             email: string;
             /** @description 3-32 of `a-z 0-9 . _ -`, starting with a letter or digit. */
             login: string;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
             name: string;
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             password: string;
@@ -5727,6 +5875,15 @@ export interface components {
         };
         /** @enum {string} */
         Scope: "account:read" | "customers:read" | "customers:write" | "authorizations:read" | "authorizations:write" | "catalog:read" | "catalog:write" | "services:read" | "services:write" | "domains:read" | "domains:write" | "dns:read" | "dns:write" | "mail:read" | "mail:write" | "hosting:read" | "hosting:write" | "impersonate" | "webhooks:read" | "webhooks:write" | "support:read" | "support:write" | "billing:read" | "billing:write";
+        SellerAddressInput: {
+            /** @description Not blank, no control characters. */
+            city: string;
+            country: components["schemas"]["Country"];
+            /** @description Not blank, no control characters. */
+            postal_code: string;
+            /** @description Not blank, no control characters. */
+            street: string;
+        };
         SellerView: {
             address: components["schemas"]["AddressView"];
             email?: string | null;
@@ -5815,7 +5972,15 @@ export interface components {
             generate?: boolean;
             /** @description The new password: 8-128 characters, not a commonly used one. Or send `generate`. */
             password?: string | null;
-        };
+        } & ({
+            /** @constant */
+            generate?: false;
+            password: string;
+        } | {
+            /** @constant */
+            generate: true;
+            password?: null;
+        });
         /**
          * @description The status a ticket may be set to: closed (replies reopen it).
          * @enum {string}
@@ -5957,7 +6122,7 @@ export interface components {
         };
         UpdateAuthorization: {
             /** @description Replaces the permissions; cannot be cleared (withdraw the grant instead). */
-            permissions?: components["schemas"]["Permission"][] | null;
+            permissions?: components["schemas"]["Permission"][];
             /** @description Replaces the selected services; `null` grants every service the grantor owns. */
             service_ids?: string[] | null;
         };
@@ -5969,18 +6134,23 @@ export interface components {
         UpdateComponent: {
             /** @description `null` removes it from its group. */
             group?: string | null;
-            name?: string | null;
-            status?: components["schemas"]["ComponentStatus"] | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
+            name?: string;
+            status?: components["schemas"]["ComponentStatus"];
         };
         UpdateCustomer: {
-            /** @description Becomes `pending_email` until the new address is verified. */
-            email?: string | null;
+            /**
+             * Format: email
+             * @description Becomes `pending_email` until the new address is verified.
+             */
+            email?: string;
             /**
              * @description Marks the account as fraud: it and every account below it can no longer order
              *     (`403 ordering_blocked`).
              */
-            fraud?: boolean | null;
-            name?: string | null;
+            fraud?: boolean;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
+            name?: string;
             profile?: components["schemas"]["Profile"] | null;
         };
         UpdateDatabase: {
@@ -5989,11 +6159,13 @@ export interface components {
              * @description A new password for the database's user (8-128 characters, not a common one, no
              *     control characters); it cannot be cleared.
              */
-            password?: string | null;
+            password?: string;
         };
         UpdateDnsRecord: {
-            content?: string | null;
-            name?: string | null;
+            /** @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them). */
+            content?: string;
+            /** @description Relative to the zone: `@` (the apex), `www`, `_sip._tcp`, `*.dev`. */
+            name?: string;
             /**
              * Format: int64
              * @description `null` clears it (for a change away from MX or SRV).
@@ -6004,16 +6176,60 @@ export interface components {
              * @description `null` returns to the default, 3600.
              */
             ttl?: number | null;
-            type?: components["schemas"]["RecordType"] | null;
-        };
+            type?: components["schemas"]["RecordType"];
+        } & ({
+            /** Format: ipv4 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "A";
+        } | {
+            /** Format: ipv6 */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "AAAA";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CNAME";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "NS";
+        } | {
+            content?: unknown;
+            /** @constant */
+            type: "MX";
+        } | {
+            /** @description No control characters. */
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "TXT";
+        } | {
+            content?: unknown;
+            name?: unknown;
+            /** @constant */
+            type: "SRV";
+        } | {
+            content?: unknown;
+            priority?: null;
+            /** @constant */
+            type: "CAA";
+        } | unknown);
         UpdateDomain: {
-            auto_renew?: boolean | null;
+            auto_renew?: boolean;
             /**
              * Format: uuid
              * @description Another active web or mail hosting service of the same owner.
              */
-            hosting_service_id?: string | null;
-            locked?: boolean | null;
+            hosting_service_id?: string;
+            locked?: boolean;
             /** @description 2-13 distinct host names; null returns the domain to the provider's name servers. */
             nameservers?: string[] | null;
         };
@@ -6022,7 +6238,7 @@ export interface components {
              * @description Replaces the destinations: 1-50 valid addresses, each once, not the source;
              *     `null` is refused (remove the forward instead). The source cannot change.
              */
-            destinations?: string[] | null;
+            destinations?: string[];
         };
         UpdateFtpUser: {
             /** @description A new home directory relative to the service's root; `null` is the root itself. */
@@ -6032,7 +6248,7 @@ export interface components {
              * @description A new password (8-128 characters, not a common one, no control characters); it
              *     cannot be cleared.
              */
-            password?: string | null;
+            password?: string;
         };
         /**
          * @example {
@@ -6040,9 +6256,10 @@ export interface components {
          *     }
          */
         UpdateIncident: {
+            /** @description Trimmed at both ends; line breaks and tabs allowed, no other control characters. */
             body?: string | null;
-            component_ids?: string[] | null;
-            impact?: components["schemas"]["Impact"] | null;
+            component_ids?: string[];
+            impact?: components["schemas"]["Impact"];
             /** Format: date-time */
             scheduled_end?: string | null;
             /**
@@ -6050,13 +6267,17 @@ export interface components {
              * @description Planned work only; checked with `scheduled_end` and the kind.
              */
             scheduled_start?: string | null;
-            title?: string | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
+            title?: string;
         };
         UpdateMailbox: {
             /** @description `null` clears it. */
             description?: string | null;
-            /** @description A new password (the account password policy); `null` is refused. */
-            password?: string | null;
+            /**
+             * Format: password
+             * @description A new password (the account password policy); `null` is refused.
+             */
+            password?: string;
             /**
              * Format: int64
              * @description A new size in MB; `null` returns it to the plan's default.
@@ -6066,38 +6287,44 @@ export interface components {
         UpdateMe: {
             /** @description Required with `email`. */
             current_password?: string | null;
-            /** @description Becomes `pending_email` until verified; needs `current_password`. */
-            email?: string | null;
-            name?: string | null;
+            /**
+             * Format: email
+             * @description Becomes `pending_email` until verified; needs `current_password`.
+             */
+            email?: string;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
+            name?: string;
             profile?: components["schemas"]["Profile"] | null;
-        };
+        } & unknown;
         /**
          * @example {
          *       "ticket_replies": false
          *     }
          */
         UpdateNotifications: {
-            ticket_replies?: boolean | null;
+            ticket_replies?: boolean;
         };
         UpdatePlan: {
             addons?: components["schemas"]["Addon"][] | null;
-            name?: string | null;
-            prices?: components["schemas"]["Price"][] | null;
-            public?: boolean | null;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
+            name?: string;
+            prices?: components["schemas"]["Price"][];
+            public?: boolean;
             quotas?: components["schemas"]["Quotas"] | null;
         };
         UpdateService: {
             /** @description Operators only. */
-            allow_overselling?: boolean | null;
-            auto_renew?: boolean | null;
-            name?: string | null;
+            allow_overselling?: boolean;
+            auto_renew?: boolean;
+            /** @description One line, trimmed at both ends; not blank, no control characters. */
+            name?: string;
             /**
              * Format: date-time
              * @description The service's seller only (an account above the owner, or an operator for its
              *     own service): corrects the due date, within the years 0001-9999. Audited with the
              *     date it replaced.
              */
-            next_due_at?: string | null;
+            next_due_at?: string;
         };
         /**
          * @example {
@@ -6105,8 +6332,9 @@ export interface components {
          *     }
          */
         UpdateTicket: {
-            priority?: components["schemas"]["Priority"] | null;
-            status?: components["schemas"]["SettableStatus"] | null;
+            priority?: components["schemas"]["Priority"];
+            /** @description Only `closed`; a reply reopens the ticket. */
+            status?: components["schemas"]["SettableStatus"];
         };
         UpdateView: {
             body: string;
@@ -6131,11 +6359,11 @@ export interface components {
             /** @description `null` clears it. */
             description?: string | null;
             /** @description `true` also ends a disabling for failures (and forgets them); `null` is refused. */
-            enabled?: boolean | null;
+            enabled?: boolean;
             /** @description New filters, replacing the old; `null` is refused. */
-            events?: string[] | null;
+            events?: string[];
             /** @description A new URL, checked as on creation; `null` is refused. */
-            url?: string | null;
+            url?: string;
         };
         UploadCertificate: {
             /** @description One PEM `CERTIFICATE` block, at most 16 KiB. */
@@ -9581,6 +9809,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `not_found`: not set yet */
+            404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `payload_too_large`: more than 64 KiB */
             413: {
                 headers: {
@@ -9694,7 +9937,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["BillingSettingsView"];
+                "application/json": components["schemas"]["PutBillingSettings"];
             };
         };
         responses: {
@@ -9925,6 +10168,19 @@ export interface operations {
             };
             /** @description `forbidden`, `insufficient_scope`, `impersonation_forbidden`, `account_suspended` */
             403: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_found`: not set yet */
+            404: {
                 headers: {
                     /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
                     RateLimit?: string;
@@ -19630,6 +19886,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `insufficient_credit`: no credit in the invoice's currency, or nothing is due; `invoice_not_payable`: a void invoice or a credit note */
+            409: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `payload_too_large`: more than 64 KiB */
             413: {
                 headers: {
@@ -20578,6 +20849,21 @@ export interface operations {
             };
             /** @description `not_found`: no such object, or not one the caller may see */
             404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_transition`: a paid, part-paid or void invoice, or a credit note */
+            409: {
                 headers: {
                     /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
                     RateLimit?: string;
@@ -25357,6 +25643,21 @@ export interface operations {
             };
             /** @description `not_found`: no such object, or not one the caller may see */
             404: {
+                headers: {
+                    /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
+                    RateLimit?: string;
+                    /** @description The caller's quota: `"requests";q=1200;w=60` (IETF RateLimit header fields). */
+                    "RateLimit-Policy"?: string;
+                    /** @description The request's id (the one sent, when valid); logs and problems carry it. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_transition`: the order is not `pending`, or part of its invoice is paid */
+            409: {
                 headers: {
                     /** @description What is left of it: `"requests";r=<remaining>;t=<seconds until it is whole again>`. */
                     RateLimit?: string;
@@ -41681,7 +41982,8 @@ export interface operations {
             query?: {
                 /**
                  * @description The file's name, when `Content-Disposition` names none (default:
-                 *     `attachment.<extension>`). 1-255 characters, no path.
+                 *     `attachment.<extension>`). At most 255 characters, trimmed; no control
+                 *     characters, no path (`/`, `\\`), not `.` or `..`.
                  */
                 filename?: string;
             };

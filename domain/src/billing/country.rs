@@ -74,8 +74,8 @@ impl PartialSchema for Country {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .description(Some("ISO 3166-1 alpha-2 country code, uppercase"))
-            .pattern(Some("^[A-Z]{2}$"))
+            .description(Some("An officially assigned ISO 3166-1 alpha-2 country code, uppercase"))
+            .enum_values(Some(ISO_3166_ALPHA_2))
             .examples(["NL"])
             .into()
     }

@@ -307,15 +307,17 @@ pub async fn credit_note(
             }
             let credited: i64 = store::credit_notes_for(conn, &row.id)?.iter().map(|note| -note.total_minor).sum();
             let lines = credit_lines(&row, reason.as_str(), amount_minor, credited)?;
-            let totals = Totals::of(&lines, &row.currency).map_err(ApiError::internal)?;
-            if -totals.total_minor > row.total_minor - credited {
-                return Err(ApiError::field(
+            let left = row.total_minor - credited;
+            let too_much = || {
+                ApiError::field(
                     "/amount_minor",
-                    Invalid::new(
-                        "out_of_range",
-                        format!("at most {} of the invoice is not yet credited", row.total_minor - credited),
-                    ),
-                ));
+                    Invalid::new("exceeds_creditable", format!("at most {left} of the invoice is not yet credited")),
+                )
+            };
+            // An amount whose tax does not fit the arithmetic is more than any invoice.
+            let totals = Totals::of(&lines, &row.currency).map_err(|_| too_much())?;
+            if -totals.total_minor > left {
+                return Err(too_much());
             }
             let settings = settings_of(conn, row.seller_id.as_deref())?;
             let new = NewInvoice {
