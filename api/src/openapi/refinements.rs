@@ -22,9 +22,30 @@ impl Modify for Refinements {
             let Some(schema) = components.schemas.get_mut(*name) else { continue };
             let Ok(mut json) = serde_json::to_value(&*schema) else { continue };
             refine(&mut json);
+            open_conditions(&mut json, false);
             super::text::apply(&mut json);
             *schema = graft(schema.clone(), &json);
         }
+    }
+}
+
+/// Subschemas of conditions and alternatives constrain the properties they name and no
+/// others: they say so (`additionalProperties: true`, JSON Schema's default), so that
+/// tools that assume `false` where nothing is said (Redocly's example check) read them
+/// as meant. Schemas that say `false` themselves keep it.
+fn open_conditions(value: &mut Value, inside: bool) {
+    match value {
+        Value::Object(object) => {
+            if inside && object.contains_key("properties") && !object.contains_key("additionalProperties") {
+                object.insert("additionalProperties".to_owned(), json!(true));
+            }
+            for (key, child) in object.iter_mut() {
+                let conditional = matches!(key.as_str(), "if" | "then" | "else" | "not" | "oneOf" | "anyOf" | "allOf");
+                open_conditions(child, inside || conditional);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| open_conditions(item, inside)),
+        _ => {}
     }
 }
 
@@ -143,10 +164,9 @@ fn order_items(schema: &mut Value) {
 /// `{password}` or `{generate: true}`, not both and not neither
 /// (routes::service_lifecycle::set_service_password).
 fn service_password(schema: &mut Value) {
-    schema["oneOf"] = json!([
-        {"required": ["password"], "properties": {"password": {"type": "string"}, "generate": {"const": false}}},
-        {"required": ["generate"], "properties": {"generate": {"const": true}, "password": {"type": "null"}}}
-    ]);
+    schema["if"] = json!({"required": ["generate"], "properties": {"generate": {"const": true}}});
+    schema["then"] = json!({"properties": {"password": {"type": "null"}}});
+    schema["else"] = json!({"required": ["password"], "properties": {"password": {"type": "string"}}});
 }
 
 /// `totp_code` or `recovery_code`, not both (routes::auth::second_factor_of).
@@ -338,7 +358,7 @@ fn dns_record(schema: &mut Value, create: bool) {
         branch("CAA", json!({"pattern": caa}), None),
     ];
     if !create {
-        branches.push(json!({"not": {"required": ["type"]}}));
+        branches.push(json!({"not": {"required": ["type"], "properties": {"type": {}}}}));
     }
     schema["oneOf"] = Value::Array(branches);
     property(schema, "content")["description"] = json!(
@@ -414,7 +434,7 @@ fn update_me(schema: &mut Value) {
     all_of(
         schema,
         vec![json!({
-            "if": {"required": ["email"]},
+            "if": {"required": ["email"], "properties": {"email": {}}},
             "then": {"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}
         })],
     );
