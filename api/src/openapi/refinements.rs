@@ -92,9 +92,27 @@ fn graft(schema: RefOr<Schema>, refined: &Value) -> RefOr<Schema> {
         }
         _ => return typed,
     };
-    if !leftovers.is_empty() {
-        extensions.get_or_insert_with(Default::default).extend(leftovers);
-    }
+    // Extensions are a hash map, serialised in no fixed order: more than one keyword goes
+    // into one `allOf`, so that the document is the same text every time.
+    let leftovers = match leftovers.len() {
+        0 => return typed,
+        1 => leftovers,
+        _ => {
+            let mut parts: Vec<Value> = Vec::new();
+            let mut rest = Map::new();
+            for (key, value) in leftovers {
+                match (key.as_str(), value) {
+                    ("allOf", Value::Array(items)) => parts.extend(items),
+                    (_, value) => {
+                        rest.insert(key, value);
+                    }
+                }
+            }
+            parts.push(Value::Object(rest));
+            vec![("allOf".to_owned(), Value::Array(parts))]
+        }
+    };
+    extensions.get_or_insert_with(Default::default).extend(leftovers);
     typed
 }
 

@@ -6558,7 +6558,7 @@ export interface components {
             generate?: boolean;
             /** @description The new password: 8-128 characters, not a commonly used one. Or send `generate`. */
             password?: string | null;
-        };
+        } & unknown;
         /**
          * @description The status a ticket may be set to: closed (replies reopen it).
          * @enum {string}
