@@ -252,7 +252,7 @@ fn bulk_services(schema: &mut Value) {
         action("set_auto_renew", true, json!({"auto_renew": {"type": "boolean"}})),
         action("lock", false, json!({})),
         action("unlock", false, json!({})),
-        action("set_nameservers", true, json!({"nameservers": nameservers})),
+        action("set_nameservers", false, json!({"nameservers": nameservers})),
     ];
     all_of(schema, rules);
 }
@@ -298,7 +298,7 @@ fn bulk_domains(schema: &mut Value) {
     let rules = vec![
         action("lock", false, json!({})),
         action("unlock", false, json!({})),
-        action("set_nameservers", true, json!({"nameservers": nameservers()})),
+        action("set_nameservers", false, json!({"nameservers": nameservers()})),
     ];
     all_of(schema, rules);
 }

@@ -4343,6 +4343,7 @@ export interface components {
              * @description Default: now. Not in the future.
              */
             received_at?: string | null;
+            /** @description 1-200 characters. */
             reference?: string | null;
         };
         /**
