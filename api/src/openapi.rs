@@ -334,6 +334,14 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_document_is_the_same_text_every_time() {
+        let first = document_json();
+        for _ in 0..3 {
+            assert!(document_json() == first, "the document's text changes from one run to the next");
+        }
+    }
+
     /// Every operation but HEAD (which repeats its GET's), with its method and path.
     fn operations(document: &OpenApi) -> Vec<(String, &utoipa::openapi::path::Operation)> {
         let mut all = Vec::new();

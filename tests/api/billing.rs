@@ -331,6 +331,16 @@ both_backends!(a_credit_note_corrects_a_paid_invoice_from_the_same_sequence, |se
         json!({"reason": "All", "amount_minor": 9_223_372_036_854_775_806_i64}),
     );
     assert_eq!((huge.status, huge.pointers()), (422, vec!["/amount_minor".to_owned()]), "{}", huge.body);
+    // A reason may have its 1000 characters, although the line adds the invoice number.
+    let long = server.post(
+        &format!("/v1/invoices/{invoice_id}/credit-note"),
+        Some(&shop.reseller.token),
+        json!({"reason": "r".repeat(1000), "amount_minor": 1}),
+    );
+    assert_eq!(long.status, 201, "{}", long.body);
+    let line = long.body["lines"][0]["description"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(line.chars().count(), 1000, "{line}");
+    assert!(line.ends_with('…'));
     let (status, _, xml) = download(&server, &shop.customer, note.str("id").as_str(), "application/xml");
     assert_eq!(status, 200);
     assert!(String::from_utf8(xml).unwrap().contains("CreditNote"));

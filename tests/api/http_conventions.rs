@@ -122,6 +122,19 @@ both_backends!(a_patch_without_a_body_is_refused_and_allow_names_the_routes_own_
     );
     assert_eq!(empty.status, 422, "{}", empty.body);
     assert_eq!(empty.pointers(), vec![""]);
+    // A body is an object: an array was read as a struct (positionally), `[]` as an
+    // empty patch that answered 200.
+    for body in ["[]", "[\"renamed\"]", "\"text\"", "5", "null"] {
+        let refused = server.send(
+            "PATCH",
+            &format!("/v1/services/{service}"),
+            Some(&reseller.token),
+            Body::Raw(Some("application/merge-patch+json"), body.as_bytes().to_vec()),
+            &[],
+        );
+        assert_eq!(refused.status, 422, "{body}: {}", refused.body);
+        assert_eq!(refused.pointers(), vec![""], "{body}");
+    }
 
     let options = server.send(
         "OPTIONS",

@@ -111,6 +111,11 @@ impl JsonBody {
         let mut document: serde_json::Value = serde_json::from_slice(text)
             .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
         integers_as_written_by_anyone(&mut document);
+        // Every body is a JSON object; serde would read a struct from an array too
+        // (positionally), and `[]` was an empty patch.
+        if !document.is_object() {
+            return Err(ApiError::field("", Invalid::new("invalid_type", "the body is a JSON object")));
+        }
         if let Some(pointer) = beyond_int64(&document, String::new()) {
             return Err(ApiError::field(
                 pointer,

@@ -22,9 +22,30 @@ impl Modify for Refinements {
             let Some(schema) = components.schemas.get_mut(*name) else { continue };
             let Ok(mut json) = serde_json::to_value(&*schema) else { continue };
             refine(&mut json);
+            open_conditions(&mut json, false);
             super::text::apply(&mut json);
             *schema = graft(schema.clone(), &json);
         }
+    }
+}
+
+/// Subschemas of conditions and alternatives constrain the properties they name and no
+/// others: they say so (`additionalProperties: true`, JSON Schema's default), so that
+/// tools that assume `false` where nothing is said (Redocly's example check) read them
+/// as meant. Schemas that say `false` themselves keep it.
+fn open_conditions(value: &mut Value, inside: bool) {
+    match value {
+        Value::Object(object) => {
+            if inside && object.contains_key("properties") && !object.contains_key("additionalProperties") {
+                object.insert("additionalProperties".to_owned(), json!(true));
+            }
+            for (key, child) in object.iter_mut() {
+                let conditional = matches!(key.as_str(), "if" | "then" | "else" | "not" | "oneOf" | "anyOf" | "allOf");
+                open_conditions(child, inside || conditional);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| open_conditions(item, inside)),
+        _ => {}
     }
 }
 
@@ -71,9 +92,27 @@ fn graft(schema: RefOr<Schema>, refined: &Value) -> RefOr<Schema> {
         }
         _ => return typed,
     };
-    if !leftovers.is_empty() {
-        extensions.get_or_insert_with(Default::default).extend(leftovers);
-    }
+    // Extensions are a hash map, serialised in no fixed order: more than one keyword goes
+    // into one `allOf`, so that the document is the same text every time.
+    let leftovers = match leftovers.len() {
+        0 => return typed,
+        1 => leftovers,
+        _ => {
+            let mut parts: Vec<Value> = Vec::new();
+            let mut rest = Map::new();
+            for (key, value) in leftovers {
+                match (key.as_str(), value) {
+                    ("allOf", Value::Array(items)) => parts.extend(items),
+                    (_, value) => {
+                        rest.insert(key, value);
+                    }
+                }
+            }
+            parts.push(Value::Object(rest));
+            vec![("allOf".to_owned(), Value::Array(parts))]
+        }
+    };
+    extensions.get_or_insert_with(Default::default).extend(leftovers);
     typed
 }
 
@@ -143,10 +182,9 @@ fn order_items(schema: &mut Value) {
 /// `{password}` or `{generate: true}`, not both and not neither
 /// (routes::service_lifecycle::set_service_password).
 fn service_password(schema: &mut Value) {
-    schema["oneOf"] = json!([
-        {"required": ["password"], "properties": {"password": {"type": "string"}, "generate": {"const": false}}},
-        {"required": ["generate"], "properties": {"generate": {"const": true}, "password": {"type": "null"}}}
-    ]);
+    schema["if"] = json!({"required": ["generate"], "properties": {"generate": {"const": true}}});
+    schema["then"] = json!({"properties": {"password": {"type": "null"}}});
+    schema["else"] = json!({"required": ["password"], "properties": {"password": {"type": "string"}}});
 }
 
 /// `totp_code` or `recovery_code`, not both (routes::auth::second_factor_of).
@@ -214,7 +252,7 @@ fn bulk_services(schema: &mut Value) {
         action("set_auto_renew", true, json!({"auto_renew": {"type": "boolean"}})),
         action("lock", false, json!({})),
         action("unlock", false, json!({})),
-        action("set_nameservers", true, json!({"nameservers": nameservers})),
+        action("set_nameservers", false, json!({"nameservers": nameservers})),
     ];
     all_of(schema, rules);
 }
@@ -260,7 +298,7 @@ fn bulk_domains(schema: &mut Value) {
     let rules = vec![
         action("lock", false, json!({})),
         action("unlock", false, json!({})),
-        action("set_nameservers", true, json!({"nameservers": nameservers()})),
+        action("set_nameservers", false, json!({"nameservers": nameservers()})),
     ];
     all_of(schema, rules);
 }
@@ -338,7 +376,7 @@ fn dns_record(schema: &mut Value, create: bool) {
         branch("CAA", json!({"pattern": caa}), None),
     ];
     if !create {
-        branches.push(json!({"not": {"required": ["type"]}}));
+        branches.push(json!({"not": {"required": ["type"], "properties": {"type": {}}}}));
     }
     schema["oneOf"] = Value::Array(branches);
     property(schema, "content")["description"] = json!(
@@ -414,7 +452,7 @@ fn update_me(schema: &mut Value) {
     all_of(
         schema,
         vec![json!({
-            "if": {"required": ["email"]},
+            "if": {"required": ["email"], "properties": {"email": {}}},
             "then": {"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}
         })],
     );

@@ -201,7 +201,8 @@ pub struct CreatePayment {
     pub amount_minor: i64,
     /// `bank_transfer`, `cash`, `card` or `other` (`credit` is apply-credit's).
     pub method: PaymentMethod,
-    #[schema(max_length = 200)]
+    /// 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub reference: Option<String>,
     /// Default: now. Not in the future.
     pub received_at: Option<DateTime<Utc>>,

@@ -4084,53 +4084,69 @@ export interface components {
              */
             ttl?: number | null;
             type: components["schemas"]["RecordType"];
-        } & ({
+        } & (({
             /** Format: ipv4 */
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "A";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             /** Format: ipv6 */
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "AAAA";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             name?: unknown;
             priority?: null;
             /** @constant */
             type: "CNAME";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             name?: unknown;
             priority?: null;
             /** @constant */
             type: "NS";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             priority: number;
             /** @constant */
             type: "MX";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             /** @description No control characters. */
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "TXT";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             name?: unknown;
             priority: number;
             /** @constant */
             type: "SRV";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "CAA";
-        });
+        } & {
+            [key: string]: unknown;
+        }));
         CreateDomain: {
             /**
              * @description Any case, with or without the final dot; Unicode names are accepted too and
@@ -4335,6 +4351,7 @@ export interface components {
              * @description Default: now. Not in the future.
              */
             received_at?: string | null;
+            /** @description 1-200 characters. */
             reference?: string | null;
         };
         /**
@@ -5972,15 +5989,7 @@ export interface components {
             generate?: boolean;
             /** @description The new password: 8-128 characters, not a commonly used one. Or send `generate`. */
             password?: string | null;
-        } & ({
-            /** @constant */
-            generate?: false;
-            password: string;
-        } | {
-            /** @constant */
-            generate: true;
-            password?: null;
-        });
+        } & unknown;
         /**
          * @description The status a ticket may be set to: closed (replies reopen it).
          * @enum {string}
@@ -6177,51 +6186,67 @@ export interface components {
              */
             ttl?: number | null;
             type?: components["schemas"]["RecordType"];
-        } & ({
+        } & (({
             /** Format: ipv4 */
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "A";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             /** Format: ipv6 */
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "AAAA";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             name?: unknown;
             priority?: null;
             /** @constant */
             type: "CNAME";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             name?: unknown;
             priority?: null;
             /** @constant */
             type: "NS";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             /** @constant */
             type: "MX";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             /** @description No control characters. */
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "TXT";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             name?: unknown;
             /** @constant */
             type: "SRV";
-        } | {
+        } & {
+            [key: string]: unknown;
+        }) | ({
             content?: unknown;
             priority?: null;
             /** @constant */
             type: "CAA";
-        } | unknown);
+        } & {
+            [key: string]: unknown;
+        }) | unknown);
         UpdateDomain: {
             auto_renew?: boolean;
             /**

@@ -14,7 +14,7 @@ use hostadmin_domain::billing::ledger::InvoiceKind;
 use hostadmin_domain::billing::numbering::InvoiceNumber;
 use hostadmin_domain::billing::parties::{buyer_snapshot, tax_buyer};
 use hostadmin_domain::billing::tax::decide_tax;
-use hostadmin_domain::billing::totals::{InvoiceLine, Period, Totals};
+use hostadmin_domain::billing::totals::{InvoiceLine, Period, Totals, MAX_DESCRIPTION_CHARS};
 use hostadmin_domain::ids::{new_id, parse_id};
 use hostadmin_domain::money::Currency;
 use hostadmin_domain::policy::{Action, Actor, Authorized};
@@ -400,7 +400,15 @@ fn credit_lines(
             Invalid::new("several_tax_rates", "an invoice with several tax rates is credited as a whole"),
         ));
     }
+    // The reason may use all of its 1000 characters: the line keeps what fits.
     let description = format!("Credit for {}: {reason}", row.number);
+    let description = if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        let mut cut: String = description.chars().take(MAX_DESCRIPTION_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        description
+    };
     let line = InvoiceLine::new(description, NonZeroU32::MIN, -amount, rate)
         .map_err(|invalid| ApiError::field("/reason", invalid))?;
     Ok(vec![line])
