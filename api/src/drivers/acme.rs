@@ -227,11 +227,15 @@ impl Acme {
             Ok(status) => status,
             Err(error) => {
                 let error = self.error(error);
-                return Err(if error.is_retryable() { error } else { self.why_invalid(order, Some(error)).await });
+                return Err(if error.is_retryable() {
+                    error
+                } else {
+                    self.why_invalid(order, names, Some(error)).await
+                });
             }
         };
         if status != OrderStatus::Ready {
-            return Err(self.why_invalid(order, None).await);
+            return Err(self.why_invalid(order, names, None).await);
         }
         let key = rcgen::KeyPair::generate()
             .map_err(|e| DriverError::Unavailable(format!("making the certificate's key: {e}")))?;
@@ -249,8 +253,14 @@ impl Acme {
     }
 
     /// The CA's reasons for an invalid order: each failed challenge's problem, by name,
-    /// else `order_problem` (the order's own).
-    async fn why_invalid(&self, order: &mut instant_acme::Order, order_problem: Option<DriverError>) -> DriverError {
+    /// else `order_problem` (the order's own), prefixed with the names ordered: the CA's
+    /// order-level problem does not always name the one that failed.
+    async fn why_invalid(
+        &self,
+        order: &mut instant_acme::Order,
+        names: &[CertificateName],
+        order_problem: Option<DriverError>,
+    ) -> DriverError {
         let mut reasons: Vec<String> = Vec::new();
         let mut authorizations = order.authorizations();
         while let Some(Ok(mut authorization)) = authorizations.next().await {
@@ -262,9 +272,13 @@ impl Acme {
                 }
             }
         }
+        let ordered = names.iter().map(|name| name.name.as_str()).collect::<Vec<_>>().join(", ");
         match order_problem {
+            Some(DriverError::Refused(detail)) if reasons.is_empty() => {
+                DriverError::Refused(format!("{ordered}: {detail}"))
+            }
             Some(problem) if reasons.is_empty() => problem,
-            _ if reasons.is_empty() => DriverError::Refused(format!("{CA}: the order became invalid")),
+            _ if reasons.is_empty() => DriverError::Refused(format!("{ordered}: {CA}: the order became invalid")),
             _ => DriverError::Refused(format!("{CA}: {}", reasons.join("; "))),
         }
     }
