@@ -90,8 +90,10 @@ const COLUMNS: Columns = (
     certificates::renew_at,
 );
 
-/// What a certificate (as opposed to a pending CSR) adds.
-#[derive(Debug, Clone)]
+/// What a certificate (as opposed to a pending CSR) adds; written as one changeset by
+/// every update that stores a certificate (a CSR completed, an ACME order).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = certificates, treat_none_as_null = true, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Issued {
     pub common_name: String,
     pub sans: String,
@@ -188,18 +190,7 @@ pub fn complete(
             .filter(certificates::version.eq(version))
             .filter(certificates::certificate_pem.is_null()),
     )
-    .set((
-        certificates::common_name.eq(&issued.common_name),
-        certificates::sans.eq(&issued.sans),
-        certificates::subject.eq(&issued.subject),
-        certificates::issuer.eq(&issued.issuer),
-        certificates::not_before.eq(issued.not_before),
-        certificates::not_after.eq(issued.not_after),
-        certificates::certificate_pem.eq(&issued.certificate_pem),
-        certificates::chain_pem.eq(&issued.chain_pem),
-        certificates::version.eq(version + 1),
-        certificates::updated_at.eq(now),
-    ))
+    .set((issued, certificates::version.eq(version + 1), certificates::updated_at.eq(now)))
     .execute(conn)?;
     Ok(updated == 1)
 }
@@ -223,7 +214,6 @@ pub fn store_ordered(
     ordered: &Ordered,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let issued = &ordered.issued;
     let updated = diesel::update(
         certificates::table
             .filter(certificates::id.eq(id))
@@ -231,24 +221,13 @@ pub fn store_ordered(
             .filter(certificates::source.eq(CertificateSource::Acme.as_str())),
     )
     .set((
-        (
-            certificates::common_name.eq(&issued.common_name),
-            certificates::sans.eq(&issued.sans),
-            certificates::subject.eq(&issued.subject),
-            certificates::issuer.eq(&issued.issuer),
-            certificates::not_before.eq(issued.not_before),
-            certificates::not_after.eq(issued.not_after),
-            certificates::certificate_pem.eq(&issued.certificate_pem),
-            certificates::chain_pem.eq(&issued.chain_pem),
-        ),
-        (
-            certificates::public_key_sha256.eq(&ordered.public_key_sha256),
-            certificates::private_key_sealed.eq(&ordered.private_key_sealed),
-            certificates::failure.eq(None::<String>),
-            certificates::renew_at.eq(Some(ordered.renew_at)),
-            certificates::version.eq(version + 1),
-            certificates::updated_at.eq(now),
-        ),
+        &ordered.issued,
+        certificates::public_key_sha256.eq(&ordered.public_key_sha256),
+        certificates::private_key_sealed.eq(&ordered.private_key_sealed),
+        certificates::failure.eq(None::<String>),
+        certificates::renew_at.eq(Some(ordered.renew_at)),
+        certificates::version.eq(version + 1),
+        certificates::updated_at.eq(now),
     ))
     .execute(conn)?;
     Ok(updated == 1)

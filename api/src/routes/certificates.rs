@@ -236,15 +236,28 @@ pub async fn upload_certificate(
             chain_pem: input.chain_pem,
         };
         let row = certificates::upload(&state, &principal.actor, service.clone(), upload).await?;
-        created(&row)
+        located(HttpResponse::Created(), &row)
     })
     .await
 }
 
-fn created(row: &CertificateRow) -> Result<HttpResponse, ApiError> {
-    let mut builder = HttpResponse::Created();
+/// An answer about a certificate that now exists (201) or is being ordered (202), with
+/// its `Location`.
+fn located(mut builder: actix_web::HttpResponseBuilder, row: &CertificateRow) -> Result<HttpResponse, ApiError> {
     builder.insert_header((header::LOCATION, format!("/v1/services/{}/certificates/{}", row.service_id, row.id)));
     Ok(respond(builder, row))
+}
+
+/// Each of `names` read as a certificate name; the refused ones are errors at
+/// `{pointer}/{index}`.
+fn parse_names(names: &[String], pointer: &str, errors: &mut Vec<FieldError>) -> Vec<CertificateName> {
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(index, name)| {
+            CertificateName::parse(name).map_err(|e| errors.push(FieldError::new(format!("{pointer}/{index}"), e))).ok()
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -268,14 +281,7 @@ fn check_csr(input: &CreateCsr) -> Result<(CertificateName, Vec<CertificateName>
         let detail = format!("at most {} names besides the common name", MAX_CSR_NAMES - 1);
         return Err(ApiError::field("/sans", Invalid::new("too_long", detail)));
     }
-    let sans: Vec<CertificateName> = input
-        .sans
-        .iter()
-        .enumerate()
-        .filter_map(|(index, name)| {
-            CertificateName::parse(name).map_err(|e| errors.push(FieldError::new(format!("/sans/{index}"), e))).ok()
-        })
-        .collect();
+    let sans = parse_names(&input.sans, "/sans", &mut errors);
     match common_name {
         Some(common_name) if errors.is_empty() => Ok((common_name, sans)),
         _ => Err(ApiError::fields(errors)),
@@ -311,7 +317,7 @@ pub async fn create_csr(
         let input: CreateCsr = body.parse()?;
         let (common_name, sans) = check_csr(&input)?;
         let row = certificates::create_csr(&state, &principal.actor, service.clone(), common_name, sans).await?;
-        created(&row)
+        located(HttpResponse::Created(), &row)
     })
     .await
 }
@@ -333,14 +339,7 @@ fn check_order(input: &OrderCertificate) -> Result<Vec<CertificateName>, ApiErro
         return Err(ApiError::field("/names", Invalid::new("invalid_length", detail)));
     }
     let mut errors = Vec::new();
-    let names: Vec<CertificateName> = input
-        .names
-        .iter()
-        .enumerate()
-        .filter_map(|(index, name)| {
-            CertificateName::parse(name).map_err(|e| errors.push(FieldError::new(format!("/names/{index}"), e))).ok()
-        })
-        .collect();
+    let names = parse_names(&input.names, "/names", &mut errors);
     if errors.is_empty() {
         Ok(names)
     } else {
@@ -383,9 +382,7 @@ pub async fn order_certificate(
         let input: OrderCertificate = body.parse()?;
         let names = check_order(&input)?;
         let row = hosting::acme::order(&state, &principal.actor, service.clone(), names).await?;
-        let mut builder = HttpResponse::Accepted();
-        builder.insert_header((header::LOCATION, format!("/v1/services/{}/certificates/{}", row.service_id, row.id)));
-        Ok(respond(builder, &row))
+        located(HttpResponse::Accepted(), &row)
     })
     .await
 }
