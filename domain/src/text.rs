@@ -32,6 +32,13 @@ macro_rules! visible {
         r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
     };
 }
+/// From the first visible character to the last: any characters but controls other
+/// than line breaks and tabs between them.
+macro_rules! text_body {
+    () => {
+        concat!("[^", visible!(), "](?:[^", control_but_breaks!(), "]*[^", visible!(), "])?")
+    };
+}
 
 /// One line (a name, a title, a subject): not blank, no control characters but the white
 /// space trimmed off its ends.
@@ -40,34 +47,10 @@ pub const LINE: &str =
 
 /// Text of one or more lines (a reason, a message): not blank; line breaks and tabs
 /// allowed, no other control characters but the white space trimmed off its ends.
-pub const TEXT: &str = concat!(
-    "^[",
-    white!(),
-    "]*[^",
-    visible!(),
-    "](?:[^",
-    control_but_breaks!(),
-    "]*[^",
-    visible!(),
-    "])?[",
-    white!(),
-    "]*$"
-);
+pub const TEXT: &str = concat!("^[", white!(), "]*", text_body!(), "[", white!(), "]*$");
 
 /// [`TEXT`] that may also be empty or blank (a description).
-pub const OPTIONAL_TEXT: &str = concat!(
-    "^[",
-    white!(),
-    "]*(?:[^",
-    visible!(),
-    "](?:[^",
-    control_but_breaks!(),
-    "]*[^",
-    visible!(),
-    "])?[",
-    white!(),
-    "]*)?$"
-);
+pub const OPTIONAL_TEXT: &str = concat!("^[", white!(), "]*(?:", text_body!(), "[", white!(), "]*)?$");
 
 /// Text kept as sent (a password, a profile field): no control character anywhere.
 pub const NO_CONTROLS: &str = concat!("^[^", control!(), "]*$");

@@ -18,13 +18,7 @@ use crate::views::billing::{settings_response, BillingSettingsView};
 /// `address` are required, the rest has API.md's defaults. Documentation only.
 #[derive(utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "legal_name": "Hosting B.V.", "address": {"street": "Keizersgracht 1", "postal_code": "1015 CJ", "city": "Amsterdam", "country": "NL"},
-    "vat_id": "NL004495445B01", "email": "billing@hosting.example", "iban": "NL91ABNA0417164300",
-    "invoice_prefix": "INV-", "payment_terms_days": 14, "tax_rates": {"NL": "21", "DE": "19"},
-    "default_tax_rate": "0", "reverse_charge": true, "renewal_invoice_days": 14,
-    "overdue_suspend_days": 7, "overdue_expire_days": 30
-}))]
+#[schema(example = crate::views::billing::settings_example)]
 #[allow(dead_code)]
 pub struct PutBillingSettings {
     /// Not blank, no control characters.

@@ -35,16 +35,21 @@ pub struct AddressView {
     pub country: Country,
 }
 
-/// A seller's billing settings; the body of `PUT /v1/billing/settings` too (every field
-/// but `legal_name` and `address` has a default).
+/// A seller's settings as the examples of both the answer and the `PUT` body show them.
+pub fn settings_example() -> serde_json::Value {
+    serde_json::json!({
+        "legal_name": "Hosting B.V.", "address": {"street": "Keizersgracht 1", "postal_code": "1015 CJ", "city": "Amsterdam", "country": "NL"},
+        "vat_id": "NL004495445B01", "email": "billing@hosting.example", "iban": "NL91ABNA0417164300",
+        "invoice_prefix": "INV-", "payment_terms_days": 14, "tax_rates": {"NL": "21", "DE": "19"},
+        "default_tax_rate": "0", "reverse_charge": true, "renewal_invoice_days": 14,
+        "overdue_suspend_days": 7, "overdue_expire_days": 30
+    })
+}
+
+/// A seller's billing settings (what `PUT /v1/billing/settings` takes is
+/// `PutBillingSettings`).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "legal_name": "Hosting B.V.", "address": {"street": "Keizersgracht 1", "postal_code": "1015 CJ", "city": "Amsterdam", "country": "NL"},
-    "vat_id": "NL004495445B01", "email": "billing@hosting.example", "iban": "NL91ABNA0417164300",
-    "invoice_prefix": "INV-", "payment_terms_days": 14, "tax_rates": {"NL": "21", "DE": "19"},
-    "default_tax_rate": "0", "reverse_charge": true, "renewal_invoice_days": 14,
-    "overdue_suspend_days": 7, "overdue_expire_days": 30
-}))]
+#[schema(example = settings_example)]
 pub struct BillingSettingsView {
     #[schema(min_length = 1, max_length = 200)]
     pub legal_name: String,

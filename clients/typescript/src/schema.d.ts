@@ -3684,8 +3684,8 @@ export interface components {
          */
         BillingCycle: "monthly" | "quarterly" | "semiannual" | "annual" | "biennial" | "triennial";
         /**
-         * @description A seller's billing settings; the body of `PUT /v1/billing/settings` too (every field
-         *     but `legal_name` and `address` has a default).
+         * @description A seller's billing settings (what `PUT /v1/billing/settings` takes is
+         *     `PutBillingSettings`).
          * @example {
          *       "address": {
          *         "city": "Amsterdam",
