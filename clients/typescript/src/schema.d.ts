@@ -3510,7 +3510,32 @@ export interface components {
          * @enum {string}
          */
         AccountStatus: "active" | "suspended" | "blocked";
-        /** @description An account as the API shows it. */
+        /**
+         * @description An account as the API shows it.
+         * @example {
+         *       "created_at": "2026-12-01T08:00:00Z",
+         *       "email": "owner@shop.example",
+         *       "email_verified": true,
+         *       "fraud": false,
+         *       "id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "kind": "customer",
+         *       "login": "shop-owner",
+         *       "name": "Shop Owner",
+         *       "parent_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "pending_email": null,
+         *       "profile": {
+         *         "city": "Amsterdam",
+         *         "company": "Shop BV",
+         *         "country": "NL",
+         *         "phone": "+31201234567",
+         *         "postal_code": "1012 LG",
+         *         "street": "Damrak 1"
+         *       },
+         *       "status": "active",
+         *       "two_factor_enabled": false,
+         *       "updated_at": "2026-12-05T09:00:00Z"
+         *     }
+         */
         AccountView: {
             /** Format: date-time */
             created_at: string;
@@ -3568,6 +3593,20 @@ export interface components {
             /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "expires_at": "2027-12-05T00:00:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-000000000a01",
+         *       "last_used_at": "2026-12-07T03:15:42Z",
+         *       "name": "billing sync",
+         *       "prefix": "hk_AbCdEfGh",
+         *       "scopes": [
+         *         "customers:read",
+         *         "services:read"
+         *       ]
+         *     }
+         */
         ApiKeyView: {
             /** Format: date-time */
             created_at: string;
@@ -3619,6 +3658,29 @@ export interface components {
              */
             size: number;
         };
+        /**
+         * @example {
+         *       "action": "customer.suspend",
+         *       "actor_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "api_key_id": null,
+         *       "at": "2026-12-27T09:30:00Z",
+         *       "details": {
+         *         "accounts_changed": 1,
+         *         "api_keys_revoked": 0,
+         *         "fraud": false,
+         *         "hold_id": "0193a1b2-0000-7000-8000-000000000b01",
+         *         "reason": "Invoice INV-000001 is overdue",
+         *         "services_changed": 1,
+         *         "sessions_ended": 0
+         *       },
+         *       "id": "0193a1b2-0000-7000-8000-000000000e01",
+         *       "ip": "203.0.113.7",
+         *       "on_behalf_of": null,
+         *       "request_id": "0193a1b2-0000-7000-8000-000000000f01",
+         *       "target_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "target_type": "account"
+         *     }
+         */
         AuditEventView: {
             /**
              * @description `<area>.<verb>`, e.g. `customer.create` (the enum lists every one; webhooks carry
@@ -3646,7 +3708,25 @@ export interface components {
             /** @enum {string} */
             target_type: "certificate" | "domain" | "dns_record" | "account" | "session" | "api_key" | "plan" | "service" | "job" | "authorization" | "mailbox" | "forward" | "ftp_user" | "database" | "webhook" | "webhook_delivery" | "ticket" | "ticket_note" | "ticket_attachment" | "status_component" | "status_incident" | "billing_settings" | "order" | "invoice" | "credit";
         };
-        /** @description A grant, as both its parties see it. */
+        /**
+         * @description A grant, as both its parties see it.
+         * @example {
+         *       "accepted_at": "2026-12-05T11:20:00Z",
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "grantee_id": "0193a1b2-0000-7000-8000-0000000000c2",
+         *       "grantor_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "id": "0193a1b2-0000-7000-8000-000000000d11",
+         *       "permissions": [
+         *         "view",
+         *         "manage"
+         *       ],
+         *       "service_ids": [
+         *         "0193a1b2-0000-7000-8000-0000000000b1"
+         *       ],
+         *       "status": "active",
+         *       "updated_at": "2026-12-05T11:20:00Z"
+         *     }
+         */
         AuthorizationView: {
             /**
              * Format: date-time
@@ -3741,6 +3821,12 @@ export interface components {
             /** @description In the EU: a VAT id of the address's country (format and check digits checked). */
             vat_id?: string | null;
         };
+        /**
+         * @example {
+         *       "fraud": true,
+         *       "reason": "Three chargebacks for stolen cards this week"
+         *     }
+         */
         BlockCustomer: {
             /** @description Marks the account as fraud (`fraud: true`) while this block lasts. */
             fraud?: boolean;
@@ -3859,6 +3945,12 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "current_password": "correct horse battery staple 42",
+         *       "new_password": "purple otter under a lighthouse"
+         *     }
+         */
         ChangePassword: {
             current_password: string;
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
@@ -3912,6 +4004,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "code": "123456"
+         *     }
+         */
         ConfirmTwoFactor: {
             /**
              * @description The current six-digit code of the authenticator app.
@@ -4489,10 +4586,38 @@ export interface components {
              */
             url: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "expires_at": "2027-12-05T00:00:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-000000000a01",
+         *       "key": "hk_AbCdEfGhExampleKeyShownOnce0123456789abcdef",
+         *       "last_used_at": null,
+         *       "name": "billing sync",
+         *       "prefix": "hk_AbCdEfGh",
+         *       "scopes": [
+         *         "customers:read",
+         *         "services:read"
+         *       ]
+         *     }
+         */
         CreatedApiKey: components["schemas"]["ApiKeyView"] & {
             /** @description The key itself: shown in this answer only. Send it as `Authorization: Bearer hk_...`. */
             key: string;
         };
+        /**
+         * @example {
+         *       "amount_minor": 2500,
+         *       "balance_minor": 2500,
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "created_by": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "currency": "EUR",
+         *       "id": "0193a1b2-0000-7000-8000-000000000c31",
+         *       "invoice_id": null,
+         *       "payment_id": null,
+         *       "reason": "Goodwill for the outage of 3 December"
+         *     }
+         */
         CreditTransactionView: {
             /**
              * Format: int64
@@ -4619,6 +4744,12 @@ export interface components {
          * @enum {string}
          */
         Direction: "incoming" | "outgoing";
+        /**
+         * @example {
+         *       "code": "123456",
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         DisableTwoFactor: {
             /** @description A current code of the app, or one of the recovery codes. */
             code: string;
@@ -4761,6 +4892,11 @@ export interface components {
          * @enum {string}
          */
         GrantStatus: "pending" | "active";
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @example ok */
             status: string;
@@ -4776,6 +4912,13 @@ export interface components {
          * @enum {string}
          */
         Impact: "degraded" | "partial_outage" | "major_outage" | "maintenance";
+        /**
+         * @example {
+         *       "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.example-claims-with-act.example-signature",
+         *       "expires_in": 900,
+         *       "token_type": "Bearer"
+         *     }
+         */
         ImpersonationToken: {
             /** @description An access token acting as the customer; it carries the real actor. */
             access_token: string;
@@ -5018,7 +5161,12 @@ export interface components {
             /** @description `queued`, `running`, `done` or `failed`. */
             status: string;
         };
-        /** @description Lifting a hold: the reason is optional and goes to the audit log. */
+        /**
+         * @description Lifting a hold: the reason is optional and goes to the audit log.
+         * @example {
+         *       "reason": "Invoice INV-000001 is paid"
+         *     }
+         */
         LiftHold: {
             /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason?: string | null;
@@ -5035,6 +5183,13 @@ export interface components {
             /** @description Open it within 60 seconds; it works once. */
             url: string;
         };
+        /**
+         * @example {
+         *       "login": "jane",
+         *       "password": "correct horse battery staple 42",
+         *       "totp_code": "123456"
+         *     }
+         */
         LoginRequest: {
             /** @description Login name or email address. */
             login: string;
@@ -5044,6 +5199,12 @@ export interface components {
             /** @description The current code of the authenticator app, when two-factor login is on. */
             totp_code?: string | null;
         };
+        /**
+         * @example {
+         *       "everywhere": false,
+         *       "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789"
+         *     }
+         */
         LogoutRequest: {
             /** @description End every session and token of the account (API keys stay). */
             everywhere?: boolean;
@@ -5073,6 +5234,28 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-01T08:00:00Z",
+         *       "email": "jane@example.test",
+         *       "email_verified": true,
+         *       "fraud": false,
+         *       "id": "0193a1b2-0000-7000-8000-0000000000c2",
+         *       "impersonated_by": null,
+         *       "kind": "customer",
+         *       "login": "jane",
+         *       "name": "Jane Doe",
+         *       "parent_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "pending_email": null,
+         *       "profile": {
+         *         "country": "NL",
+         *         "phone": "+31201234567"
+         *       },
+         *       "status": "active",
+         *       "two_factor_enabled": true,
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         MeView: components["schemas"]["AccountView"] & {
             /** @description Under an impersonation token, the id of the person really acting. */
             impersonated_by?: string | null;
@@ -5275,25 +5458,125 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-01T08:00:00Z",
+         *           "email": "owner@shop.example",
+         *           "email_verified": true,
+         *           "fraud": false,
+         *           "id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "kind": "customer",
+         *           "login": "shop-owner",
+         *           "name": "Shop Owner",
+         *           "parent_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "pending_email": null,
+         *           "profile": {
+         *             "city": "Amsterdam",
+         *             "company": "Shop BV",
+         *             "country": "NL",
+         *             "phone": "+31201234567",
+         *             "postal_code": "1012 LG",
+         *             "street": "Damrak 1"
+         *           },
+         *           "status": "active",
+         *           "two_factor_enabled": false,
+         *           "updated_at": "2026-12-05T09:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_AccountView: {
             data: components["schemas"]["AccountView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "expires_at": "2027-12-05T00:00:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-000000000a01",
+         *           "last_used_at": "2026-12-07T03:15:42Z",
+         *           "name": "billing sync",
+         *           "prefix": "hk_AbCdEfGh",
+         *           "scopes": [
+         *             "customers:read",
+         *             "services:read"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ApiKeyView: {
             data: components["schemas"]["ApiKeyView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "action": "customer.suspend",
+         *           "actor_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "api_key_id": null,
+         *           "at": "2026-12-27T09:30:00Z",
+         *           "details": {
+         *             "accounts_changed": 1,
+         *             "api_keys_revoked": 0,
+         *             "fraud": false,
+         *             "hold_id": "0193a1b2-0000-7000-8000-000000000b01",
+         *             "reason": "Invoice INV-000001 is overdue",
+         *             "services_changed": 1,
+         *             "sessions_ended": 0
+         *           },
+         *           "id": "0193a1b2-0000-7000-8000-000000000e01",
+         *           "ip": "203.0.113.7",
+         *           "on_behalf_of": null,
+         *           "request_id": "0193a1b2-0000-7000-8000-000000000f01",
+         *           "target_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "target_type": "account"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_AuditEventView: {
             data: components["schemas"]["AuditEventView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "accepted_at": "2026-12-05T11:20:00Z",
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "grantee_id": "0193a1b2-0000-7000-8000-0000000000c2",
+         *           "grantor_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "id": "0193a1b2-0000-7000-8000-000000000d11",
+         *           "permissions": [
+         *             "view",
+         *             "manage"
+         *           ],
+         *           "service_ids": [
+         *             "0193a1b2-0000-7000-8000-0000000000b1"
+         *           ],
+         *           "status": "active",
+         *           "updated_at": "2026-12-05T11:20:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_AuthorizationView: {
             data: components["schemas"]["AuthorizationView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5305,13 +5588,46 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T08:00:00Z",
+         *           "group": "Mail",
+         *           "id": "0193a1b2-0000-7000-8000-00000000c001",
+         *           "name": "Webmail",
+         *           "status": "operational",
+         *           "updated_at": "2026-12-05T08:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ComponentView: {
             data: components["schemas"]["ComponentView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "amount_minor": 2500,
+         *           "balance_minor": 2500,
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "created_by": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "currency": "EUR",
+         *           "id": "0193a1b2-0000-7000-8000-000000000c31",
+         *           "invoice_id": null,
+         *           "payment_id": null,
+         *           "reason": "Goodwill for the outage of 3 December"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_CreditTransactionView: {
             data: components["schemas"]["CreditTransactionView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5323,7 +5639,29 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "attempts": 1,
+         *           "created_at": "2026-12-05T10:00:05Z",
+         *           "delivered_at": null,
+         *           "event_id": "0193a5c3-19f0-7d2a-a1b2-c3d4e5f6a7b8",
+         *           "event_type": "service.suspend",
+         *           "id": "0193a5c3-1a22-7b9e-8f00-5c6d7e8f9a0b",
+         *           "last_attempt_at": "2026-12-05T10:00:05Z",
+         *           "last_error": "the receiver answered 500 Internal Server Error",
+         *           "last_response_body": "upstream down",
+         *           "last_status_code": 500,
+         *           "next_attempt_at": "2026-12-05T10:00:10Z",
+         *           "status": "pending",
+         *           "webhook_id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DeliveryView: {
             data: components["schemas"]["DeliveryView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5359,13 +5697,108 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "body": "Mail is delayed for up to 30 minutes.",
+         *           "component_ids": [
+         *             "0193a1b2-0000-7000-8000-00000000c001"
+         *           ],
+         *           "created_at": "2026-12-05T08:00:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-00000000d001",
+         *           "impact": "maintenance",
+         *           "kind": "maintenance",
+         *           "resolved_at": null,
+         *           "scheduled_end": "2026-12-10T23:00:00Z",
+         *           "scheduled_start": "2026-12-10T22:00:00Z",
+         *           "status": "scheduled",
+         *           "title": "Mail server upgrade",
+         *           "updated_at": "2026-12-05T08:00:00Z",
+         *           "updates": []
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_IncidentView: {
             data: components["schemas"]["IncidentView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "amount_due_minor": 14520,
+         *           "amount_paid_minor": 0,
+         *           "buyer": {
+         *             "address": {
+         *               "city": "Praha",
+         *               "country": "CZ",
+         *               "postal_code": "110 00",
+         *               "street": "Náměstí 1"
+         *             },
+         *             "email": "jan@example.cz",
+         *             "legal_name": "Dvořák s.r.o.",
+         *             "vat_id": null
+         *           },
+         *           "buyer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "credit_note_for": null,
+         *           "currency": "EUR",
+         *           "due_at": "2026-12-19T09:30:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *           "issued_at": "2026-12-05T09:30:00Z",
+         *           "kind": "invoice",
+         *           "lines": [
+         *             {
+         *               "amount_minor": 12000,
+         *               "description": "Web S (annual): Shop",
+         *               "period_end": null,
+         *               "period_start": null,
+         *               "quantity": 1,
+         *               "service_id": null,
+         *               "tax_rate": "21",
+         *               "unit_amount_minor": 12000
+         *             }
+         *           ],
+         *           "number": "INV-000001",
+         *           "order_id": "0193a1b2-0000-7000-8000-0000000000d1",
+         *           "paid_at": null,
+         *           "payment_reference": "INV-000001",
+         *           "reverse_charge": false,
+         *           "seller": {
+         *             "address": {
+         *               "city": "Amsterdam",
+         *               "country": "NL",
+         *               "postal_code": "1015 CJ",
+         *               "street": "Keizersgracht 1"
+         *             },
+         *             "email": null,
+         *             "iban": null,
+         *             "legal_name": "Hosting B.V.",
+         *             "vat_id": "NL004495445B01"
+         *           },
+         *           "seller_id": null,
+         *           "service_id": null,
+         *           "status": "unpaid",
+         *           "subtotal_minor": 12000,
+         *           "tax_breakdown": [
+         *             {
+         *               "rate": "21",
+         *               "tax_minor": 2520,
+         *               "taxable_minor": 12000
+         *             }
+         *           ],
+         *           "tax_minor": 2520,
+         *           "total_minor": 14520
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_InvoiceView: {
             data: components["schemas"]["InvoiceView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5377,13 +5810,64 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "attachments": [],
+         *           "author_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "body": "We restarted the mail server; please try again.",
+         *           "created_at": "2026-12-05T09:45:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-0000000000e1",
+         *           "internal": false,
+         *           "side": "seller",
+         *           "ticket_id": "0193a1b2-0000-7000-8000-000000000001"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_MessageView: {
             data: components["schemas"]["MessageView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "buyer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "created_at": "2026-12-05T09:30:00Z",
+         *           "created_by": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "currency": "EUR",
+         *           "failure": null,
+         *           "id": "0193a1b2-0000-7000-8000-0000000000d1",
+         *           "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *           "items": [
+         *             {
+         *               "addons": [],
+         *               "amount_minor": 12000,
+         *               "cycle": "annual",
+         *               "description": "Web S (annual): Shop",
+         *               "name": "Shop",
+         *               "plan_id": "0193a1b2-0000-7000-8000-0000000000e1",
+         *               "type": "new_service"
+         *             }
+         *           ],
+         *           "note": null,
+         *           "number": 7,
+         *           "seller_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "service_id": null,
+         *           "status": "pending",
+         *           "total_minor": 12000,
+         *           "updated_at": "2026-12-05T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_OrderView: {
             data: components["schemas"]["OrderView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5401,24 +5885,79 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T09:30:00Z",
+         *           "created_by": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "customer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "direction": "incoming",
+         *           "id": "0193a1b2-0000-7000-8000-000000000001",
+         *           "last_reply_at": "2026-12-05T09:30:00Z",
+         *           "number": 42,
+         *           "priority": "high",
+         *           "seller_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "service_id": null,
+         *           "status": "open",
+         *           "subject": "Mail does not arrive",
+         *           "updated_at": "2026-12-05T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_TicketView: {
             data: components["schemas"]["TicketView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "description": "Billing sync",
+         *           "disabled_reason": null,
+         *           "enabled": true,
+         *           "events": [
+         *             "service.*",
+         *             "invoice.paid"
+         *           ],
+         *           "failing_since": null,
+         *           "id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01",
+         *           "previous_secret_expires_at": null,
+         *           "updated_at": "2026-12-05T10:00:00Z",
+         *           "url": "https://hooks.example.com/hostadmin"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_WebhookView: {
             data: components["schemas"]["WebhookView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * @example {
+         *       "new_password": "correct horse battery staple 42",
+         *       "token": "ExampleResetTokenFromTheMailLinkNotReal0123"
+         *     }
+         */
         PasswordResetConfirm: {
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             new_password: string;
             /** @description The token from the mail's link (reset, or the welcome mail's set-password link). */
             token: string;
         };
+        /**
+         * @example {
+         *       "email": "jane@example.test"
+         *     }
+         */
         PasswordResetRequest: {
             /** Format: email */
             email: string;
@@ -5786,6 +6325,22 @@ export interface components {
         };
         /** @enum {string} */
         RecordType: "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA" | "NS";
+        /**
+         * @example {
+         *       "recovery_codes": [
+         *         "ABCD-EFGH-IJKL-MNOP",
+         *         "DEFG-HIJK-LMNO-PQRS",
+         *         "GHIJ-KLMN-OPQR-STUV",
+         *         "JKLM-NOPQ-RSTU-VWXY",
+         *         "MNOP-QRST-UVWX-YZ23",
+         *         "PQRS-TUVW-XYZ2-3456",
+         *         "STUV-WXYZ-2345-67AB",
+         *         "VWXY-Z234-567A-BCDE",
+         *         "YZ23-4567-ABCD-EFGH",
+         *         "3456-7ABC-DEFG-HIJK"
+         *       ]
+         *     }
+         */
         RecoveryCodes: {
             /**
              * @description Ten single-use codes for logging in without the app; shown this once.
@@ -5841,9 +6396,22 @@ export interface components {
              */
             type: "301" | "302" | "masked";
         };
+        /**
+         * @example {
+         *       "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789"
+         *     }
+         */
         RefreshRequest: {
             refresh_token: string;
         };
+        /**
+         * @example {
+         *       "email": "jane@example.test",
+         *       "login": "jane",
+         *       "name": "Jane Doe",
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         RegisterRequest: {
             /** Format: email */
             email: string;
@@ -5980,6 +6548,14 @@ export interface components {
             status: components["schemas"]["ServiceStatus"];
             suspension_reason?: string | null;
         };
+        /**
+         * @example {
+         *       "disabled_actions": [
+         *         "dns.write",
+         *         "service.cancel"
+         *       ]
+         *     }
+         */
         SetRestrictions: {
             /** @description The complete new list (it replaces the old one); `[]` lifts them all. */
             disabled_actions: components["schemas"]["RestrictableAction"][];
@@ -6000,11 +6576,81 @@ export interface components {
          * @enum {string}
          */
         Side: "customer" | "seller";
+        /**
+         * @example {
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         StartTwoFactor: {
             /** @description The account's password. */
             password: string;
         };
-        /** @description `GET /v1/status`. */
+        /**
+         * @description `GET /v1/status`.
+         * @example {
+         *       "components": [
+         *         {
+         *           "group": "Mail",
+         *           "id": "0193a1b2-0000-7000-8000-00000000c001",
+         *           "name": "Webmail",
+         *           "status": "degraded"
+         *         },
+         *         {
+         *           "group": null,
+         *           "id": "0193a1b2-0000-7000-8000-00000000c002",
+         *           "name": "Control panel",
+         *           "status": "operational"
+         *         }
+         *       ],
+         *       "incidents": [
+         *         {
+         *           "body": "Logging in to webmail takes up to a minute.",
+         *           "component_ids": [
+         *             "0193a1b2-0000-7000-8000-00000000c001"
+         *           ],
+         *           "created_at": "2026-12-05T09:15:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-00000000d002",
+         *           "impact": "degraded",
+         *           "kind": "fault",
+         *           "resolved_at": null,
+         *           "scheduled_end": null,
+         *           "scheduled_start": null,
+         *           "status": "identified",
+         *           "title": "Webmail is slow",
+         *           "updated_at": "2026-12-05T09:40:00Z",
+         *           "updates": [
+         *             {
+         *               "body": "A failed disk; the array is rebuilding.",
+         *               "created_at": "2026-12-05T09:40:00Z",
+         *               "id": "0193a1b2-0000-7000-8000-00000000e001",
+         *               "incident_id": "0193a1b2-0000-7000-8000-00000000d002",
+         *               "status": "identified"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "indicator": "degraded",
+         *       "scheduled": [
+         *         {
+         *           "body": "Mail is delayed for up to 30 minutes.",
+         *           "component_ids": [
+         *             "0193a1b2-0000-7000-8000-00000000c001"
+         *           ],
+         *           "created_at": "2026-12-05T08:00:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-00000000d001",
+         *           "impact": "maintenance",
+         *           "kind": "maintenance",
+         *           "resolved_at": null,
+         *           "scheduled_end": "2026-12-10T23:00:00Z",
+         *           "scheduled_start": "2026-12-10T22:00:00Z",
+         *           "status": "scheduled",
+         *           "title": "Mail server upgrade",
+         *           "updated_at": "2026-12-05T08:00:00Z",
+         *           "updates": []
+         *         }
+         *       ]
+         *     }
+         */
         SummaryView: {
             components: components["schemas"]["PublicComponentView"][];
             /** @description Unplanned incidents not resolved yet, newest first. */
@@ -6014,6 +6660,11 @@ export interface components {
             /** @description Planned work not completed yet, newest first. */
             scheduled: components["schemas"]["IncidentView"][];
         };
+        /**
+         * @example {
+         *       "reason": "Invoice INV-000001 is overdue"
+         *     }
+         */
         SuspendCustomer: {
             /** @description Why, for the audit log; 1-1000 characters. */
             reason: string;
@@ -6102,6 +6753,14 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.example-claims.example-signature",
+         *       "expires_in": 900,
+         *       "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789",
+         *       "token_type": "Bearer"
+         *     }
+         */
         TokenPair: {
             access_token: string;
             /**
@@ -6119,6 +6778,12 @@ export interface components {
          * @enum {string}
          */
         Tool: "panel" | "webmail" | "database" | "files";
+        /**
+         * @example {
+         *       "otpauth_uri": "otpauth://totp/hostadmin:jane?secret=EXAMPLESECRETEXAMPLESECRETEXAMPL&issuer=hostadmin",
+         *       "secret": "EXAMPLESECRETEXAMPLESECRETEXAMPL"
+         *     }
+         */
         TwoFactorEnrolment: {
             /** @description The same secret as an `otpauth://totp/...` URI, for a QR code. */
             otpauth_uri: string;
@@ -6129,6 +6794,16 @@ export interface components {
             /** @description Why, for the audit log. */
             reason?: string | null;
         };
+        /**
+         * @example {
+         *       "permissions": [
+         *         "view",
+         *         "manage",
+         *         "billing"
+         *       ],
+         *       "service_ids": null
+         *     }
+         */
         UpdateAuthorization: {
             /** @description Replaces the permissions; cannot be cleared (withdraw the grant instead). */
             permissions?: components["schemas"]["Permission"][];
@@ -6147,6 +6822,17 @@ export interface components {
             name?: string;
             status?: components["schemas"]["ComponentStatus"];
         };
+        /**
+         * @example {
+         *       "name": "Shop Owner",
+         *       "profile": {
+         *         "city": "Amsterdam",
+         *         "phone": "+31201234567",
+         *         "postal_code": "1012 LG",
+         *         "street": "Damrak 1"
+         *       }
+         *     }
+         */
         UpdateCustomer: {
             /**
              * Format: email
@@ -6309,6 +6995,14 @@ export interface components {
              */
             quota_mb?: number | null;
         };
+        /**
+         * @example {
+         *       "name": "Jane Doe",
+         *       "profile": {
+         *         "phone": "+31201234567"
+         *       }
+         *     }
+         */
         UpdateMe: {
             /** @description Required with `email`. */
             current_password?: string | null;
@@ -6361,6 +7055,15 @@ export interface components {
             /** @description Only `closed`; a reply reopens the ticket. */
             status?: components["schemas"]["SettableStatus"];
         };
+        /**
+         * @example {
+         *       "body": "A failed disk; the array is rebuilding.",
+         *       "created_at": "2026-12-05T09:40:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-00000000e001",
+         *       "incident_id": "0193a1b2-0000-7000-8000-00000000d002",
+         *       "status": "identified"
+         *     }
+         */
         UpdateView: {
             body: string;
             /** Format: date-time */
@@ -6409,6 +7112,11 @@ export interface components {
             /** Format: int64 */
             used: number;
         };
+        /**
+         * @example {
+         *       "token": "ExampleVerifyTokenFromTheMailLinkNotReal012"
+         *     }
+         */
         VerifyEmailRequest: {
             /** @description The token from the verification mail's link. */
             token: string;
@@ -6458,7 +7166,25 @@ export interface components {
             updated_at: string;
             url: string;
         };
-        /** @description An endpoint with its signing secret, shown in this answer only. */
+        /**
+         * @description An endpoint with its signing secret, shown in this answer only.
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "description": "Billing sync",
+         *       "disabled_reason": null,
+         *       "enabled": true,
+         *       "events": [
+         *         "service.*",
+         *         "invoice.paid"
+         *       ],
+         *       "failing_since": null,
+         *       "id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01",
+         *       "previous_secret_expires_at": null,
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+         *       "updated_at": "2026-12-05T10:00:00Z",
+         *       "url": "https://hooks.example.com/hostadmin"
+         *     }
+         */
         WebhookWithSecret: components["schemas"]["WebhookView"] & {
             /**
              * @description `whsec_` and the base64 of 32 random bytes: the Standard Webhooks secret receivers
@@ -6637,6 +7363,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
@@ -20260,6 +20991,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "amount_minor": 14520,
+                     *         "created_at": "2026-12-06T08:00:00Z",
+                     *         "currency": "EUR",
+                     *         "id": "0193a1b2-0000-7000-8000-0000000000b9",
+                     *         "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+                     *         "method": "bank_transfer",
+                     *         "received_at": "2026-12-06T00:00:00Z",
+                     *         "recorded_by": "0193a1b2-0000-7000-8000-0000000000a1",
+                     *         "reference": "NL91ABNA 2026-12-06"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["PaymentView"][];
                 };
             };
