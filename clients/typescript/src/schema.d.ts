@@ -3835,6 +3835,21 @@ export interface components {
         };
         /** @enum {string} */
         BulkAction: "renew" | "suspend" | "unsuspend" | "set_auto_renew" | "lock" | "unlock" | "set_nameservers";
+        /**
+         * @example {
+         *       "action": "set_nameservers",
+         *       "domains": [
+         *         "example.com",
+         *         "example.net"
+         *       ],
+         *       "params": {
+         *         "nameservers": [
+         *           "ns1.example.org",
+         *           "ns2.example.org"
+         *         ]
+         *       }
+         *     }
+         */
         BulkDomains: {
             action: components["schemas"]["DomainBulkAction"];
             /** @description 1-100 distinct domain names (any spelling). */
@@ -3848,10 +3863,41 @@ export interface components {
             /** Format: uuid */
             service_id: string;
         };
+        /**
+         * @example {
+         *       "results": [
+         *         {
+         *           "error": null,
+         *           "ok": true,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"
+         *         },
+         *         {
+         *           "error": {
+         *             "code": "service_not_active",
+         *             "detail": "the service is terminated"
+         *           },
+         *           "ok": false,
+         *           "service_id": "01938a6e-6c7d-7e8f-9a0b-1c2d3e4f5a6b"
+         *         }
+         *       ]
+         *     }
+         */
         BulkResults: {
             /** @description One per requested id, in the request's order. */
             results: components["schemas"]["BulkItemResult"][];
         };
+        /**
+         * @example {
+         *       "action": "renew",
+         *       "params": {
+         *         "cycles": 1
+         *       },
+         *       "service_ids": [
+         *         "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *         "01938a6e-6c7d-7e8f-9a0b-1c2d3e4f5a6b"
+         *       ]
+         *     }
+         */
         BulkServices: {
             action: components["schemas"]["BulkAction"];
             /**
@@ -3876,6 +3922,12 @@ export interface components {
             legal_name: string;
             vat_id?: string | null;
         };
+        /**
+         * @example {
+         *       "reason": "Moving the shop to a managed platform",
+         *       "type": "end_of_period"
+         *     }
+         */
         CancelService: {
             /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
@@ -3906,7 +3958,30 @@ export interface components {
          * @enum {string}
          */
         CertificateStatus: "pending" | "issued" | "failed";
-        /** @description A certificate or pending CSR; never its private key. */
+        /**
+         * @description A certificate or pending CSR; never its private key.
+         * @example {
+         *       "common_name": "example.com",
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "csr_pem": null,
+         *       "error": null,
+         *       "has_chain": true,
+         *       "id": "01938a70-4d5e-7f6a-8b7c-9d0e1f2a3b4c",
+         *       "issuer": "C=US, O=Let's Encrypt, CN=R11",
+         *       "not_after": "2027-02-03T09:30:00Z",
+         *       "not_before": "2026-11-05T09:30:00Z",
+         *       "renews_at": "2027-01-04T09:30:00Z",
+         *       "sans": [
+         *         "example.com",
+         *         "www.example.com"
+         *       ],
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "source": "acme",
+         *       "status": "issued",
+         *       "subject": "CN=example.com",
+         *       "updated_at": "2026-11-05T09:30:00Z"
+         *     }
+         */
         CertificateView: {
             /** @description The subject's common name (for a pending CSR: the one asked for). */
             common_name: string;
@@ -3956,6 +4031,15 @@ export interface components {
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             new_password: string;
         };
+        /**
+         * @example {
+         *       "addons": [
+         *         "extra-disk"
+         *       ],
+         *       "plan_id": "01938a6e-3c4d-7e5f-8a6b-7c8d9e0f1a2b",
+         *       "quote_only": true
+         *     }
+         */
         ChangePlan: {
             /**
              * @description Codes of the new plan's add-ons. Absent keeps the service's current add-ons,
@@ -4159,6 +4243,15 @@ export interface components {
             /** @description Same rule as `name`; stored as `<service number>_<user>`. Unique per engine. */
             user: string;
         };
+        /**
+         * @example {
+         *       "content": "mail.example.com",
+         *       "name": "@",
+         *       "priority": 10,
+         *       "ttl": 3600,
+         *       "type": "MX"
+         *     }
+         */
         CreateDnsRecord: {
             /**
              * @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them).
@@ -4244,6 +4337,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         }));
+        /**
+         * @example {
+         *       "name": "example.com",
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"
+         *     }
+         */
         CreateDomain: {
             /**
              * @description Any case, with or without the final dot; Unicode names are accepted too and
@@ -4297,6 +4396,15 @@ export interface components {
              */
             username: string;
         };
+        /**
+         * @example {
+         *       "hostname": "ns1.example.com",
+         *       "ips": [
+         *         "192.0.2.53",
+         *         "2001:db8::53"
+         *       ]
+         *     }
+         */
         CreateHost: {
             /**
              * @description A host name below the domain.
@@ -4502,6 +4610,17 @@ export interface components {
             quotas?: components["schemas"]["Quotas"];
             service_kind: components["schemas"]["ServiceKind"];
         } & (unknown & unknown & unknown & unknown & unknown);
+        /**
+         * @example {
+         *       "addons": [
+         *         "extra-disk"
+         *       ],
+         *       "cycle": "monthly",
+         *       "name": "Shop",
+         *       "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *       "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a"
+         *     }
+         */
         CreateService: {
             /** @description Codes of the plan's add-ons. */
             addons?: string[];
@@ -4661,6 +4780,22 @@ export interface components {
         Currency: string;
         /** @enum {string} */
         DatabaseEngine: "mysql" | "postgresql";
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "engine": "mysql",
+         *       "id": "01938a73-7a8b-7c9d-8e0f-1a2b3c4d5e6f",
+         *       "name": "1042_shop",
+         *       "provisioning": {
+         *         "error": null,
+         *         "status": "ready",
+         *         "updated_at": "2026-12-05T10:00:00Z"
+         *       },
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "updated_at": "2026-12-05T10:00:00Z",
+         *       "user": "1042_shop"
+         *     }
+         */
         DatabaseView: {
             /** Format: date-time */
             created_at: string;
@@ -4756,6 +4891,19 @@ export interface components {
             /** @description The account's password. */
             password: string;
         };
+        /**
+         * @example {
+         *       "content": "192.0.2.1",
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "domain": "example.com",
+         *       "id": "01938a72-6f7a-7b8c-9d0e-1f2a3b4c5d6e",
+         *       "name": "www",
+         *       "priority": null,
+         *       "ttl": 3600,
+         *       "type": "A",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         DnsRecordView: {
             /**
              * @description The record's data in zone-file form without the priority.
@@ -4792,6 +4940,25 @@ export interface components {
             error?: components["schemas"]["ItemError"] | null;
             ok: boolean;
         };
+        /**
+         * @example {
+         *       "results": [
+         *         {
+         *           "domain": "example.com",
+         *           "error": null,
+         *           "ok": true
+         *         },
+         *         {
+         *           "domain": "example.net",
+         *           "error": {
+         *             "code": "not_found",
+         *             "detail": "no such domain"
+         *           },
+         *           "ok": false
+         *         }
+         *       ]
+         *     }
+         */
         DomainBulkResults: {
             /** @description One per requested name, in the request's order. */
             results: components["schemas"]["DomainBulkItemResult"][];
@@ -4802,6 +4969,28 @@ export interface components {
          * @enum {string}
          */
         DomainKind: "hosted" | "registered";
+        /**
+         * @example {
+         *       "auto_renew": false,
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "dns_managed": true,
+         *       "expires_at": null,
+         *       "hosting_service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "kind": "hosted",
+         *       "lock_supported": false,
+         *       "locked": false,
+         *       "name": "example.com",
+         *       "nameservers": null,
+         *       "provisioning": {
+         *         "error": null,
+         *         "status": "ready",
+         *         "updated_at": "2026-12-05T10:00:00Z"
+         *       },
+         *       "redirect": null,
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "unicode_name": "example.com"
+         *     }
+         */
         DomainView: {
             auto_renew: boolean;
             /** Format: date-time */
@@ -4855,6 +5044,18 @@ export interface components {
          * @description A file's bytes.
          */
         FileContent: string;
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "destinations": [
+         *         "jane@example.org"
+         *       ],
+         *       "id": "01938a74-8b9c-7d0e-9f1a-2b3c4d5e6f7a",
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "source": "sales@example.com",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         ForwardView: {
             /** Format: date-time */
             created_at: string;
@@ -4869,6 +5070,16 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "directory": "public_html/uploads",
+         *       "id": "01938a75-9c0d-7e1f-8a2b-3c4d5e6f7a8b",
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "updated_at": "2026-12-05T10:00:00Z",
+         *       "username": "shop-upload"
+         *     }
+         */
         FtpUserView: {
             /** Format: date-time */
             created_at: string;
@@ -4901,6 +5112,16 @@ export interface components {
             /** @example ok */
             status: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "hostname": "ns1.example.com",
+         *       "ips": [
+         *         "192.0.2.53",
+         *         "2001:db8::53"
+         *       ]
+         *     }
+         */
         HostView: {
             /** Format: date-time */
             created_at: string;
@@ -5142,7 +5363,27 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        /** @description A background job: a bulk action above the synchronous limit. */
+        /**
+         * @description A background job: a bulk action above the synchronous limit.
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "finished_at": null,
+         *       "id": "01938a71-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+         *       "kind": "services.bulk",
+         *       "progress": {
+         *         "done": 1,
+         *         "total": 250
+         *       },
+         *       "results": [
+         *         {
+         *           "error": null,
+         *           "ok": true,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"
+         *         }
+         *       ],
+         *       "status": "running"
+         *     }
+         */
         JobView: {
             /** Format: date-time */
             created_at: string;
@@ -5211,6 +5452,18 @@ export interface components {
             /** @description Also end the session this refresh token belongs to (one of the caller's). */
             refresh_token?: string | null;
         };
+        /**
+         * @example {
+         *       "address": "info@example.com",
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "description": "Shop inbox",
+         *       "id": "01938a76-0d1e-7f2a-9b3c-4d5e6f7a8b9c",
+         *       "panel_login": false,
+         *       "quota_mb": 1024,
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         MailboxView: {
             /** @description Lowercase, the domain in punycode. */
             address: string;
@@ -5582,7 +5835,35 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "common_name": "example.com",
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "csr_pem": null,
+         *           "error": null,
+         *           "has_chain": true,
+         *           "id": "01938a70-4d5e-7f6a-8b7c-9d0e1f2a3b4c",
+         *           "issuer": "C=US, O=Let's Encrypt, CN=R11",
+         *           "not_after": "2027-02-03T09:30:00Z",
+         *           "not_before": "2026-11-05T09:30:00Z",
+         *           "renews_at": "2027-01-04T09:30:00Z",
+         *           "sans": [
+         *             "example.com",
+         *             "www.example.com"
+         *           ],
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "source": "acme",
+         *           "status": "issued",
+         *           "subject": "CN=example.com",
+         *           "updated_at": "2026-11-05T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_CertificateView: {
             data: components["schemas"]["CertificateView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5633,7 +5914,28 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "engine": "mysql",
+         *           "id": "01938a73-7a8b-7c9d-8e0f-1a2b3c4d5e6f",
+         *           "name": "1042_shop",
+         *           "provisioning": {
+         *             "error": null,
+         *             "status": "ready",
+         *             "updated_at": "2026-12-05T10:00:00Z"
+         *           },
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "updated_at": "2026-12-05T10:00:00Z",
+         *           "user": "1042_shop"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DatabaseView: {
             data: components["schemas"]["DatabaseView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5667,31 +5969,123 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "content": "192.0.2.1",
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "domain": "example.com",
+         *           "id": "01938a72-6f7a-7b8c-9d0e-1f2a3b4c5d6e",
+         *           "name": "www",
+         *           "priority": null,
+         *           "ttl": 3600,
+         *           "type": "A",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DnsRecordView: {
             data: components["schemas"]["DnsRecordView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "auto_renew": false,
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "dns_managed": true,
+         *           "expires_at": null,
+         *           "hosting_service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "kind": "hosted",
+         *           "lock_supported": false,
+         *           "locked": false,
+         *           "name": "example.com",
+         *           "nameservers": null,
+         *           "provisioning": {
+         *             "error": null,
+         *             "status": "ready",
+         *             "updated_at": "2026-12-05T10:00:00Z"
+         *           },
+         *           "redirect": null,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "unicode_name": "example.com"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DomainView: {
             data: components["schemas"]["DomainView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "destinations": [
+         *             "jane@example.org"
+         *           ],
+         *           "id": "01938a74-8b9c-7d0e-9f1a-2b3c4d5e6f7a",
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "source": "sales@example.com",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ForwardView: {
             data: components["schemas"]["ForwardView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "directory": "public_html/uploads",
+         *           "id": "01938a75-9c0d-7e1f-8a2b-3c4d5e6f7a8b",
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "updated_at": "2026-12-05T10:00:00Z",
+         *           "username": "shop-upload"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_FtpUserView: {
             data: components["schemas"]["FtpUserView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "hostname": "ns1.example.com",
+         *           "ips": [
+         *             "192.0.2.53",
+         *             "2001:db8::53"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_HostView: {
             data: components["schemas"]["HostView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5804,7 +6198,24 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "address": "info@example.com",
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "description": "Shop inbox",
+         *           "id": "01938a76-0d1e-7f2a-9b3c-4d5e6f7a8b9c",
+         *           "panel_login": false,
+         *           "quota_mb": 1024,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_MailboxView: {
             data: components["schemas"]["MailboxView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -5873,13 +6284,100 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "addons": [
+         *             {
+         *               "code": "extra-disk",
+         *               "name": "10 GB extra disk",
+         *               "prices": [
+         *                 {
+         *                   "amount_minor": 200,
+         *                   "currency": "EUR",
+         *                   "cycle": "monthly"
+         *                 }
+         *               ],
+         *               "quota_delta": {
+         *                 "disk_mb": 10240
+         *               }
+         *             }
+         *           ],
+         *           "archived_at": null,
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *           "name": "Web S",
+         *           "owner_id": null,
+         *           "prices": [
+         *             {
+         *               "amount_minor": 499,
+         *               "currency": "EUR",
+         *               "cycle": "monthly"
+         *             },
+         *             {
+         *               "amount_minor": 4990,
+         *               "currency": "EUR",
+         *               "cycle": "annual"
+         *             }
+         *           ],
+         *           "public": true,
+         *           "quotas": {
+         *             "databases": 2,
+         *             "disk_mb": 10240,
+         *             "mailbox_default_mb": 1024,
+         *             "mailboxes": 10
+         *           },
+         *           "service_kind": "web_hosting",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_PlanView: {
             data: components["schemas"]["PlanView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "addons": [
+         *             "extra-disk"
+         *           ],
+         *           "allow_overselling": false,
+         *           "auto_renew": true,
+         *           "cancellation": null,
+         *           "currency": "EUR",
+         *           "cycle": "monthly",
+         *           "held": false,
+         *           "id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "kind": "web_hosting",
+         *           "name": "Shop",
+         *           "next_due_at": "2027-01-05T09:30:00Z",
+         *           "number": 1042,
+         *           "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *           "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *           "quotas": {
+         *             "databases": 2,
+         *             "disk_mb": 20480,
+         *             "domains": 5,
+         *             "mailbox_default_mb": 1024,
+         *             "mailboxes": 10
+         *           },
+         *           "recurring_amount_minor": 699,
+         *           "registered_at": "2026-11-05T09:30:00Z",
+         *           "status": "active",
+         *           "suspension_reason": null
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ServiceView: {
             data: components["schemas"]["ServiceView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -6010,7 +6508,16 @@ export interface components {
          * @enum {string}
          */
         Permission: "view" | "manage" | "billing" | "support";
-        /** @description What a plan change costs now, and whether it was made. */
+        /**
+         * @description What a plan change costs now, and whether it was made.
+         * @example {
+         *       "amount_minor": 135,
+         *       "applied": false,
+         *       "currency": "EUR",
+         *       "effective_at": "2026-12-05",
+         *       "service": null
+         *     }
+         */
         PlanChangeQuote: {
             /**
              * Format: int64
@@ -6028,6 +6535,52 @@ export interface components {
             effective_at: string;
             service?: components["schemas"]["ServiceView"] | null;
         };
+        /**
+         * @example {
+         *       "addons": [
+         *         {
+         *           "code": "extra-disk",
+         *           "name": "10 GB extra disk",
+         *           "prices": [
+         *             {
+         *               "amount_minor": 200,
+         *               "currency": "EUR",
+         *               "cycle": "monthly"
+         *             }
+         *           ],
+         *           "quota_delta": {
+         *             "disk_mb": 10240
+         *           }
+         *         }
+         *       ],
+         *       "archived_at": null,
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *       "name": "Web S",
+         *       "owner_id": null,
+         *       "prices": [
+         *         {
+         *           "amount_minor": 499,
+         *           "currency": "EUR",
+         *           "cycle": "monthly"
+         *         },
+         *         {
+         *           "amount_minor": 4990,
+         *           "currency": "EUR",
+         *           "cycle": "annual"
+         *         }
+         *       ],
+         *       "public": true,
+         *       "quotas": {
+         *         "databases": 2,
+         *         "disk_mb": 10240,
+         *         "mailbox_default_mb": 1024,
+         *         "mailboxes": 10
+         *       },
+         *       "service_kind": "web_hosting",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         PlanView: {
             addons: components["schemas"]["Addon"][];
             /**
@@ -6382,7 +6935,13 @@ export interface components {
             service_number: number;
             tool: components["schemas"]["Tool"];
         };
-        /** @description A redirect of the whole domain. */
+        /**
+         * @description A redirect of the whole domain.
+         * @example {
+         *       "target": "https://www.example.com/",
+         *       "type": "301"
+         *     }
+         */
         Redirect: {
             /**
              * @description An absolute http or https URL without credentials, at most 2000 characters.
@@ -6422,6 +6981,11 @@ export interface components {
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             password: string;
         };
+        /**
+         * @example {
+         *       "cycles": 1
+         *     }
+         */
         RenewService: {
             /**
              * Format: int32
@@ -6481,7 +7045,12 @@ export interface components {
          * @enum {string}
          */
         ServiceKind: "web_hosting" | "mail_hosting" | "domain" | "ssl_certificate" | "reseller_hosting";
-        /** @description The password now in force; shown once, never stored in the clear. */
+        /**
+         * @description The password now in force; shown once, never stored in the clear.
+         * @example {
+         *       "password": "Xk4pR7mWq2Tz9LbN3vHc"
+         *     }
+         */
         ServicePassword: {
             password: string;
         };
@@ -6507,6 +7076,37 @@ export interface components {
         ServiceUsage: {
             [key: string]: components["schemas"]["Usage"];
         };
+        /**
+         * @example {
+         *       "addons": [
+         *         "extra-disk"
+         *       ],
+         *       "allow_overselling": false,
+         *       "auto_renew": true,
+         *       "cancellation": null,
+         *       "currency": "EUR",
+         *       "cycle": "monthly",
+         *       "held": false,
+         *       "id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "kind": "web_hosting",
+         *       "name": "Shop",
+         *       "next_due_at": "2027-01-05T09:30:00Z",
+         *       "number": 1042,
+         *       "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *       "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *       "quotas": {
+         *         "databases": 2,
+         *         "disk_mb": 20480,
+         *         "domains": 5,
+         *         "mailbox_default_mb": 1024,
+         *         "mailboxes": 10
+         *       },
+         *       "recurring_amount_minor": 699,
+         *       "registered_at": "2026-11-05T09:30:00Z",
+         *       "status": "active",
+         *       "suspension_reason": null
+         *     }
+         */
         ServiceView: {
             /** @description Codes of the plan's add-ons the service has. */
             addons: string[];
@@ -6560,6 +7160,11 @@ export interface components {
             /** @description The complete new list (it replaces the old one); `[]` lifts them all. */
             disabled_actions: components["schemas"]["RestrictableAction"][];
         };
+        /**
+         * @example {
+         *       "generate": true
+         *     }
+         */
         SetServicePassword: {
             /** @description `true`: the server generates a password (20 characters, shown once). */
             generate?: boolean;
@@ -6669,6 +7274,11 @@ export interface components {
             /** @description Why, for the audit log; 1-1000 characters. */
             reason: string;
         };
+        /**
+         * @example {
+         *       "reason": "Sending spam from a compromised contact form"
+         *     }
+         */
         SuspendService: {
             /** @description Why; shown as the service's `suspension_reason` until it is unsuspended. */
             reason: string;
@@ -6686,6 +7296,11 @@ export interface components {
          * @example 21
          */
         TaxRate: string;
+        /**
+         * @example {
+         *       "reason": "Unpaid since March; the customer agreed"
+         *     }
+         */
         TerminateService: {
             /** @description Why, for the audit log. */
             reason: string;
@@ -6790,6 +7405,11 @@ export interface components {
             /** @description The secret in base32, for typing it into an authenticator app. */
             secret: string;
         };
+        /**
+         * @example {
+         *       "reason": "Contact form fixed"
+         *     }
+         */
         UnsuspendService: {
             /** @description Why, for the audit log. */
             reason?: string | null;
@@ -6848,6 +7468,11 @@ export interface components {
             name?: string;
             profile?: components["schemas"]["Profile"] | null;
         };
+        /**
+         * @example {
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         UpdateDatabase: {
             /**
              * Format: password
@@ -6856,6 +7481,13 @@ export interface components {
              */
             password?: string;
         };
+        /**
+         * @example {
+         *       "content": "198.51.100.7",
+         *       "ttl": 300,
+         *       "type": "A"
+         *     }
+         */
         UpdateDnsRecord: {
             /** @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them). */
             content?: string;
@@ -6933,6 +7565,11 @@ export interface components {
         } & {
             [key: string]: unknown;
         }) | unknown);
+        /**
+         * @example {
+         *       "auto_renew": true
+         *     }
+         */
         UpdateDomain: {
             auto_renew?: boolean;
             /**
@@ -6944,6 +7581,14 @@ export interface components {
             /** @description 2-13 distinct host names; null returns the domain to the provider's name servers. */
             nameservers?: string[] | null;
         };
+        /**
+         * @example {
+         *       "destinations": [
+         *         "jane@example.org",
+         *         "orders@example.net"
+         *       ]
+         *     }
+         */
         UpdateForward: {
             /**
              * @description Replaces the destinations: 1-50 valid addresses, each once, not the source;
@@ -6951,6 +7596,12 @@ export interface components {
              */
             destinations?: string[];
         };
+        /**
+         * @example {
+         *       "directory": "public_html/shop",
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         UpdateFtpUser: {
             /** @description A new home directory relative to the service's root; `null` is the root itself. */
             directory?: string | null;
@@ -6981,6 +7632,11 @@ export interface components {
             /** @description One line, trimmed at both ends; not blank, no control characters. */
             title?: string;
         };
+        /**
+         * @example {
+         *       "quota_mb": 2048
+         *     }
+         */
         UpdateMailbox: {
             /** @description `null` clears it. */
             description?: string | null;
@@ -7023,6 +7679,19 @@ export interface components {
         UpdateNotifications: {
             ticket_replies?: boolean;
         };
+        /**
+         * @example {
+         *       "name": "Web S (2027)",
+         *       "prices": [
+         *         {
+         *           "amount_minor": 599,
+         *           "currency": "EUR",
+         *           "cycle": "monthly"
+         *         }
+         *       ],
+         *       "public": false
+         *     }
+         */
         UpdatePlan: {
             addons?: components["schemas"]["Addon"][] | null;
             /** @description One line, trimmed at both ends; not blank, no control characters. */
@@ -7031,6 +7700,12 @@ export interface components {
             public?: boolean;
             quotas?: components["schemas"]["Quotas"] | null;
         };
+        /**
+         * @example {
+         *       "auto_renew": false,
+         *       "name": "Shop (new)"
+         *     }
+         */
         UpdateService: {
             /** @description Operators only. */
             allow_overselling?: boolean;
@@ -7093,6 +7768,13 @@ export interface components {
             /** @description A new URL, checked as on creation; `null` is refused. */
             url?: string;
         };
+        /**
+         * @example {
+         *       "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU...\n-----END CERTIFICATE-----\n",
+         *       "chain_pem": null,
+         *       "private_key_pem": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49...\n-----END PRIVATE KEY-----\n"
+         *     }
+         */
         UploadCertificate: {
             /** @description One PEM `CERTIFICATE` block, at most 16 KiB. */
             certificate_pem: string;
