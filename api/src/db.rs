@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use hostadmin_persistence::{write_transaction, ConnectionPool, DbConnection};
+use hostadmin_persistence::{discard_if_lost, write_transaction, ConnectionPool, DbConnection};
 
 use crate::http::problem::ApiError;
 
@@ -60,7 +60,11 @@ impl Db {
             let _slot = slot;
             span.in_scope(|| {
                 let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
-                work(&mut conn)
+                let result = work(&mut conn);
+                if matches!(result, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
+                    discard_if_lost(&mut conn);
+                }
+                result
             })
         })
         .await

@@ -1,7 +1,8 @@
 //! Connections: the backend is chosen from the URL scheme, each pooled connection is
 //! prepared for it, and writing transactions take their locks up front.
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -16,7 +17,6 @@ pub enum DbConnection {
 }
 
 pub type ConnectionPool = Pool<Manager>;
-pub type Pooled = diesel::r2d2::PooledConnection<Manager>;
 
 /// The database behind a URL. Its `Debug` form hides a PostgreSQL password.
 #[derive(Clone, PartialEq, Eq)]
@@ -180,20 +180,52 @@ fn sqlite_pragmas(timeouts: Timeouts) -> String {
 #[derive(Debug)]
 pub struct Manager(Backend, Timeouts);
 
+/// A connection given back to the pool this recently is not tested before its next
+/// use. Under load every connection comes back within milliseconds, and testing it
+/// (`SELECT 1`) was a second round trip for every request on PostgreSQL; one that sat
+/// idle longer (a quiet hour, a database restart meanwhile) is tested as before.
+const TESTED_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// A pooled connection and when it last came back to the pool. It is used as the
+/// `DbConnection` it holds.
+pub struct PooledConnection {
+    conn: DbConnection,
+    returned: Instant,
+}
+
+impl Deref for PooledConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 impl diesel::r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = PooledConnection;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        connect_with(&self.0, self.1).map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<PooledConnection, Self::Error> {
+        let conn = connect_with(&self.0, self.1).map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(PooledConnection { conn, returned: Instant::now() })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut PooledConnection) -> Result<(), Self::Error> {
+        if pooled.returned.elapsed() < TESTED_AFTER_IDLE {
+            return Ok(());
+        }
+        pooled.conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
+        pooled.returned = Instant::now();
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(&mut pooled.conn)
     }
 }
 
@@ -206,6 +238,16 @@ pub fn pool(backend: &Backend, size: u32, wait: Duration, timeouts: Timeouts) ->
         .min_idle(Some(1))
         .connection_timeout(wait)
         .build_unchecked(Manager(backend.clone(), timeouts))
+}
+
+/// After a statement failed: when the connection no longer answers (the server went
+/// away while it was in use), marks it broken so that the pool closes it instead of
+/// handing it to the next request.
+pub fn discard_if_lost(conn: &mut DbConnection) {
+    if conn.batch_execute("SELECT 1").is_err() {
+        type Manager = <DbConnection as Connection>::TransactionManager;
+        Manager::transaction_manager_status_mut(conn).set_in_error();
+    }
 }
 
 /// Runs `work` in one writing transaction: all of it or none of it.

@@ -39,6 +39,12 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(_, info) if is_sqlite_busy(info.message()) => {
                 Self::Busy(info.message().to_owned())
             }
+            // The server went away (a restart, a cut network): `503` with `Retry-After`,
+            // like a pool that has no connection to give, not a `500`.
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::Pool(format!("the connection to the database was lost: {}", info.message())),
             _ => Self::Database(error),
         }
     }

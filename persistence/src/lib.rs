@@ -53,6 +53,6 @@ pub mod usage;
 pub mod webhook_deliveries;
 pub mod webhooks;
 
-pub use connection::{write_transaction, Backend, ConnectionPool, DbConnection, Pooled};
+pub use connection::{discard_if_lost, write_transaction, Backend, ConnectionPool, DbConnection};
 pub use diesel::result::Error as DieselError;
 pub use error::StoreError;

@@ -205,3 +205,60 @@ fn a_stopped_or_frozen_database_makes_requests_fail_fast_and_the_server_recovers
     assert_eq!(listed, acknowledged.len(), "no acknowledged write lost");
     assert_eq!(acknowledged.len(), 15);
 }
+
+/// A restart of the database costs at most the requests that held a connection it
+/// closed. While idle: the next request is answered (a connection idle for a while is
+/// tested before use). While requests keep coming (no connection is idle long enough
+/// to be tested): a closed connection fails the request that held it, `503` with
+/// `Retry-After`, and is replaced, never handed out again.
+#[test]
+fn a_database_restart_costs_at_most_the_requests_that_held_a_closed_connection() {
+    let Some(cluster) = Cluster::start() else { return };
+    let url = cluster.url("hostadmin");
+    let env = [
+        ("HOSTADMIN_DATABASE_URL", url.as_str()),
+        ("HOSTADMIN_DATABASE_TIMEOUT_MS", DATABASE_TIMEOUT_MS),
+        ("HOSTADMIN_DATABASE_CONNECT_TIMEOUT_MS", "1000"),
+    ];
+    let Some(server) = Server::start(TestBackend::Postgres, &env) else { return };
+    let operator = server.operator("operator");
+    let list = || server.get("/v1/services", Some(&operator.token));
+    assert_eq!(list().status, 200);
+
+    cluster.stop();
+    cluster.pg_ctl_start();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(list().status, 200, "the first request after a restart while idle");
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answers = std::thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let response = list();
+                if response.status != 200 {
+                    assert_eq!(response.code(), "unavailable", "{}", response.body);
+                    assert!(response.header("retry-after").is_some(), "Retry-After on 503");
+                }
+                answers.push((Instant::now(), response.status));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            answers
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        cluster.stop();
+        cluster.pg_ctl_start();
+        let back = Instant::now();
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (back, client.join().unwrap())
+    });
+    let (back, answers) = answers;
+    let refused_after: Vec<u16> =
+        answers.iter().filter(|(at, status)| *at > back && *status != 200).map(|a| a.1).collect();
+    let settled: Vec<u16> =
+        answers.iter().filter(|(at, _)| *at > back + Duration::from_secs(2)).map(|(_, status)| *status).collect();
+    eprintln!("after the restart: {} refused; {} answers in the last second", refused_after.len(), settled.len());
+    assert!(!settled.is_empty(), "requests kept coming");
+    assert!(settled.iter().all(|status| *status == 200), "requests succeed again: {settled:?}");
+}
