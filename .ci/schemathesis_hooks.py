@@ -33,8 +33,9 @@
    - `required` of a ticket's `customer_id`: an operator has no seller, so it writes
      only to an account below it (the caller's kind, not the request's shape);
    - a patch of a DNS record, an incident or a plan is checked as the merged object, so
-     a refusal of a field the patch does not send (or of content and priority when it
-     does not send the record's `type`) comes from the stored one.
+     a refusal of a field the patch does not send (or of content, priority and name when
+     it does not send the record's `type`: a wildcard or apex name is refused for the
+     stored record's type, e.g. NS) comes from the stored one.
    The network's and the clock's state:
    - `webhook_url_refused`: a host that does not resolve to public addresses;
    - `in_the_past`, `too_far_ahead`, `in_the_future`: times compared with now.
@@ -219,7 +220,7 @@ def _explained(error, case, operation):
         field = pointer.split("/")[1] if pointer.count("/") >= 1 else ""
         if field not in body:
             return True
-        if operation.startswith("PATCH /v1/domains") and "type" not in body and field in ("content", "priority"):
+        if operation.startswith("PATCH /v1/domains") and "type" not in body and field in ("content", "priority", "name"):
             return True
     return False
 

@@ -27,7 +27,8 @@ mod text;
 Errors are `application/problem+json` (RFC 9457) with a stable `code`. Lists are cursor-paginated \
 (`limit` 1-100, `cursor`). Authenticate with `Authorization: Bearer <access token>` from `/v1/auth/login`, \
 or `Authorization: Bearer hk_...` with an API key.",
-        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+        contact(name = "hostadmin", url = "https://hostadmin.dev")
     ),
     components(schemas(Problem, FieldError)),
     servers((url = "/", description = "The server this document is served by")),
