@@ -411,6 +411,47 @@ mod tests {
         assert!(unsaid.is_empty(), "descriptions that do not say what an API key needs: {unsaid:?}");
     }
 
+    /// A request body or a JSON success answer has an example of its own or its schema's,
+    /// so that the rendered reference and a client's mock show a real one.
+    #[test]
+    fn every_json_body_and_success_answer_has_an_example() {
+        let document = serde_json::to_value(document()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        let exemplified = |media: &serde_json::Value| {
+            let schema = &media["schema"];
+            let named = schema["$ref"].as_str().and_then(|name| name.rsplit('/').next());
+            media.get("example").is_some()
+                || schema.get("example").is_some()
+                || named.is_some_and(|name| schemas[name].get("example").is_some())
+        };
+        let mut missing = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            // The document itself is its own example.
+            if path == "/v1/openapi.json" {
+                continue;
+            }
+            for (method, operation) in item.as_object().unwrap() {
+                let bodies = operation["requestBody"]["content"].as_object().into_iter().flatten();
+                let answers = operation["responses"].as_object().into_iter().flatten();
+                let successes = answers
+                    .filter(|(status, _)| status.starts_with('2'))
+                    .filter_map(|(status, answer)| Some((status, answer["content"].as_object()?)));
+                for (content_type, media) in bodies {
+                    let json = content_type == "application/json" || content_type.ends_with("+json");
+                    if json && !exemplified(media) {
+                        missing.push(format!("{method} {path}: request body"));
+                    }
+                }
+                for (status, contents) in successes {
+                    if contents.get("application/json").is_some_and(|media| !exemplified(media)) {
+                        missing.push(format!("{method} {path}: {status}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{} without an example: {missing:#?}", missing.len());
+    }
+
     #[test]
     fn an_api_key_may_hold_every_scope() {
         let document = serde_json::to_value(document()).unwrap();

@@ -2,7 +2,7 @@
 //! copying `T`'s schema into each `Page_T` (juhaku/utoipa#1586), so a generated client
 //! gets two types for one thing (an `AuditEventView` alone and another inside its page)
 //! and Redocly finds the named one unused. Where the copy is the component word for
-//! word, it becomes a `$ref`.
+//! word, it becomes a `$ref`; the page's example is a page of the item's example.
 
 use serde_json::Value;
 use utoipa::openapi::OpenApi;
@@ -24,6 +24,9 @@ impl Modify for PageItemRefs {
                     *items = serde_json::json!({ "$ref": format!("#/components/schemas/{item}") });
                 }
             }
+            if let Some(example) = component.get("example") {
+                schema["example"] = serde_json::json!({ "data": [example], "next_cursor": null });
+            }
         }
         if let Ok(referenced) = serde_json::from_value(json) {
             *openapi = referenced;
@@ -43,6 +46,9 @@ mod tests {
             let items = &schemas[page]["properties"]["data"]["items"];
             let item = page.trim_start_matches("Page_");
             assert_eq!(items["$ref"], format!("#/components/schemas/{item}"), "{page}: {items}");
+            if let Some(example) = schemas[item].get("example") {
+                assert_eq!(schemas[page]["example"]["data"][0], *example, "{page}");
+            }
         }
     }
 }

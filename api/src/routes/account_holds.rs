@@ -52,6 +52,7 @@ async fn hold(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Invoice INV-000001 is overdue"}))]
 pub struct SuspendCustomer {
     /// Why, for the audit log; 1-1000 characters.
     #[schema(format = "text", max_length = 1000)]
@@ -60,6 +61,7 @@ pub struct SuspendCustomer {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Three chargebacks for stolen cards this week", "fraud": true}))]
 pub struct BlockCustomer {
     /// Why, for the audit log; 1-1000 characters.
     #[schema(format = "text", max_length = 1000)]
@@ -72,6 +74,7 @@ pub struct BlockCustomer {
 /// Lifting a hold: the reason is optional and goes to the audit log.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Invoice INV-000001 is paid"}))]
 pub struct LiftHold {
     #[schema(format = "text", max_length = 1000)]
     #[serde(default)]

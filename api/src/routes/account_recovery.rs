@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "jane@example.test"}))]
 pub struct PasswordResetRequest {
     #[schema(max_length = 254, format = Email)]
     pub email: String,
@@ -27,6 +28,9 @@ pub struct PasswordResetRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "token": "ExampleResetTokenFromTheMailLinkNotReal0123", "new_password": "correct horse battery staple 42"
+}))]
 pub struct PasswordResetConfirm {
     /// The token from the mail's link (reset, or the welcome mail's set-password link).
     #[schema(max_length = 256)]
@@ -38,6 +42,7 @@ pub struct PasswordResetConfirm {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "ExampleVerifyTokenFromTheMailLinkNotReal012"}))]
 pub struct VerifyEmailRequest {
     /// The token from the verification mail's link.
     #[schema(max_length = 256)]

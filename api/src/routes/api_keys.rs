@@ -26,6 +26,11 @@ use crate::state::AppState;
 const MAX_LIFETIME_DAYS: i64 = 3 * 365;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-000000000a01", "name": "billing sync", "prefix": "hk_AbCdEfGh",
+    "scopes": ["customers:read", "services:read"], "expires_at": "2027-12-05T00:00:00Z",
+    "last_used_at": "2026-12-07T03:15:42Z", "created_at": "2026-12-05T10:00:00Z"
+}))]
 pub struct ApiKeyView {
     pub id: String,
     pub name: String,
@@ -53,6 +58,11 @@ impl From<&ApiKeyRow> for ApiKeyView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-000000000a01", "name": "billing sync", "prefix": "hk_AbCdEfGh",
+    "scopes": ["customers:read", "services:read"], "expires_at": "2027-12-05T00:00:00Z", "last_used_at": null,
+    "created_at": "2026-12-05T10:00:00Z", "key": "hk_AbCdEfGhExampleKeyShownOnce0123456789abcdef"
+}))]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub api_key: ApiKeyView,

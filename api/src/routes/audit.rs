@@ -18,6 +18,17 @@ use crate::http::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-000000000e01", "at": "2026-12-27T09:30:00Z", "action": "customer.suspend",
+    "actor_id": "0193a1b2-0000-7000-8000-0000000000a1", "on_behalf_of": null, "api_key_id": null,
+    "ip": "203.0.113.7", "request_id": "0193a1b2-0000-7000-8000-000000000f01",
+    "target_type": "account", "target_id": "0193a1b2-0000-7000-8000-0000000000c1",
+    "details": {
+        "reason": "Invoice INV-000001 is overdue", "fraud": false,
+        "hold_id": "0193a1b2-0000-7000-8000-000000000b01", "accounts_changed": 1, "services_changed": 1,
+        "sessions_ended": 0, "api_keys_revoked": 0
+    }
+}))]
 pub struct AuditEventView {
     pub id: String,
     pub at: DateTime<Utc>,

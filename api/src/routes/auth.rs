@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "jane", "password": "correct horse battery staple 42", "totp_code": "123456"}))]
 pub struct LoginRequest {
     /// Login name or email address.
     #[schema(min_length = 1, max_length = 254)]
@@ -34,6 +35,10 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.example-claims.example-signature",
+    "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789", "token_type": "Bearer", "expires_in": 900
+}))]
 pub struct TokenPair {
     pub access_token: String,
     /// Spent by its first use: `/v1/auth/refresh` answers a new pair.
@@ -46,6 +51,7 @@ pub struct TokenPair {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789"}))]
 pub struct RefreshRequest {
     #[schema(max_length = 256)]
     pub refresh_token: String,
@@ -53,6 +59,7 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789", "everywhere": false}))]
 pub struct LogoutRequest {
     /// Also end the session this refresh token belongs to (one of the caller's).
     #[schema(max_length = 256)]

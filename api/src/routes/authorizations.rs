@@ -25,6 +25,12 @@ use crate::state::AppState;
 
 /// A grant, as both its parties see it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-000000000d11", "grantor_id": "0193a1b2-0000-7000-8000-0000000000c1",
+    "grantee_id": "0193a1b2-0000-7000-8000-0000000000c2", "permissions": ["view", "manage"],
+    "service_ids": ["0193a1b2-0000-7000-8000-0000000000b1"], "status": "active",
+    "created_at": "2026-12-05T10:00:00Z", "updated_at": "2026-12-05T11:20:00Z", "accepted_at": "2026-12-05T11:20:00Z"
+}))]
 pub struct AuthorizationView {
     pub id: String,
     pub grantor_id: String,
@@ -197,6 +203,7 @@ pub async fn create_authorization(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"permissions": ["view", "manage", "billing"], "service_ids": null}))]
 pub struct UpdateAuthorization {
     /// Replaces the permissions; cannot be cleared (withdraw the grant instead).
     #[schema(value_type = Vec<Permission>, min_items = 1, max_items = 4)]

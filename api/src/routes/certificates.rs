@@ -72,6 +72,7 @@ impl From<hostadmin_domain::certificates::CertificateSource> for CertificateSour
 
 /// A certificate or pending CSR; never its private key.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = certificate_example)]
 pub struct CertificateView {
     pub id: String,
     pub service_id: String,
@@ -184,6 +185,7 @@ pub async fn get_certificate(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU...\n-----END CERTIFICATE-----\n", "chain_pem": null, "private_key_pem": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49...\n-----END PRIVATE KEY-----\n"}))]
 pub struct UploadCertificate {
     /// One PEM `CERTIFICATE` block, at most 16 KiB.
     #[schema(max_length = 16384)]
@@ -413,4 +415,9 @@ pub async fn delete_certificate(
         hosting::reach::<CertificateRow>(&state, &principal.actor, authorized, &path.id, &path.certificate_id).await?;
     hosting::remove(&state, &principal.actor, certificate, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// What the reference shows as an answer.
+fn certificate_example() -> serde_json::Value {
+    serde_json::json!({"id": "01938a70-4d5e-7f6a-8b7c-9d0e1f2a3b4c", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "status": "issued", "source": "acme", "common_name": "example.com", "sans": ["example.com", "www.example.com"], "subject": "CN=example.com", "issuer": "C=US, O=Let's Encrypt, CN=R11", "not_before": "2026-11-05T09:30:00Z", "not_after": "2027-02-03T09:30:00Z", "renews_at": "2027-01-04T09:30:00Z", "has_chain": true, "csr_pem": null, "error": null, "created_at": "2026-11-05T09:30:00Z", "updated_at": "2026-11-05T09:30:00Z"})
 }

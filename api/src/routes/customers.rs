@@ -194,6 +194,10 @@ pub async fn get_customer(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Shop Owner",
+    "profile": {"street": "Damrak 1", "postal_code": "1012 LG", "city": "Amsterdam", "phone": "+31201234567"}
+}))]
 pub struct UpdateCustomer {
     #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]

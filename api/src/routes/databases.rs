@@ -29,6 +29,7 @@ use crate::state::AppState;
 use crate::views::provisioning::ProvisioningView;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01938a73-7a8b-7c9d-8e0f-1a2b3c4d5e6f", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "engine": "mysql", "name": "1042_shop", "user": "1042_shop", "created_at": "2026-11-05T09:30:00Z", "updated_at": "2026-12-05T10:00:00Z", "provisioning": {"status": "ready", "error": null, "updated_at": "2026-12-05T10:00:00Z"}}))]
 pub struct DatabaseView {
     pub id: String,
     pub service_id: String,
@@ -215,6 +216,7 @@ pub async fn get_database(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"password": "correct horse battery staple 42"}))]
 pub struct UpdateDatabase {
     /// A new password for the database's user (8-128 characters, not a common one, no
     /// control characters); it cannot be cleared.

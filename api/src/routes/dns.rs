@@ -33,6 +33,7 @@ use crate::state::AppState;
 pub const ZONE_CONTENT_TYPE: &str = "text/dns";
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01938a72-6f7a-7b8c-9d0e-1f2a3b4c5d6e", "domain": "example.com", "type": "A", "name": "www", "content": "192.0.2.1", "priority": null, "ttl": 3600, "created_at": "2026-11-05T09:30:00Z", "updated_at": "2026-12-05T10:00:00Z"}))]
 pub struct DnsRecordView {
     pub id: String,
     /// The zone's domain name.
@@ -79,6 +80,7 @@ fn record_response(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "MX", "name": "@", "content": "mail.example.com", "priority": 10, "ttl": 3600}))]
 pub struct CreateDnsRecord {
     #[serde(rename = "type")]
     #[schema(value_type = RecordType)]
@@ -102,6 +104,7 @@ pub struct CreateDnsRecord {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "A", "content": "198.51.100.7", "ttl": 300}))]
 pub struct UpdateDnsRecord {
     #[serde(rename = "type", default)]
     #[schema(value_type = RecordType)]

@@ -23,6 +23,7 @@ use crate::http::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"hostname": "ns1.example.com", "ips": ["192.0.2.53", "2001:db8::53"], "created_at": "2026-11-05T09:30:00Z"}))]
 pub struct HostView {
     pub hostname: String,
     pub ips: Vec<String>,
@@ -41,6 +42,7 @@ impl HostView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"hostname": "ns1.example.com", "ips": ["192.0.2.53", "2001:db8::53"]}))]
 pub struct CreateHost {
     /// A host name below the domain.
     #[schema(format = "host-name", max_length = 254, example = "ns1.example.com")]

@@ -41,6 +41,7 @@ use crate::views::provisioning::ProvisioningView;
 /// A redirect of the whole domain.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "301", "target": "https://www.example.com/"}))]
 pub struct Redirect {
     /// `301`, `302` or `masked` (a frame that keeps the domain in the address bar).
     #[serde(rename = "type")]
@@ -61,6 +62,7 @@ pub enum DomainKind {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = domain_example)]
 pub struct DomainView {
     /// Lowercase punycode without the final dot.
     pub name: String,
@@ -128,6 +130,7 @@ async fn domain_response(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "example.com", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"}))]
 pub struct CreateDomain {
     /// Any case, with or without the final dot; Unicode names are accepted too and
     /// stored in punycode (the pattern states the ASCII form, without `xn--` labels).
@@ -247,6 +250,7 @@ pub async fn get_domain(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"auto_renew": true}))]
 pub struct UpdateDomain {
     /// 2-13 distinct host names; null returns the domain to the provider's name servers.
     #[schema(value_type = Option<Vec<String>>)]
@@ -452,4 +456,9 @@ pub async fn delete_redirect(
     let domain = access::domain(&state, &principal.actor, authorized, &name).await?;
     domains::redirect(&state, &principal.actor, domain, None, IfMatch::from_request(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// What the reference shows as an answer.
+fn domain_example() -> serde_json::Value {
+    serde_json::json!({"name": "example.com", "unicode_name": "example.com", "kind": "hosted", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "hosting_service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "nameservers": null, "dns_managed": true, "locked": false, "lock_supported": false, "auto_renew": false, "expires_at": null, "redirect": null, "created_at": "2026-11-05T09:30:00Z", "provisioning": {"status": "ready", "error": null, "updated_at": "2026-12-05T10:00:00Z"}})
 }

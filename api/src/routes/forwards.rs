@@ -23,6 +23,7 @@ use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01938a74-8b9c-7d0e-9f1a-2b3c4d5e6f7a", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "source": "sales@example.com", "destinations": ["jane@example.org"], "created_at": "2026-11-05T09:30:00Z", "updated_at": "2026-12-05T10:00:00Z"}))]
 pub struct ForwardView {
     pub id: String,
     pub service_id: String,
@@ -196,6 +197,7 @@ pub async fn get_forward(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"destinations": ["jane@example.org", "orders@example.net"]}))]
 pub struct UpdateForward {
     /// Replaces the destinations: 1-50 valid addresses, each once, not the source;
     /// `null` is refused (remove the forward instead). The source cannot change.

@@ -27,6 +27,7 @@ use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01938a75-9c0d-7e1f-8a2b-3c4d5e6f7a8b", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "username": "shop-upload", "directory": "public_html/uploads", "created_at": "2026-11-05T09:30:00Z", "updated_at": "2026-12-05T10:00:00Z"}))]
 pub struct FtpUserView {
     pub id: String,
     pub service_id: String,
@@ -196,6 +197,7 @@ pub async fn get_ftp_user(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"directory": "public_html/shop", "password": "correct horse battery staple 42"}))]
 pub struct UpdateFtpUser {
     /// A new password (8-128 characters, not a common one, no control characters); it
     /// cannot be cleared.

@@ -16,6 +16,10 @@ use crate::http::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.example-claims-with-act.example-signature",
+    "token_type": "Bearer", "expires_in": 900
+}))]
 pub struct ImpersonationToken {
     /// An access token acting as the customer; it carries the real actor.
     pub access_token: String,

@@ -285,7 +285,10 @@ pub async fn create_payment(
 #[utoipa::path(
     tag = "Billing",
     params(("id" = String, Path, description = "The invoice's id")),
-    responses((status = 200, description = "The payments", body = Vec<PaymentView>)),
+    responses((
+        status = 200, description = "The payments", body = Vec<PaymentView>,
+        example = json!([crate::views::billing::payment_example()])
+    )),
 )]
 #[get("/invoices/{id}/payments")]
 pub async fn list_payments(

@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "renew", "service_ids": ["01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "01938a6e-6c7d-7e8f-9a0b-1c2d3e4f5a6b"], "params": {"cycles": 1}}))]
 pub struct BulkServices {
     pub action: BulkAction,
     /// 1-1000 distinct service ids.
@@ -35,6 +36,7 @@ pub struct BulkServices {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"results": [{"service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "ok": true, "error": null}, {"service_id": "01938a6e-6c7d-7e8f-9a0b-1c2d3e4f5a6b", "ok": false, "error": {"code": "service_not_active", "detail": "the service is terminated"}}]}))]
 pub struct BulkResults {
     /// One per requested id, in the request's order.
     pub results: Vec<BulkItemResult>,
@@ -48,6 +50,7 @@ pub struct JobProgress {
 
 /// A background job: a bulk action above the synchronous limit.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = job_example)]
 pub struct JobView {
     pub id: String,
     /// `services.bulk`, or `provision` (an operation a deferring provisioner left to
@@ -155,6 +158,7 @@ pub async fn get_job(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "set_nameservers", "domains": ["example.com", "example.net"], "params": {"nameservers": ["ns1.example.org", "ns2.example.org"]}}))]
 pub struct BulkDomains {
     pub action: DomainBulkAction,
     /// 1-100 distinct domain names (any spelling).
@@ -167,6 +171,7 @@ pub struct BulkDomains {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"results": [{"domain": "example.com", "ok": true, "error": null}, {"domain": "example.net", "ok": false, "error": {"code": "not_found", "detail": "no such domain"}}]}))]
 pub struct DomainBulkResults {
     /// One per requested name, in the request's order.
     pub results: Vec<DomainBulkItemResult>,
@@ -207,4 +212,9 @@ pub async fn bulk_domains(
         Ok(HttpResponse::Ok().json(DomainBulkResults { results }))
     })
     .await
+}
+
+/// What the reference shows as an answer.
+fn job_example() -> serde_json::Value {
+    serde_json::json!({"id": "01938a71-5e6f-7a8b-9c0d-1e2f3a4b5c6d", "kind": "services.bulk", "status": "running", "progress": {"done": 1, "total": 250}, "results": [{"service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "ok": true, "error": null}], "created_at": "2026-12-05T10:00:00Z", "finished_at": null})
 }

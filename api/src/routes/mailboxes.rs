@@ -25,6 +25,7 @@ use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01938a76-0d1e-7f2a-9b3c-4d5e6f7a8b9c", "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "address": "info@example.com", "quota_mb": 1024, "description": "Shop inbox", "panel_login": false, "created_at": "2026-11-05T09:30:00Z", "updated_at": "2026-12-05T10:00:00Z"}))]
 pub struct MailboxView {
     pub id: String,
     pub service_id: String,
@@ -208,6 +209,7 @@ pub async fn get_mailbox(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"quota_mb": 2048}))]
 pub struct UpdateMailbox {
     /// A new password (the account password policy); `null` is refused.
     #[schema(format = "service-password", min_length = 8, value_type = String, max_length = 128)]

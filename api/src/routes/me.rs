@@ -20,6 +20,13 @@ use crate::state::AppState;
 use crate::views::accounts::AccountView;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-0000000000c2", "kind": "customer", "login": "jane", "email": "jane@example.test",
+    "pending_email": null, "name": "Jane Doe", "status": "active", "email_verified": true, "fraud": false,
+    "two_factor_enabled": true, "profile": {"country": "NL", "phone": "+31201234567"},
+    "parent_id": "0193a1b2-0000-7000-8000-0000000000a1", "created_at": "2026-12-01T08:00:00Z",
+    "updated_at": "2026-12-05T10:00:00Z", "impersonated_by": null
+}))]
 pub struct MeView {
     #[serde(flatten)]
     pub account: AccountView,
@@ -51,6 +58,7 @@ pub async fn get_me(principal: Principal) -> Result<HttpResponse, ApiError> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Jane Doe", "profile": {"phone": "+31201234567"}}))]
 pub struct UpdateMe {
     #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]
@@ -105,6 +113,9 @@ pub async fn update_me(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "current_password": "correct horse battery staple 42", "new_password": "purple otter under a lighthouse"
+}))]
 pub struct ChangePassword {
     #[schema(max_length = 1024)]
     pub current_password: String,

@@ -160,6 +160,7 @@ pub async fn get_plan(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Web S (2027)", "prices": [{"cycle": "monthly", "amount_minor": 599, "currency": "EUR"}], "public": false}))]
 pub struct UpdatePlan {
     #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]

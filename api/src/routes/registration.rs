@@ -19,6 +19,9 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "login": "jane", "email": "jane@example.test", "password": "correct horse battery staple 42", "name": "Jane Doe"
+}))]
 pub struct RegisterRequest {
     /// 3-32 of `a-z 0-9 . _ -`, starting with a letter or digit.
     #[schema(min_length = 3, max_length = 32, pattern = "^[a-z0-9][a-z0-9._-]{2,31}$")]

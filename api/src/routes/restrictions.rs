@@ -35,6 +35,7 @@ pub struct RestrictionsView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"disabled_actions": ["dns.write", "service.cancel"]}))]
 pub struct SetRestrictions {
     /// The complete new list (it replaces the old one); `[]` lifts them all.
     #[schema(value_type = Vec<RestrictableAction>, max_items = 100)]

@@ -36,6 +36,7 @@ fn reason(text: &str, pointer: &'static str) -> Result<Reason, ApiError> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Sending spam from a compromised contact form"}))]
 pub struct SuspendService {
     /// Why; shown as the service's `suspension_reason` until it is unsuspended.
     #[schema(format = "text", max_length = 1000)]
@@ -44,6 +45,7 @@ pub struct SuspendService {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Contact form fixed"}))]
 pub struct UnsuspendService {
     /// Why, for the audit log.
     #[schema(format = "text", max_length = 1000)]
@@ -53,6 +55,7 @@ pub struct UnsuspendService {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Unpaid since March; the customer agreed"}))]
 pub struct TerminateService {
     /// Why, for the audit log.
     #[schema(format = "text", max_length = 1000)]
@@ -163,6 +166,7 @@ pub async fn terminate_service(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "end_of_period", "reason": "Moving the shop to a managed platform"}))]
 pub struct CancelService {
     #[serde(rename = "type")]
     pub type_: CancellationType,
@@ -237,6 +241,7 @@ pub async fn withdraw_cancellation(
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"cycles": 1}))]
 pub struct RenewService {
     /// Whole billing cycles to add to `next_due_at`; 1 when absent.
     #[schema(minimum = 1, maximum = 10)]
@@ -287,6 +292,7 @@ pub async fn renew_service(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"plan_id": "01938a6e-3c4d-7e5f-8a6b-7c8d9e0f1a2b", "addons": ["extra-disk"], "quote_only": true}))]
 pub struct ChangePlan {
     /// A plan of the service's kind, sold in the service's cycle: for an account above
     /// the owner one it sells (a reseller's own, for operators any); for the owner,
@@ -304,6 +310,7 @@ pub struct ChangePlan {
 
 /// What a plan change costs now, and whether it was made.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"amount_minor": 135, "currency": "EUR", "effective_at": "2026-12-05", "applied": false, "service": null}))]
 pub struct PlanChangeQuote {
     /// The prorated difference for the rest of the paid period, in minor units:
     /// positive is a charge, negative a credit.
@@ -394,6 +401,7 @@ pub async fn change_service_plan(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"generate": true}))]
 pub struct SetServicePassword {
     /// The new password: 8-128 characters, not a commonly used one. Or send `generate`.
     #[schema(min_length = 8, max_length = 128)]
@@ -406,6 +414,7 @@ pub struct SetServicePassword {
 
 /// The password now in force; shown once, never stored in the clear.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"password": "Xk4pR7mWq2Tz9LbN3vHc"}))]
 pub struct ServicePassword {
     pub password: String,
 }

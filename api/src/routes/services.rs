@@ -27,6 +27,7 @@ use crate::views::services::{service_response, ServiceView};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a", "cycle": "monthly", "name": "Shop", "addons": ["extra-disk"]}))]
 pub struct CreateService {
     /// The account that will own the service: one below the caller (or, for an
     /// operator, the operator itself).
@@ -180,6 +181,7 @@ pub async fn get_service(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Shop (new)", "auto_renew": false}))]
 pub struct UpdateService {
     #[schema(format = "line", value_type = String, max_length = 200)]
     #[serde(default)]

@@ -15,6 +15,7 @@ use crate::http::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: String,
@@ -44,7 +45,7 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500)
 #[utoipa::path(
     tag = "System",
     responses(
-        (status = 200, description = "Ready", body = Health),
+        (status = 200, description = "Ready", body = Health, example = json!({"status": "ready"})),
         (status = 503, description = "Not ready: `unavailable` (the database) or `driver_unreachable` (naming the drivers)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
     security(())

@@ -26,6 +26,7 @@ fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"password": "correct horse battery staple 42"}))]
 pub struct StartTwoFactor {
     /// The account's password.
     #[schema(max_length = 1024)]
@@ -33,6 +34,10 @@ pub struct StartTwoFactor {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "secret": "EXAMPLESECRETEXAMPLESECRETEXAMPL",
+    "otpauth_uri": "otpauth://totp/hostadmin:jane?secret=EXAMPLESECRETEXAMPLESECRETEXAMPL&issuer=hostadmin"
+}))]
 pub struct TwoFactorEnrolment {
     /// The secret in base32, for typing it into an authenticator app.
     pub secret: String,
@@ -79,6 +84,7 @@ pub async fn start_two_factor(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "123456"}))]
 pub struct ConfirmTwoFactor {
     /// The current six-digit code of the authenticator app.
     #[schema(format = "totp-code", example = "123456")]
@@ -86,6 +92,10 @@ pub struct ConfirmTwoFactor {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"recovery_codes": [
+    "ABCD-EFGH-IJKL-MNOP", "DEFG-HIJK-LMNO-PQRS", "GHIJ-KLMN-OPQR-STUV", "JKLM-NOPQ-RSTU-VWXY", "MNOP-QRST-UVWX-YZ23",
+    "PQRS-TUVW-XYZ2-3456", "STUV-WXYZ-2345-67AB", "VWXY-Z234-567A-BCDE", "YZ23-4567-ABCD-EFGH", "3456-7ABC-DEFG-HIJK"
+]}))]
 pub struct RecoveryCodes {
     /// Ten single-use codes for logging in without the app; shown this once.
     #[schema(example = json!(["ABCD-EFGH-IJKL-MNOP"]))]
@@ -129,6 +139,7 @@ pub async fn confirm_two_factor(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"password": "correct horse battery staple 42", "code": "123456"}))]
 pub struct DisableTwoFactor {
     /// The account's password.
     #[schema(max_length = 1024)]

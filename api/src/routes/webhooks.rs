@@ -26,13 +26,28 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
+/// The test vector of the Standard Webhooks specification: a well-known, harmless secret.
+const WEBHOOK_SECRET_EXAMPLE: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// An endpoint as the examples of the endpoint and of the endpoint with its secret show it.
+fn webhook_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01", "url": "https://hooks.example.com/hostadmin",
+        "events": ["service.*", "invoice.paid"], "description": "Billing sync", "enabled": true,
+        "disabled_reason": null, "failing_since": null, "previous_secret_expires_at": null,
+        "created_at": "2026-12-05T10:00:00Z", "updated_at": "2026-12-05T10:00:00Z"
+    })
+}
+
+/// The example endpoint with the secret of its field's example.
+fn webhook_with_secret_example() -> serde_json::Value {
+    let mut example = webhook_example();
+    example["secret"] = WEBHOOK_SECRET_EXAMPLE.into();
+    example
+}
+
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01", "url": "https://hooks.example.com/hostadmin",
-    "events": ["service.*", "invoice.paid"], "description": "Billing sync", "enabled": true,
-    "disabled_reason": null, "failing_since": null, "previous_secret_expires_at": null,
-    "created_at": "2026-12-05T10:00:00Z", "updated_at": "2026-12-05T10:00:00Z"
-}))]
+#[schema(example = webhook_example)]
 pub struct WebhookView {
     pub id: String,
     pub url: String,
@@ -71,12 +86,13 @@ impl From<&WebhookRow> for WebhookView {
 
 /// An endpoint with its signing secret, shown in this answer only.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = webhook_with_secret_example)]
 pub struct WebhookWithSecret {
     #[serde(flatten)]
     pub webhook: WebhookView,
     /// `whsec_` and the base64 of 32 random bytes: the Standard Webhooks secret receivers
     /// verify signatures with. Shown this once.
-    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    #[schema(example = json!(WEBHOOK_SECRET_EXAMPLE))]
     pub secret: String,
 }
 

@@ -14,6 +14,17 @@ use crate::http::etag::etag;
 
 /// An account as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-0000000000c1", "kind": "customer", "login": "shop-owner",
+    "email": "owner@shop.example", "pending_email": null, "name": "Shop Owner", "status": "active",
+    "email_verified": true, "fraud": false, "two_factor_enabled": false,
+    "profile": {
+        "company": "Shop BV", "street": "Damrak 1", "postal_code": "1012 LG", "city": "Amsterdam", "country": "NL",
+        "phone": "+31201234567"
+    },
+    "parent_id": "0193a1b2-0000-7000-8000-0000000000a1", "created_at": "2026-12-01T08:00:00Z",
+    "updated_at": "2026-12-05T09:00:00Z"
+}))]
 pub struct AccountView {
     pub id: String,
     pub kind: AccountKind,

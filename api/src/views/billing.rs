@@ -417,12 +417,18 @@ fn buyer_view(buyer: &BuyerSnapshot) -> BuyerView {
     }
 }
 
+/// A payment as the examples of one payment and of an invoice's payments show it.
+pub fn payment_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0193a1b2-0000-7000-8000-0000000000b9", "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+        "amount_minor": 14520, "currency": "EUR", "method": "bank_transfer", "reference": "NL91ABNA 2026-12-06",
+        "received_at": "2026-12-06T00:00:00Z", "recorded_by": "0193a1b2-0000-7000-8000-0000000000a1",
+        "created_at": "2026-12-06T08:00:00Z"
+    })
+}
+
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a1b2-0000-7000-8000-0000000000b9", "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
-    "amount_minor": 14520, "currency": "EUR", "method": "bank_transfer", "reference": "NL91ABNA 2026-12-06",
-    "received_at": "2026-12-06T00:00:00Z", "recorded_by": "0193a1b2-0000-7000-8000-0000000000a1", "created_at": "2026-12-06T08:00:00Z"
-}))]
+#[schema(example = payment_example)]
 pub struct PaymentView {
     pub id: String,
     pub invoice_id: String,
@@ -478,6 +484,11 @@ impl CreditView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-000000000c31", "currency": "EUR", "amount_minor": 2500, "balance_minor": 2500,
+    "reason": "Goodwill for the outage of 3 December", "invoice_id": null, "payment_id": null,
+    "created_by": "0193a1b2-0000-7000-8000-0000000000a1", "created_at": "2026-12-05T10:00:00Z"
+}))]
 pub struct CreditTransactionView {
     pub id: String,
     pub currency: Currency,

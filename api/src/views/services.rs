@@ -15,6 +15,7 @@ use hostadmin_persistence::services::ServiceRow;
 use crate::http::etag::etag;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = service_example)]
 pub struct ServiceView {
     pub id: String,
     /// The human service number, unique across the installation.
@@ -75,4 +76,9 @@ impl ServiceView {
 /// An answer with the service and its `ETag`.
 pub fn service_response(mut builder: actix_web::HttpResponseBuilder, row: &ServiceRow) -> HttpResponse {
     builder.insert_header((header::ETAG, etag(row.version))).json(ServiceView::from_row(row))
+}
+
+/// What the reference shows as an answer.
+fn service_example() -> serde_json::Value {
+    serde_json::json!({"id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f", "number": 1042, "name": "Shop", "kind": "web_hosting", "status": "active", "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a", "cycle": "monthly", "addons": ["extra-disk"], "registered_at": "2026-11-05T09:30:00Z", "next_due_at": "2027-01-05T09:30:00Z", "recurring_amount_minor": 699, "currency": "EUR", "auto_renew": true, "held": false, "quotas": {"disk_mb": 20480, "mailboxes": 10, "mailbox_default_mb": 1024, "databases": 2, "domains": 5}, "allow_overselling": false, "cancellation": null, "suspension_reason": null})
 }

@@ -60,7 +60,54 @@ pub struct PublicComponentView {
     pub status: ComponentStatus,
 }
 
+/// An update of the example fault (`fault_example`).
+fn update_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0193a1b2-0000-7000-8000-00000000e001", "incident_id": "0193a1b2-0000-7000-8000-00000000d002",
+        "status": "identified", "body": "A failed disk; the array is rebuilding.", "created_at": "2026-12-05T09:40:00Z"
+    })
+}
+
+/// Planned work on the example component, as the incident's example and the summary's show it.
+fn maintenance_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0193a1b2-0000-7000-8000-00000000d001", "kind": "maintenance", "title": "Mail server upgrade",
+        "body": "Mail is delayed for up to 30 minutes.", "impact": "maintenance", "status": "scheduled",
+        "component_ids": ["0193a1b2-0000-7000-8000-00000000c001"],
+        "scheduled_start": "2026-12-10T22:00:00Z", "scheduled_end": "2026-12-10T23:00:00Z", "resolved_at": null,
+        "updates": [], "created_at": "2026-12-05T08:00:00Z", "updated_at": "2026-12-05T08:00:00Z"
+    })
+}
+
+/// An unplanned incident that lowers the example component now, with one update.
+fn fault_example() -> serde_json::Value {
+    serde_json::json!({
+        "id": "0193a1b2-0000-7000-8000-00000000d002", "kind": "fault", "title": "Webmail is slow",
+        "body": "Logging in to webmail takes up to a minute.", "impact": "degraded", "status": "identified",
+        "component_ids": ["0193a1b2-0000-7000-8000-00000000c001"],
+        "scheduled_start": null, "scheduled_end": null, "resolved_at": null,
+        "updates": [update_example()], "created_at": "2026-12-05T09:15:00Z", "updated_at": "2026-12-05T09:40:00Z"
+    })
+}
+
+/// The public summary while the fault lasts and the maintenance waits.
+fn summary_example() -> serde_json::Value {
+    serde_json::json!({
+        "indicator": "degraded",
+        "components": [
+            {"id": "0193a1b2-0000-7000-8000-00000000c001", "name": "Webmail", "group": "Mail", "status": "degraded"},
+            {
+                "id": "0193a1b2-0000-7000-8000-00000000c002", "name": "Control panel", "group": null,
+                "status": "operational"
+            }
+        ],
+        "incidents": [fault_example()],
+        "scheduled": [maintenance_example()]
+    })
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = update_example)]
 pub struct UpdateView {
     pub id: String,
     pub incident_id: String,
@@ -83,13 +130,7 @@ impl UpdateView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a1b2-0000-7000-8000-00000000d001", "kind": "maintenance", "title": "Mail server upgrade",
-    "body": "Mail is delayed for up to 30 minutes.", "impact": "maintenance", "status": "scheduled",
-    "component_ids": ["0193a1b2-0000-7000-8000-00000000c001"],
-    "scheduled_start": "2026-12-10T22:00:00Z", "scheduled_end": "2026-12-10T23:00:00Z", "resolved_at": null,
-    "updates": [], "created_at": "2026-12-05T08:00:00Z", "updated_at": "2026-12-05T08:00:00Z"
-}))]
+#[schema(example = maintenance_example)]
 pub struct IncidentView {
     pub id: String,
     /// `outage` and `fault` are unplanned, `maintenance` and `change` planned.
@@ -140,6 +181,7 @@ pub fn incident_response(mut builder: actix_web::HttpResponseBuilder, incident: 
 
 /// `GET /v1/status`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = summary_example)]
 pub struct SummaryView {
     /// The worst status of the components now (`operational` without components).
     pub indicator: Indicator,

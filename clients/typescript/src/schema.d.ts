@@ -3510,7 +3510,32 @@ export interface components {
          * @enum {string}
          */
         AccountStatus: "active" | "suspended" | "blocked";
-        /** @description An account as the API shows it. */
+        /**
+         * @description An account as the API shows it.
+         * @example {
+         *       "created_at": "2026-12-01T08:00:00Z",
+         *       "email": "owner@shop.example",
+         *       "email_verified": true,
+         *       "fraud": false,
+         *       "id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "kind": "customer",
+         *       "login": "shop-owner",
+         *       "name": "Shop Owner",
+         *       "parent_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "pending_email": null,
+         *       "profile": {
+         *         "city": "Amsterdam",
+         *         "company": "Shop BV",
+         *         "country": "NL",
+         *         "phone": "+31201234567",
+         *         "postal_code": "1012 LG",
+         *         "street": "Damrak 1"
+         *       },
+         *       "status": "active",
+         *       "two_factor_enabled": false,
+         *       "updated_at": "2026-12-05T09:00:00Z"
+         *     }
+         */
         AccountView: {
             /** Format: date-time */
             created_at: string;
@@ -3568,6 +3593,20 @@ export interface components {
             /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "expires_at": "2027-12-05T00:00:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-000000000a01",
+         *       "last_used_at": "2026-12-07T03:15:42Z",
+         *       "name": "billing sync",
+         *       "prefix": "hk_AbCdEfGh",
+         *       "scopes": [
+         *         "customers:read",
+         *         "services:read"
+         *       ]
+         *     }
+         */
         ApiKeyView: {
             /** Format: date-time */
             created_at: string;
@@ -3619,6 +3658,29 @@ export interface components {
              */
             size: number;
         };
+        /**
+         * @example {
+         *       "action": "customer.suspend",
+         *       "actor_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "api_key_id": null,
+         *       "at": "2026-12-27T09:30:00Z",
+         *       "details": {
+         *         "accounts_changed": 1,
+         *         "api_keys_revoked": 0,
+         *         "fraud": false,
+         *         "hold_id": "0193a1b2-0000-7000-8000-000000000b01",
+         *         "reason": "Invoice INV-000001 is overdue",
+         *         "services_changed": 1,
+         *         "sessions_ended": 0
+         *       },
+         *       "id": "0193a1b2-0000-7000-8000-000000000e01",
+         *       "ip": "203.0.113.7",
+         *       "on_behalf_of": null,
+         *       "request_id": "0193a1b2-0000-7000-8000-000000000f01",
+         *       "target_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "target_type": "account"
+         *     }
+         */
         AuditEventView: {
             /**
              * @description `<area>.<verb>`, e.g. `customer.create` (the enum lists every one; webhooks carry
@@ -3646,7 +3708,25 @@ export interface components {
             /** @enum {string} */
             target_type: "certificate" | "domain" | "dns_record" | "account" | "session" | "api_key" | "plan" | "service" | "job" | "authorization" | "mailbox" | "forward" | "ftp_user" | "database" | "webhook" | "webhook_delivery" | "ticket" | "ticket_note" | "ticket_attachment" | "status_component" | "status_incident" | "billing_settings" | "order" | "invoice" | "credit";
         };
-        /** @description A grant, as both its parties see it. */
+        /**
+         * @description A grant, as both its parties see it.
+         * @example {
+         *       "accepted_at": "2026-12-05T11:20:00Z",
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "grantee_id": "0193a1b2-0000-7000-8000-0000000000c2",
+         *       "grantor_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *       "id": "0193a1b2-0000-7000-8000-000000000d11",
+         *       "permissions": [
+         *         "view",
+         *         "manage"
+         *       ],
+         *       "service_ids": [
+         *         "0193a1b2-0000-7000-8000-0000000000b1"
+         *       ],
+         *       "status": "active",
+         *       "updated_at": "2026-12-05T11:20:00Z"
+         *     }
+         */
         AuthorizationView: {
             /**
              * Format: date-time
@@ -3741,6 +3821,12 @@ export interface components {
             /** @description In the EU: a VAT id of the address's country (format and check digits checked). */
             vat_id?: string | null;
         };
+        /**
+         * @example {
+         *       "fraud": true,
+         *       "reason": "Three chargebacks for stolen cards this week"
+         *     }
+         */
         BlockCustomer: {
             /** @description Marks the account as fraud (`fraud: true`) while this block lasts. */
             fraud?: boolean;
@@ -3749,6 +3835,21 @@ export interface components {
         };
         /** @enum {string} */
         BulkAction: "renew" | "suspend" | "unsuspend" | "set_auto_renew" | "lock" | "unlock" | "set_nameservers";
+        /**
+         * @example {
+         *       "action": "set_nameservers",
+         *       "domains": [
+         *         "example.com",
+         *         "example.net"
+         *       ],
+         *       "params": {
+         *         "nameservers": [
+         *           "ns1.example.org",
+         *           "ns2.example.org"
+         *         ]
+         *       }
+         *     }
+         */
         BulkDomains: {
             action: components["schemas"]["DomainBulkAction"];
             /** @description 1-100 distinct domain names (any spelling). */
@@ -3762,10 +3863,41 @@ export interface components {
             /** Format: uuid */
             service_id: string;
         };
+        /**
+         * @example {
+         *       "results": [
+         *         {
+         *           "error": null,
+         *           "ok": true,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"
+         *         },
+         *         {
+         *           "error": {
+         *             "code": "service_not_active",
+         *             "detail": "the service is terminated"
+         *           },
+         *           "ok": false,
+         *           "service_id": "01938a6e-6c7d-7e8f-9a0b-1c2d3e4f5a6b"
+         *         }
+         *       ]
+         *     }
+         */
         BulkResults: {
             /** @description One per requested id, in the request's order. */
             results: components["schemas"]["BulkItemResult"][];
         };
+        /**
+         * @example {
+         *       "action": "renew",
+         *       "params": {
+         *         "cycles": 1
+         *       },
+         *       "service_ids": [
+         *         "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *         "01938a6e-6c7d-7e8f-9a0b-1c2d3e4f5a6b"
+         *       ]
+         *     }
+         */
         BulkServices: {
             action: components["schemas"]["BulkAction"];
             /**
@@ -3790,6 +3922,12 @@ export interface components {
             legal_name: string;
             vat_id?: string | null;
         };
+        /**
+         * @example {
+         *       "reason": "Moving the shop to a managed platform",
+         *       "type": "end_of_period"
+         *     }
+         */
         CancelService: {
             /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason: string;
@@ -3820,7 +3958,30 @@ export interface components {
          * @enum {string}
          */
         CertificateStatus: "pending" | "issued" | "failed";
-        /** @description A certificate or pending CSR; never its private key. */
+        /**
+         * @description A certificate or pending CSR; never its private key.
+         * @example {
+         *       "common_name": "example.com",
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "csr_pem": null,
+         *       "error": null,
+         *       "has_chain": true,
+         *       "id": "01938a70-4d5e-7f6a-8b7c-9d0e1f2a3b4c",
+         *       "issuer": "C=US, O=Let's Encrypt, CN=R11",
+         *       "not_after": "2027-02-03T09:30:00Z",
+         *       "not_before": "2026-11-05T09:30:00Z",
+         *       "renews_at": "2027-01-04T09:30:00Z",
+         *       "sans": [
+         *         "example.com",
+         *         "www.example.com"
+         *       ],
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "source": "acme",
+         *       "status": "issued",
+         *       "subject": "CN=example.com",
+         *       "updated_at": "2026-11-05T09:30:00Z"
+         *     }
+         */
         CertificateView: {
             /** @description The subject's common name (for a pending CSR: the one asked for). */
             common_name: string;
@@ -3859,11 +4020,26 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "current_password": "correct horse battery staple 42",
+         *       "new_password": "purple otter under a lighthouse"
+         *     }
+         */
         ChangePassword: {
             current_password: string;
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             new_password: string;
         };
+        /**
+         * @example {
+         *       "addons": [
+         *         "extra-disk"
+         *       ],
+         *       "plan_id": "01938a6e-3c4d-7e5f-8a6b-7c8d9e0f1a2b",
+         *       "quote_only": true
+         *     }
+         */
         ChangePlan: {
             /**
              * @description Codes of the new plan's add-ons. Absent keeps the service's current add-ons,
@@ -3912,6 +4088,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "code": "123456"
+         *     }
+         */
         ConfirmTwoFactor: {
             /**
              * @description The current six-digit code of the authenticator app.
@@ -4062,6 +4243,15 @@ export interface components {
             /** @description Same rule as `name`; stored as `<service number>_<user>`. Unique per engine. */
             user: string;
         };
+        /**
+         * @example {
+         *       "content": "mail.example.com",
+         *       "name": "@",
+         *       "priority": 10,
+         *       "ttl": 3600,
+         *       "type": "MX"
+         *     }
+         */
         CreateDnsRecord: {
             /**
              * @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them).
@@ -4147,6 +4337,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         }));
+        /**
+         * @example {
+         *       "name": "example.com",
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"
+         *     }
+         */
         CreateDomain: {
             /**
              * @description Any case, with or without the final dot; Unicode names are accepted too and
@@ -4200,6 +4396,15 @@ export interface components {
              */
             username: string;
         };
+        /**
+         * @example {
+         *       "hostname": "ns1.example.com",
+         *       "ips": [
+         *         "192.0.2.53",
+         *         "2001:db8::53"
+         *       ]
+         *     }
+         */
         CreateHost: {
             /**
              * @description A host name below the domain.
@@ -4405,6 +4610,17 @@ export interface components {
             quotas?: components["schemas"]["Quotas"];
             service_kind: components["schemas"]["ServiceKind"];
         } & (unknown & unknown & unknown & unknown & unknown);
+        /**
+         * @example {
+         *       "addons": [
+         *         "extra-disk"
+         *       ],
+         *       "cycle": "monthly",
+         *       "name": "Shop",
+         *       "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *       "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a"
+         *     }
+         */
         CreateService: {
             /** @description Codes of the plan's add-ons. */
             addons?: string[];
@@ -4489,10 +4705,38 @@ export interface components {
              */
             url: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "expires_at": "2027-12-05T00:00:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-000000000a01",
+         *       "key": "hk_AbCdEfGhExampleKeyShownOnce0123456789abcdef",
+         *       "last_used_at": null,
+         *       "name": "billing sync",
+         *       "prefix": "hk_AbCdEfGh",
+         *       "scopes": [
+         *         "customers:read",
+         *         "services:read"
+         *       ]
+         *     }
+         */
         CreatedApiKey: components["schemas"]["ApiKeyView"] & {
             /** @description The key itself: shown in this answer only. Send it as `Authorization: Bearer hk_...`. */
             key: string;
         };
+        /**
+         * @example {
+         *       "amount_minor": 2500,
+         *       "balance_minor": 2500,
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "created_by": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "currency": "EUR",
+         *       "id": "0193a1b2-0000-7000-8000-000000000c31",
+         *       "invoice_id": null,
+         *       "payment_id": null,
+         *       "reason": "Goodwill for the outage of 3 December"
+         *     }
+         */
         CreditTransactionView: {
             /**
              * Format: int64
@@ -4536,6 +4780,22 @@ export interface components {
         Currency: string;
         /** @enum {string} */
         DatabaseEngine: "mysql" | "postgresql";
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "engine": "mysql",
+         *       "id": "01938a73-7a8b-7c9d-8e0f-1a2b3c4d5e6f",
+         *       "name": "1042_shop",
+         *       "provisioning": {
+         *         "error": null,
+         *         "status": "ready",
+         *         "updated_at": "2026-12-05T10:00:00Z"
+         *       },
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "updated_at": "2026-12-05T10:00:00Z",
+         *       "user": "1042_shop"
+         *     }
+         */
         DatabaseView: {
             /** Format: date-time */
             created_at: string;
@@ -4619,12 +4879,31 @@ export interface components {
          * @enum {string}
          */
         Direction: "incoming" | "outgoing";
+        /**
+         * @example {
+         *       "code": "123456",
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         DisableTwoFactor: {
             /** @description A current code of the app, or one of the recovery codes. */
             code: string;
             /** @description The account's password. */
             password: string;
         };
+        /**
+         * @example {
+         *       "content": "192.0.2.1",
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "domain": "example.com",
+         *       "id": "01938a72-6f7a-7b8c-9d0e-1f2a3b4c5d6e",
+         *       "name": "www",
+         *       "priority": null,
+         *       "ttl": 3600,
+         *       "type": "A",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         DnsRecordView: {
             /**
              * @description The record's data in zone-file form without the priority.
@@ -4661,6 +4940,25 @@ export interface components {
             error?: components["schemas"]["ItemError"] | null;
             ok: boolean;
         };
+        /**
+         * @example {
+         *       "results": [
+         *         {
+         *           "domain": "example.com",
+         *           "error": null,
+         *           "ok": true
+         *         },
+         *         {
+         *           "domain": "example.net",
+         *           "error": {
+         *             "code": "not_found",
+         *             "detail": "no such domain"
+         *           },
+         *           "ok": false
+         *         }
+         *       ]
+         *     }
+         */
         DomainBulkResults: {
             /** @description One per requested name, in the request's order. */
             results: components["schemas"]["DomainBulkItemResult"][];
@@ -4671,6 +4969,28 @@ export interface components {
          * @enum {string}
          */
         DomainKind: "hosted" | "registered";
+        /**
+         * @example {
+         *       "auto_renew": false,
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "dns_managed": true,
+         *       "expires_at": null,
+         *       "hosting_service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "kind": "hosted",
+         *       "lock_supported": false,
+         *       "locked": false,
+         *       "name": "example.com",
+         *       "nameservers": null,
+         *       "provisioning": {
+         *         "error": null,
+         *         "status": "ready",
+         *         "updated_at": "2026-12-05T10:00:00Z"
+         *       },
+         *       "redirect": null,
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "unicode_name": "example.com"
+         *     }
+         */
         DomainView: {
             auto_renew: boolean;
             /** Format: date-time */
@@ -4724,6 +5044,18 @@ export interface components {
          * @description A file's bytes.
          */
         FileContent: string;
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "destinations": [
+         *         "jane@example.org"
+         *       ],
+         *       "id": "01938a74-8b9c-7d0e-9f1a-2b3c4d5e6f7a",
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "source": "sales@example.com",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         ForwardView: {
             /** Format: date-time */
             created_at: string;
@@ -4738,6 +5070,16 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "directory": "public_html/uploads",
+         *       "id": "01938a75-9c0d-7e1f-8a2b-3c4d5e6f7a8b",
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "updated_at": "2026-12-05T10:00:00Z",
+         *       "username": "shop-upload"
+         *     }
+         */
         FtpUserView: {
             /** Format: date-time */
             created_at: string;
@@ -4761,10 +5103,25 @@ export interface components {
          * @enum {string}
          */
         GrantStatus: "pending" | "active";
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
         Health: {
             /** @example ok */
             status: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "hostname": "ns1.example.com",
+         *       "ips": [
+         *         "192.0.2.53",
+         *         "2001:db8::53"
+         *       ]
+         *     }
+         */
         HostView: {
             /** Format: date-time */
             created_at: string;
@@ -4776,6 +5133,13 @@ export interface components {
          * @enum {string}
          */
         Impact: "degraded" | "partial_outage" | "major_outage" | "maintenance";
+        /**
+         * @example {
+         *       "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.example-claims-with-act.example-signature",
+         *       "expires_in": 900,
+         *       "token_type": "Bearer"
+         *     }
+         */
         ImpersonationToken: {
             /** @description An access token acting as the customer; it carries the real actor. */
             access_token: string;
@@ -4999,7 +5363,27 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        /** @description A background job: a bulk action above the synchronous limit. */
+        /**
+         * @description A background job: a bulk action above the synchronous limit.
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "finished_at": null,
+         *       "id": "01938a71-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+         *       "kind": "services.bulk",
+         *       "progress": {
+         *         "done": 1,
+         *         "total": 250
+         *       },
+         *       "results": [
+         *         {
+         *           "error": null,
+         *           "ok": true,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f"
+         *         }
+         *       ],
+         *       "status": "running"
+         *     }
+         */
         JobView: {
             /** Format: date-time */
             created_at: string;
@@ -5018,7 +5402,12 @@ export interface components {
             /** @description `queued`, `running`, `done` or `failed`. */
             status: string;
         };
-        /** @description Lifting a hold: the reason is optional and goes to the audit log. */
+        /**
+         * @description Lifting a hold: the reason is optional and goes to the audit log.
+         * @example {
+         *       "reason": "Invoice INV-000001 is paid"
+         *     }
+         */
         LiftHold: {
             /** @description Trimmed at both ends; not blank; line breaks and tabs allowed, no other control characters. */
             reason?: string | null;
@@ -5035,6 +5424,13 @@ export interface components {
             /** @description Open it within 60 seconds; it works once. */
             url: string;
         };
+        /**
+         * @example {
+         *       "login": "jane",
+         *       "password": "correct horse battery staple 42",
+         *       "totp_code": "123456"
+         *     }
+         */
         LoginRequest: {
             /** @description Login name or email address. */
             login: string;
@@ -5044,12 +5440,30 @@ export interface components {
             /** @description The current code of the authenticator app, when two-factor login is on. */
             totp_code?: string | null;
         };
+        /**
+         * @example {
+         *       "everywhere": false,
+         *       "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789"
+         *     }
+         */
         LogoutRequest: {
             /** @description End every session and token of the account (API keys stay). */
             everywhere?: boolean;
             /** @description Also end the session this refresh token belongs to (one of the caller's). */
             refresh_token?: string | null;
         };
+        /**
+         * @example {
+         *       "address": "info@example.com",
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "description": "Shop inbox",
+         *       "id": "01938a76-0d1e-7f2a-9b3c-4d5e6f7a8b9c",
+         *       "panel_login": false,
+         *       "quota_mb": 1024,
+         *       "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         MailboxView: {
             /** @description Lowercase, the domain in punycode. */
             address: string;
@@ -5073,6 +5487,28 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-01T08:00:00Z",
+         *       "email": "jane@example.test",
+         *       "email_verified": true,
+         *       "fraud": false,
+         *       "id": "0193a1b2-0000-7000-8000-0000000000c2",
+         *       "impersonated_by": null,
+         *       "kind": "customer",
+         *       "login": "jane",
+         *       "name": "Jane Doe",
+         *       "parent_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *       "pending_email": null,
+         *       "profile": {
+         *         "country": "NL",
+         *         "phone": "+31201234567"
+         *       },
+         *       "status": "active",
+         *       "two_factor_enabled": true,
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         MeView: components["schemas"]["AccountView"] & {
             /** @description Under an impersonation token, the id of the person really acting. */
             impersonated_by?: string | null;
@@ -5275,150 +5711,751 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-01T08:00:00Z",
+         *           "email": "owner@shop.example",
+         *           "email_verified": true,
+         *           "fraud": false,
+         *           "id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "kind": "customer",
+         *           "login": "shop-owner",
+         *           "name": "Shop Owner",
+         *           "parent_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "pending_email": null,
+         *           "profile": {
+         *             "city": "Amsterdam",
+         *             "company": "Shop BV",
+         *             "country": "NL",
+         *             "phone": "+31201234567",
+         *             "postal_code": "1012 LG",
+         *             "street": "Damrak 1"
+         *           },
+         *           "status": "active",
+         *           "two_factor_enabled": false,
+         *           "updated_at": "2026-12-05T09:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_AccountView: {
             data: components["schemas"]["AccountView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "expires_at": "2027-12-05T00:00:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-000000000a01",
+         *           "last_used_at": "2026-12-07T03:15:42Z",
+         *           "name": "billing sync",
+         *           "prefix": "hk_AbCdEfGh",
+         *           "scopes": [
+         *             "customers:read",
+         *             "services:read"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ApiKeyView: {
             data: components["schemas"]["ApiKeyView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "action": "customer.suspend",
+         *           "actor_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "api_key_id": null,
+         *           "at": "2026-12-27T09:30:00Z",
+         *           "details": {
+         *             "accounts_changed": 1,
+         *             "api_keys_revoked": 0,
+         *             "fraud": false,
+         *             "hold_id": "0193a1b2-0000-7000-8000-000000000b01",
+         *             "reason": "Invoice INV-000001 is overdue",
+         *             "services_changed": 1,
+         *             "sessions_ended": 0
+         *           },
+         *           "id": "0193a1b2-0000-7000-8000-000000000e01",
+         *           "ip": "203.0.113.7",
+         *           "on_behalf_of": null,
+         *           "request_id": "0193a1b2-0000-7000-8000-000000000f01",
+         *           "target_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "target_type": "account"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_AuditEventView: {
             data: components["schemas"]["AuditEventView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "accepted_at": "2026-12-05T11:20:00Z",
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "grantee_id": "0193a1b2-0000-7000-8000-0000000000c2",
+         *           "grantor_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "id": "0193a1b2-0000-7000-8000-000000000d11",
+         *           "permissions": [
+         *             "view",
+         *             "manage"
+         *           ],
+         *           "service_ids": [
+         *             "0193a1b2-0000-7000-8000-0000000000b1"
+         *           ],
+         *           "status": "active",
+         *           "updated_at": "2026-12-05T11:20:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_AuthorizationView: {
             data: components["schemas"]["AuthorizationView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "common_name": "example.com",
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "csr_pem": null,
+         *           "error": null,
+         *           "has_chain": true,
+         *           "id": "01938a70-4d5e-7f6a-8b7c-9d0e1f2a3b4c",
+         *           "issuer": "C=US, O=Let's Encrypt, CN=R11",
+         *           "not_after": "2027-02-03T09:30:00Z",
+         *           "not_before": "2026-11-05T09:30:00Z",
+         *           "renews_at": "2027-01-04T09:30:00Z",
+         *           "sans": [
+         *             "example.com",
+         *             "www.example.com"
+         *           ],
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "source": "acme",
+         *           "status": "issued",
+         *           "subject": "CN=example.com",
+         *           "updated_at": "2026-11-05T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_CertificateView: {
             data: components["schemas"]["CertificateView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T08:00:00Z",
+         *           "group": "Mail",
+         *           "id": "0193a1b2-0000-7000-8000-00000000c001",
+         *           "name": "Webmail",
+         *           "status": "operational",
+         *           "updated_at": "2026-12-05T08:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ComponentView: {
             data: components["schemas"]["ComponentView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "amount_minor": 2500,
+         *           "balance_minor": 2500,
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "created_by": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "currency": "EUR",
+         *           "id": "0193a1b2-0000-7000-8000-000000000c31",
+         *           "invoice_id": null,
+         *           "payment_id": null,
+         *           "reason": "Goodwill for the outage of 3 December"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_CreditTransactionView: {
             data: components["schemas"]["CreditTransactionView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "engine": "mysql",
+         *           "id": "01938a73-7a8b-7c9d-8e0f-1a2b3c4d5e6f",
+         *           "name": "1042_shop",
+         *           "provisioning": {
+         *             "error": null,
+         *             "status": "ready",
+         *             "updated_at": "2026-12-05T10:00:00Z"
+         *           },
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "updated_at": "2026-12-05T10:00:00Z",
+         *           "user": "1042_shop"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DatabaseView: {
             data: components["schemas"]["DatabaseView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "attempts": 1,
+         *           "created_at": "2026-12-05T10:00:05Z",
+         *           "delivered_at": null,
+         *           "event_id": "0193a5c3-19f0-7d2a-a1b2-c3d4e5f6a7b8",
+         *           "event_type": "service.suspend",
+         *           "id": "0193a5c3-1a22-7b9e-8f00-5c6d7e8f9a0b",
+         *           "last_attempt_at": "2026-12-05T10:00:05Z",
+         *           "last_error": "the receiver answered 500 Internal Server Error",
+         *           "last_response_body": "upstream down",
+         *           "last_status_code": 500,
+         *           "next_attempt_at": "2026-12-05T10:00:10Z",
+         *           "status": "pending",
+         *           "webhook_id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DeliveryView: {
             data: components["schemas"]["DeliveryView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "content": "192.0.2.1",
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "domain": "example.com",
+         *           "id": "01938a72-6f7a-7b8c-9d0e-1f2a3b4c5d6e",
+         *           "name": "www",
+         *           "priority": null,
+         *           "ttl": 3600,
+         *           "type": "A",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DnsRecordView: {
             data: components["schemas"]["DnsRecordView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "auto_renew": false,
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "dns_managed": true,
+         *           "expires_at": null,
+         *           "hosting_service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "kind": "hosted",
+         *           "lock_supported": false,
+         *           "locked": false,
+         *           "name": "example.com",
+         *           "nameservers": null,
+         *           "provisioning": {
+         *             "error": null,
+         *             "status": "ready",
+         *             "updated_at": "2026-12-05T10:00:00Z"
+         *           },
+         *           "redirect": null,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "unicode_name": "example.com"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_DomainView: {
             data: components["schemas"]["DomainView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "destinations": [
+         *             "jane@example.org"
+         *           ],
+         *           "id": "01938a74-8b9c-7d0e-9f1a-2b3c4d5e6f7a",
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "source": "sales@example.com",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ForwardView: {
             data: components["schemas"]["ForwardView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "directory": "public_html/uploads",
+         *           "id": "01938a75-9c0d-7e1f-8a2b-3c4d5e6f7a8b",
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "updated_at": "2026-12-05T10:00:00Z",
+         *           "username": "shop-upload"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_FtpUserView: {
             data: components["schemas"]["FtpUserView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "hostname": "ns1.example.com",
+         *           "ips": [
+         *             "192.0.2.53",
+         *             "2001:db8::53"
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_HostView: {
             data: components["schemas"]["HostView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "body": "Mail is delayed for up to 30 minutes.",
+         *           "component_ids": [
+         *             "0193a1b2-0000-7000-8000-00000000c001"
+         *           ],
+         *           "created_at": "2026-12-05T08:00:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-00000000d001",
+         *           "impact": "maintenance",
+         *           "kind": "maintenance",
+         *           "resolved_at": null,
+         *           "scheduled_end": "2026-12-10T23:00:00Z",
+         *           "scheduled_start": "2026-12-10T22:00:00Z",
+         *           "status": "scheduled",
+         *           "title": "Mail server upgrade",
+         *           "updated_at": "2026-12-05T08:00:00Z",
+         *           "updates": []
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_IncidentView: {
             data: components["schemas"]["IncidentView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "amount_due_minor": 14520,
+         *           "amount_paid_minor": 0,
+         *           "buyer": {
+         *             "address": {
+         *               "city": "Praha",
+         *               "country": "CZ",
+         *               "postal_code": "110 00",
+         *               "street": "Náměstí 1"
+         *             },
+         *             "email": "jan@example.cz",
+         *             "legal_name": "Dvořák s.r.o.",
+         *             "vat_id": null
+         *           },
+         *           "buyer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "credit_note_for": null,
+         *           "currency": "EUR",
+         *           "due_at": "2026-12-19T09:30:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *           "issued_at": "2026-12-05T09:30:00Z",
+         *           "kind": "invoice",
+         *           "lines": [
+         *             {
+         *               "amount_minor": 12000,
+         *               "description": "Web S (annual): Shop",
+         *               "period_end": null,
+         *               "period_start": null,
+         *               "quantity": 1,
+         *               "service_id": null,
+         *               "tax_rate": "21",
+         *               "unit_amount_minor": 12000
+         *             }
+         *           ],
+         *           "number": "INV-000001",
+         *           "order_id": "0193a1b2-0000-7000-8000-0000000000d1",
+         *           "paid_at": null,
+         *           "payment_reference": "INV-000001",
+         *           "reverse_charge": false,
+         *           "seller": {
+         *             "address": {
+         *               "city": "Amsterdam",
+         *               "country": "NL",
+         *               "postal_code": "1015 CJ",
+         *               "street": "Keizersgracht 1"
+         *             },
+         *             "email": null,
+         *             "iban": null,
+         *             "legal_name": "Hosting B.V.",
+         *             "vat_id": "NL004495445B01"
+         *           },
+         *           "seller_id": null,
+         *           "service_id": null,
+         *           "status": "unpaid",
+         *           "subtotal_minor": 12000,
+         *           "tax_breakdown": [
+         *             {
+         *               "rate": "21",
+         *               "tax_minor": 2520,
+         *               "taxable_minor": 12000
+         *             }
+         *           ],
+         *           "tax_minor": 2520,
+         *           "total_minor": 14520
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_InvoiceView: {
             data: components["schemas"]["InvoiceView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "address": "info@example.com",
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "description": "Shop inbox",
+         *           "id": "01938a76-0d1e-7f2a-9b3c-4d5e6f7a8b9c",
+         *           "panel_login": false,
+         *           "quota_mb": 1024,
+         *           "service_id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_MailboxView: {
             data: components["schemas"]["MailboxView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "attachments": [],
+         *           "author_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "body": "We restarted the mail server; please try again.",
+         *           "created_at": "2026-12-05T09:45:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-0000000000e1",
+         *           "internal": false,
+         *           "side": "seller",
+         *           "ticket_id": "0193a1b2-0000-7000-8000-000000000001"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_MessageView: {
             data: components["schemas"]["MessageView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "buyer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "created_at": "2026-12-05T09:30:00Z",
+         *           "created_by": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "currency": "EUR",
+         *           "failure": null,
+         *           "id": "0193a1b2-0000-7000-8000-0000000000d1",
+         *           "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+         *           "items": [
+         *             {
+         *               "addons": [],
+         *               "amount_minor": 12000,
+         *               "cycle": "annual",
+         *               "description": "Web S (annual): Shop",
+         *               "name": "Shop",
+         *               "plan_id": "0193a1b2-0000-7000-8000-0000000000e1",
+         *               "type": "new_service"
+         *             }
+         *           ],
+         *           "note": null,
+         *           "number": 7,
+         *           "seller_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "service_id": null,
+         *           "status": "pending",
+         *           "total_minor": 12000,
+         *           "updated_at": "2026-12-05T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_OrderView: {
             data: components["schemas"]["OrderView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "addons": [
+         *             {
+         *               "code": "extra-disk",
+         *               "name": "10 GB extra disk",
+         *               "prices": [
+         *                 {
+         *                   "amount_minor": 200,
+         *                   "currency": "EUR",
+         *                   "cycle": "monthly"
+         *                 }
+         *               ],
+         *               "quota_delta": {
+         *                 "disk_mb": 10240
+         *               }
+         *             }
+         *           ],
+         *           "archived_at": null,
+         *           "created_at": "2026-11-05T09:30:00Z",
+         *           "id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *           "name": "Web S",
+         *           "owner_id": null,
+         *           "prices": [
+         *             {
+         *               "amount_minor": 499,
+         *               "currency": "EUR",
+         *               "cycle": "monthly"
+         *             },
+         *             {
+         *               "amount_minor": 4990,
+         *               "currency": "EUR",
+         *               "cycle": "annual"
+         *             }
+         *           ],
+         *           "public": true,
+         *           "quotas": {
+         *             "databases": 2,
+         *             "disk_mb": 10240,
+         *             "mailbox_default_mb": 1024,
+         *             "mailboxes": 10
+         *           },
+         *           "service_kind": "web_hosting",
+         *           "updated_at": "2026-12-05T10:00:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_PlanView: {
             data: components["schemas"]["PlanView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "addons": [
+         *             "extra-disk"
+         *           ],
+         *           "allow_overselling": false,
+         *           "auto_renew": true,
+         *           "cancellation": null,
+         *           "currency": "EUR",
+         *           "cycle": "monthly",
+         *           "held": false,
+         *           "id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *           "kind": "web_hosting",
+         *           "name": "Shop",
+         *           "next_due_at": "2027-01-05T09:30:00Z",
+         *           "number": 1042,
+         *           "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *           "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *           "quotas": {
+         *             "databases": 2,
+         *             "disk_mb": 20480,
+         *             "domains": 5,
+         *             "mailbox_default_mb": 1024,
+         *             "mailboxes": 10
+         *           },
+         *           "recurring_amount_minor": 699,
+         *           "registered_at": "2026-11-05T09:30:00Z",
+         *           "status": "active",
+         *           "suspension_reason": null
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_ServiceView: {
             data: components["schemas"]["ServiceView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T09:30:00Z",
+         *           "created_by": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "customer_id": "0193a1b2-0000-7000-8000-0000000000c1",
+         *           "direction": "incoming",
+         *           "id": "0193a1b2-0000-7000-8000-000000000001",
+         *           "last_reply_at": "2026-12-05T09:30:00Z",
+         *           "number": 42,
+         *           "priority": "high",
+         *           "seller_id": "0193a1b2-0000-7000-8000-0000000000a1",
+         *           "service_id": null,
+         *           "status": "open",
+         *           "subject": "Mail does not arrive",
+         *           "updated_at": "2026-12-05T09:30:00Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_TicketView: {
             data: components["schemas"]["TicketView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
-        /** @description A page of a list. */
+        /**
+         * @description A page of a list.
+         * @example {
+         *       "data": [
+         *         {
+         *           "created_at": "2026-12-05T10:00:00Z",
+         *           "description": "Billing sync",
+         *           "disabled_reason": null,
+         *           "enabled": true,
+         *           "events": [
+         *             "service.*",
+         *             "invoice.paid"
+         *           ],
+         *           "failing_since": null,
+         *           "id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01",
+         *           "previous_secret_expires_at": null,
+         *           "updated_at": "2026-12-05T10:00:00Z",
+         *           "url": "https://hooks.example.com/hostadmin"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         Page_WebhookView: {
             data: components["schemas"]["WebhookView"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * @example {
+         *       "new_password": "correct horse battery staple 42",
+         *       "token": "ExampleResetTokenFromTheMailLinkNotReal0123"
+         *     }
+         */
         PasswordResetConfirm: {
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             new_password: string;
             /** @description The token from the mail's link (reset, or the welcome mail's set-password link). */
             token: string;
         };
+        /**
+         * @example {
+         *       "email": "jane@example.test"
+         *     }
+         */
         PasswordResetRequest: {
             /** Format: email */
             email: string;
@@ -5471,7 +6508,16 @@ export interface components {
          * @enum {string}
          */
         Permission: "view" | "manage" | "billing" | "support";
-        /** @description What a plan change costs now, and whether it was made. */
+        /**
+         * @description What a plan change costs now, and whether it was made.
+         * @example {
+         *       "amount_minor": 135,
+         *       "applied": false,
+         *       "currency": "EUR",
+         *       "effective_at": "2026-12-05",
+         *       "service": null
+         *     }
+         */
         PlanChangeQuote: {
             /**
              * Format: int64
@@ -5489,6 +6535,52 @@ export interface components {
             effective_at: string;
             service?: components["schemas"]["ServiceView"] | null;
         };
+        /**
+         * @example {
+         *       "addons": [
+         *         {
+         *           "code": "extra-disk",
+         *           "name": "10 GB extra disk",
+         *           "prices": [
+         *             {
+         *               "amount_minor": 200,
+         *               "currency": "EUR",
+         *               "cycle": "monthly"
+         *             }
+         *           ],
+         *           "quota_delta": {
+         *             "disk_mb": 10240
+         *           }
+         *         }
+         *       ],
+         *       "archived_at": null,
+         *       "created_at": "2026-11-05T09:30:00Z",
+         *       "id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *       "name": "Web S",
+         *       "owner_id": null,
+         *       "prices": [
+         *         {
+         *           "amount_minor": 499,
+         *           "currency": "EUR",
+         *           "cycle": "monthly"
+         *         },
+         *         {
+         *           "amount_minor": 4990,
+         *           "currency": "EUR",
+         *           "cycle": "annual"
+         *         }
+         *       ],
+         *       "public": true,
+         *       "quotas": {
+         *         "databases": 2,
+         *         "disk_mb": 10240,
+         *         "mailbox_default_mb": 1024,
+         *         "mailboxes": 10
+         *       },
+         *       "service_kind": "web_hosting",
+         *       "updated_at": "2026-12-05T10:00:00Z"
+         *     }
+         */
         PlanView: {
             addons: components["schemas"]["Addon"][];
             /**
@@ -5786,6 +6878,22 @@ export interface components {
         };
         /** @enum {string} */
         RecordType: "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA" | "NS";
+        /**
+         * @example {
+         *       "recovery_codes": [
+         *         "ABCD-EFGH-IJKL-MNOP",
+         *         "DEFG-HIJK-LMNO-PQRS",
+         *         "GHIJ-KLMN-OPQR-STUV",
+         *         "JKLM-NOPQ-RSTU-VWXY",
+         *         "MNOP-QRST-UVWX-YZ23",
+         *         "PQRS-TUVW-XYZ2-3456",
+         *         "STUV-WXYZ-2345-67AB",
+         *         "VWXY-Z234-567A-BCDE",
+         *         "YZ23-4567-ABCD-EFGH",
+         *         "3456-7ABC-DEFG-HIJK"
+         *       ]
+         *     }
+         */
         RecoveryCodes: {
             /**
              * @description Ten single-use codes for logging in without the app; shown this once.
@@ -5827,7 +6935,13 @@ export interface components {
             service_number: number;
             tool: components["schemas"]["Tool"];
         };
-        /** @description A redirect of the whole domain. */
+        /**
+         * @description A redirect of the whole domain.
+         * @example {
+         *       "target": "https://www.example.com/",
+         *       "type": "301"
+         *     }
+         */
         Redirect: {
             /**
              * @description An absolute http or https URL without credentials, at most 2000 characters.
@@ -5841,9 +6955,22 @@ export interface components {
              */
             type: "301" | "302" | "masked";
         };
+        /**
+         * @example {
+         *       "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789"
+         *     }
+         */
         RefreshRequest: {
             refresh_token: string;
         };
+        /**
+         * @example {
+         *       "email": "jane@example.test",
+         *       "login": "jane",
+         *       "name": "Jane Doe",
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         RegisterRequest: {
             /** Format: email */
             email: string;
@@ -5854,6 +6981,11 @@ export interface components {
             /** @description At least 8 characters (12 or more recommended), at most 128; not a common password. */
             password: string;
         };
+        /**
+         * @example {
+         *       "cycles": 1
+         *     }
+         */
         RenewService: {
             /**
              * Format: int32
@@ -5913,7 +7045,12 @@ export interface components {
          * @enum {string}
          */
         ServiceKind: "web_hosting" | "mail_hosting" | "domain" | "ssl_certificate" | "reseller_hosting";
-        /** @description The password now in force; shown once, never stored in the clear. */
+        /**
+         * @description The password now in force; shown once, never stored in the clear.
+         * @example {
+         *       "password": "Xk4pR7mWq2Tz9LbN3vHc"
+         *     }
+         */
         ServicePassword: {
             password: string;
         };
@@ -5939,6 +7076,37 @@ export interface components {
         ServiceUsage: {
             [key: string]: components["schemas"]["Usage"];
         };
+        /**
+         * @example {
+         *       "addons": [
+         *         "extra-disk"
+         *       ],
+         *       "allow_overselling": false,
+         *       "auto_renew": true,
+         *       "cancellation": null,
+         *       "currency": "EUR",
+         *       "cycle": "monthly",
+         *       "held": false,
+         *       "id": "01938a6e-5b7c-7d2e-9f10-4a5b6c7d8e9f",
+         *       "kind": "web_hosting",
+         *       "name": "Shop",
+         *       "next_due_at": "2027-01-05T09:30:00Z",
+         *       "number": 1042,
+         *       "owner_id": "01938a6e-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *       "plan_id": "01938a6e-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+         *       "quotas": {
+         *         "databases": 2,
+         *         "disk_mb": 20480,
+         *         "domains": 5,
+         *         "mailbox_default_mb": 1024,
+         *         "mailboxes": 10
+         *       },
+         *       "recurring_amount_minor": 699,
+         *       "registered_at": "2026-11-05T09:30:00Z",
+         *       "status": "active",
+         *       "suspension_reason": null
+         *     }
+         */
         ServiceView: {
             /** @description Codes of the plan's add-ons the service has. */
             addons: string[];
@@ -5980,10 +7148,23 @@ export interface components {
             status: components["schemas"]["ServiceStatus"];
             suspension_reason?: string | null;
         };
+        /**
+         * @example {
+         *       "disabled_actions": [
+         *         "dns.write",
+         *         "service.cancel"
+         *       ]
+         *     }
+         */
         SetRestrictions: {
             /** @description The complete new list (it replaces the old one); `[]` lifts them all. */
             disabled_actions: components["schemas"]["RestrictableAction"][];
         };
+        /**
+         * @example {
+         *       "generate": true
+         *     }
+         */
         SetServicePassword: {
             /** @description `true`: the server generates a password (20 characters, shown once). */
             generate?: boolean;
@@ -6000,11 +7181,81 @@ export interface components {
          * @enum {string}
          */
         Side: "customer" | "seller";
+        /**
+         * @example {
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         StartTwoFactor: {
             /** @description The account's password. */
             password: string;
         };
-        /** @description `GET /v1/status`. */
+        /**
+         * @description `GET /v1/status`.
+         * @example {
+         *       "components": [
+         *         {
+         *           "group": "Mail",
+         *           "id": "0193a1b2-0000-7000-8000-00000000c001",
+         *           "name": "Webmail",
+         *           "status": "degraded"
+         *         },
+         *         {
+         *           "group": null,
+         *           "id": "0193a1b2-0000-7000-8000-00000000c002",
+         *           "name": "Control panel",
+         *           "status": "operational"
+         *         }
+         *       ],
+         *       "incidents": [
+         *         {
+         *           "body": "Logging in to webmail takes up to a minute.",
+         *           "component_ids": [
+         *             "0193a1b2-0000-7000-8000-00000000c001"
+         *           ],
+         *           "created_at": "2026-12-05T09:15:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-00000000d002",
+         *           "impact": "degraded",
+         *           "kind": "fault",
+         *           "resolved_at": null,
+         *           "scheduled_end": null,
+         *           "scheduled_start": null,
+         *           "status": "identified",
+         *           "title": "Webmail is slow",
+         *           "updated_at": "2026-12-05T09:40:00Z",
+         *           "updates": [
+         *             {
+         *               "body": "A failed disk; the array is rebuilding.",
+         *               "created_at": "2026-12-05T09:40:00Z",
+         *               "id": "0193a1b2-0000-7000-8000-00000000e001",
+         *               "incident_id": "0193a1b2-0000-7000-8000-00000000d002",
+         *               "status": "identified"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "indicator": "degraded",
+         *       "scheduled": [
+         *         {
+         *           "body": "Mail is delayed for up to 30 minutes.",
+         *           "component_ids": [
+         *             "0193a1b2-0000-7000-8000-00000000c001"
+         *           ],
+         *           "created_at": "2026-12-05T08:00:00Z",
+         *           "id": "0193a1b2-0000-7000-8000-00000000d001",
+         *           "impact": "maintenance",
+         *           "kind": "maintenance",
+         *           "resolved_at": null,
+         *           "scheduled_end": "2026-12-10T23:00:00Z",
+         *           "scheduled_start": "2026-12-10T22:00:00Z",
+         *           "status": "scheduled",
+         *           "title": "Mail server upgrade",
+         *           "updated_at": "2026-12-05T08:00:00Z",
+         *           "updates": []
+         *         }
+         *       ]
+         *     }
+         */
         SummaryView: {
             components: components["schemas"]["PublicComponentView"][];
             /** @description Unplanned incidents not resolved yet, newest first. */
@@ -6014,10 +7265,20 @@ export interface components {
             /** @description Planned work not completed yet, newest first. */
             scheduled: components["schemas"]["IncidentView"][];
         };
+        /**
+         * @example {
+         *       "reason": "Invoice INV-000001 is overdue"
+         *     }
+         */
         SuspendCustomer: {
             /** @description Why, for the audit log; 1-1000 characters. */
             reason: string;
         };
+        /**
+         * @example {
+         *       "reason": "Sending spam from a compromised contact form"
+         *     }
+         */
         SuspendService: {
             /** @description Why; shown as the service's `suspension_reason` until it is unsuspended. */
             reason: string;
@@ -6035,6 +7296,11 @@ export interface components {
          * @example 21
          */
         TaxRate: string;
+        /**
+         * @example {
+         *       "reason": "Unpaid since March; the customer agreed"
+         *     }
+         */
         TerminateService: {
             /** @description Why, for the audit log. */
             reason: string;
@@ -6102,6 +7368,14 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @example {
+         *       "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.example-claims.example-signature",
+         *       "expires_in": 900,
+         *       "refresh_token": "hr_ExampleRefreshTokenOnlyForTheDocs0123456789",
+         *       "token_type": "Bearer"
+         *     }
+         */
         TokenPair: {
             access_token: string;
             /**
@@ -6119,16 +7393,37 @@ export interface components {
          * @enum {string}
          */
         Tool: "panel" | "webmail" | "database" | "files";
+        /**
+         * @example {
+         *       "otpauth_uri": "otpauth://totp/hostadmin:jane?secret=EXAMPLESECRETEXAMPLESECRETEXAMPL&issuer=hostadmin",
+         *       "secret": "EXAMPLESECRETEXAMPLESECRETEXAMPL"
+         *     }
+         */
         TwoFactorEnrolment: {
             /** @description The same secret as an `otpauth://totp/...` URI, for a QR code. */
             otpauth_uri: string;
             /** @description The secret in base32, for typing it into an authenticator app. */
             secret: string;
         };
+        /**
+         * @example {
+         *       "reason": "Contact form fixed"
+         *     }
+         */
         UnsuspendService: {
             /** @description Why, for the audit log. */
             reason?: string | null;
         };
+        /**
+         * @example {
+         *       "permissions": [
+         *         "view",
+         *         "manage",
+         *         "billing"
+         *       ],
+         *       "service_ids": null
+         *     }
+         */
         UpdateAuthorization: {
             /** @description Replaces the permissions; cannot be cleared (withdraw the grant instead). */
             permissions?: components["schemas"]["Permission"][];
@@ -6147,6 +7442,17 @@ export interface components {
             name?: string;
             status?: components["schemas"]["ComponentStatus"];
         };
+        /**
+         * @example {
+         *       "name": "Shop Owner",
+         *       "profile": {
+         *         "city": "Amsterdam",
+         *         "phone": "+31201234567",
+         *         "postal_code": "1012 LG",
+         *         "street": "Damrak 1"
+         *       }
+         *     }
+         */
         UpdateCustomer: {
             /**
              * Format: email
@@ -6162,6 +7468,11 @@ export interface components {
             name?: string;
             profile?: components["schemas"]["Profile"] | null;
         };
+        /**
+         * @example {
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         UpdateDatabase: {
             /**
              * Format: password
@@ -6170,6 +7481,13 @@ export interface components {
              */
             password?: string;
         };
+        /**
+         * @example {
+         *       "content": "198.51.100.7",
+         *       "ttl": 300,
+         *       "type": "A"
+         *     }
+         */
         UpdateDnsRecord: {
             /** @description By `type`: A an IPv4 address, AAAA an IPv6 address; CNAME, NS, MX a host name (a final dot makes it absolute, otherwise it is relative to the zone; `@` is the apex; MX also `.`: no mail); TXT the raw text (no control characters, at most 4,080 bytes; the server splits it into 255-byte strings); SRV `weight port target` (the priority is separate); CAA `flags tag value` (e.g. `0 issue "letsencrypt.org"`; `issue`, `issuewild` and `iodef` values are checked as RFC 8659 defines them). */
             content?: string;
@@ -6247,6 +7565,11 @@ export interface components {
         } & {
             [key: string]: unknown;
         }) | unknown);
+        /**
+         * @example {
+         *       "auto_renew": true
+         *     }
+         */
         UpdateDomain: {
             auto_renew?: boolean;
             /**
@@ -6258,6 +7581,14 @@ export interface components {
             /** @description 2-13 distinct host names; null returns the domain to the provider's name servers. */
             nameservers?: string[] | null;
         };
+        /**
+         * @example {
+         *       "destinations": [
+         *         "jane@example.org",
+         *         "orders@example.net"
+         *       ]
+         *     }
+         */
         UpdateForward: {
             /**
              * @description Replaces the destinations: 1-50 valid addresses, each once, not the source;
@@ -6265,6 +7596,12 @@ export interface components {
              */
             destinations?: string[];
         };
+        /**
+         * @example {
+         *       "directory": "public_html/shop",
+         *       "password": "correct horse battery staple 42"
+         *     }
+         */
         UpdateFtpUser: {
             /** @description A new home directory relative to the service's root; `null` is the root itself. */
             directory?: string | null;
@@ -6295,6 +7632,11 @@ export interface components {
             /** @description One line, trimmed at both ends; not blank, no control characters. */
             title?: string;
         };
+        /**
+         * @example {
+         *       "quota_mb": 2048
+         *     }
+         */
         UpdateMailbox: {
             /** @description `null` clears it. */
             description?: string | null;
@@ -6309,6 +7651,14 @@ export interface components {
              */
             quota_mb?: number | null;
         };
+        /**
+         * @example {
+         *       "name": "Jane Doe",
+         *       "profile": {
+         *         "phone": "+31201234567"
+         *       }
+         *     }
+         */
         UpdateMe: {
             /** @description Required with `email`. */
             current_password?: string | null;
@@ -6329,6 +7679,19 @@ export interface components {
         UpdateNotifications: {
             ticket_replies?: boolean;
         };
+        /**
+         * @example {
+         *       "name": "Web S (2027)",
+         *       "prices": [
+         *         {
+         *           "amount_minor": 599,
+         *           "currency": "EUR",
+         *           "cycle": "monthly"
+         *         }
+         *       ],
+         *       "public": false
+         *     }
+         */
         UpdatePlan: {
             addons?: components["schemas"]["Addon"][] | null;
             /** @description One line, trimmed at both ends; not blank, no control characters. */
@@ -6337,6 +7700,12 @@ export interface components {
             public?: boolean;
             quotas?: components["schemas"]["Quotas"] | null;
         };
+        /**
+         * @example {
+         *       "auto_renew": false,
+         *       "name": "Shop (new)"
+         *     }
+         */
         UpdateService: {
             /** @description Operators only. */
             allow_overselling?: boolean;
@@ -6361,6 +7730,15 @@ export interface components {
             /** @description Only `closed`; a reply reopens the ticket. */
             status?: components["schemas"]["SettableStatus"];
         };
+        /**
+         * @example {
+         *       "body": "A failed disk; the array is rebuilding.",
+         *       "created_at": "2026-12-05T09:40:00Z",
+         *       "id": "0193a1b2-0000-7000-8000-00000000e001",
+         *       "incident_id": "0193a1b2-0000-7000-8000-00000000d002",
+         *       "status": "identified"
+         *     }
+         */
         UpdateView: {
             body: string;
             /** Format: date-time */
@@ -6390,6 +7768,13 @@ export interface components {
             /** @description A new URL, checked as on creation; `null` is refused. */
             url?: string;
         };
+        /**
+         * @example {
+         *       "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU...\n-----END CERTIFICATE-----\n",
+         *       "chain_pem": null,
+         *       "private_key_pem": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49...\n-----END PRIVATE KEY-----\n"
+         *     }
+         */
         UploadCertificate: {
             /** @description One PEM `CERTIFICATE` block, at most 16 KiB. */
             certificate_pem: string;
@@ -6409,6 +7794,11 @@ export interface components {
             /** Format: int64 */
             used: number;
         };
+        /**
+         * @example {
+         *       "token": "ExampleVerifyTokenFromTheMailLinkNotReal012"
+         *     }
+         */
         VerifyEmailRequest: {
             /** @description The token from the verification mail's link. */
             token: string;
@@ -6458,7 +7848,25 @@ export interface components {
             updated_at: string;
             url: string;
         };
-        /** @description An endpoint with its signing secret, shown in this answer only. */
+        /**
+         * @description An endpoint with its signing secret, shown in this answer only.
+         * @example {
+         *       "created_at": "2026-12-05T10:00:00Z",
+         *       "description": "Billing sync",
+         *       "disabled_reason": null,
+         *       "enabled": true,
+         *       "events": [
+         *         "service.*",
+         *         "invoice.paid"
+         *       ],
+         *       "failing_since": null,
+         *       "id": "0193a5c2-7f41-7c3e-9d1a-2b8f5e6c4d01",
+         *       "previous_secret_expires_at": null,
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+         *       "updated_at": "2026-12-05T10:00:00Z",
+         *       "url": "https://hooks.example.com/hostadmin"
+         *     }
+         */
         WebhookWithSecret: components["schemas"]["WebhookView"] & {
             /**
              * @description `whsec_` and the base64 of 32 random bytes: the Standard Webhooks secret receivers
@@ -6637,6 +8045,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
@@ -20260,6 +21673,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "amount_minor": 14520,
+                     *         "created_at": "2026-12-06T08:00:00Z",
+                     *         "currency": "EUR",
+                     *         "id": "0193a1b2-0000-7000-8000-0000000000b9",
+                     *         "invoice_id": "0193a1b2-0000-7000-8000-0000000000f1",
+                     *         "method": "bank_transfer",
+                     *         "received_at": "2026-12-06T00:00:00Z",
+                     *         "recorded_by": "0193a1b2-0000-7000-8000-0000000000a1",
+                     *         "reference": "NL91ABNA 2026-12-06"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["PaymentView"][];
                 };
             };
