@@ -4,8 +4,10 @@
 # build, and the same SQL through pgbench (bench/me.sql, bench/service.sql).
 # Not part of CI. Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's server
 # package). Usage: bench/api-latency.sh [seconds per run, default 10]
-# Runs every measurement at each count in BENCH_CONNECTIONS (default "8 64"), and prints
-# `uptime` beside each backend's figures: the machine is shared, so note the load.
+# Runs every measurement at each count in BENCH_CONNECTIONS (default "8 64") on each of
+# BENCH_BACKENDS (default "sqlite postgres"), and prints `uptime` beside each backend's
+# figures: the machine is shared, so note the load. The server's own settings come from
+# the environment as always (e.g. HOSTADMIN_DATABASE_POOL_SIZE=8 for a sweep).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration=${1:-10}
@@ -71,7 +73,7 @@ run_backend() { # name, database url
 	service=$(api POST /v1/services "$reseller_token" "{\"owner_id\":\"$customer\",\"plan_id\":\"$plan\",\"cycle\":\"monthly\",\"name\":\"bench\"}" | json '["id"]')
 	local connections
 	for connections in $connection_counts; do
-		echo "== $name ($(nproc) cores, $connections connections, ${duration}s each; load:$(uptime | sed 's/.*load average://'))"
+		echo "== $name ($(nproc) cores, $connections connections, pool ${HOSTADMIN_DATABASE_POOL_SIZE:-default}, ${duration}s each; load:$(uptime | sed 's/.*load average://'))"
 		wrk_line "GET /v1/me" -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
 		wrk_line "GET /v1/services/{id}" -H "Authorization: Bearer $reseller_token" "http://127.0.0.1:18181/v1/services/$service"
 		wrk_line "POST /v1/auth/login" -s bench/login.lua http://127.0.0.1:18181/v1/auth/login
@@ -86,7 +88,14 @@ run_backend() { # name, database url
 	kill $server; wait $server 2>/dev/null || true; server=
 }
 
-run_backend sqlite "sqlite://$work/sqlite/hostadmin.db"
-psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null
-psql -q "$pg_admin" -c "CREATE DATABASE hostadmin_bench" >/dev/null
-run_backend postgres "${pg_admin%/*}/hostadmin_bench"
+for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
+	case $backend in
+	sqlite) run_backend sqlite "sqlite://$work/sqlite/hostadmin.db" ;;
+	postgres)
+		psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null
+		psql -q "$pg_admin" -c "CREATE DATABASE hostadmin_bench" >/dev/null
+		run_backend postgres "${pg_admin%/*}/hostadmin_bench"
+		;;
+	*) echo "BENCH_BACKENDS: sqlite or postgres, not $backend" >&2; exit 2 ;;
+	esac
+done
