@@ -414,3 +414,79 @@ both_backends!(numbers_stay_gapless_and_unique_when_tickets_are_opened_at_once, 
     );
     assert_eq!(opened(&server, &tree.customer_a1, json!({"subject": "next", "body": "y"}))["number"], 9);
 });
+
+/// A seller's billing settings, with `email` as the address for business with it.
+fn billing_settings(legal_name: &str, email: Option<&str>) -> Value {
+    json!({
+        "legal_name": legal_name,
+        "address": {"street": "Keizersgracht 1", "postal_code": "1015 CJ", "city": "Amsterdam", "country": "NL"},
+        "email": email,
+    })
+}
+
+/// How many mails the outbox holds for `address`, sent or not: what was queued, without
+/// waiting for the worker.
+fn queued_for(server: &Server, address: &str) -> i64 {
+    server.count(&format!("SELECT COUNT(*) AS n FROM outbox WHERE recipient = '{address}'"))
+}
+
+both_backends!(a_new_ticket_mails_the_sellers_billing_email, env = FAST_WORKER, |server| {
+    let tree = Tree::build(&server);
+    let (helpdesk, account_inbox) = ("helpdesk@reseller-a.test", "reseller-a@example.test");
+    let put = server.put(
+        "/v1/billing/settings",
+        Some(&tree.reseller_a.token),
+        billing_settings("Reseller A B.V.", Some(helpdesk)),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+
+    let id = opened(&server, &tree.customer_a1, json!({"subject": "Mail is down", "body": "Since 9:00."}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new = server.wait_for_mails(helpdesk, 1).remove(0);
+    assert_eq!((new.to.as_str(), new.subject.as_str()), (helpdesk, "A new support ticket"));
+    assert!(new.text.contains("customer-a1 opened support ticket #1: Mail is down"), "{}", new.text);
+    assert_eq!(queued_for(&server, account_inbox), 0, "not to the seller account's own address");
+    // The customer's answers go to the same inbox.
+    assert_eq!(reply(&server, &tree.reseller_a, &id, json!({"body": "Restarted it."})).status, 201);
+    assert_eq!(reply(&server, &tree.customer_a1, &id, json!({"body": "Works, thanks."})).status, 201);
+    assert!(server.wait_for_mails(helpdesk, 2)[1].text.contains("Works, thanks."));
+    assert_eq!(queued_for(&server, account_inbox), 0);
+
+    // Settings without an email leave the seller account's own address in charge.
+    let put = server.put("/v1/billing/settings", Some(&tree.reseller_b.token), billing_settings("Reseller B", None));
+    assert_eq!(put.status, 200, "{}", put.body);
+    opened(&server, &tree.customer_b1, json!({"subject": "Hello", "body": "x"}));
+    assert_eq!(server.wait_for_mails("reseller-b@example.test", 1)[0].subject, "A new support ticket");
+});
+
+both_backends!(
+    a_new_ticket_to_the_provider_mails_its_billing_email_instead_of_the_operators,
+    env = FAST_WORKER,
+    |server| {
+        let tree = Tree::build(&server);
+        let (provider_inbox, operator_inbox) = ("support@provider.test", "operator@operators.test");
+        // Top-level accounts' seller is the provider, whose settings the operators keep.
+        opened(&server, &tree.reseller_a, json!({"subject": "Before", "body": "No settings yet."}));
+        assert_eq!(server.wait_for_mails(operator_inbox, 1)[0].subject, "A new support ticket");
+        let put = server.put(
+            "/v1/billing/settings",
+            Some(&tree.operator.token),
+            billing_settings("Provider GmbH", Some(provider_inbox)),
+        );
+        assert_eq!(put.status, 200, "{}", put.body);
+
+        let t = opened(&server, &tree.reseller_b, json!({"subject": "Invoice question", "body": "Why 21%?"}));
+        assert_eq!(t["seller_id"], Value::Null);
+        let id = t["id"].as_str().unwrap().to_owned();
+        let new = server.wait_for_mails(provider_inbox, 1).remove(0);
+        assert!(new.text.starts_with("Hello Provider GmbH,"), "greeted by the name on its invoices: {}", new.text);
+        assert!(new.text.contains("reseller-b opened support ticket #2: Invoice question"), "{}", new.text);
+        // Its answers too: the address belongs to no account, so no `ticket_replies` applies.
+        assert_eq!(reply(&server, &tree.operator, &id, json!({"body": "The Dutch rate."})).status, 201);
+        assert_eq!(reply(&server, &tree.reseller_b, &id, json!({"body": "Thanks."})).status, 201);
+        assert!(server.wait_for_mails(provider_inbox, 2)[1].text.contains("Thanks."));
+        assert_eq!(queued_for(&server, operator_inbox), 1, "only the ticket from before the settings");
+    }
+);

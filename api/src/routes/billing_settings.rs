@@ -29,6 +29,8 @@ pub struct PutBillingSettings {
     /// valid check digits; elsewhere 1-40 characters of free text.
     #[schema(format = "not-blank-no-controls", min_length = 1, max_length = 40)]
     vat_id: Option<String>,
+    /// On the seller's invoices, and where its support tickets are mailed (new tickets and
+    /// its customers' answers); without it, the seller account's own address.
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     /// An IBAN with valid ISO 13616 check digits; spaces allowed, letters in any case.

@@ -6728,7 +6728,11 @@ export interface components {
             address: components["schemas"]["SellerAddressInput"];
             /** @description Default `"0"`. */
             default_tax_rate?: components["schemas"]["TaxRate"];
-            /** Format: email */
+            /**
+             * Format: email
+             * @description On the seller's invoices, and where its support tickets are mailed (new tickets and
+             *     its customers' answers); without it, the seller account's own address.
+             */
             email?: string | null;
             /** @description An IBAN with valid ISO 13616 check digits; spaces allowed, letters in any case. */
             iban?: string | null;

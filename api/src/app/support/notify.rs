@@ -7,7 +7,7 @@ use serde_json::json;
 use hostadmin_domain::support::Side;
 use hostadmin_persistence::accounts as account_store;
 use hostadmin_persistence::tickets::{self as ticket_store, TicketRow};
-use hostadmin_persistence::{notification_settings, DbConnection};
+use hostadmin_persistence::{billing_settings, notification_settings, DbConnection};
 
 use crate::config::Config;
 use crate::http::problem::ApiError;
@@ -16,20 +16,44 @@ use crate::mail::{self, Outgoing, Template};
 /// Someone a ticket mail goes to.
 #[derive(Debug, Clone)]
 struct Recipient {
-    account_id: String,
+    /// The account whose `ticket_replies` decides and that is never mailed its own
+    /// message; none for the provider's billing address, which is no account's.
+    account_id: Option<String>,
     login: String,
     name: String,
     email: String,
 }
 
-/// Where a seller is mailed about tickets: the seller account's own address; for the
-/// provider (top-level accounts' seller), every operator's. When the billing settings
-/// exist, this is where their `email` (when set) takes over.
+impl Recipient {
+    fn is(&self, account_id: &str) -> bool {
+        self.account_id.as_deref() == Some(account_id)
+    }
+
+    /// Whether it asked for answers: an account by its `ticket_replies`; the provider's
+    /// billing address has no settings to switch it off, so it always does.
+    fn wants_answers(&self, conn: &mut DbConnection) -> Result<bool, ApiError> {
+        match &self.account_id {
+            Some(account_id) => Ok(notification_settings::of(conn, account_id)?.ticket_replies),
+            None => Ok(true),
+        }
+    }
+}
+
+/// Where a seller is mailed about tickets: the `email` of its billing settings when it
+/// set one, the address it gave its buyers for business with it. Without one, the
+/// seller account's own address; for the provider (top-level accounts' seller), every
+/// operator's that is not blocked.
 fn seller_inbox(conn: &mut DbConnection, seller_id: Option<&str>) -> Result<Vec<Recipient>, ApiError> {
+    let settings = billing_settings::find(conn, seller_id)?.map(|row| row.settings);
+    let billing = settings.and_then(|settings| Some((settings.email?, settings.legal_name)));
     let Some(seller_id) = seller_id else {
+        if let Some((email, legal_name)) = billing {
+            // The provider's address is greeted by the name on its invoices.
+            return Ok(vec![Recipient { account_id: None, login: String::new(), name: legal_name, email }]);
+        }
         let staff = ticket_store::provider_staff(conn)?;
         let inbox = staff.into_iter().map(|(account_id, name, email)| Recipient {
-            account_id,
+            account_id: Some(account_id),
             login: String::new(),
             name,
             email,
@@ -38,13 +62,14 @@ fn seller_inbox(conn: &mut DbConnection, seller_id: Option<&str>) -> Result<Vec<
     };
     let seller = account_store::find(conn, seller_id)?
         .ok_or_else(|| ApiError::internal(format!("the seller {seller_id} of a ticket vanished")))?;
-    Ok(vec![Recipient { account_id: seller.id, login: seller.login, name: seller.name, email: seller.email }])
+    let email = billing.map_or(seller.email, |(email, _)| email);
+    Ok(vec![Recipient { account_id: Some(seller.id), login: seller.login, name: seller.name, email }])
 }
 
 fn customer_of(conn: &mut DbConnection, ticket: &TicketRow) -> Result<Recipient, ApiError> {
     let customer = account_store::find(conn, &ticket.customer_id)?
         .ok_or_else(|| ApiError::internal(format!("the customer of ticket {} vanished", ticket.id)))?;
-    Ok(Recipient { account_id: customer.id, login: customer.login, name: customer.name, email: customer.email })
+    Ok(Recipient { account_id: Some(customer.id), login: customer.login, name: customer.name, email: customer.email })
 }
 
 fn send(
@@ -63,7 +88,7 @@ fn send(
     let mail = Outgoing {
         template,
         recipient: &to.email,
-        account_id: Some(&to.account_id),
+        account_id: to.account_id.as_deref(),
         client_ip: None,
         context,
         invoice_id: None,
@@ -83,7 +108,7 @@ pub fn opened(
     let login = customer.login.clone();
     match ticket.direction.opened_by() {
         Side::Customer => {
-            for to in seller_inbox(conn, ticket.seller_id.as_deref())?.iter().filter(|to| to.account_id != author_id) {
+            for to in seller_inbox(conn, ticket.seller_id.as_deref())?.iter().filter(|to| !to.is(author_id)) {
                 send(conn, config, Template::TicketOpened, to, ticket, body, &login)?;
             }
             Ok(())
@@ -92,7 +117,7 @@ pub fn opened(
     }
 }
 
-/// An answer from `side`: to the other side's accounts that want it (never to the
+/// An answer from `side`: to the other side's recipients that want it (never to the
 /// author itself).
 pub fn answered(
     conn: &mut DbConnection,
@@ -106,8 +131,8 @@ pub fn answered(
         Side::Seller => seller_inbox(conn, ticket.seller_id.as_deref())?,
         Side::Customer => vec![customer_of(conn, ticket)?],
     };
-    for to in recipients.iter().filter(|to| to.account_id != author_id) {
-        if notification_settings::of(conn, &to.account_id)?.ticket_replies {
+    for to in recipients.iter().filter(|to| !to.is(author_id)) {
+        if to.wants_answers(conn)? {
             send(conn, config, Template::TicketReply, to, ticket, body, "")?;
         }
     }
