@@ -490,3 +490,74 @@ both_backends!(
         assert_eq!(queued_for(&server, operator_inbox), 1, "only the ticket from before the settings");
     }
 );
+
+both_backends!(a_seller_with_ticket_replies_off_gets_no_answer_mails, env = FAST_WORKER, |server| {
+    let tree = Tree::build(&server);
+    let (seller_inbox, customer_inbox) = ("reseller-a@example.test", "customer-a1@example.test");
+    let off = server.patch("/v1/me/notifications", Some(&tree.reseller_a.token), json!({"ticket_replies": false}));
+    assert_eq!((off.status, off.body.clone()), (200, json!({"ticket_replies": false})), "{}", off.body);
+
+    // A new ticket is not an answer: it is still mailed.
+    let id = opened(&server, &tree.customer_a1, json!({"subject": "Slow site", "body": "Very slow."}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(server.wait_for_mails(seller_inbox, 1)[0].subject, "A new support ticket");
+    // The seller's answer reaches the customer, the customer's answers reach nobody.
+    assert_eq!(reply(&server, &tree.reseller_a, &id, json!({"body": "Which page?"})).status, 201);
+    assert_eq!(reply(&server, &tree.customer_a1, &id, json!({"body": "The shop."})).status, 201);
+    assert_eq!(reply(&server, &tree.customer_a1, &id, json!({"body": "And the blog."})).status, 201);
+    assert_eq!(server.wait_for_mails(customer_inbox, 1)[0].subject, "An answer on your support ticket");
+    assert_eq!(queued_for(&server, seller_inbox), 1, "the new ticket's mail alone");
+    assert_eq!(server.count("SELECT COUNT(*) AS n FROM outbox WHERE template = 'ticket_reply'"), 1);
+});
+
+both_backends!(every_ticket_change_is_audited_once_and_a_note_file_stays_on_the_sellers_side, |server| {
+    let tree = Tree::build(&server);
+    let count =
+        |action: &str| server.count(&format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}'"));
+    let id =
+        opened(&server, &tree.customer_a1, json!({"subject": "Audit", "body": "x"}))["id"].as_str().unwrap().to_owned();
+
+    assert_eq!(reply(&server, &tree.reseller_a, &id, json!({"body": "Answer"})).status, 201);
+    assert_eq!(count("ticket.reply"), 1);
+    let path = format!("/v1/tickets/{id}");
+    assert_eq!(server.patch(&path, Some(&tree.customer_a1.token), json!({"priority": "high"})).status, 200);
+    assert_eq!(count("ticket.update"), 1);
+    assert_eq!(server.patch(&path, Some(&tree.customer_a1.token), json!({"priority": "high"})).status, 200);
+    assert_eq!(count("ticket.update"), 1, "asking for what already holds changes nothing");
+    let upload = |by: &Account, text: &str| {
+        let uploaded = server.send(
+            "POST",
+            &format!("/v1/tickets/{id}/attachments?filename=log.txt"),
+            Some(&by.token),
+            Body::Raw(Some("text/plain"), text.as_bytes().to_vec()),
+            &[],
+        );
+        assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+        uploaded.str("id")
+    };
+    let customers_file = upload(&tree.customer_a1, "customer's log");
+    assert_eq!(count("ticket.attachment_upload"), 1);
+
+    // A file the seller uploads for an internal note is filed under the seller.
+    let sellers_file = upload(&tree.reseller_a, "seller's log");
+    let note =
+        reply(&server, &tree.reseller_a, &id, json!({"body": "n", "internal": true, "attachment_ids": [sellers_file]}));
+    assert_eq!(note.status, 201, "{}", note.body);
+    assert_eq!(count("ticket.attachment_upload"), 2);
+    let uploads = |by: &Account| {
+        let log = server.get("/v1/audit-events?action=ticket.attachment_upload&limit=100", Some(&by.token));
+        assert_eq!(log.status, 200, "{}", log.body);
+        let mut targets: Vec<String> =
+            log.body["data"].as_array().unwrap().iter().map(|e| e["target_id"].as_str().unwrap().to_owned()).collect();
+        targets.sort();
+        targets
+    };
+    assert_eq!(uploads(&tree.customer_a1), vec![customers_file.clone()], "never the seller's note file");
+    let mut both = vec![customers_file, sellers_file.clone()];
+    both.sort();
+    assert_eq!(uploads(&tree.reseller_a), both);
+    let everything = server.get("/v1/audit-events?limit=100", Some(&tree.customer_a1.token));
+    assert!(!everything.text.contains(&sellers_file), "{}", everything.text);
+});
