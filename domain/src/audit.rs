@@ -147,7 +147,8 @@ pub const TICKET_REPLY: &str = "ticket.reply";
 /// A ticket was closed or its priority changed.
 pub const TICKET_UPDATE: &str = "ticket.update";
 /// An internal note: its target is the note (`ticket_note`) and its account the seller,
-/// so that the customer's side never learns of it, in the log or (later) in webhooks.
+/// so that the customer's side never learns of it, in the log or in webhooks (which
+/// reach whoever may read the entry: the seller, the accounts above it, operators).
 pub const TICKET_INTERNAL_NOTE: &str = "ticket.internal_note";
 /// A file was attached to a ticket; its account is the uploader's side's.
 pub const TICKET_ATTACHMENT_UPLOAD: &str = "ticket.attachment_upload";

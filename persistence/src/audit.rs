@@ -100,8 +100,7 @@ pub fn append(
             audit_events::details.eq(event.details.to_string()),
         ))
         .execute(conn)?;
-    let published =
-        Published { event_id: &id, event_type: event.action, account_id: event.account_id, details: &event.details };
+    let published = Published { event_id: &id, event_type: event.action, account_id: event.account_id };
     webhooks::fan_out(conn, &published, at)?;
     Ok(id)
 }

@@ -232,17 +232,14 @@ pub struct Published<'a> {
     pub event_type: &'a str,
     /// The account whose data changed; `None`: only operators may read the event.
     pub account_id: Option<&'a str>,
-    pub details: &'a serde_json::Value,
 }
 
 /// Queues the event for every enabled endpoint that may hear of it and asked for it, in
 /// the caller's transaction; answers how many.
 pub fn fan_out(conn: &mut DbConnection, event: &Published<'_>, now: NaiveDateTime) -> Result<usize, StoreError> {
-    let skip_owner = match audience(event.event_type, event.details) {
-        Audience::Addressed => return Ok(0),
-        Audience::AboveOwner => true,
-        Audience::OwnerAndAbove => false,
-    };
+    if audience(event.event_type) == Audience::Addressed {
+        return Ok(0);
+    }
     let mut candidates: Vec<(String, EventFilters)> = webhooks::table
         .filter(webhooks::sees_all.eq(true))
         .filter(webhooks::enabled.eq(true))
@@ -252,11 +249,9 @@ pub fn fan_out(conn: &mut DbConnection, event: &Published<'_>, now: NaiveDateTim
         .filter_map(readable_filters)
         .collect();
     if let Some(account_id) = event.account_id {
-        let min_depth = if skip_owner { 1 } else { 0 };
-        let above = account_tree::table
-            .filter(account_tree::descendant_id.eq(account_id))
-            .filter(account_tree::depth.ge(min_depth))
-            .select(account_tree::ancestor_id);
+        // The account itself is its own ancestor at depth 0.
+        let above =
+            account_tree::table.filter(account_tree::descendant_id.eq(account_id)).select(account_tree::ancestor_id);
         let own: Vec<(String, String)> = webhooks::table
             .filter(webhooks::account_id.eq_any(above))
             .filter(webhooks::sees_all.eq(false))

@@ -460,3 +460,41 @@ both_backends!(endpoints_validate_their_input_and_follow_the_conventions, env = 
     assert_eq!(server.delete(&path, token).status, 204);
     assert_eq!(server.get(&path, token).status, 404);
 });
+
+both_backends!(an_internal_note_reaches_only_the_sellers_hooks, env = ENV, |server| {
+    let receiver = Receiver::start();
+    let (reseller, customer) = seller_and_customer(&server);
+    let (sellers, _) = endpoint(&server, &reseller, &receiver.url("/seller"), &["ticket.*"]);
+    let (customers, _) = endpoint(&server, &customer, &receiver.url("/customer"), &["ticket.*"]);
+    let opened = server.post("/v1/tickets", Some(&customer.token), json!({"subject": "Refund?", "body": "Please."}));
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let ticket = opened.str("id");
+    let note = server.post(
+        &format!("/v1/tickets/{ticket}/messages"),
+        Some(&reseller.token),
+        json!({"body": "Known abuser, say no.", "internal": true}),
+    );
+    assert_eq!(note.status, 201, "{}", note.body);
+
+    // Queued with the change, so the logs tell at once.
+    let types = |owner: &Account, webhook: &str| -> Vec<String> {
+        let mut types: Vec<String> = deliveries(&server, owner, webhook)
+            .iter()
+            .map(|d| d["event_type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        types.sort();
+        types
+    };
+    assert_eq!(types(&reseller, &sellers), vec!["ticket.create", "ticket.internal_note"]);
+    assert_eq!(
+        types(&customer, &customers),
+        vec!["ticket.create"],
+        "the customer hears of its ticket, not of the note"
+    );
+    let heard = receiver.wait_for("/seller", "ticket.internal_note").json();
+    assert_eq!(
+        (heard["data"]["target_type"].clone(), heard["data"]["account_id"].clone()),
+        (json!("ticket_note"), json!(reseller.id))
+    );
+    assert!(!heard.to_string().contains("Known abuser"), "never the note's text: {heard}");
+});

@@ -2,10 +2,12 @@
 //! audit action, its `data` what the audit entry says about the change, minus anything
 //! that must not leave the installation.
 //!
-//! Who hears of an event: the webhooks of the account it is about (the audit entry's
-//! `account_id`), of every account above it, and of operators; never a sibling, never a
-//! grantee. An event whose details say `"internal": true` (a seller's internal ticket
-//! note) is the sellers' business alone: it skips the account it is about.
+//! Who hears of an event: whoever may read it in the audit log, that is the webhooks of
+//! the account it is about (the audit entry's `account_id`), of every account above it,
+//! and of operators; never a sibling, never a grantee. What only some of them may hear
+//! of is filed under an account no one else reaches: a seller's internal ticket note is
+//! `ticket.internal_note` filed under the seller ([`crate::audit::TICKET_INTERNAL_NOTE`]),
+//! so the ticket's customer never hears of it, here or in its log.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,17 +20,16 @@ use super::TEST_EVENT;
 pub enum Audience {
     /// The account the event is about, the accounts above it and operators.
     OwnerAndAbove,
-    /// Only the accounts strictly above it and operators.
-    AboveOwner,
     /// No fan-out: the test event reaches the one endpoint it was sent to.
     Addressed,
 }
 
-pub fn audience(event_type: &str, details: &Value) -> Audience {
+/// Decided by the type alone: an event's audit entry already names the account it is
+/// about, and that is who may hear of it. (The details decide nothing: a rule keyed on
+/// them would hold only for the callers that remember to set them.)
+pub fn audience(event_type: &str) -> Audience {
     if event_type == TEST_EVENT {
         Audience::Addressed
-    } else if details.get("internal").and_then(Value::as_bool) == Some(true) {
-        Audience::AboveOwner
     } else {
         Audience::OwnerAndAbove
     }
@@ -94,11 +95,11 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn internal_events_skip_the_owner_and_the_test_event_is_addressed() {
-        assert_eq!(audience("service.suspend", &json!({"reason": "x"})), Audience::OwnerAndAbove);
-        assert_eq!(audience("ticket.reply", &json!({"internal": true})), Audience::AboveOwner);
-        assert_eq!(audience("ticket.reply", &json!({"internal": false})), Audience::OwnerAndAbove);
-        assert_eq!(audience("webhook.test", &json!({})), Audience::Addressed);
+    fn events_reach_their_owner_and_above_and_the_test_event_is_addressed() {
+        assert_eq!(audience("service.suspend"), Audience::OwnerAndAbove);
+        // Owned by the seller, so its customer is below and never hears of it.
+        assert_eq!(audience(crate::audit::TICKET_INTERNAL_NOTE), Audience::OwnerAndAbove);
+        assert_eq!(audience("webhook.test"), Audience::Addressed);
     }
 
     #[test]
