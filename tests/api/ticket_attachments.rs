@@ -179,3 +179,42 @@ both_backends!(files_are_typed_by_content_bounded_and_leave_nothing_when_refused
     assert_eq!((scoped.status, scoped.code()), (403, "insufficient_scope"));
     assert_eq!(stored(&server), 2);
 });
+
+both_backends!(a_support_grantee_attaches_files_the_seller_downloads, |server| {
+    let tree = Tree::build(&server);
+    let plan = server.web_plan(&tree.reseller_a, "Web");
+    let service = server.sell(&tree.reseller_a, &tree.customer_a1, &plan);
+    for (grantee, permissions) in [(&tree.customer_b1, json!(["view"])), (&tree.customer_b2, json!(["support"]))] {
+        let given = server.post(
+            "/v1/authorizations",
+            Some(&tree.customer_a1.token),
+            json!({"grantee": grantee.login, "permissions": permissions, "service_ids": [service]}),
+        );
+        assert_eq!(given.status, 201, "{}", given.body);
+        let accept = format!("/v1/authorizations/{}/accept", given.str("id"));
+        assert_eq!(server.post(&accept, Some(&grantee.token), json!({})).status, 200);
+    }
+    let helper = &tree.customer_b2;
+    let id =
+        opened(&server, helper, json!({"subject": "Errors", "body": "See the screenshot.", "service_id": service}))
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    let file = png(2048);
+    let sent = upload(&server, helper, &id, Some("image/png"), file.clone(), "?filename=error.png");
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let message = reply(&server, helper, &id, json!({"body": "Here.", "attachment_ids": [sent.str("id")]}));
+    assert_eq!(message.status, 201, "{}", message.body);
+    let path = format!("/v1/tickets/{id}/attachments/{}", sent.str("id"));
+    for who in [&tree.reseller_a, &tree.customer_a1, helper] {
+        let (status, _, bytes) = download(&server, who, &path);
+        assert_eq!(status, 200, "{}", who.login);
+        assert!(bytes == file, "byte for byte for {}", who.login);
+    }
+    // A grant without `support` reaches the ticket and is refused.
+    let viewer = upload(&server, &tree.customer_b1, &id, Some("image/png"), png(100), "");
+    assert_eq!((viewer.status, viewer.code()), (403, "insufficient_grant"), "{}", viewer.body);
+    assert_eq!(download(&server, &tree.customer_b1, &path).0, 403);
+});
