@@ -198,3 +198,37 @@ both_backends!(only_operators_change_the_page_and_bad_input_is_refused, |server|
     assert_eq!(summary(&server).body["indicator"], "partial_outage");
     assert_eq!(server.count("SELECT COUNT(*) AS n FROM audit_events WHERE action LIKE 'status.%'"), 3);
 });
+
+both_backends!(a_change_within_its_window_lowers_the_indicator_until_completed, |server| {
+    let operator = server.operator("operator");
+    let dns = component(&server, &operator, "DNS");
+    let change = incident(
+        &server,
+        &operator,
+        json!({"kind": "change", "title": "New name servers", "body": "Moving to new name servers.",
+               "component_ids": [dns], "impact": "partial_outage",
+               "scheduled_start": at(-Duration::minutes(10)), "scheduled_end": at(Duration::hours(1))}),
+    );
+    assert_eq!((change.status, change.body["status"].clone()), (201, json!("scheduled")), "{}", change.body);
+    let id = change.str("id");
+    // Planned, yet under way: its impact counts, not `maintenance`.
+    let page = summary(&server);
+    assert_eq!(page.body["indicator"], "partial_outage", "{}", page.body);
+    assert_eq!(page.body["components"][0]["status"], "partial_outage");
+
+    let update = |status: &str| {
+        let posted = server.post(
+            &format!("/v1/status/incidents/{id}/updates"),
+            Some(&operator.token),
+            json!({"status": status, "body": format!("{status}.")}),
+        );
+        assert_eq!((posted.status, posted.body["status"].clone()), (201, json!(status)), "{}", posted.body);
+    };
+    update("in_progress");
+    assert_eq!(summary(&server).body["indicator"], "partial_outage");
+    update("completed");
+    let page = summary(&server);
+    assert_eq!(page.body["indicator"], "operational", "completed before its window ends: {}", page.body);
+    assert_eq!(page.body["components"][0]["status"], "operational");
+    assert_eq!(server.get(&format!("/v1/status/incidents/{id}"), None).body["status"], "completed");
+});
