@@ -1,8 +1,9 @@
 //! Webhooks (API.md "Webhooks"): endpoints, signed deliveries checked by a receiver in
 //! the test against the Standard Webhooks specification, retries after a 500 and a
 //! timeout, the schedule's end and the disabling after 5 days (with a test clock: times
-//! moved back in the database), secret rotation, tenancy of events, the outbox's
-//! transaction, several workers, and the SSRF guard.
+//! moved back in the database), manual retries, secret rotation, event filters, disabled
+//! endpoints, tenancy of events, the outbox's transaction, several workers and a crashed
+//! one's lease, the delivery log's status filter, audit entries, and the SSRF guard.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -379,6 +380,16 @@ both_backends!(private_and_loopback_urls_are_refused_at_creation, |server| {
         let refused = server.post("/v1/webhooks", Some(&reseller.token), json!({"url": url, "events": ["*"]}));
         assert_eq!((refused.status, refused.code()), (422, "webhook_url_refused"), "{url}: {}", refused.body);
         assert_eq!(refused.pointers(), vec!["/url"], "{url}");
+        if url.contains("localhost") {
+            // Refused for what it resolves to: a name that simply did not resolve would
+            // be refused too, and must not pass for this.
+            let detail = refused.body["errors"][0]["detail"].as_str().unwrap_or_default();
+            let address = detail
+                .strip_prefix("localhost resolves to ")
+                .and_then(|rest| rest.strip_suffix(", which is not a public address"))
+                .and_then(|address| address.parse::<std::net::IpAddr>().ok());
+            assert!(address.is_some_and(|a| a.is_loopback()), "{url}: {detail}");
+        }
     }
     let listed = server.get("/v1/webhooks", Some(&reseller.token));
     assert_eq!(listed.body["data"], json!([]), "nothing was created");
@@ -497,4 +508,265 @@ both_backends!(an_internal_note_reaches_only_the_sellers_hooks, env = ENV, |serv
         (json!("ticket_note"), json!(reseller.id))
     );
     assert!(!heard.to_string().contains("Known abuser"), "never the note's text: {heard}");
+});
+
+/// The owner's audit entries of `action`.
+fn audit_entries(server: &Server, owner: &Account, action: &str) -> Vec<Value> {
+    let audit = server.get(&format!("/v1/audit-events?action={action}"), Some(&owner.token));
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    audit.body["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Takes a delivery through the whole schedule until it is `failed` (the receiver must
+/// fail every attempt): the test clock makes each retry due at once.
+fn through_the_schedule(server: &Server, owner: &Account, webhook: &str, id: &str) -> Value {
+    for attempt in 1..8 {
+        after_attempts(server, owner, webhook, id, attempt, 20);
+        due_now(server, id);
+    }
+    let failed = after_attempts(server, owner, webhook, id, 8, 20);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    failed
+}
+
+both_backends!(a_manual_retry_sends_a_delivery_again, env = ENV, |server| {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // The receiver is down (503) until the test says it is back.
+    let back = Arc::new(AtomicBool::new(false));
+    let up = back.clone();
+    let receiver = Receiver::answering(
+        move |_, _| {
+            if up.load(Ordering::SeqCst) {
+                Reply::Status(204)
+            } else {
+                Reply::Status(503)
+            }
+        },
+    );
+    let (reseller, _) = seller_and_customer(&server);
+    let (webhook, secret) = endpoint(&server, &reseller, &receiver.url("/hook"), &["webhook.test"]);
+    let queued = send_test(&server, &reseller, &webhook);
+    let id = queued["id"].as_str().unwrap();
+    let failed = through_the_schedule(&server, &reseller, &webhook, id);
+    assert!(failed["next_attempt_at"].is_null(), "{failed}");
+    assert_eq!(receiver.at("/hook").len(), 8);
+
+    // Back up; a retry by hand queues it again at once.
+    back.store(true, Ordering::SeqCst);
+    let retry = format!("/v1/webhooks/{webhook}/deliveries/{id}/retry");
+    let retried = server.post(&retry, Some(&reseller.token), json!({}));
+    assert_eq!(retried.status, 202, "{}", retried.body);
+    assert_eq!((retried.str("id"), retried.str("status")), (id.to_owned(), "pending".to_owned()));
+    let got = receiver.wait_for_count("/hook", 9, 20);
+    assert_eq!(got[8].header("webhook-id"), got[0].header("webhook-id"), "the same event id");
+    assert_eq!(got[8].body, got[0].body, "the same event, byte for byte");
+    assert!(verifies(&got[8], &secret));
+    let delivered = after_attempts(&server, &reseller, &webhook, id, 9, 20);
+    assert_eq!((delivered["status"].clone(), delivered["last_status_code"].clone()), (json!("delivered"), json!(204)));
+    assert_eq!(receiver.at("/hook").len(), 9, "sent once more, not more");
+
+    let audit = audit_entries(&server, &reseller, "webhook.delivery_retry");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(
+        (audit[0]["target_type"].clone(), audit[0]["target_id"].clone()),
+        (json!("webhook_delivery"), json!(id))
+    );
+    assert_eq!(audit[0]["actor_id"], reseller.id);
+
+    // A disabled endpoint is sent nothing, not even by hand.
+    let disabled = server.patch(&format!("/v1/webhooks/{webhook}"), Some(&reseller.token), json!({"enabled": false}));
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    let refused = server.post(&retry, Some(&reseller.token), json!({}));
+    assert_eq!((refused.status, refused.code()), (409, "webhook_disabled"), "{}", refused.body);
+    assert_eq!(delivery(&server, &reseller, &webhook, id)["status"], "delivered", "nothing was queued");
+    assert_eq!(audit_entries(&server, &reseller, "webhook.delivery_retry").len(), 1);
+});
+
+/// A plan whose services may have mailboxes.
+fn mail_plan(server: &Server, seller: &Account) -> String {
+    let response = server.post(
+        "/v1/plans",
+        Some(&seller.token),
+        json!({"name": "Mail", "service_kind": "web_hosting", "quotas": {"disk_mb": 2000, "mailboxes": 10, "mailbox_default_mb": 500},
+               "prices": [{"cycle": "monthly", "amount_minor": 500, "currency": "EUR"}], "public": true}),
+    );
+    assert_eq!(response.status, 201, "{}", response.body);
+    response.str("id")
+}
+
+both_backends!(filters_choose_the_events, env = ENV, |server| {
+    let receiver = Receiver::start();
+    let (reseller, customer) = seller_and_customer(&server);
+    // An exact event type, an area, another area.
+    let filters: [(&str, &[&str]); 3] =
+        [("/exact", &["service.create"]), ("/mailboxes", &["mailbox.*"]), ("/customers", &["customer.*"])];
+    let endpoints: Vec<String> =
+        filters.iter().map(|(path, events)| endpoint(&server, &reseller, &receiver.url(path), events).0).collect();
+
+    // One event each filter asks for, and some none asks for: plan.create, domain.create
+    // and service.update (in the exact filter's area, but not its name).
+    let plan = mail_plan(&server, &reseller);
+    let service = server.sell(&reseller, &customer, &plan);
+    let renamed = server.patch(&format!("/v1/services/{service}"), Some(&customer.token), json!({"name": "Shop"}));
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let domain = server.post("/v1/domains", Some(&customer.token), json!({"name": "shop.test", "service_id": service}));
+    assert_eq!(domain.status, 201, "{}", domain.body);
+    let mailbox = server.post(
+        &format!("/v1/services/{service}/mailboxes"),
+        Some(&customer.token),
+        json!({"address": "info@shop.test", "password": PASSWORD}),
+    );
+    assert_eq!(mailbox.status, 201, "{}", mailbox.body);
+    let customer_renamed =
+        server.patch(&format!("/v1/customers/{}", customer.id), Some(&reseller.token), json!({"name": "Renamed"}));
+    assert_eq!(customer_renamed.status, 200, "{}", customer_renamed.body);
+
+    // A test event behind everything: an endpoint's deliveries go oldest first, so once
+    // its test event arrived, whatever was queued for it before has arrived too.
+    for ((path, _), webhook) in filters.iter().zip(&endpoints) {
+        send_test(&server, &reseller, webhook);
+        receiver.wait_for(path, "webhook.test");
+    }
+    let heard = |path: &str| -> Vec<String> {
+        receiver.at(path).iter().map(Received::event_type).filter(|t| t != "webhook.test").collect()
+    };
+    assert_eq!(heard("/exact"), vec!["service.create"]);
+    assert_eq!(heard("/mailboxes"), vec!["mailbox.create"]);
+    assert_eq!(heard("/customers"), vec!["customer.update"]);
+});
+
+both_backends!(a_disabled_endpoint_is_sent_nothing, env = ENV, |server| {
+    let receiver = Receiver::start();
+    let (reseller, customer) = seller_and_customer(&server);
+    let (off, _) = endpoint(&server, &reseller, &receiver.url("/off"), &["customer.*"]);
+    // The same filters on an endpoint left on: the change below is an event they ask for.
+    endpoint(&server, &reseller, &receiver.url("/on"), &["customer.*"]);
+    let path = format!("/v1/webhooks/{off}");
+    let disabled = server.patch(&path, Some(&reseller.token), json!({"enabled": false}));
+    assert_eq!((disabled.status, disabled.body["enabled"].clone()), (200, json!(false)), "{}", disabled.body);
+
+    let renamed =
+        server.patch(&format!("/v1/customers/{}", customer.id), Some(&reseller.token), json!({"name": "Renamed"}));
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    receiver.wait_for("/on", "customer.update");
+    // Deliveries are queued in the change's transaction: once it answered, the log is what
+    // it will be.
+    assert_eq!(deliveries(&server, &reseller, &off), Vec::<Value>::new());
+    assert!(receiver.at("/off").is_empty());
+
+    // Switched on again, it does not catch up on what happened meanwhile: its test event
+    // arrives, and nothing before it.
+    let enabled = server.patch(&path, Some(&reseller.token), json!({"enabled": true}));
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    let queued = send_test(&server, &reseller, &off);
+    receiver.wait_for("/off", "webhook.test");
+    let sent: Vec<String> = receiver.at("/off").iter().map(Received::event_type).collect();
+    assert_eq!(sent, vec!["webhook.test"]);
+    let logged: Vec<Value> = deliveries(&server, &reseller, &off).into_iter().map(|d| d["id"].clone()).collect();
+    assert_eq!(logged, vec![queued["id"].clone()]);
+});
+
+both_backends!(a_crashed_workers_endpoint_is_taken_over_after_its_lease, env = ENV, |server| {
+    let receiver = Receiver::start();
+    let (reseller, _) = seller_and_customer(&server);
+    let (webhook, _) = endpoint(&server, &reseller, &receiver.url("/hook"), &["webhook.test"]);
+    let hold = |holder: Option<&str>, until: Option<chrono::DateTime<Utc>>| {
+        diesel::update(webhooks::table.filter(webhooks::id.eq(&webhook)))
+            .set((webhooks::claimed_by.eq(holder), webhooks::lease_until.eq(until.map(|at| at.naive_utc()))))
+            .execute(&mut server.database.connect())
+            .unwrap();
+    };
+    let holder = || -> Option<String> {
+        webhooks::table
+            .filter(webhooks::id.eq(&webhook))
+            .select(webhooks::claimed_by)
+            .first(&mut server.database.connect())
+            .unwrap()
+    };
+    // A worker died holding the endpoint: its claim stays, with a lease still running.
+    hold(Some("crashed-worker"), Some(Utc::now() + chrono::Duration::minutes(10)));
+    let queued = send_test(&server, &reseller, &webhook);
+    let id = queued["id"].as_str().unwrap();
+    // Ten rounds of the live worker: it leaves the endpoint alone while the lease runs.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(receiver.received().is_empty(), "sent while another worker's lease ran");
+    assert_eq!(delivery(&server, &reseller, &webhook, id)["attempts"], 0);
+    assert_eq!(holder().as_deref(), Some("crashed-worker"));
+
+    // The lease runs out: the live worker takes the endpoint over and delivers, once.
+    hold(Some("crashed-worker"), Some(Utc::now() - chrono::Duration::seconds(1)));
+    receiver.wait_for_count("/hook", 1, 20);
+    let delivered = after_attempts(&server, &reseller, &webhook, id, 1, 20);
+    assert_eq!(delivered["status"], "delivered", "{delivered}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(receiver.received().len(), 1, "exactly one delivery");
+    eventually(10, "the worker lets go of the endpoint", || holder().is_none());
+});
+
+both_backends!(a_url_changed_to_a_private_address_is_refused, |server| {
+    let (reseller, _) = seller_and_customer(&server);
+    let token = Some(reseller.token.as_str());
+    // An address literal is judged without a lookup.
+    let (webhook, _) = endpoint(&server, &reseller, "https://93.184.215.14/hook", &["service.*"]);
+    let path = format!("/v1/webhooks/{webhook}");
+    let refused = server.patch(&path, token, json!({"url": "https://10.0.0.1/"}));
+    assert_eq!((refused.status, refused.code()), (422, "webhook_url_refused"), "{}", refused.body);
+    assert_eq!(refused.pointers(), vec!["/url"]);
+    assert_eq!(refused.body["errors"][0]["detail"], "10.0.0.1 is not a public address", "{}", refused.body);
+    let read = server.get(&path, token);
+    assert_eq!(read.body["url"], "https://93.184.215.14/hook", "unchanged");
+    assert_eq!(read.header("etag"), Some("\"v1\""));
+    assert_eq!(audit_entries(&server, &reseller, "webhook.update"), Vec::<Value>::new());
+});
+
+both_backends!(changing_rotating_and_removing_an_endpoint_are_audited_once_each, env = ENV, |server| {
+    let (reseller, _) = seller_and_customer(&server);
+    let token = Some(reseller.token.as_str());
+    // The URL's query holds the receiver's own token: it is not the audit log's to keep.
+    let (webhook, first) = endpoint(&server, &reseller, "http://127.0.0.1:9/hook?token=receivers-own", &["service.*"]);
+    let path = format!("/v1/webhooks/{webhook}");
+    let changed = server.patch(&path, token, json!({"description": "Billing sync"}));
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let rotated = server.post(&format!("{path}/rotate-secret"), token, json!({}));
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let second = rotated.str("secret");
+    assert_eq!(server.delete(&path, token).status, 204);
+
+    for action in ["webhook.update", "webhook.rotate_secret", "webhook.delete"] {
+        let entries = audit_entries(&server, &reseller, action);
+        assert_eq!(entries.len(), 1, "{action}: {entries:?}");
+        let entry = &entries[0];
+        assert_eq!((entry["target_type"].clone(), entry["target_id"].clone()), (json!("webhook"), json!(webhook)));
+        assert_eq!(entry["actor_id"], reseller.id, "{action}");
+        let text = entry.to_string();
+        assert!(!text.contains(&first[6..]) && !text.contains(&second[6..]), "{action} holds a secret: {text}");
+        assert!(!text.contains("receivers-own"), "{action} holds the URL's query: {text}");
+    }
+});
+
+both_backends!(the_delivery_log_filters_by_status, env = ENV, |server| {
+    // The receiver accepts the first request and refuses every later one.
+    let receiver = Receiver::answering(|_, before| if before == 0 { Reply::Status(204) } else { Reply::Status(503) });
+    let (reseller, _) = seller_and_customer(&server);
+    let (webhook, _) = endpoint(&server, &reseller, &receiver.url("/hook"), &["webhook.test"]);
+    let queue = || send_test(&server, &reseller, &webhook)["id"].as_str().unwrap().to_owned();
+    let delivered = queue();
+    assert_eq!(after_attempts(&server, &reseller, &webhook, &delivered, 1, 20)["status"], "delivered");
+    let failed = queue();
+    through_the_schedule(&server, &reseller, &webhook, &failed);
+    let pending = queue();
+    assert_eq!(after_attempts(&server, &reseller, &webhook, &pending, 1, 20)["status"], "pending");
+
+    let log = |query: &str| {
+        let page = server.get(&format!("/v1/webhooks/{webhook}/deliveries?{query}"), Some(&reseller.token));
+        assert_eq!(page.status, 200, "{query}: {}", page.body);
+        page.ids()
+    };
+    assert_eq!(log("status=delivered"), vec![delivered.clone()]);
+    assert_eq!(log("status=failed"), vec![failed.clone()]);
+    assert_eq!(log("status=pending"), vec![pending.clone()]);
+    assert_eq!(log(""), vec![pending, failed, delivered], "all of them, newest first");
+    let bogus = server.get(&format!("/v1/webhooks/{webhook}/deliveries?status=lost"), Some(&reseller.token));
+    assert_eq!((bogus.status, bogus.pointers()), (422, vec!["/query/status".to_owned()]), "{}", bogus.body);
 });
