@@ -218,3 +218,40 @@ both_backends!(a_support_grantee_attaches_files_the_seller_downloads, |server| {
     assert_eq!((viewer.status, viewer.code()), (403, "insufficient_grant"), "{}", viewer.body);
     assert_eq!(download(&server, &tree.customer_b1, &path).0, 403);
 });
+
+/// A file sent without a length (chunked, as a streaming client does) is read up to the
+/// limit and no further: `413`, and nothing stored. (A declared `Content-Length` over
+/// the limit is refused before a byte is read; this is the other way in.)
+both_backends!(a_chunked_upload_over_the_limit_is_refused_and_leaves_nothing, |server| {
+    use std::io::{Read as _, Write as _};
+    let tree = Tree::build(&server);
+    let who = &tree.customer_a1;
+    let id = opened(&server, who, json!({"subject": "Files", "body": "x"}))["id"].as_str().unwrap().to_owned();
+    let address = server.url("").trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST /v1/tickets/{id}/attachments HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n",
+        who.token
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer and stop reading before the last chunk: a failed write is
+    // expected then, the answer is read all the same.
+    for chunk in png(5 * MIB + 1).chunks(64 * 1024) {
+        let sent = stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).and_then(|()| {
+            stream.write_all(chunk)?;
+            stream.write_all(b"\r\n")
+        });
+        if sent.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+    assert_eq!(stored(&server), 0, "nothing left behind by a file over the limit");
+});

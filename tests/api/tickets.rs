@@ -233,14 +233,27 @@ both_backends!(outgoing_tickets_go_to_accounts_directly_below_and_tenants_stay_a
         opened(&server, &tree.operator, json!({"customer_id": tree.reseller_b.id, "subject": "Hi", "body": "x"}));
     assert_eq!(provider["seller_id"], Value::Null);
 
-    // Another tenant: 404 for the ticket everywhere, and for its customer as a target.
+    // Another tenant: 404 for the ticket everywhere (its file too, which its parties
+    // read), and for its customer as a target.
+    let file = server.send(
+        "POST",
+        &format!("/v1/tickets/{id}/attachments"),
+        Some(&tree.customer_a1.token),
+        Body::Raw(Some("text/plain"), b"the log".to_vec()),
+        &[],
+    );
+    assert_eq!(file.status, 201, "{}", file.body);
+    let sent = reply(&server, &tree.customer_a1, &id, json!({"body": "Attached.", "attachment_ids": [file.str("id")]}));
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let file = format!("/v1/tickets/{id}/attachments/{}", file.str("id"));
+    assert_eq!(server.get(&file, Some(&tree.reseller_a.token)).status, 200);
     for who in [&tree.reseller_b, &tree.customer_b1, &tree.customer_a2, &tree.sub_reseller] {
         for (method, path, body) in [
             ("GET", format!("/v1/tickets/{id}"), None),
             ("PATCH", format!("/v1/tickets/{id}"), Some(json!({"status": "closed"}))),
             ("GET", format!("/v1/tickets/{id}/messages"), None),
             ("POST", format!("/v1/tickets/{id}/messages"), Some(json!({"body": "x"}))),
-            ("GET", format!("/v1/tickets/{id}/attachments/{}", tree.customer_a1.id), None),
+            ("GET", file.clone(), None),
         ] {
             let body = body.map_or(Body::None, Body::Json);
             let response = server.send(method, &path, Some(&who.token), body, &[]);
