@@ -219,9 +219,9 @@ both_backends!(a_support_grantee_attaches_files_the_seller_downloads, |server| {
     assert_eq!(download(&server, &tree.customer_b1, &path).0, 403);
 });
 
-/// A file sent without a length (chunked, as a streaming client does) is read up to the
-/// limit and no further: `413`, and nothing stored. (A declared `Content-Length` over
-/// the limit is refused before a byte is read; this is the other way in.)
+// A file sent without a length (chunked, as a streaming client does) is read up to the
+// limit and no further: `413`, and nothing stored. (A declared `Content-Length` over
+// the limit is refused before a byte is read; this is the other way in.)
 both_backends!(a_chunked_upload_over_the_limit_is_refused_and_leaves_nothing, |server| {
     use std::io::{Read as _, Write as _};
     let tree = Tree::build(&server);
