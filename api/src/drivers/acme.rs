@@ -189,7 +189,7 @@ impl Acme {
                 tracing::warn!(zone = %zone, name = %fqdn, error = %error, "an ACME challenge record was left behind");
             }
         }
-        outcome
+        outcome.map_err(|error| naming(error, &names))
     }
 
     async fn validate_and_finalize(
@@ -227,15 +227,11 @@ impl Acme {
             Ok(status) => status,
             Err(error) => {
                 let error = self.error(error);
-                return Err(if error.is_retryable() {
-                    error
-                } else {
-                    self.why_invalid(order, names, Some(error)).await
-                });
+                return Err(if error.is_retryable() { error } else { self.why_invalid(order, Some(error)).await });
             }
         };
         if status != OrderStatus::Ready {
-            return Err(self.why_invalid(order, names, None).await);
+            return Err(self.why_invalid(order, None).await);
         }
         let key = rcgen::KeyPair::generate()
             .map_err(|e| DriverError::Unavailable(format!("making the certificate's key: {e}")))?;
@@ -253,14 +249,8 @@ impl Acme {
     }
 
     /// The CA's reasons for an invalid order: each failed challenge's problem, by name,
-    /// else `order_problem` (the order's own), prefixed with the names ordered: the CA's
-    /// order-level problem does not always name the one that failed.
-    async fn why_invalid(
-        &self,
-        order: &mut instant_acme::Order,
-        names: &[CertificateName],
-        order_problem: Option<DriverError>,
-    ) -> DriverError {
+    /// else `order_problem` (the order's own).
+    async fn why_invalid(&self, order: &mut instant_acme::Order, order_problem: Option<DriverError>) -> DriverError {
         let mut reasons: Vec<String> = Vec::new();
         let mut authorizations = order.authorizations();
         while let Some(Ok(mut authorization)) = authorizations.next().await {
@@ -272,13 +262,9 @@ impl Acme {
                 }
             }
         }
-        let ordered = names.iter().map(|name| name.name.as_str()).collect::<Vec<_>>().join(", ");
         match order_problem {
-            Some(DriverError::Refused(detail)) if reasons.is_empty() => {
-                DriverError::Refused(format!("{ordered}: {detail}"))
-            }
             Some(problem) if reasons.is_empty() => problem,
-            _ if reasons.is_empty() => DriverError::Refused(format!("{ordered}: {CA}: the order became invalid")),
+            _ if reasons.is_empty() => DriverError::Refused(format!("{CA}: the order became invalid")),
             _ => DriverError::Refused(format!("{CA}: {}", reasons.join("; "))),
         }
     }
@@ -376,6 +362,20 @@ pub fn retry_at(error: &DriverError, now: SystemTime) -> Option<SystemTime> {
     }
 }
 
+/// A refusal says what was ordered: the CA's problems do not always name the name that
+/// failed (pebble's order-level "No TXT records found for DNS challenge" does not, and
+/// can come from any step of the order), and the certificate's `error` is read without
+/// the order beside it.
+fn naming(error: DriverError, names: &[CertificateName]) -> DriverError {
+    match error {
+        DriverError::Refused(detail) if !names.iter().any(|name| detail.contains(name.name.as_str())) => {
+            let ordered = names.iter().map(|name| name.name.as_str()).collect::<Vec<_>>().join(", ");
+            DriverError::Refused(format!("{ordered}: {detail}"))
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +414,19 @@ mod tests {
         assert!(acme.error(problem("urn:ietf:params:acme:error:serverInternal", 500)).is_retryable());
         let refused = acme.error(problem("urn:ietf:params:acme:error:rejectedIdentifier", 400));
         assert!(matches!(&refused, DriverError::Refused(detail) if detail.contains("because")), "{refused:?}");
+    }
+
+    #[test]
+    fn a_refusal_names_what_was_ordered() {
+        let names = [name("shop.test", "shop.test"), name("www.shop.test", "shop.test")];
+        let unnamed = naming(DriverError::Refused("the ACME CA: No TXT records found".into()), &names);
+        assert!(
+            matches!(&unnamed, DriverError::Refused(d) if d == "shop.test, www.shop.test: the ACME CA: No TXT records found"),
+            "{unnamed:?}"
+        );
+        let named = naming(DriverError::Refused("the ACME CA: www.shop.test: unauthorized".into()), &names);
+        assert!(matches!(&named, DriverError::Refused(d) if d == "the ACME CA: www.shop.test: unauthorized"));
+        let unavailable = naming(DriverError::Unavailable("the ACME CA answered 503".into()), &names);
+        assert!(matches!(&unavailable, DriverError::Unavailable(d) if d == "the ACME CA answered 503"));
     }
 }
