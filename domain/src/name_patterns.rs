@@ -181,6 +181,12 @@ pub fn relative_directory() -> String {
     format!("^(?:{first}(?:/{segment})*)?$")
 }
 
+/// An FTP login name: a letter, then letters and digits with single `.`, `_` or `-`
+/// between them, ending with a letter or digit (the length, 3-32, is the schema's).
+pub fn ftp_username() -> String {
+    "^[a-z](?:[._-]?[a-z0-9])+$".to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +321,14 @@ mod tests {
                 crate::webhooks::EventFilter::parse(&filter).is_ok(),
                 "{:?}", filter
             );
+        }
+
+        #[test]
+        fn ftp_usernames(name in "[az09._A-]{0,8}") {
+            let parsed = crate::ftp::FtpUsername::parse(&name);
+            let reserved = parsed.as_ref().is_err_and(|refused| refused.code == "reserved_username");
+            let schema = compiled(&ftp_username()).is_match(&name) && (3..=32).contains(&name.len());
+            prop_assert_eq!(schema, parsed.is_ok() || reserved, "{:?}", name);
         }
 
         #[test]

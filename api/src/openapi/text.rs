@@ -80,6 +80,12 @@ const RULES: &[Rule] = &[
     ("totp-code", names::totp_code, None, "Six digits (spaces between them are ignored)."),
     ("event-filter", names::event_filter, None, "An event type (`service.suspend`), an area (`invoice.*`) or `*`."),
     (
+        "ftp-username",
+        names::ftp_username,
+        None,
+        "3-32 of `a-z 0-9 . _ -`, starting with a letter, ending with a letter or digit, without two of `. _ -` in a row.",
+    ),
+    (
         "relative-directory",
         names::relative_directory,
         None,

@@ -66,7 +66,7 @@ pub struct CreateFtpUser {
     /// 3-32 of `a-z 0-9 . _ -`, starting with a letter, ending with a letter or digit,
     /// without two of `. _ -` in a row; system names (`root`, `ftp`, `anonymous`, ...)
     /// are reserved. Unique across the installation.
-    #[schema(min_length = 3, max_length = 32, pattern = "^[a-z][a-z0-9._-]{1,30}[a-z0-9]$")]
+    #[schema(format = "ftp-username", min_length = 3, max_length = 32)]
     pub username: String,
     /// 8-128 characters, not a common password, no control characters.
     #[schema(format = "service-password", min_length = 8, max_length = 128)]
