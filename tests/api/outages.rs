@@ -151,16 +151,22 @@ fn comes_back(server: &Server, token: &str, how: &str) {
     assert_eq!(server.get("/v1/services", Some(token)).status, 200, "requests work again after {how}");
 }
 
-#[test]
-fn a_stopped_or_frozen_database_makes_requests_fail_fast_and_the_server_recovers_alone() {
-    let Some(cluster) = Cluster::start() else { return };
+/// A cluster of the test's own and a server on it with the tests' bounds.
+fn cluster_and_server() -> Option<(Cluster, Server)> {
+    let cluster = Cluster::start()?;
     let url = cluster.url("hostadmin");
     let env = [
         ("HOSTADMIN_DATABASE_URL", url.as_str()),
         ("HOSTADMIN_DATABASE_TIMEOUT_MS", DATABASE_TIMEOUT_MS),
         ("HOSTADMIN_DATABASE_CONNECT_TIMEOUT_MS", "1000"),
     ];
-    let Some(server) = Server::start(TestBackend::Postgres, &env) else { return };
+    let server = Server::start(TestBackend::Postgres, &env)?;
+    Some((cluster, server))
+}
+
+#[test]
+fn a_stopped_or_frozen_database_makes_requests_fail_fast_and_the_server_recovers_alone() {
+    let Some((cluster, server)) = cluster_and_server() else { return };
     let operator = server.operator("operator");
     let mut acknowledged = Vec::new();
     let mut create = |login: String| {
@@ -213,14 +219,7 @@ fn a_stopped_or_frozen_database_makes_requests_fail_fast_and_the_server_recovers
 /// `Retry-After`, and is replaced, never handed out again.
 #[test]
 fn a_database_restart_costs_at_most_the_requests_that_held_a_closed_connection() {
-    let Some(cluster) = Cluster::start() else { return };
-    let url = cluster.url("hostadmin");
-    let env = [
-        ("HOSTADMIN_DATABASE_URL", url.as_str()),
-        ("HOSTADMIN_DATABASE_TIMEOUT_MS", DATABASE_TIMEOUT_MS),
-        ("HOSTADMIN_DATABASE_CONNECT_TIMEOUT_MS", "1000"),
-    ];
-    let Some(server) = Server::start(TestBackend::Postgres, &env) else { return };
+    let Some((cluster, server)) = cluster_and_server() else { return };
     let operator = server.operator("operator");
     let list = || server.get("/v1/services", Some(&operator.token));
     assert_eq!(list().status, 200);
