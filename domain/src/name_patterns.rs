@@ -327,7 +327,8 @@ mod tests {
         fn ftp_usernames(name in "[az09._A-]{0,8}") {
             let parsed = crate::ftp::FtpUsername::parse(&name);
             let reserved = parsed.as_ref().is_err_and(|refused| refused.code == "reserved_username");
-            let schema = compiled(&ftp_username()).is_match(&name) && (3..=32).contains(&name.len());
+            let lengths = crate::ftp::USERNAME_MIN..=crate::ftp::USERNAME_MAX;
+            let schema = compiled(&ftp_username()).is_match(&name) && lengths.contains(&name.len());
             prop_assert_eq!(schema, parsed.is_ok() || reserved, "{:?}", name);
         }
 
