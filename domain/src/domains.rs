@@ -279,8 +279,8 @@ impl RedirectTarget {
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(Invalid::new("invalid_url", "must be an http or https URL"));
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(Invalid::new("invalid_url", "must name a host"));
+        if !names_a_host(&url) {
+            return Err(Invalid::new("invalid_url", "must name a host: a host name or an IP address"));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Invalid::new("invalid_url", "must not contain credentials"));
@@ -294,6 +294,17 @@ impl RedirectTarget {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Whether a URL names a host a browser or a delivery can reach: an IP address, or a
+/// name that keeps the label rules. The URL parser lets through hosts no DNS name
+/// holds (`*`, `%2A` decoded, `a..b`), which would then be stored and shown.
+pub fn names_a_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+        Some(url::Host::Domain(name)) => canonical(name).is_ok(),
+        None => false,
     }
 }
 
@@ -462,7 +473,13 @@ mod tests {
 
     #[test]
     fn redirect_targets() {
-        for ok in ["https://example.com", "http://example.com/path?q=1#x", "https://bücher.example/"] {
+        for ok in [
+            "https://example.com",
+            "http://example.com/path?q=1#x",
+            "https://bücher.example/",
+            "http://192.0.2.1/",
+            "https://example.com./",
+        ] {
             assert!(RedirectTarget::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -474,6 +491,10 @@ mod tests {
             "https://user:pw@example.com",
             "https://user@example.com",
             "file:///etc/passwd",
+            "http://x4.6290177x0.*/",
+            "http://x4.example.%2A/",
+            "https://a..example/",
+            "https://-a.example/",
         ] {
             assert!(RedirectTarget::parse(bad).is_err(), "{bad}");
         }

@@ -165,8 +165,8 @@ impl WebhookUrl {
             return Err(Invalid::new("invalid_length", format!("must be at most {} characters", Self::MAX_LENGTH)));
         }
         let url = url::Url::parse(text).map_err(|_| Invalid::new("invalid_url", "must be an absolute URL"))?;
-        if url.host().is_none() {
-            return Err(Invalid::new("invalid_url", "must name a host"));
+        if !crate::domains::names_a_host(&url) {
+            return Err(Invalid::new("invalid_url", "must name a host: a host name or an IP address"));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Invalid::new("invalid_url", "must not contain credentials: verify signatures instead"));
