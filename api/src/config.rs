@@ -64,6 +64,7 @@ struct RawConfig {
     login_failures_per_address: Option<u32>,
     requests_per_minute: Option<u32>,
     password_hash_concurrency: Option<u32>,
+    http_workers: Option<u32>,
     log_format: Option<String>,
     expiry_grace_days: Option<u32>,
     worker_interval_ms: Option<u64>,
@@ -122,6 +123,7 @@ const ENV_KEYS: &[&str] = &[
     "login_failures_per_address",
     "requests_per_minute",
     "password_hash_concurrency",
+    "http_workers",
     "log_format",
     "expiry_grace_days",
     "worker_interval_ms",
@@ -210,6 +212,9 @@ pub struct Config {
     pub registration_enabled: bool,
     pub limits: Limits,
     pub password_hash_concurrency: u32,
+    /// actix workers: threads that run the HTTP event loops (database work runs on
+    /// blocking threads beside them).
+    pub http_workers: u32,
     pub log_format: LogFormat,
     /// Days after `next_due_at` an unrenewed service is kept before it expires.
     pub expiry_grace_days: u32,
@@ -289,6 +294,10 @@ impl Config {
             Some(other) => bail!("log_format must be json or pretty, not {other:?}"),
         };
         let password_hash_concurrency = raw.password_hash_concurrency.unwrap_or(cores).max(1);
+        let http_workers = raw.http_workers.unwrap_or(cores);
+        if !(1..=256).contains(&http_workers) {
+            bail!("http_workers must be 1 to 256");
+        }
         let expiry_grace_days = raw.expiry_grace_days.unwrap_or(7);
         if expiry_grace_days > 365 {
             bail!("expiry_grace_days must be 0 to 365");
@@ -377,6 +386,7 @@ impl Config {
                 requests_per_minute: raw.requests_per_minute.unwrap_or(1200).max(1),
             },
             password_hash_concurrency,
+            http_workers,
             log_format,
             expiry_grace_days,
             worker_interval_ms,
@@ -473,6 +483,7 @@ fn is_text_key(key: &str) -> bool {
             | "login_failures_per_address"
             | "requests_per_minute"
             | "password_hash_concurrency"
+            | "http_workers"
             | "expiry_grace_days"
             | "worker_interval_ms"
             | "shutdown_timeout_seconds"
@@ -520,6 +531,7 @@ fn merge(into: &mut RawConfig, from: RawConfig) {
         login_failures_per_address,
         requests_per_minute,
         password_hash_concurrency,
+        http_workers,
         log_format,
         expiry_grace_days,
         worker_interval_ms,

@@ -232,6 +232,7 @@ pub async fn start(config: Config, signals: Signals, document: ServedDocument) -
     let metrics = web::Data::new(Metrics::default());
     let ServedDocument { routes: routes_table, json: document_json } = document;
     let shutdown_timeout = state.config.shutdown_timeout;
+    let http_workers = state.config.http_workers as usize;
     let shared = state.clone().into_inner();
 
     let mut server = HttpServer::new(move || {
@@ -259,6 +260,7 @@ pub async fn start(config: Config, signals: Signals, document: ServedDocument) -
     })
     // On SIGTERM or SIGINT actix stops accepting and lets the requests in flight finish
     // within the timeout; then the worker stops and gives back its leases.
+    .workers(http_workers)
     .shutdown_timeout(shutdown_timeout.as_secs())
     .bind(listen)
     .with_context(|| format!("listening on {listen}"))?;

@@ -9,6 +9,7 @@ use hostadmin_domain::policy::{Below, Reach};
 use crate::columns::{json, Json, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::{account_tree, accounts};
 
 /// An account as stored, its columns read into their domain types.
@@ -222,7 +223,7 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(accounts::id.lt(before));
     }
-    Ok(query.order(accounts::id.desc()).limit(limit).select(AccountRow::as_select()).load(conn)?)
+    Ok(query.order(accounts::id.desc()).limit(limit).select(AccountRow::as_select()).planned_each_time().load(conn)?)
 }
 
 /// Escapes LIKE's wildcards so that user input matches only itself.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use hostadmin_domain::scopes::ScopeSet;
 
 use crate::columns::Listed;
-use crate::connection::DbConnection;
+use crate::connection::{natively, DbConnection};
 use crate::error::StoreError;
 use crate::schema::api_keys;
 
@@ -60,7 +60,11 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ApiKeyRow>, Stor
 
 /// The key presented as a bearer token, by its digest, whether or not it is still valid.
 pub fn find_by_hash(conn: &mut DbConnection, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(api_keys::table.filter(api_keys::key_hash.eq(key_hash)).select(ApiKeyRow::as_select()).first(conn).optional()?)
+    Ok(natively!(conn => api_keys::table
+        .filter(api_keys::key_hash.eq(key_hash))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional())?)
 }
 
 /// The account's keys that are not revoked, newest first, after the cursor.

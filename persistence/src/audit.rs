@@ -8,6 +8,7 @@ use hostadmin_domain::policy::{Actor, Below, Reach};
 use crate::columns::Json;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::{account_tree, audit_events};
 use crate::webhooks::{self, Published};
 
@@ -176,5 +177,10 @@ pub fn list(
     if let Some(before) = &filter.before_id {
         query = query.filter(audit_events::id.lt(before));
     }
-    Ok(query.order(audit_events::id.desc()).limit(limit).select(EventRow::as_select()).load(conn)?)
+    Ok(query
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .planned_each_time()
+        .load(conn)?)
 }

@@ -9,6 +9,7 @@ use hostadmin_domain::authorizations::{GrantStatus, PermissionSet};
 use crate::columns::{Listed, Text};
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::{authorization_services, authorizations, services};
 
 /// A grant as stored, its columns read into their domain types.
@@ -124,7 +125,12 @@ pub fn list(
     if let Some(before) = before_id {
         query = query.filter(authorizations::id.lt(before));
     }
-    Ok(query.order(authorizations::id.desc()).limit(limit).select(AuthorizationRow::as_select()).load(conn)?)
+    Ok(query
+        .order(authorizations::id.desc())
+        .limit(limit)
+        .select(AuthorizationRow::as_select())
+        .planned_each_time()
+        .load(conn)?)
 }
 
 /// The selected services of these grants, as (grant id, service id), in service order.

@@ -12,6 +12,7 @@ use hostadmin_domain::certificates::{CertificateSource, CertificateStatus};
 use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::certificates;
 
 #[derive(Debug, Clone, Queryable)]
@@ -269,6 +270,7 @@ pub fn due_for_renewal(
         .order(certificates::renew_at.asc())
         .limit(limit)
         .select((certificates::id, certificates::service_id, certificates::renew_at))
+        .planned_each_time()
         .load(conn)?;
     Ok(due.into_iter().filter_map(|(id, service, at)| Some((id, service, at?))).collect())
 }

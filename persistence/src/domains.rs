@@ -11,6 +11,7 @@ use crate::accounts::escape_like;
 use crate::authorizations::Received;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::{account_tree, accounts, dns_records, domains, forwards, mailboxes};
 use crate::services;
 use hostadmin_domain::policy::{Below, Reach};
@@ -221,7 +222,7 @@ pub fn list_in_scope(
     if let Some(before) = &filter.before_id {
         query = query.filter(domains::id.lt(before));
     }
-    Ok(query.order(domains::id.desc()).limit(limit).select(COLUMNS).load(conn)?)
+    Ok(query.order(domains::id.desc()).limit(limit).select(COLUMNS).planned_each_time().load(conn)?)
 }
 
 /// What a change sets; `None` leaves a field as it is.

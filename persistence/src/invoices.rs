@@ -18,6 +18,7 @@ use crate::columns::{Json, Text};
 use crate::connection::DbConnection;
 use crate::counters;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::reach::reached;
 use crate::schema::invoices;
 
@@ -241,7 +242,7 @@ pub fn unpaid_renewals_due_before(
     if let Some(after) = after_id {
         query = query.filter(invoices::id.gt(after));
     }
-    Ok(query.order(invoices::id.asc()).limit(limit).select(InvoiceRow::as_select()).load(conn)?)
+    Ok(query.order(invoices::id.asc()).limit(limit).select(InvoiceRow::as_select()).planned_each_time().load(conn)?)
 }
 
 /// Whether the renewal invoice of the service's period starting at `period_start` exists.
@@ -368,5 +369,5 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(invoices::id.lt(before));
     }
-    Ok(query.order(invoices::id.desc()).limit(limit).select(InvoiceRow::as_select()).load(conn)?)
+    Ok(query.order(invoices::id.desc()).limit(limit).select(InvoiceRow::as_select()).planned_each_time().load(conn)?)
 }

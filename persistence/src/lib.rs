@@ -36,6 +36,7 @@ pub mod notification_settings;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod planning;
 pub mod plans;
 pub mod provisioning_states;
 mod reach;

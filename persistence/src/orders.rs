@@ -13,6 +13,7 @@ use crate::columns::{Json, Text};
 use crate::connection::DbConnection;
 use crate::counters;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::reach::reached;
 use crate::schema::orders;
 
@@ -166,5 +167,5 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(orders::id.lt(before));
     }
-    Ok(query.order(orders::id.desc()).limit(limit).select(OrderRow::as_select()).load(conn)?)
+    Ok(query.order(orders::id.desc()).limit(limit).select(OrderRow::as_select()).planned_each_time().load(conn)?)
 }

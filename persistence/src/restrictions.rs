@@ -8,7 +8,7 @@ use hostadmin_domain::restrictions::Restrictions;
 
 use crate::accounts::AccountRow;
 use crate::columns::Listed;
-use crate::connection::DbConnection;
+use crate::connection::{natively, DbConnection};
 use crate::error::StoreError;
 use crate::schema::{account_restrictions, account_tree, accounts, sessions};
 use crate::sessions::SessionRow;
@@ -57,12 +57,12 @@ pub fn account_with_restrictions(
     account_id: &str,
 ) -> Result<Option<(AccountRow, Restrictions)>, StoreError> {
     // One row per account above (and the account itself), with the lists set there.
-    let rows: Vec<(AccountRow, Option<Listed<Restrictions>>)> = accounts::table
+    let rows: Vec<(AccountRow, Option<Listed<Restrictions>>)> = natively!(conn => accounts::table
         .inner_join(account_tree::table.on(account_tree::descendant_id.eq(accounts::id)))
         .left_join(account_restrictions::table.on(account_restrictions::account_id.eq(account_tree::ancestor_id)))
         .filter(accounts::id.eq(account_id))
         .select((AccountRow::as_select(), account_restrictions::disabled_actions.nullable()))
-        .load(conn)?;
+        .load(conn))?;
     Ok(merged(rows.into_iter().map(|(account, list)| ((), account, list))).map(|((), account, all)| (account, all)))
 }
 
@@ -73,14 +73,14 @@ pub fn session_with_account(
     session_id: &str,
     account_id: &str,
 ) -> Result<Option<(SessionRow, AccountRow, Restrictions)>, StoreError> {
-    let rows: Vec<(SessionRow, AccountRow, Option<Listed<Restrictions>>)> = sessions::table
+    let rows: Vec<(SessionRow, AccountRow, Option<Listed<Restrictions>>)> = natively!(conn => sessions::table
         .inner_join(accounts::table.on(accounts::id.eq(sessions::account_id)))
         .inner_join(account_tree::table.on(account_tree::descendant_id.eq(accounts::id)))
         .left_join(account_restrictions::table.on(account_restrictions::account_id.eq(account_tree::ancestor_id)))
         .filter(sessions::id.eq(session_id))
         .filter(accounts::id.eq(account_id))
         .select((SessionRow::as_select(), AccountRow::as_select(), account_restrictions::disabled_actions.nullable()))
-        .load(conn)?;
+        .load(conn))?;
     Ok(merged(rows.into_iter()))
 }
 

@@ -14,8 +14,9 @@ use hostadmin_domain::services::{Cancellation, ServiceStatus};
 use crate::accounts::escape_like;
 use crate::authorizations::{self, Received};
 use crate::columns::{json, timestamp, Json, OptionalJson, Text};
-use crate::connection::DbConnection;
+use crate::connection::{natively, DbConnection};
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::{account_tree, accounts, counters, services};
 
 /// A service as stored, with its columns read into their domain types.
@@ -155,28 +156,37 @@ pub fn insert(conn: &mut DbConnection, new: &NewService) -> Result<(), StoreErro
 }
 
 type Backend = <DbConnection as diesel::Connection>::Backend;
-type Condition<'a> = Box<dyn BoxableExpression<services::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
+type Condition<'a, DB = Backend> =
+    Box<dyn BoxableExpression<services::table, DB, SqlType = diesel::sql_types::Bool> + 'a>;
 
 /// The services of the actor's own reach: its own and those of the accounts below it.
-fn within(reach: &Reach) -> Condition<'_> {
-    let own = &reach.account_id;
-    match reach.below {
-        Below::AllButOperators => {
-            Box::new(services::owner_id.eq(own).or(not(services::owner_id.eq_any(
+/// A macro so that one condition serves `MultiConnection` ([`within`]) and each
+/// backend's own connection (`within!(reach, DB)` inside `natively!`).
+macro_rules! within {
+    ($reach:expr, $db:ty) => {{
+        let reach: &Reach = $reach;
+        let own = &reach.account_id;
+        let condition: Condition<'_, $db> = match reach.below {
+            Below::AllButOperators => Box::new(services::owner_id.eq(own).or(not(services::owner_id.eq_any(
                 accounts::table.filter(accounts::kind.eq(AccountKind::Operator.as_str())).select(accounts::id),
-            ))))
-        }
-        // A correlated EXISTS, not `owner_id IN (subtree)`: with IN, SQLite probes the
-        // owner index once per account below and sorts everything in reach on every page
-        // (measured: a page grew from 1 ms to 12 ms between 1,000 and 1,000,000
-        // services); with EXISTS both backends walk the id index back from the cursor.
-        Below::Subtree => Box::new(diesel::dsl::exists(
-            account_tree::table
-                .filter(account_tree::ancestor_id.eq(own))
-                .filter(account_tree::descendant_id.eq(services::owner_id)),
-        )),
-        Below::Nobody => Box::new(services::owner_id.eq(own)),
-    }
+            )))),
+            // A correlated EXISTS, not `owner_id IN (subtree)`: with IN, SQLite probes the
+            // owner index once per account below and sorts everything in reach on every page
+            // (measured: a page grew from 1 ms to 12 ms between 1,000 and 1,000,000
+            // services); with EXISTS both backends walk the id index back from the cursor.
+            Below::Subtree => Box::new(diesel::dsl::exists(
+                account_tree::table
+                    .filter(account_tree::ancestor_id.eq(own))
+                    .filter(account_tree::descendant_id.eq(services::owner_id)),
+            )),
+            Below::Nobody => Box::new(services::owner_id.eq(own)),
+        };
+        condition
+    }};
+}
+
+fn within(reach: &Reach) -> Condition<'_> {
+    within!(reach, Backend)
 }
 
 /// [`within`], widened by what active grants give the actor. Without grants the
@@ -209,12 +219,13 @@ pub fn find_in_reach(
     reach: &Reach,
     id: &str,
 ) -> Result<Option<(ServiceRow, Relation)>, StoreError> {
-    let own: Option<ServiceRow> = services::table
-        .filter(within(reach))
+    // Every request about one service starts here: on the backend's own connection.
+    let own: Option<ServiceRow> = natively!(conn, DB => services::table
+        .filter(within!(reach, DB))
         .filter(services::id.eq(id))
         .select(ServiceRow::as_select())
         .first(conn)
-        .optional()?;
+        .optional())?;
     if let Some(row) = own {
         let relation = if row.owner_id == reach.account_id { Relation::Owner } else { Relation::Above };
         return Ok(Some((row, relation)));
@@ -275,7 +286,7 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(services::id.lt(before));
     }
-    Ok(query.order(services::id.desc()).limit(limit).select(ServiceRow::as_select()).load(conn)?)
+    Ok(query.order(services::id.desc()).limit(limit).select(ServiceRow::as_select()).planned_each_time().load(conn)?)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -523,6 +534,7 @@ pub fn due(
         .order(services::next_due_at.asc())
         .limit(limit)
         .select(services::id)
+        .planned_each_time()
         .load(conn)?;
     let expiring: Vec<String> = services::table
         .filter(
@@ -534,6 +546,7 @@ pub fn due(
         .order(services::next_due_at.asc())
         .limit(limit)
         .select(services::id)
+        .planned_each_time()
         .load(conn)?;
     Ok(cancelling
         .into_iter()

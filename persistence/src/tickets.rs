@@ -16,6 +16,7 @@ use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::counters;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::reach::reached;
 use crate::schema::accounts as account_table;
 use crate::schema::{ticket_messages, tickets};
@@ -154,7 +155,7 @@ pub fn list_in_reach(
     if let Some(before) = &filter.before_id {
         query = query.filter(tickets::id.lt(before));
     }
-    Ok(query.order(tickets::id.desc()).limit(limit).select(TicketRow::as_select()).load(conn)?)
+    Ok(query.order(tickets::id.desc()).limit(limit).select(TicketRow::as_select()).planned_each_time().load(conn)?)
 }
 
 /// What a change sets; `None` leaves a field as it is.

@@ -15,6 +15,7 @@ use hostadmin_domain::webhooks::DeliveryStatus;
 use crate::columns::Text;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::planning::PlanEachTime;
 use crate::schema::{audit_events, webhook_deliveries, webhooks};
 use crate::webhooks::WebhookRow;
 
@@ -89,6 +90,7 @@ pub fn due_endpoints(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) ->
         .select(webhooks::id)
         .distinct()
         .limit(limit)
+        .planned_each_time()
         .load(conn)?)
 }
 

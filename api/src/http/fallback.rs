@@ -30,8 +30,8 @@ pub fn wrong_method(request: &HttpRequest) -> Option<HttpResponse> {
         return None;
     }
     let routes = request.app_data::<web::Data<Arc<RouteTable>>>()?;
-    let methods = routes.allowed(request.path())?;
-    (!methods.iter().any(|method| method == request.method().as_str())).then(|| method_not_allowed(request, &methods))
+    let methods = routes.refused_method(request.path(), request.method().as_str())?;
+    Some(method_not_allowed(request, &methods))
 }
 
 fn method_not_allowed(request: &HttpRequest, methods: &[String]) -> HttpResponse {

@@ -49,6 +49,9 @@ pub async fn middleware(
 /// operations are checked by the middleware, secured ones after authentication; `None`:
 /// either, for a handler's query that failed to parse, to name the parameter).
 pub fn refusal(request: &HttpRequest, secured: impl Into<Option<bool>>) -> Option<ApiError> {
+    if request.query_string().is_empty() {
+        return None;
+    }
     let routes = request.app_data::<web::Data<Arc<RouteTable>>>()?;
     let (declared, is_secured) = routes.query_of(request.method().as_str(), request.path())?;
     if secured.into().is_some_and(|secured| secured != is_secured) {

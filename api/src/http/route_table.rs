@@ -164,6 +164,19 @@ impl RouteTable {
         (!methods.is_empty()).then_some(methods)
     }
 
+    /// The methods allowed on `path`, when a template matches it and `method` is not
+    /// among them (what a `405` lists); `None` otherwise. Every request asks, so the
+    /// list is only made for a refusal.
+    pub fn refused_method(&self, path: &str, method: &str) -> Option<Vec<String>> {
+        let operations = &self.route(path)?.operations;
+        if operations.is_empty() || operations.iter().any(|o| o.method == method) {
+            return None;
+        }
+        let mut methods: Vec<String> = operations.iter().map(|o| o.method.clone()).collect();
+        methods.sort();
+        Some(methods)
+    }
+
     /// The query parameters the operation `method path` declares, and whether it needs a
     /// credential; `None` when the document has no such operation (the fallback answers it).
     pub fn query_of(&self, method: &str, path: &str) -> Option<(&BTreeMap<String, ParamKind>, bool)> {
@@ -253,5 +266,9 @@ mod tests {
         assert!(table.query_of("GET", "/v1/no-such-route").is_none());
         let csr = table.allowed("/v1/services/0190a000-0000-7000-8000-000000000001/certificates/csr").unwrap();
         assert_eq!(csr, vec!["POST".to_owned()], "a literal segment is more specific than a placeholder");
+        let path = "/v1/services/0190a000-0000-7000-8000-000000000001/certificates/csr";
+        assert_eq!(table.refused_method(path, "GET"), Some(vec!["POST".to_owned()]));
+        assert_eq!(table.refused_method(path, "POST"), None);
+        assert_eq!(table.refused_method("/v1/no-such-route", "GET"), None);
     }
 }

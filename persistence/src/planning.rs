@@ -1,0 +1,50 @@
+//! Which statements PostgreSQL plans for their values.
+//!
+//! diesel keeps statements prepared, and after five executions PostgreSQL may switch a
+//! prepared statement to a generic plan, made without the values. For a lookup by key
+//! that is the right plan, and planning again on every execution cost more than half of
+//! PostgreSQL's CPU on `GET /v1/me` (measured: docs/performance.md). For a list within a
+//! caller's reach it can be ruinous: a generic plan cannot see whose subtree a page is
+//! for (measured: 5 s a page over 1,000,000 services instead of 1.4 ms). Those lists are
+//! therefore sent unprepared ([`PlannedEachTime`]): in one round trip, planned for their
+//! values every time.
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::RunQueryDsl;
+use diesel::QueryResult;
+
+/// A statement that is never kept prepared, so that it is planned for its values.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedEachTime<Q>(Q);
+
+pub trait PlanEachTime: Sized {
+    /// This statement, planned for its values on every execution.
+    fn planned_each_time(self) -> PlannedEachTime<Self> {
+        PlannedEachTime(self)
+    }
+}
+
+impl<Q: Query> PlanEachTime for Q {}
+
+impl<Q: Query> Query for PlannedEachTime<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> QueryId for PlannedEachTime<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> QueryFragment<DB> for PlannedEachTime<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        pass.unsafe_to_cache_prepared();
+        self.0.walk_ast(pass)
+    }
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for PlannedEachTime<Q> {}
