@@ -7,13 +7,15 @@
 # Runs every measurement at each count in BENCH_CONNECTIONS (default "8 64") on each of
 # BENCH_BACKENDS (default "sqlite postgres"), and prints `uptime` beside each backend's
 # figures: the machine is shared, so note the load. The server's own settings come from
-# the environment as always (e.g. HOSTADMIN_DATABASE_POOL_SIZE=8 for a sweep).
+# the environment as always (e.g. HOSTADMIN_DATABASE_POOL_SIZE=8 or HOSTADMIN_HTTP_WORKERS=1
+# for a sweep). BENCH_PACE_MS (default 10) is the pause of the paced runs (bench/paced.lua).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration=${1:-10}
 connection_counts=${BENCH_CONNECTIONS:-"8 64"}
 pg_admin=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export BENCH_PASSWORD=bench-password-$RANDOM-$RANDOM
+export BENCH_PACE_MS=${BENCH_PACE_MS:-10}
 
 # BENCH_BIN: an already built binary (e.g. to try the script with a debug build).
 if [[ -z ${BENCH_BIN:-} ]]; then cargo build --release --quiet --bin hostadmin; fi
@@ -26,7 +28,7 @@ wrk_line() { # label, then wrk args (uses the caller's $connections): prints req
 	local label=$1; shift
 	local out
 	out=$(wrk --latency -d "${duration}s" -t 2 -c "$connections" "$@")
-	printf '%-28s %10s req/s   p50 %8s   p99 %8s\n' "$label" \
+	printf '%-32s %10s req/s   p50 %8s   p99 %8s\n' "$label" \
 		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
 		"$(awk '$1 == "50%" {print $2}' <<<"$out")" \
 		"$(awk '$1 == "99%" {print $2}' <<<"$out")"
@@ -42,11 +44,16 @@ session_of() { # a login answer: the session id and account id in its access tok
 	python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"==")); print(c["sid"], c["sub"])' <<<"$1"
 }
 pgbench_line() { # label, the route it stands for, then pgbench args (uses $connections)
+	# Both protocols: simple (pgbench's default: each statement parsed and planned, as the
+	# issue measured it) and prepared (how the server sends a lookup: parsed once, a
+	# generic plan after five executions).
 	local label=$1 route=$2; shift 2
-	local out
-	out=$(pgbench -n -T "$duration" -c "$connections" -j 2 "$@")
-	printf '%-28s %10s tx/s    (the statements of %s)\n' "$label" \
-		"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")" "$route"
+	local out mode
+	for mode in simple prepared; do
+		out=$(pgbench -n -M "$mode" -T "$duration" -c "$connections" -j 2 "$@")
+		printf '%-32s %10s tx/s    (the statements of %s)\n' "$label -M $mode" \
+			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")" "$route"
+	done
 }
 
 run_backend() { # name, database url
@@ -76,6 +83,10 @@ run_backend() { # name, database url
 		echo "== $name ($(nproc) cores, $connections connections, pool ${HOSTADMIN_DATABASE_POOL_SIZE:-default}, ${duration}s each; load:$(uptime | sed 's/.*load average://'))"
 		wrk_line "GET /v1/me" -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
 		wrk_line "GET /v1/services/{id}" -H "Authorization: Bearer $reseller_token" "http://127.0.0.1:18181/v1/services/$service"
+		# The same two with each connection pausing BENCH_PACE_MS between requests: a
+		# steady load below saturation, where the latency is the server's, not the queue's.
+		wrk_line "GET /v1/me paced" -s bench/paced.lua -H "Authorization: Bearer $token" http://127.0.0.1:18181/v1/me
+		wrk_line "GET /v1/services/{id} paced" -s bench/paced.lua -H "Authorization: Bearer $reseller_token" "http://127.0.0.1:18181/v1/services/$service"
 		wrk_line "POST /v1/auth/login" -s bench/login.lua http://127.0.0.1:18181/v1/auth/login
 		if [[ $name == postgres ]]; then
 			local sid aid

@@ -86,13 +86,22 @@ impl Mailer {
     /// credentials or bodies).
     fn send(&self, message: &Message) -> Result<(), String> {
         match &self.transport {
-            Transport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                FileTransport::new(dir).send(message).map(|_| ()).map_err(|e| e.to_string())
-            }
+            Transport::Files(dir) => write_eml(dir, message),
             Transport::Smtp(smtp) => smtp.send(message).map(|_| ()).map_err(|e| e.to_string()),
         }
     }
+}
+
+/// Writes the message as `<id>.eml` in `dir`, whole or not at all: lettre writes it in
+/// a staging directory beside, and a rename (atomic within one file system) moves it in,
+/// so that whoever reads the directory (a pickup script, the tests) never sees half a
+/// mail.
+fn write_eml(dir: &std::path::Path, message: &Message) -> Result<(), String> {
+    let staging = dir.join(".staging");
+    std::fs::create_dir_all(&staging).map_err(|e| format!("creating {}: {e}", staging.display()))?;
+    let id = FileTransport::new(&staging).send(message).map_err(|e| e.to_string())?;
+    let name = format!("{id}.eml");
+    std::fs::rename(staging.join(&name), dir.join(&name)).map_err(|e| format!("moving {name} into place: {e}"))
 }
 
 /// When a mail that failed `attempts` times is tried again: 30 s, 1 min, 2 min, ... up
