@@ -146,6 +146,14 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<InvoiceRow>, Sto
     Ok(invoices::table.filter(invoices::id.eq(id)).select(InvoiceRow::as_select()).first(conn).optional()?)
 }
 
+/// The invoices with these ids, in one statement (a page's credited invoices).
+pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<InvoiceRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(invoices::table.filter(invoices::id.eq_any(ids)).select(InvoiceRow::as_select()).load(conn)?)
+}
+
 /// The invoice, read after locking its row until the transaction ends: payments, voids
 /// and credit notes of one invoice take turns.
 pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<InvoiceRow>, StoreError> {

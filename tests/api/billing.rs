@@ -317,6 +317,11 @@ both_backends!(a_credit_note_corrects_a_paid_invoice_from_the_same_sequence, |se
         (&json!("credit_note"), &json!("INV-000002"), &json!(-121), &json!(invoice_id))
     );
     assert_eq!(credit(&server, &shop.customer), 121);
+    // The list shows a credit note as its own page does, with the invoice it corrects.
+    let note_id = note.body["id"].as_str().unwrap();
+    let listed = server.get("/v1/invoices", Some(&shop.reseller.token));
+    let in_list = listed.body["data"].as_array().unwrap().iter().find(|item| item["id"] == note_id).unwrap().clone();
+    assert_eq!(in_list, server.get(&format!("/v1/invoices/{note_id}"), Some(&shop.reseller.token)).body);
     let rest = server.post(
         &format!("/v1/invoices/{invoice_id}/credit-note"),
         Some(&shop.reseller.token),

@@ -81,8 +81,7 @@ pub async fn list_invoices(
     };
     let rows = use_case::list(&state, &principal.actor, authorized, filter, page.fetch()).await?;
     let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (row, credited) = use_case::with_credited(&state, row).await?;
+    for (row, credited) in rows {
         views.push(InvoiceView::of(&row, &use_case::document(&row, credited.as_ref())?));
     }
     Ok(HttpResponse::Ok().json(page.page(views, |v| &v.id, |v| v)))

@@ -2,6 +2,7 @@
 //! seller, buyer and lines; afterwards only payments and the status change. A credit
 //! note is the only correction.
 
+use std::collections::HashMap;
 use std::num::{NonZeroU32, NonZeroU64};
 
 use chrono::NaiveDateTime;
@@ -209,13 +210,24 @@ pub async fn list(
     _: Authorized,
     filter: InvoiceFilter,
     limit: i64,
-) -> Result<Vec<InvoiceRow>, ApiError> {
+) -> Result<Vec<(InvoiceRow, Option<InvoiceRow>)>, ApiError> {
     let reach = actor.reach();
     state
         .db
         .run(move |conn| {
             let granted = grant_store::granted_services(conn, &reach, Permission::Billing)?;
-            Ok(store::list_in_reach(conn, &reach, &granted, &filter, limit)?)
+            let rows = store::list_in_reach(conn, &reach, &granted, &filter, limit)?;
+            // The invoices the page's credit notes correct, in one statement, not one each.
+            let ids: Vec<&str> = rows.iter().filter_map(|row| row.credit_note_for.as_deref()).collect();
+            let credited: HashMap<String, InvoiceRow> =
+                store::find_many(conn, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
+            Ok(rows
+                .into_iter()
+                .map(|row| {
+                    let credits = row.credit_note_for.as_ref().and_then(|id| credited.get(id).cloned());
+                    (row, credits)
+                })
+                .collect())
         })
         .await
 }
