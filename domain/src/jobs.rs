@@ -2,14 +2,20 @@
 
 use std::fmt;
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 /// What a job does; decides which part of the worker carries it out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 pub enum JobKind {
     /// A bulk action on services (or their domains) above the synchronous limit.
+    #[serde(rename = "services.bulk")]
     ServicesBulk,
     /// An operation a deferring provisioner left to the worker.
+    #[serde(rename = "provision")]
     Provision,
     /// A certificate ordered from the ACME CA (a first order or a renewal).
+    #[serde(rename = "certificate.acme")]
     CertificateOrder,
 }
 
@@ -35,7 +41,8 @@ impl fmt::Display for JobKind {
 
 /// Where a job stands: `queued` until a worker claims it, `running` while one holds it
 /// (or held it and crashed), then `done` or `failed` for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Queued,
     Running,
@@ -75,9 +82,11 @@ mod tests {
     fn names_read_back_as_what_they_name() {
         for kind in [JobKind::ServicesBulk, JobKind::Provision, JobKind::CertificateOrder] {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str(), "the API shows the stored name");
         }
         for status in [JobStatus::Queued, JobStatus::Running, JobStatus::Done, JobStatus::Failed] {
             assert_eq!(JobStatus::parse(status.as_str()), Some(status));
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str(), "the API shows the stored name");
         }
         assert_eq!(JobKind::parse("domains.bulk"), None);
         assert_eq!(JobStatus::parse("Done"), None);

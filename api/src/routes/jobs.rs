@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use hostadmin_domain::jobs::{JobKind, JobStatus};
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::time;
 use hostadmin_persistence::jobs::JobRow;
@@ -48,16 +49,18 @@ pub struct JobProgress {
     pub total: i64,
 }
 
-/// A background job: a bulk action above the synchronous limit.
+/// A background job: a bulk action above the synchronous limit, an operation a deferring
+/// provisioner left to the worker, or a certificate order.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = job_example)]
 pub struct JobView {
     pub id: String,
-    /// `services.bulk`, or `provision` (an operation a deferring provisioner left to
-    /// the worker; its `results` stay empty).
-    pub kind: String,
-    /// `queued`, `running`, `done` or `failed`.
-    pub status: String,
+    /// `services.bulk`; `provision` (an operation a deferring provisioner left to the
+    /// worker) or `certificate.acme` (a certificate order), whose `results` stay empty.
+    pub kind: JobKind,
+    /// `queued` until a worker claims it, `running` while one holds it, then `done` or
+    /// `failed`.
+    pub status: JobStatus,
     pub progress: JobProgress,
     /// The items done so far, in the request's order.
     pub results: Vec<BulkItemResult>,
@@ -69,8 +72,8 @@ impl JobView {
     fn from_row(row: &JobRow) -> Result<Self, ApiError> {
         Ok(Self {
             id: row.id.clone(),
-            kind: row.kind.as_str().to_owned(),
-            status: row.status.as_str().to_owned(),
+            kind: row.kind,
+            status: row.status,
             progress: JobProgress { done: row.progress_done, total: row.progress_total },
             results: serde_json::from_str(&row.results)
                 .map_err(|_| ApiError::internal(format!("stored results of job {}", row.id)))?,

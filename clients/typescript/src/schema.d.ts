@@ -5357,6 +5357,11 @@ export interface components {
             code: string;
             detail: string;
         };
+        /**
+         * @description What a job does; decides which part of the worker carries it out.
+         * @enum {string}
+         */
+        JobKind: "services.bulk" | "provision" | "certificate.acme";
         JobProgress: {
             /** Format: int64 */
             done: number;
@@ -5364,7 +5369,14 @@ export interface components {
             total: number;
         };
         /**
-         * @description A background job: a bulk action above the synchronous limit.
+         * @description Where a job stands: `queued` until a worker claims it, `running` while one holds it
+         *     (or held it and crashed), then `done` or `failed` for good.
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "done" | "failed";
+        /**
+         * @description A background job: a bulk action above the synchronous limit, an operation a deferring
+         *     provisioner left to the worker, or a certificate order.
          * @example {
          *       "created_at": "2026-12-05T10:00:00Z",
          *       "finished_at": null,
@@ -5392,15 +5404,18 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
-             * @description `services.bulk`, or `provision` (an operation a deferring provisioner left to
-             *     the worker; its `results` stay empty).
+             * @description `services.bulk`; `provision` (an operation a deferring provisioner left to the
+             *     worker) or `certificate.acme` (a certificate order), whose `results` stay empty.
              */
-            kind: string;
+            kind: components["schemas"]["JobKind"];
             progress: components["schemas"]["JobProgress"];
             /** @description The items done so far, in the request's order. */
             results: components["schemas"]["BulkItemResult"][];
-            /** @description `queued`, `running`, `done` or `failed`. */
-            status: string;
+            /**
+             * @description `queued` until a worker claims it, `running` while one holds it, then `done` or
+             *     `failed`.
+             */
+            status: components["schemas"]["JobStatus"];
         };
         /**
          * @description Lifting a hold: the reason is optional and goes to the audit log.
