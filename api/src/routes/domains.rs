@@ -52,6 +52,21 @@ pub struct Redirect {
     pub target: String,
 }
 
+/// A domain's redirect as stored: the target in the URL parser's canonical form (an
+/// internationalised host in punycode, `https://bücher.example` as
+/// `https://xn--bcher-kva.example/`), which is why the answer states no input pattern.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"type": "301", "target": "https://www.example.com/"}))]
+pub struct RedirectView {
+    /// `301`, `302` or `masked`.
+    #[serde(rename = "type")]
+    #[schema(example = "301")]
+    pub type_: String,
+    /// An absolute http or https URL, at most 2000 characters.
+    #[schema(format = "uri", max_length = 2000, example = "https://www.example.com/")]
+    pub target: String,
+}
+
 /// Whether a domain was added to a hosting service or registered through a `domain`
 /// service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -83,7 +98,7 @@ pub struct DomainView {
     pub lock_supported: bool,
     pub auto_renew: bool,
     pub expires_at: Option<DateTime<Utc>>,
-    pub redirect: Option<Redirect>,
+    pub redirect: Option<RedirectView>,
     pub created_at: DateTime<Utc>,
     /// Where the domain's zone stands on the DNS server (served while `dns_managed`,
     /// removed otherwise).
@@ -97,7 +112,7 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
 impl DomainView {
     pub fn from_row(row: &DomainRow, provisioning: &Provisioning) -> Self {
         let redirect = match (&row.redirect_type, &row.redirect_target) {
-            (Some(type_), Some(target)) => Some(Redirect { type_: type_.clone(), target: target.clone() }),
+            (Some(type_), Some(target)) => Some(RedirectView { type_: type_.clone(), target: target.clone() }),
             _ => None,
         };
         Self {

@@ -5021,7 +5021,7 @@ export interface components {
              *     removed otherwise).
              */
             provisioning: components["schemas"]["ProvisioningView"];
-            redirect?: components["schemas"]["Redirect"] | null;
+            redirect?: components["schemas"]["RedirectView"] | null;
             /**
              * Format: uuid
              * @description The `domain` service of a registered domain; null for a hosted one.
@@ -6973,6 +6973,28 @@ export interface components {
              * @enum {string}
              */
             type: "301" | "302" | "masked";
+        };
+        /**
+         * @description A domain's redirect as stored: the target in the URL parser's canonical form (an
+         *     internationalised host in punycode, `https://bücher.example` as
+         *     `https://xn--bcher-kva.example/`), which is why the answer states no input pattern.
+         * @example {
+         *       "target": "https://www.example.com/",
+         *       "type": "301"
+         *     }
+         */
+        RedirectView: {
+            /**
+             * Format: uri
+             * @description An absolute http or https URL, at most 2000 characters.
+             * @example https://www.example.com/
+             */
+            target: string;
+            /**
+             * @description `301`, `302` or `masked`.
+             * @example 301
+             */
+            type: string;
         };
         /**
          * @example {
