@@ -594,6 +594,16 @@ mod tests {
     }
 
     #[test]
+    fn http_workers_default_to_one_per_core_and_are_bounded() {
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+        assert_eq!(Config::from_sources(None, &env(&[])).unwrap().http_workers, cores);
+        assert_eq!(Config::from_sources(None, &env(&[("HOSTADMIN_HTTP_WORKERS", "1")])).unwrap().http_workers, 1);
+        for refused in ["0", "257", "many"] {
+            assert!(Config::from_sources(None, &env(&[("HOSTADMIN_HTTP_WORKERS", refused)])).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
     fn the_environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hostadmin.toml");

@@ -5,9 +5,9 @@
 //! that is the right plan, and planning again on every execution cost more than half of
 //! PostgreSQL's CPU on `GET /v1/me` (measured: docs/performance.md). For a list within a
 //! caller's reach it can be ruinous: a generic plan cannot see whose subtree a page is
-//! for (measured: 5 s a page over 1,000,000 services instead of 1.4 ms). Those lists are
-//! therefore sent unprepared ([`PlannedEachTime`]): in one round trip, planned for their
-//! values every time.
+//! for (measured: 5 s a page over 1,000,000 services instead of 1.4 ms). Those lists,
+//! and the worker's scans by date, are therefore sent unprepared ([`PlannedEachTime`]):
+//! in one round trip, planned for their values every time.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -18,6 +18,7 @@ use diesel::QueryResult;
 #[derive(Debug, Clone, Copy)]
 pub struct PlannedEachTime<Q>(Q);
 
+/// `.planned_each_time()` on any statement.
 pub trait PlanEachTime: Sized {
     /// This statement, planned for its values on every execution.
     fn planned_each_time(self) -> PlannedEachTime<Self> {

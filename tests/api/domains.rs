@@ -159,10 +159,11 @@ both_backends!(name_servers_lock_redirect_hosts_move_and_delete, |server| {
         server.put(&format!("{path}/redirect"), token, json!({"type": "masked", "target": "https://example.org/x"}));
     assert_eq!(redirect.status, 200, "{}", redirect.body);
     assert_eq!(redirect.body["redirect"], json!({"type": "masked", "target": "https://example.org/x"}));
-    // An internationalised host is kept and shown as the URL parser writes it.
-    let idn =
-        server.put(&format!("{path}/redirect"), token, json!({"type": "301", "target": "https://Bücher.example/ä"}));
-    assert_eq!(idn.body["redirect"], json!({"type": "301", "target": "https://xn--bcher-kva.example/%C3%A4"}));
+    // An internationalised host is kept and shown as the URL parser writes it, and so
+    // is a `%` that starts no escape (schemathesis sent one; browsers keep it too).
+    let target = "https://Bücher.example/ä%U";
+    let idn = server.put(&format!("{path}/redirect"), token, json!({"type": "301", "target": target}));
+    assert_eq!(idn.body["redirect"], json!({"type": "301", "target": "https://xn--bcher-kva.example/%C3%A4%U"}));
     assert_eq!(server.delete(&format!("{path}/redirect"), token).status, 204);
     assert_eq!(server.get(path, token).body["redirect"], Value::Null);
     assert_eq!(events(&server, "domain.redirect"), 3);

@@ -52,9 +52,10 @@ pub struct Redirect {
     pub target: String,
 }
 
-/// A domain's redirect as stored: the target in the URL parser's canonical form (an
-/// internationalised host in punycode, `https://bücher.example` as
-/// `https://xn--bcher-kva.example/`), which is why the answer states no input pattern.
+/// A domain's redirect as stored: the target in the URL parser's (WHATWG) form, an
+/// internationalised host in punycode (`https://bücher.example` as
+/// `https://xn--bcher-kva.example/`), and a stray `%` kept as browsers keep it; that is
+/// why the answer states neither the request's pattern nor RFC 3986's `uri` format.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"type": "301", "target": "https://www.example.com/"}))]
 pub struct RedirectView {
@@ -63,7 +64,7 @@ pub struct RedirectView {
     #[schema(example = "301")]
     pub type_: String,
     /// An absolute http or https URL, at most 2000 characters.
-    #[schema(format = "uri", max_length = 2000, example = "https://www.example.com/")]
+    #[schema(max_length = 2000, example = "https://www.example.com/")]
     pub target: String,
 }
 

@@ -6975,9 +6975,10 @@ export interface components {
             type: "301" | "302" | "masked";
         };
         /**
-         * @description A domain's redirect as stored: the target in the URL parser's canonical form (an
-         *     internationalised host in punycode, `https://bücher.example` as
-         *     `https://xn--bcher-kva.example/`), which is why the answer states no input pattern.
+         * @description A domain's redirect as stored: the target in the URL parser's (WHATWG) form, an
+         *     internationalised host in punycode (`https://bücher.example` as
+         *     `https://xn--bcher-kva.example/`), and a stray `%` kept as browsers keep it; that is
+         *     why the answer states neither the request's pattern nor RFC 3986's `uri` format.
          * @example {
          *       "target": "https://www.example.com/",
          *       "type": "301"
@@ -6985,7 +6986,6 @@ export interface components {
          */
         RedirectView: {
             /**
-             * Format: uri
              * @description An absolute http or https URL, at most 2000 characters.
              * @example https://www.example.com/
              */
