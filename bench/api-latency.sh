@@ -24,14 +24,22 @@ work=$(mktemp -d)
 server=
 trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$work"; psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
-wrk_line() { # label, then wrk args (uses the caller's $connections): prints requests/s and latency percentiles
+cpu_ticks() { # the server's user + system CPU so far, in clock ticks
+	awk '{print $14 + $15}' "/proc/$server/stat"
+}
+
+wrk_line() { # label, then wrk args (uses the caller's $connections): prints requests/s, latency percentiles and the server's CPU per request
 	local label=$1; shift
-	local out
+	local out before after requests
+	before=$(cpu_ticks)
 	out=$(wrk --latency -d "${duration}s" -t 2 -c "$connections" "$@")
-	printf '%-32s %10s req/s   p50 %8s   p99 %8s\n' "$label" \
+	after=$(cpu_ticks)
+	requests=$(awk '/requests in/ {print $1}' <<<"$out")
+	printf '%-32s %10s req/s   p50 %8s   p99 %8s   server CPU %4s us/request\n' "$label" \
 		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
 		"$(awk '$1 == "50%" {print $2}' <<<"$out")" \
-		"$(awk '$1 == "99%" {print $2}' <<<"$out")"
+		"$(awk '$1 == "99%" {print $2}' <<<"$out")" \
+		"$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))"
 	# wrk counts error answers as requests: a figure made of 401s or 404s is no figure.
 	if grep -q 'Non-2xx' <<<"$out"; then echo "  ^ not all answers were 2xx: $(grep 'Non-2xx' <<<"$out")"; fi
 }
