@@ -47,3 +47,31 @@ fn postgres_keeps_lookups_prepared_and_plans_lists_for_their_values() {
         "the list is not kept prepared: {statements:?}"
     );
 }
+
+/// Every list within a reach (a function that takes a `Reach` and orders what it reads)
+/// is planned for its values: a new one without it would pass every functional test and
+/// take seconds a page at scale.
+#[test]
+fn every_list_within_a_reach_is_planned_each_time() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut lists = Vec::new();
+    let mut unplanned = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        for function in source.split("\npub fn ").skip(1) {
+            let body = function.split("\n}\n").next().unwrap_or_default();
+            let (signature, _) = body.split_once('{').unwrap_or((body, ""));
+            if signature.contains(": &Reach") && body.contains(".order(") {
+                let name =
+                    format!("{}::{}", path.file_stem().unwrap().to_string_lossy(), body.split('(').next().unwrap());
+                if !body.contains("planned_each_time()") {
+                    unplanned.push(name.clone());
+                }
+                lists.push(name);
+            }
+        }
+    }
+    assert!(lists.len() >= 7, "the check finds the lists: {lists:?}");
+    assert!(unplanned.is_empty(), "lists within a reach kept prepared: {unplanned:?}");
+}
