@@ -111,6 +111,13 @@ impl Route {
 
     /// How specific the template is: a literal segment beats a placeholder
     /// (`/certificates/csr` before `/certificates/{certificate_id}`).
+    /// Its methods in order, if it has any.
+    fn methods(&self) -> Option<Vec<String>> {
+        let mut methods: Vec<String> = self.operations.iter().map(|o| o.method.clone()).collect();
+        methods.sort();
+        (!methods.is_empty()).then_some(methods)
+    }
+
     fn literals(&self) -> usize {
         self.segments.iter().filter(|s| !Self::is_placeholder(s)).count()
     }
@@ -159,22 +166,18 @@ impl RouteTable {
 
     /// The methods allowed on `path`, if a template matches it.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        let mut methods: Vec<String> = self.route(path)?.operations.iter().map(|o| o.method.clone()).collect();
-        methods.sort();
-        (!methods.is_empty()).then_some(methods)
+        self.route(path)?.methods()
     }
 
     /// The methods allowed on `path`, when a template matches it and `method` is not
     /// among them (what a `405` lists); `None` otherwise. Every request asks, so the
     /// list is only made for a refusal.
     pub fn refused_method(&self, path: &str, method: &str) -> Option<Vec<String>> {
-        let operations = &self.route(path)?.operations;
-        if operations.is_empty() || operations.iter().any(|o| o.method == method) {
+        let route = self.route(path)?;
+        if route.operations.iter().any(|o| o.method == method) {
             return None;
         }
-        let mut methods: Vec<String> = operations.iter().map(|o| o.method.clone()).collect();
-        methods.sort();
-        Some(methods)
+        route.methods()
     }
 
     /// The query parameters the operation `method path` declares, and whether it needs a
