@@ -35,7 +35,9 @@
    - a patch of a DNS record, an incident or a plan is checked as the merged object, so
      a refusal of a field the patch does not send (or of content, priority and name when
      it does not send the record's `type`: a wildcard or apex name is refused for the
-     stored record's type, e.g. NS) comes from the stored one.
+     stored record's type, e.g. NS) comes from the stored one, and `required` of a field
+     the patch sets to `null` (removes) comes from the merged one (an MX record without
+     its priority).
    The network's and the clock's state:
    - `webhook_url_refused`: a host that does not resolve to public addresses;
    - `in_the_past`, `too_far_ahead`, `in_the_future`: times compared with now.
@@ -219,6 +221,10 @@ def _explained(error, case, operation):
     if operation in MERGED:
         field = pointer.split("/")[1] if pointer.count("/") >= 1 else ""
         if field not in body:
+            return True
+        # `null` removes the field (RFC 7396); whether the merged object may lack it
+        # depends on the rest of it (an MX or SRV record needs its priority).
+        if code == "required" and body.get(field) is None:
             return True
         if operation.startswith("PATCH /v1/domains") and "type" not in body and field in ("content", "priority", "name"):
             return True
