@@ -2,6 +2,10 @@
 //! worker carries a change out (with the last error while it retries), `ready`, or
 //! `failed` with the driver's reason. A resource without a row is kept by the built-in
 //! driver, and ready.
+//!
+//! `changes` counts the changes queued for the resource and `applied` how many of them a
+//! successful job had seen before it read what to apply: the resource is ready when the
+//! two are equal, not merely when some job succeeded.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,32 +21,77 @@ pub struct StateRow {
     pub status: String,
     pub error: Option<String>,
     pub updated_at: NaiveDateTime,
+    pub changes: i64,
+    pub applied: i64,
 }
 
-/// Sets the resource's state (inside the caller's transaction).
-pub fn set(
-    conn: &mut DbConnection,
-    kind: &str,
-    id: &str,
-    status: &str,
-    error: Option<&str>,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+impl StateRow {
+    /// Whether the server holds every change queued so far.
+    pub fn is_current(&self) -> bool {
+        self.applied >= self.changes
+    }
+}
+
+/// One more change of the resource was queued (inside the change's transaction): it is
+/// `pending` until a job that saw this change succeeds.
+pub fn queue(conn: &mut DbConnection, kind: &str, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
     let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
     let updated = diesel::update(states::table.filter(key))
-        .set((states::status.eq(status), states::error.eq(error), states::updated_at.eq(now)))
+        .set((
+            states::status.eq("pending"),
+            states::error.eq(None::<String>),
+            states::updated_at.eq(now),
+            states::changes.eq(states::changes + 1),
+        ))
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(states::table)
             .values((
                 states::resource_kind.eq(kind),
                 states::resource_id.eq(id),
-                states::status.eq(status),
-                states::error.eq(error),
+                states::status.eq("pending"),
                 states::updated_at.eq(now),
+                states::changes.eq(1),
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// A job that had seen `seen` changes before it read what to apply succeeded: those
+/// changes are on the server. The resource is `ready` unless a change came after them,
+/// whose own job is still to run. Answers whether it is ready.
+pub fn applied(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: &str,
+    seen: i64,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    diesel::update(states::table.filter(key).filter(states::applied.lt(seen)))
+        .set(states::applied.eq(seen))
+        .execute(conn)?;
+    let ready = diesel::update(states::table.filter(key).filter(states::changes.eq(seen)))
+        .set((states::status.eq("ready"), states::error.eq(None::<String>), states::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(ready == 1)
+}
+
+/// Sets the state of a resource whose change failed (inside the caller's transaction):
+/// `pending` with the error while it is retried, `failed` when given up.
+pub fn set_failure(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: &str,
+    status: &str,
+    error: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    diesel::update(states::table.filter(key))
+        .set((states::status.eq(status), states::error.eq(error), states::updated_at.eq(now)))
+        .execute(conn)?;
     Ok(())
 }
 

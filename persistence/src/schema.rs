@@ -128,6 +128,8 @@ diesel::table! {
         status -> Text,
         error -> Nullable<Text>,
         updated_at -> Timestamp,
+        changes -> BigInt,
+        applied -> BigInt,
     }
 }
 

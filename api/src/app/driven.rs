@@ -26,8 +26,7 @@ use crate::state::AppState;
 /// driver carries out go to the worker, everything else to `inner`.
 pub struct Driven {
     inner: Arc<dyn Provisioner>,
-    dns: bool,
-    databases: bool,
+    drivers: Configured,
 }
 
 impl Driven {
@@ -35,15 +34,17 @@ impl Driven {
         if drivers.dns.is_none() && drivers.databases.is_none() {
             return inner;
         }
-        Arc::new(Self { inner, dns: drivers.dns.is_some(), databases: drivers.databases.is_some() })
+        Arc::new(Self { inner, drivers: drivers.clone() })
     }
+}
 
-    fn drives(&self, operation: &Operation) -> bool {
-        match followed(operation) {
-            Some((Target::DnsZone, _)) => self.dns,
-            Some((Target::Database, _)) => self.databases,
-            None => false,
-        }
+/// Whether a configured driver carries `operation` out: then the job applies the newest
+/// state, not the operation itself.
+pub fn drives(drivers: &Configured, operation: &Operation) -> bool {
+    match followed(operation) {
+        Some((Target::DnsZone, _)) => drivers.dns.is_some(),
+        Some((Target::Database, _)) => drivers.databases.is_some(),
+        None => false,
     }
 }
 
@@ -53,7 +54,7 @@ impl Provisioner for Driven {
     }
 
     fn request(&self, operation: &Operation) -> Result<Outcome, ProvisioningError> {
-        if self.drives(operation) {
+        if drives(&self.drivers, operation) {
             return Ok(Outcome::Deferred);
         }
         self.inner.request(operation)

@@ -20,7 +20,7 @@ use hostadmin_persistence::DbConnection;
 
 use crate::app::driven;
 use crate::app::holds as account_holds;
-use crate::app::provisioning_states;
+use crate::app::provisioning_states::{self, Standing};
 use crate::db::Db;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
@@ -36,7 +36,8 @@ pub fn retry_delay(attempts: i32) -> Duration {
     Duration::seconds((5_i64 << exponent).min(MAX_RETRY_DELAY_SECONDS))
 }
 
-/// Carries out one claimed `provision` job. On success the job is `done` and a
+/// Carries out one claimed `provision` job. A job whose change a driver's later job
+/// already applied is `done` at once. On success the job is `done` and a
 /// `create` moves its service from pending to active, in one transaction; on a retryable
 /// failure the job keeps its claim with a lease that runs out after [`retry_delay`], so
 /// the next round after that takes it again (any worker); after [`MAX_ATTEMPTS`], or a
@@ -51,6 +52,16 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
             return finish(db, &job.id, worker, JobStatus::Failed, None).await;
         }
     };
+    let standing = db
+        .run({
+            let operation = operation.clone();
+            move |conn| provisioning_states::standing(conn, &operation)
+        })
+        .await?;
+    if standing == Standing::Current && driven::drives(&state.drivers, &operation) {
+        tracing::info!(job = %job.id, "a later job carried this change out already");
+        return finish(db, &job.id, worker, JobStatus::Done, None).await;
+    }
     let carried = match driven::apply(state, &operation).await {
         Some(result) => result,
         None => {
@@ -70,7 +81,7 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
                     if !job_store::finish(conn, &id, &worker, JobStatus::Done, "[]", 1, now)? {
                         return Ok(false);
                     }
-                    provisioning_states::settle(conn, &operation, Ok(()), now)?;
+                    provisioning_states::settle(conn, &operation, Ok(standing), now)?;
                     if matches!(operation, Operation::Create { .. }) {
                         provisioned(conn, provisioner.as_ref(), &operation.service().service_id, &id, now)?;
                     }
@@ -154,7 +165,8 @@ async fn finish(
     let (id, worker) = (id.to_owned(), worker.to_owned());
     db.write(move |conn| {
         let now = time::now();
-        if !job_store::finish(conn, &id, &worker, status, "[]", 0, now)? {
+        let progress = i64::from(status == JobStatus::Done);
+        if !job_store::finish(conn, &id, &worker, status, "[]", progress, now)? {
             return Ok(false);
         }
         if let Some((operation, error)) = &failed {

@@ -1,7 +1,8 @@
 //! Where each followed hosting resource stands on the server behind it (a domain's DNS
 //! zone, a database): `pending` from the transaction that queued its change, then what
-//! the worker's attempt came to (crate::app::driven). Kept apart from the drivers so
-//! that the use cases that set and read it import no driver.
+//! the worker's attempt came to (crate::app::driven), `ready` once a job that saw every
+//! queued change succeeded. Kept apart from the drivers so that the use cases that set
+//! and read it import no driver.
 
 use chrono::NaiveDateTime;
 
@@ -47,31 +48,56 @@ pub fn followed(operation: &Operation) -> Option<(Target, &ResourceChange)> {
     }
 }
 
-/// A deferred change of a followed resource was queued: it is `pending` until the worker
-/// carried it out.
+/// A deferred change of a followed resource was queued: it is `pending` until a job
+/// that saw it carried it out.
 pub fn queued(conn: &mut DbConnection, operation: &Operation, now: NaiveDateTime) -> Result<(), ApiError> {
     if let Some((target, change)) = followed(operation) {
-        states::set(conn, target.as_str(), &change.id, "pending", None, now)?;
+        states::queue(conn, target.as_str(), &change.id, now)?;
     }
     Ok(())
 }
 
-/// How a carried-out job ended, as its resource's state: `ready` (a removed resource's
-/// state is forgotten), `pending` with the error while it is retried, `failed` with it.
+/// Where an operation's resource stands when a job is about to carry it out, read before
+/// the job reads what to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Not a followed resource.
+    Unfollowed,
+    /// Every change queued so far is on the server (or the resource is gone and its
+    /// state forgotten): a driver, which applies the newest state, has nothing to do.
+    Current,
+    /// This many changes were queued so far; what the job applies holds them all.
+    Behind(i64),
+}
+
+pub fn standing(conn: &mut DbConnection, operation: &Operation) -> Result<Standing, ApiError> {
+    let Some((target, change)) = followed(operation) else { return Ok(Standing::Unfollowed) };
+    Ok(match states::find(conn, target.as_str(), &change.id)? {
+        Some(row) if !row.is_current() => Standing::Behind(row.changes),
+        _ => Standing::Current,
+    })
+}
+
+/// How a carried-out job ended, as its resource's state: `ready` once every change queued
+/// is on the server (a removed resource's state is forgotten), `pending` with the error
+/// while it is retried, `failed` with it.
 pub fn settle(
     conn: &mut DbConnection,
     operation: &Operation,
-    outcome: Result<(), (&ProvisioningError, bool)>,
+    outcome: Result<Standing, (&ProvisioningError, bool)>,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
     let Some((target, change)) = followed(operation) else { return Ok(()) };
     let kind = target.as_str();
     match outcome {
-        Ok(()) if change.action == ResourceAction::Delete => states::forget(conn, kind, &change.id)?,
-        Ok(()) => states::set(conn, kind, &change.id, "ready", None, now)?,
+        Ok(_) if change.action == ResourceAction::Delete => states::forget(conn, kind, &change.id)?,
+        Ok(Standing::Behind(seen)) => {
+            states::applied(conn, kind, &change.id, seen, now)?;
+        }
+        Ok(Standing::Current | Standing::Unfollowed) => {}
         Err((error, retried)) => {
             let status = if retried { "pending" } else { "failed" };
-            states::set(conn, kind, &change.id, status, Some(&error.to_string()), now)?
+            states::set_failure(conn, kind, &change.id, status, &error.to_string(), now)?
         }
     }
     Ok(())
