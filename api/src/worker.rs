@@ -11,8 +11,10 @@
 //!   Each service is changed in its own short transaction with a conditional update on
 //!   its version, so when two workers race for one, exactly one applies it (and writes
 //!   its audit event);
-//! - jobs (every `worker_interval_ms`): claimed with a lease (a conditional update on
-//!   `claimed_by`/`lease_until`), carried out, their progress saved step by step; a
+//! - jobs (a task of their own, up to four at once, so that a job waiting on a slow
+//!   server delays neither the rounds nor the other jobs): claimed with a lease (a
+//!   conditional update on `claimed_by`/`lease_until`) whenever a slot is free and at
+//!   least every `worker_interval_ms`, carried out, their progress saved step by step; a
 //!   crashed worker's job is taken over when its lease runs out. `provision` jobs (a
 //!   deferring provisioner's operations) are carried out through the provisioner and
 //!   retried with a growing delay (crate::app::provisioning); `certificate.acme` jobs
@@ -35,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle, JoinSet};
 
 use chrono::Duration as Span;
 
@@ -46,6 +48,7 @@ use hostadmin_persistence::{idempotency, leases, login_failures, services as ser
 use crate::app::{jobs, lifecycle, webhook_delivery};
 use crate::config::Config;
 use crate::db::Db;
+use crate::http::problem::ApiError;
 use crate::state::AppState;
 
 /// How often the upkeep runs.
@@ -103,6 +106,7 @@ pub fn start(state: Arc<AppState>, serves_requests: bool, settings: Settings) ->
         let webhooks = deliver_webhooks(state.clone(), deliverer, id.clone(), settings.interval, stopping.clone());
         tasks.push(tokio::spawn(webhooks));
     }
+    tasks.push(tokio::spawn(run_jobs(state.clone(), id.clone(), settings.interval, stopping.clone())));
     tasks.push(tokio::spawn(rounds(state, serves_requests, settings, id.clone(), stopping)));
     Running { id, stop, tasks }
 }
@@ -200,6 +204,44 @@ async fn deliver_webhooks(
     }
 }
 
+/// Jobs, in a task of their own and up to [`jobs::AT_ONCE`] at a time, so that a job
+/// waiting on a slow server delays neither the rounds nor the other jobs: open jobs are
+/// claimed whenever a slot is free, looked for again when one ends and every `interval`.
+/// On the stop, no job is claimed any more and those running end their step.
+async fn run_jobs(state: Arc<AppState>, worker: String, interval: Duration, mut stopping: watch::Receiver<bool>) {
+    let mut running = JoinSet::new();
+    while !*stopping.borrow() {
+        while running.len() < jobs::AT_ONCE {
+            match jobs::claim(&state, &worker).await {
+                Ok(Some(job)) => {
+                    running.spawn(jobs::carry_out(state.clone(), worker.clone(), job));
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(error = %error, "claiming a job failed; trying again next round");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            Some(joined) = running.join_next(), if !running.is_empty() => log_ended(joined),
+            () = tokio::time::sleep(interval) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+    while let Some(joined) = running.join_next().await {
+        log_ended(joined);
+    }
+}
+
+/// A job's own failure was logged with it ([`jobs::carry_out`]); a task that panicked
+/// was not.
+fn log_ended(joined: Result<Result<bool, ApiError>, JoinError>) {
+    if let Err(error) = joined {
+        tracing::error!(error = %error, "a job's task failed");
+    }
+}
+
 /// `hostadmin worker --once`: every kind of work that is due, once, for a cron-style
 /// deployment (docs/operations.md). Answers which kinds failed (each is tried anyway,
 /// and the failure logged), so that the command can exit non-zero.
@@ -208,6 +250,13 @@ pub async fn run_once(state: Arc<AppState>, settings: Settings) -> Vec<&'static 
     tracing::info!(worker = %worker, "worker running once");
     let mut failed = upkeep(&state, false).await;
     failed.extend(due_work(&state, &settings, &worker).await);
+    match jobs::work_on_jobs(&state, &worker).await {
+        Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
+        Err(error) => {
+            tracing::warn!(error = %error, "jobs failed");
+            failed.push("jobs");
+        }
+    }
     if let Some(deliverer) = &settings.webhooks {
         if let Err(error) = webhook_delivery::deliver_due(&state, deliverer, &worker).await {
             tracing::warn!(error = %error, "delivering webhooks failed");
@@ -217,8 +266,8 @@ pub async fn run_once(state: Arc<AppState>, settings: Settings) -> Vec<&'static 
     failed
 }
 
-/// One round of what runs every `worker_interval_ms`: periods that ended, the outbox,
-/// jobs. Answers which of them failed (logged; the next round tries again).
+/// One round of what runs every `worker_interval_ms`: renewals, periods that ended, the
+/// outbox. Answers which of them failed (logged; the next round tries again).
 async fn due_work(state: &Arc<AppState>, settings: &Settings, worker: &str) -> Vec<&'static str> {
     let mut failed = Vec::new();
     // Before the periods end: a renewal paid from credit here never expires there.
@@ -251,14 +300,6 @@ async fn due_work(state: &Arc<AppState>, settings: &Settings, worker: &str) -> V
                 tracing::warn!(error = %error, "sending mail failed; trying again next round");
                 failed.push("mail");
             }
-        }
-    }
-    match jobs::work_on_jobs(state, worker).await {
-        Ok(0) => {}
-        Ok(finished) => tracing::info!(jobs = finished, "jobs finished"),
-        Err(error) => {
-            tracing::warn!(error = %error, "jobs failed; trying again next round");
-            failed.push("jobs");
         }
     }
     failed

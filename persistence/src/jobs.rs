@@ -137,6 +137,15 @@ pub fn save_progress(
     Ok(updated == 1)
 }
 
+/// Gives a job `worker` holds back until `until` without counting its attempt: it waited
+/// its turn, it did not fail. Answers false when the worker no longer holds it.
+pub fn postpone(conn: &mut DbConnection, id: &str, worker: &str, until: NaiveDateTime) -> Result<bool, StoreError> {
+    let updated = diesel::update(jobs::table.filter(jobs::id.eq(id)).filter(jobs::claimed_by.eq(worker)))
+        .set((jobs::lease_until.eq(until), jobs::attempts.eq(jobs::attempts - 1)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// Ends a job `worker` holds with `status` (`done` or `failed`) and releases it.
 /// Answers false when the worker no longer holds it.
 pub fn finish(

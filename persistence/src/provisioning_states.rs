@@ -5,7 +5,9 @@
 //!
 //! `changes` counts the changes queued for the resource and `applied` how many of them a
 //! successful job had seen before it read what to apply: the resource is ready when the
-//! two are equal, not merely when some job succeeded.
+//! two are equal, not merely when some job succeeded. One job at a time applies a
+//! resource (`held_by`, until `held_until`): two pushing at once could land an older
+//! state on the server after a newer one.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -23,6 +25,8 @@ pub struct StateRow {
     pub updated_at: NaiveDateTime,
     pub changes: i64,
     pub applied: i64,
+    pub held_by: Option<String>,
+    pub held_until: Option<NaiveDateTime>,
 }
 
 impl StateRow {
@@ -55,6 +59,48 @@ pub fn queue(conn: &mut DbConnection, kind: &str, id: &str, now: NaiveDateTime) 
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Whether a job could take the resource to apply it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// It holds it now (or held it already); the state as it is.
+    Taken(StateRow),
+    /// Another job applies it.
+    Busy,
+    /// No state: the resource is gone and its state forgotten.
+    Missing,
+}
+
+/// Takes the resource for `holder` (a job's id) until `until`, unless another job holds
+/// it and its hold has not run out.
+pub fn hold(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: &str,
+    holder: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<Hold, StoreError> {
+    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    let free = states::held_by.is_null().or(states::held_until.lt(now)).or(states::held_by.eq(holder));
+    let taken = diesel::update(states::table.filter(key).filter(free))
+        .set((states::held_by.eq(holder), states::held_until.eq(until)))
+        .execute(conn)?;
+    Ok(match find(conn, kind, id)? {
+        None => Hold::Missing,
+        Some(row) if taken == 1 => Hold::Taken(row),
+        Some(_) => Hold::Busy,
+    })
+}
+
+/// `holder` is done with the resource.
+pub fn release(conn: &mut DbConnection, kind: &str, id: &str, holder: &str) -> Result<(), StoreError> {
+    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    diesel::update(states::table.filter(key).filter(states::held_by.eq(holder)))
+        .set((states::held_by.eq(None::<String>), states::held_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -130,6 +130,8 @@ diesel::table! {
         updated_at -> Timestamp,
         changes -> BigInt,
         applied -> BigInt,
+        held_by -> Nullable<Text>,
+        held_until -> Nullable<Timestamp>,
     }
 }
 

@@ -3,7 +3,10 @@
 //! PowerDNS answers over DNS is `GET /v1/domains/{name}/dns/zone`, record for record;
 //! a change answers at once with the zone `pending`, also while PowerDNS is down, and
 //! becomes `ready` once it is back, with no manual step; a removed domain's zone is gone.
+//! A silent ACME CA delays no zone change.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::ResponseCode;
@@ -167,4 +170,76 @@ fn an_unreachable_driver_is_reported_not_fatal_on_sqlite() {
 #[test]
 fn an_unreachable_driver_is_reported_not_fatal_on_postgres() {
     an_unreachable_driver_is_reported_not_fatal(TestBackend::Postgres);
+}
+
+/// A TCP server that takes every connection and never answers: a CA behind a network
+/// partition. Counts the connections it took.
+struct SilentServer {
+    address: std::net::SocketAddr,
+    taken: Arc<AtomicUsize>,
+}
+
+impl SilentServer {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let taken = Arc::new(AtomicUsize::new(0));
+        let counter = taken.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        Self { address, taken }
+    }
+}
+
+/// An ACME CA that does not answer holds one of the worker's job slots, not the worker:
+/// a record added while the domain's automatic certificate order waits on the CA (5 s
+/// for each attempt, the drivers' connect timeout, which the TLS handshake is part of)
+/// is on PowerDNS before that attempt ends.
+fn a_silent_acme_ca_delays_no_zone_change(backend: TestBackend) {
+    let Some(pdns) = PowerDnsServer::start() else { return };
+    let ca = SilentServer::start();
+    let directory = format!("https://{}/dir", ca.address);
+    let env = [
+        ("HOSTADMIN_DNS_DRIVER", "powerdns"),
+        ("HOSTADMIN_POWERDNS_URL", pdns.api_url.as_str()),
+        ("HOSTADMIN_POWERDNS_API_KEY", pdns.api_key.as_str()),
+        ("HOSTADMIN_ACME_DIRECTORY_URL", directory.as_str()),
+        ("HOSTADMIN_WORKER_INTERVAL_MS", "100"),
+    ];
+    let Some(server) = Server::start(backend, &env) else { return };
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let plan = server.web_plan(&reseller, "Web");
+    let service = server.sell(&reseller, &customer, &plan);
+    let zone = format!("{}.test", unique("silent"));
+    let added = server.post("/v1/domains", Some(&customer.token), json!({"name": zone, "service_id": service}));
+    assert_eq!(added.status, 201, "{}", added.body);
+    eventually(30, "the zone to be ready", || status(&server, &customer, &zone) == "ready");
+    // The start-up check of the drivers took connections too; the order, tried again
+    // once the zone is ready, takes a new one.
+    let taken = ca.taken.load(Ordering::SeqCst);
+    eventually(30, "the automatic certificate order to reach the CA", || ca.taken.load(Ordering::SeqCst) > taken);
+
+    add_record(&server, &customer, &zone, json!({"type": "A", "name": "www", "content": "192.0.2.10"}));
+    eventually(3, "the record to be served while the order waits on the CA", || {
+        status(&server, &customer, &zone) == "ready" && serves_the_zone(&server, &customer, &pdns, &zone)
+    });
+    let orders = server.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'certificate.acme' AND status = 'running'");
+    assert_eq!(orders, 1, "the order still waits on the CA");
+}
+
+#[test]
+fn a_silent_acme_ca_delays_no_zone_change_on_sqlite() {
+    a_silent_acme_ca_delays_no_zone_change(TestBackend::Sqlite);
+}
+
+#[test]
+fn a_silent_acme_ca_delays_no_zone_change_on_postgres() {
+    a_silent_acme_ca_delays_no_zone_change(TestBackend::Postgres);
 }

@@ -14,7 +14,10 @@
 //! over finds their entries and lists them as done (`ok: true`) instead of running them
 //! again against a version they changed themselves.
 
+use std::sync::Arc;
+
 use chrono::Duration;
+use tokio::task::{JoinError, JoinSet};
 
 use hostadmin_domain::accounts::AccountStatus;
 use hostadmin_domain::audit::target;
@@ -46,27 +49,67 @@ pub async fn find(state: &AppState, actor: &Actor, _: Authorized, id: &str) -> R
         .await
 }
 
-/// Claims and carries out open jobs until none is left; answers how many it finished.
-pub async fn work_on_jobs(state: &AppState, worker: &str) -> Result<usize, ApiError> {
-    let mut finished = 0;
-    loop {
-        let claimer = worker.to_owned();
-        let claimed = state
-            .db
-            .write(move |conn| {
-                let now = time::now();
-                Ok(job_store::claim_next(conn, &claimer, now, now + Duration::seconds(LEASE_SECONDS))?)
-            })
-            .await?;
-        let Some(job) = claimed else { return Ok(finished) };
+/// Jobs one worker carries out at once. A job that waits on a slow server (an ACME CA
+/// validating for minutes, a frozen PowerDNS or database server until its timeout)
+/// holds one of these, and the others go on.
+pub const AT_ONCE: usize = 4;
+
+/// Claims the oldest open job for `worker`, with a lease; `None` when none is open.
+pub async fn claim(state: &AppState, worker: &str) -> Result<Option<JobRow>, ApiError> {
+    let claimer = worker.to_owned();
+    let claimed = state
+        .db
+        .write(move |conn| {
+            let now = time::now();
+            Ok(job_store::claim_next(conn, &claimer, now, now + Duration::seconds(LEASE_SECONDS))?)
+        })
+        .await?;
+    if let Some(job) = &claimed {
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
-        let ended = match job.kind {
-            JobKind::Provision => provision_jobs::work_on(state, worker, job).await?,
-            JobKind::CertificateOrder => acme_orders::work_on(state, worker, job).await?,
-            JobKind::ServicesBulk => work_on(state, worker, job).await?,
-        };
-        if ended {
-            finished += 1;
+    }
+    Ok(claimed)
+}
+
+/// Carries out a claimed job of any kind; answers whether it ended (false: it waits for
+/// a retry, or its lease was lost). A failure is logged here, with the job.
+pub async fn carry_out(state: Arc<AppState>, worker: String, job: JobRow) -> Result<bool, ApiError> {
+    let id = job.id.clone();
+    let carried = match job.kind {
+        JobKind::Provision => provision_jobs::work_on(&state, &worker, job).await,
+        JobKind::CertificateOrder => acme_orders::work_on(&state, &worker, job).await,
+        JobKind::ServicesBulk => work_on(&state, &worker, job).await,
+    };
+    if let Err(error) = &carried {
+        tracing::warn!(job = %id, error = %error, "the job failed; it is taken again when its lease runs out");
+    }
+    carried
+}
+
+/// What a job's task came to, as [`carry_out`] answers it.
+fn ended(joined: Result<Result<bool, ApiError>, JoinError>) -> Result<bool, ApiError> {
+    joined.map_err(|error| ApiError::internal(format!("a job's task failed: {error}")))?
+}
+
+/// Claims and carries out open jobs, [`AT_ONCE`] at a time, until none is left to claim
+/// and those claimed have ended (`hostadmin worker --once`); answers how many ended, or
+/// the last failure once all have.
+pub async fn work_on_jobs(state: &Arc<AppState>, worker: &str) -> Result<usize, ApiError> {
+    let (mut finished, mut failure) = (0, None);
+    loop {
+        let mut running = JoinSet::new();
+        while running.len() < AT_ONCE {
+            let Some(job) = claim(state, worker).await? else { break };
+            running.spawn(carry_out(state.clone(), worker.to_owned(), job));
+        }
+        if running.is_empty() {
+            return failure.map_or(Ok(finished), Err);
+        }
+        while let Some(joined) = running.join_next().await {
+            match ended(joined) {
+                Ok(true) => finished += 1,
+                Ok(false) => {}
+                Err(error) => failure = Some(error),
+            }
         }
     }
 }

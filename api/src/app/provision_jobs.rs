@@ -36,8 +36,9 @@ pub fn retry_delay(attempts: i32) -> Duration {
     Duration::seconds((5_i64 << exponent).min(MAX_RETRY_DELAY_SECONDS))
 }
 
-/// Carries out one claimed `provision` job. A job whose change a driver's later job
-/// already applied is `done` at once. On success the job is `done` and a
+/// Carries out one claimed `provision` job. It first holds the operation's resource (one
+/// job applies a resource at a time; another waits its turn). A job whose change a
+/// driver's later job already applied is `done` at once. On success the job is `done` and a
 /// `create` moves its service from pending to active, in one transaction; on a retryable
 /// failure the job keeps its claim with a lease that runs out after [`retry_delay`], so
 /// the next round after that takes it again (any worker); after [`MAX_ATTEMPTS`], or a
@@ -49,18 +50,18 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
         Ok(operation) => operation,
         Err(error) => {
             tracing::error!(job = %job.id, error = %error, "provision job cannot be read; failed");
-            return finish(db, &job.id, worker, JobStatus::Failed, None).await;
+            return finish(db, &job.id, worker, JobStatus::Failed, None, None).await;
         }
     };
-    let standing = db
-        .run({
-            let operation = operation.clone();
-            move |conn| provisioning_states::standing(conn, &operation)
-        })
-        .await?;
-    if standing == Standing::Current && driven::drives(&state.drivers, &operation) {
-        tracing::info!(job = %job.id, "a later job carried this change out already");
-        return finish(db, &job.id, worker, JobStatus::Done, None).await;
+    let (holder, wanted) = (job.id.clone(), operation.clone());
+    let standing = db.write(move |conn| provisioning_states::take(conn, &wanted, &holder, time::now())).await?;
+    match standing {
+        Standing::Busy => return wait_for_turn(db, &job.id, worker).await,
+        Standing::Current if driven::drives(&state.drivers, &operation) => {
+            tracing::info!(job = %job.id, "a later job carried this change out already");
+            return finish(db, &job.id, worker, JobStatus::Done, Some(operation), None).await;
+        }
+        _ => {}
     }
     let carried = match driven::apply(state, &operation).await {
         Some(result) => result,
@@ -81,7 +82,7 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
                     if !job_store::finish(conn, &id, &worker, JobStatus::Done, "[]", 1, now)? {
                         return Ok(false);
                     }
-                    provisioning_states::settle(conn, &operation, Ok(standing), now)?;
+                    provisioning_states::settle(conn, &operation, &id, Ok(standing), now)?;
                     if matches!(operation, Operation::Create { .. }) {
                         provisioned(conn, provisioner.as_ref(), &operation.service().service_id, &id, now)?;
                     }
@@ -103,7 +104,7 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
                 if !job_store::save_progress(conn, &id, &worker, "[]", 0, now + delay)? {
                     return Ok(false);
                 }
-                provisioning_states::settle(conn, &operation, Err((&error, true)), now)?;
+                provisioning_states::settle(conn, &operation, &id, Err((&error, true)), now)?;
                 Ok(true)
             })
             .await?;
@@ -112,7 +113,7 @@ pub async fn work_on(state: &AppState, worker: &str, job: JobRow) -> Result<bool
         Err(error) => {
             tracing::error!(job = %job.id, service = %service, attempt = job.attempts, error = %error,
                 "provisioning failed for good; the service needs an operator");
-            finish(db, &job.id, worker, JobStatus::Failed, Some((operation, error))).await
+            finish(db, &job.id, worker, JobStatus::Failed, Some(operation), Some(error)).await
         }
     }
 }
@@ -154,13 +155,15 @@ fn provisioned(
     Ok(())
 }
 
-/// Ends the job; a given-up operation's resource is `failed` with its error.
+/// Ends the job, and its hold on the operation's resource; a given-up operation's
+/// resource is `failed` with its error.
 async fn finish(
     db: &Db,
     id: &str,
     worker: &str,
     status: JobStatus,
-    failed: Option<(Operation, ProvisioningError)>,
+    operation: Option<Operation>,
+    error: Option<ProvisioningError>,
 ) -> Result<bool, ApiError> {
     let (id, worker) = (id.to_owned(), worker.to_owned());
     db.write(move |conn| {
@@ -169,12 +172,24 @@ async fn finish(
         if !job_store::finish(conn, &id, &worker, status, "[]", progress, now)? {
             return Ok(false);
         }
-        if let Some((operation, error)) = &failed {
-            provisioning_states::settle(conn, operation, Err((error, false)), now)?;
+        match (&operation, &error) {
+            (Some(operation), Some(error)) => {
+                provisioning_states::settle(conn, operation, &id, Err((error, false)), now)?
+            }
+            (Some(operation), None) => provisioning_states::release(conn, operation, &id)?,
+            (None, _) => {}
         }
         Ok(true)
     })
     .await
+}
+
+/// Another job applies the resource: this one is taken again in a second, without
+/// counting the attempt.
+async fn wait_for_turn(db: &Db, id: &str, worker: &str) -> Result<bool, ApiError> {
+    let (id, worker) = (id.to_owned(), worker.to_owned());
+    db.write(move |conn| Ok(job_store::postpone(conn, &id, &worker, time::now() + Duration::seconds(1))?)).await?;
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 
 use hostadmin_domain::provisioning::{Operation, ProvisioningError, ResourceAction, ResourceChange, ResourceKind};
-use hostadmin_persistence::provisioning_states as states;
+use hostadmin_persistence::provisioning_states::{self as states, Hold};
 use hostadmin_persistence::DbConnection;
 
 use crate::http::problem::ApiError;
@@ -57,8 +57,12 @@ pub fn queued(conn: &mut DbConnection, operation: &Operation, now: NaiveDateTime
     Ok(())
 }
 
-/// Where an operation's resource stands when a job is about to carry it out, read before
-/// the job reads what to apply.
+/// How long a job may hold a resource it applies: longer than any driver takes to give
+/// up (PowerDNS 5 s to connect and 30 s a request, a database server 10 s and 60 s).
+const HOLD_SECONDS: i64 = 120;
+
+/// Where an operation's resource stands when a job is about to carry it out, read once
+/// the job holds it and before it reads what to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     /// Not a followed resource.
@@ -68,22 +72,43 @@ pub enum Standing {
     Current,
     /// This many changes were queued so far; what the job applies holds them all.
     Behind(i64),
+    /// Another job applies it now: this one waits its turn.
+    Busy,
 }
 
-pub fn standing(conn: &mut DbConnection, operation: &Operation) -> Result<Standing, ApiError> {
+/// Takes the operation's resource for `job` (one job applies a resource at a time) and
+/// answers where it stands.
+pub fn take(
+    conn: &mut DbConnection,
+    operation: &Operation,
+    job: &str,
+    now: NaiveDateTime,
+) -> Result<Standing, ApiError> {
     let Some((target, change)) = followed(operation) else { return Ok(Standing::Unfollowed) };
-    Ok(match states::find(conn, target.as_str(), &change.id)? {
-        Some(row) if !row.is_current() => Standing::Behind(row.changes),
-        _ => Standing::Current,
+    let until = now + chrono::Duration::seconds(HOLD_SECONDS);
+    Ok(match states::hold(conn, target.as_str(), &change.id, job, now, until)? {
+        Hold::Taken(row) if row.is_current() => Standing::Current,
+        Hold::Taken(row) => Standing::Behind(row.changes),
+        Hold::Busy => Standing::Busy,
+        Hold::Missing => Standing::Current,
     })
+}
+
+/// `job` is done with the operation's resource, whatever came of it.
+pub fn release(conn: &mut DbConnection, operation: &Operation, job: &str) -> Result<(), ApiError> {
+    if let Some((target, change)) = followed(operation) {
+        states::release(conn, target.as_str(), &change.id, job)?;
+    }
+    Ok(())
 }
 
 /// How a carried-out job ended, as its resource's state: `ready` once every change queued
 /// is on the server (a removed resource's state is forgotten), `pending` with the error
-/// while it is retried, `failed` with it.
+/// while it is retried, `failed` with it. The job no longer holds the resource.
 pub fn settle(
     conn: &mut DbConnection,
     operation: &Operation,
+    job: &str,
     outcome: Result<Standing, (&ProvisioningError, bool)>,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
@@ -94,13 +119,13 @@ pub fn settle(
         Ok(Standing::Behind(seen)) => {
             states::applied(conn, kind, &change.id, seen, now)?;
         }
-        Ok(Standing::Current | Standing::Unfollowed) => {}
+        Ok(Standing::Current | Standing::Unfollowed | Standing::Busy) => {}
         Err((error, retried)) => {
             let status = if retried { "pending" } else { "failed" };
             states::set_failure(conn, kind, &change.id, status, &error.to_string(), now)?
         }
     }
-    Ok(())
+    release(conn, operation, job)
 }
 
 /// A retry is for a resource whose last change failed: `409 not_failed` otherwise (a
