@@ -225,8 +225,7 @@ async fn run_jobs(state: Arc<AppState>, worker: String, interval: Duration, mut 
         }
         tokio::select! {
             Some(joined) = running.join_next(), if !running.is_empty() => log_ended(joined),
-            () = tokio::time::sleep(interval) => {}
-            _ = stopping.changed() => {}
+            going_on = wait_or_stop(tokio::time::sleep(interval), &mut stopping) => if !going_on { break },
         }
     }
     while let Some(joined) = running.join_next().await {
