@@ -51,8 +51,9 @@ for tool in curl python3 sqlite3 psql pgbench; do
 	command -v "$tool" >/dev/null || { echo "services-list.sh: $tool is missing" >&2; exit 1; }
 done
 
-cargo build --release --quiet --bin hostadmin
-bin=target/release/hostadmin
+# BENCH_BIN: an already built binary (as in bench/api-latency.sh).
+if [[ -z ${BENCH_BIN:-} ]]; then cargo build --release --quiet --bin hostadmin; fi
+bin=${BENCH_BIN:-target/release/hostadmin}
 work=$(mktemp -d)
 server=
 drop_pg() { psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true; }
