@@ -10,11 +10,19 @@
 //! state on the server after a newer one.
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::provisioning_states as states;
+
+type Key<'a> = dsl::And<dsl::Eq<states::resource_kind, &'a str>, dsl::Eq<states::resource_id, &'a str>>;
+
+/// The row of one resource.
+fn key<'a>(kind: &'a str, id: &'a str) -> Key<'a> {
+    states::resource_kind.eq(kind).and(states::resource_id.eq(id))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct StateRow {
@@ -39,7 +47,7 @@ impl StateRow {
 /// One more change of the resource was queued (inside the change's transaction): it is
 /// `pending` until a job that saw this change succeeds.
 pub fn queue(conn: &mut DbConnection, kind: &str, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
-    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    let key = key(kind, id);
     let updated = diesel::update(states::table.filter(key))
         .set((
             states::status.eq("pending"),
@@ -83,7 +91,7 @@ pub fn hold(
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> Result<Hold, StoreError> {
-    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    let key = key(kind, id);
     let free = states::held_by.is_null().or(states::held_until.lt(now)).or(states::held_by.eq(holder));
     let taken = diesel::update(states::table.filter(key).filter(free))
         .set((states::held_by.eq(holder), states::held_until.eq(until)))
@@ -97,7 +105,7 @@ pub fn hold(
 
 /// `holder` is done with the resource.
 pub fn release(conn: &mut DbConnection, kind: &str, id: &str, holder: &str) -> Result<(), StoreError> {
-    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    let key = key(kind, id);
     diesel::update(states::table.filter(key).filter(states::held_by.eq(holder)))
         .set((states::held_by.eq(None::<String>), states::held_until.eq(None::<NaiveDateTime>)))
         .execute(conn)?;
@@ -114,7 +122,7 @@ pub fn applied(
     seen: i64,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    let key = key(kind, id);
     diesel::update(states::table.filter(key).filter(states::applied.lt(seen)))
         .set(states::applied.eq(seen))
         .execute(conn)?;
@@ -134,7 +142,7 @@ pub fn set_failure(
     error: &str,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let key = states::resource_kind.eq(kind).and(states::resource_id.eq(id));
+    let key = key(kind, id);
     diesel::update(states::table.filter(key))
         .set((states::status.eq(status), states::error.eq(error), states::updated_at.eq(now)))
         .execute(conn)?;
@@ -142,10 +150,7 @@ pub fn set_failure(
 }
 
 pub fn find(conn: &mut DbConnection, kind: &str, id: &str) -> Result<Option<StateRow>, StoreError> {
-    Ok(states::table
-        .filter(states::resource_kind.eq(kind).and(states::resource_id.eq(id)))
-        .first::<StateRow>(conn)
-        .optional()?)
+    Ok(states::table.filter(key(kind, id)).first::<StateRow>(conn).optional()?)
 }
 
 /// The states of `ids` of one kind (a page of a list).
@@ -157,7 +162,6 @@ pub fn of(conn: &mut DbConnection, kind: &str, ids: &[String]) -> Result<Vec<Sta
 
 /// Forgets a removed resource's state.
 pub fn forget(conn: &mut DbConnection, kind: &str, id: &str) -> Result<(), StoreError> {
-    diesel::delete(states::table.filter(states::resource_kind.eq(kind).and(states::resource_id.eq(id))))
-        .execute(conn)?;
+    diesel::delete(states::table.filter(key(kind, id))).execute(conn)?;
     Ok(())
 }
