@@ -3,9 +3,9 @@
 //!
 //! A lease is `claimed_by` (the worker's id) with `lease_until` on a job, a mail of the
 //! outbox or a webhook endpoint; a job applying a resource also holds the resource's
-//! provisioning state (`held_by`, the job's id). Every write a worker makes under a lease is conditional
-//! on still holding it, so a step of the stopping worker that finishes after this (a
-//! blocking database call cannot be cancelled) changes nothing.
+//! provisioning state (`held_by`, the job's id). Every write a worker makes under a lease
+//! is conditional on still holding it, so a step of the stopping worker that finishes
+//! after this (a blocking database call cannot be cancelled) changes nothing.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -47,8 +47,7 @@ impl StateRow {
 /// One more change of the resource was queued (inside the change's transaction): it is
 /// `pending` until a job that saw this change succeeds.
 pub fn queue(conn: &mut DbConnection, kind: &str, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
-    let key = key(kind, id);
-    let updated = diesel::update(states::table.filter(key))
+    let updated = diesel::update(states::table.filter(key(kind, id)))
         .set((
             states::status.eq("pending"),
             states::error.eq(None::<String>),
@@ -91,9 +90,8 @@ pub fn hold(
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> Result<Hold, StoreError> {
-    let key = key(kind, id);
     let free = states::held_by.is_null().or(states::held_until.lt(now)).or(states::held_by.eq(holder));
-    let taken = diesel::update(states::table.filter(key).filter(free))
+    let taken = diesel::update(states::table.filter(key(kind, id)).filter(free))
         .set((states::held_by.eq(holder), states::held_until.eq(until)))
         .execute(conn)?;
     Ok(match find(conn, kind, id)? {
@@ -105,8 +103,7 @@ pub fn hold(
 
 /// `holder` is done with the resource.
 pub fn release(conn: &mut DbConnection, kind: &str, id: &str, holder: &str) -> Result<(), StoreError> {
-    let key = key(kind, id);
-    diesel::update(states::table.filter(key).filter(states::held_by.eq(holder)))
+    diesel::update(states::table.filter(key(kind, id)).filter(states::held_by.eq(holder)))
         .set((states::held_by.eq(None::<String>), states::held_until.eq(None::<NaiveDateTime>)))
         .execute(conn)?;
     Ok(())
@@ -122,11 +119,10 @@ pub fn applied(
     seen: i64,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let key = key(kind, id);
-    diesel::update(states::table.filter(key).filter(states::applied.lt(seen)))
+    diesel::update(states::table.filter(key(kind, id)).filter(states::applied.lt(seen)))
         .set(states::applied.eq(seen))
         .execute(conn)?;
-    let ready = diesel::update(states::table.filter(key).filter(states::changes.eq(seen)))
+    let ready = diesel::update(states::table.filter(key(kind, id)).filter(states::changes.eq(seen)))
         .set((states::status.eq("ready"), states::error.eq(None::<String>), states::updated_at.eq(now)))
         .execute(conn)?;
     Ok(ready == 1)
@@ -142,8 +138,7 @@ pub fn set_failure(
     error: &str,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let key = key(kind, id);
-    diesel::update(states::table.filter(key))
+    diesel::update(states::table.filter(key(kind, id)))
         .set((states::status.eq(status), states::error.eq(error), states::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())

@@ -109,8 +109,6 @@ impl Route {
             && self.segments.iter().zip(path).all(|(t, p)| (Self::is_placeholder(t) && !p.is_empty()) || t == p)
     }
 
-    /// How specific the template is: a literal segment beats a placeholder
-    /// (`/certificates/csr` before `/certificates/{certificate_id}`).
     /// Its methods in order, if it has any.
     fn methods(&self) -> Option<Vec<String>> {
         let mut methods: Vec<String> = self.operations.iter().map(|o| o.method.clone()).collect();
@@ -118,6 +116,8 @@ impl Route {
         (!methods.is_empty()).then_some(methods)
     }
 
+    /// How specific the template is: a literal segment beats a placeholder
+    /// (`/certificates/csr` before `/certificates/{certificate_id}`).
     fn literals(&self) -> usize {
         self.segments.iter().filter(|s| !Self::is_placeholder(s)).count()
     }
