@@ -101,3 +101,26 @@ fn sqlite_keeps_the_plan_a_statement_was_prepared_with() {
         "SQLite is built with SQLITE_ENABLE_QPSG: {options:?}"
     );
 }
+
+/// With that guarantee a statement sent unprepared gets the same plan as a cached one, so
+/// on SQLite the lists stay in the statement cache: preparing them again would only cost.
+#[test]
+fn sqlite_keeps_lists_within_a_reach_prepared() {
+    let Some(db) = TestDatabase::new(TestBackend::Sqlite) else { return };
+    let mut conn = db.connect();
+    let cached = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = cached.clone();
+    conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+        if let diesel::connection::InstrumentationEvent::CacheQuery { sql, .. } = event {
+            seen.lock().unwrap().push(sql.to_owned());
+        }
+    });
+    let reseller =
+        Reach { account_id: "0190a000-0000-7000-8000-000000000001".into(), below: Below::Subtree, grants: false };
+    for _ in 0..3 {
+        services::list_in_reach(&mut conn, &reseller, &ServiceFilter::default(), 100).unwrap();
+    }
+    let cached = cached.lock().unwrap();
+    let lists = cached.iter().filter(|sql| sql.contains("FROM `services`") && sql.contains("ORDER BY")).count();
+    assert_eq!(lists, 1, "the list is prepared once and kept: {cached:?}");
+}
