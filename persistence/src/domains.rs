@@ -93,10 +93,14 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Domain
     Ok(domains::table.filter(domains::name.eq(name)).select(COLUMNS).first(conn).optional()?)
 }
 
-/// The names of every domain whose zone the provider serves (no name servers of its
-/// own), sorted: what `hostadmin reconcile` compares with the DNS server.
-pub fn managed_names(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-    Ok(domains::table.filter(domains::nameservers.is_null()).select(domains::name).order(domains::name).load(conn)?)
+/// The id and name of every domain whose zone the provider serves (no name servers of
+/// its own), by name: what `hostadmin reconcile` compares with the DNS server.
+pub fn managed_zones(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(domains::table
+        .filter(domains::nameservers.is_null())
+        .select((domains::id, domains::name))
+        .order(domains::name)
+        .load(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<DomainRow>, StoreError> {

@@ -105,11 +105,46 @@ fn databases_live_on_their_servers(backend: TestBackend) {
         if checked {
             assert!(!works(&user, FIRST, &name), "{engine}: the old password is refused");
         }
+        if engine == "postgresql" {
+            dropped_behind_hostadmins_back_is_made_again(&server, &postgres, &created.str("id"), &name, &user);
+        }
 
         let removed = server.delete(&path, Some(&customer.token));
         assert_eq!(removed.status, 204, "{}", removed.body);
         eventually(30, "the database and its user to be dropped", || !works(&user, SECOND, &name));
     }
+}
+
+/// `hostadmin reconcile` makes a database dropped behind hostadmin's back again, with its
+/// current password; while a job holds it, reconcile leaves it to the job.
+fn dropped_behind_hostadmins_back_is_made_again(server: &Server, admin: &str, id: &str, name: &str, user: &str) {
+    let drop = || {
+        let mut conn = PgConnection::establish(admin).unwrap();
+        diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut conn).unwrap();
+        assert!(!postgres_works(admin, user, SECOND, name), "the database is gone");
+    };
+    let reconcile = || {
+        let output = server.cli(&["reconcile"], "");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    drop();
+    let now = hostadmin_domain::time::now();
+    let mut conn = server.database.connect();
+    let until = now + chrono::Duration::minutes(2);
+    let held = hostadmin_persistence::provisioning_states::hold(&mut conn, "database", id, "a-running-job", now, until);
+    assert!(matches!(held.unwrap(), hostadmin_persistence::provisioning_states::Hold::Taken(_)));
+    let printed = reconcile();
+    assert!(printed.contains(&format!("database {name} (postgresql): a job applies it now; left to it")), "{printed}");
+    assert!(!postgres_works(admin, user, SECOND, name), "reconcile left the held database alone");
+
+    hostadmin_persistence::provisioning_states::release(&mut conn, "database", id, "a-running-job").unwrap();
+    let printed = reconcile();
+    assert!(
+        printed.contains(&format!("database {name} (postgresql): made again (the database was missing)")),
+        "{printed}"
+    );
+    assert!(postgres_works(admin, user, SECOND, name), "made again with the current password");
 }
 
 /// A database of an engine without a server is refused by the driver at once: `failed`

@@ -13,6 +13,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
 use hostadmin::drivers::{DnsDriver as _, Rrset, RrsetChange};
+use hostadmin_persistence::provisioning_states;
 
 use crate::support::*;
 
@@ -125,6 +126,32 @@ fn zones_follow_hostadmin(backend: TestBackend) {
     assert!(serves_the_zone(&server, &customer, &pdns, &zone), "the zone is hostadmin's again");
     let again = server.cli(&["reconcile"], "");
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "no drift");
+
+    // A repair holds the zone as a job does: while a job applies it, reconcile leaves it
+    // to the job (its older read of the zone could otherwise land after the job's).
+    let mut conn = server.database.connect();
+    let domain_id = hostadmin_persistence::domains::find_by_name(&mut conn, &zone).unwrap().unwrap().id;
+    let now = hostadmin_domain::time::now();
+    let held = provisioning_states::hold(
+        &mut conn,
+        "dns_zone",
+        &domain_id,
+        "a-running-job",
+        now,
+        now + chrono::Duration::minutes(2),
+    );
+    assert!(matches!(held.unwrap(), provisioning_states::Hold::Taken(_)));
+    runtime.block_on(pdns.driver().apply(&zone, &edits)).unwrap();
+    let reconciled = server.cli(&["reconcile"], "");
+    let printed = String::from_utf8_lossy(&reconciled.stdout).into_owned();
+    assert!(printed.contains(&format!("dns {zone}: a job applies it now; left to it")), "{printed}");
+    assert!(!serves_the_zone(&server, &customer, &pdns, &zone), "reconcile did not push the held zone");
+    provisioning_states::release(&mut conn, "dns_zone", &domain_id, "a-running-job").unwrap();
+    let reconciled = server.cli(&["reconcile"], "");
+    assert!(String::from_utf8_lossy(&reconciled.stdout).contains(&format!("dns {zone}: repaired")));
+    assert!(serves_the_zone(&server, &customer, &pdns, &zone), "the zone is hostadmin's again");
+    let left_held = "SELECT COUNT(*) AS n FROM provisioning_states WHERE held_by IS NOT NULL";
+    assert_eq!(server.count(left_held), 0, "reconcile gives back its holds");
 
     // The domain goes: so does its zone.
     let removed = server.delete(&format!("/v1/domains/{zone}"), Some(&customer.token));

@@ -94,6 +94,49 @@ pub fn take(
     })
 }
 
+/// Whether a repair outside the jobs (`hostadmin reconcile`) could take a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// A job applies it now (hostadmin's newest state, which is what a repair would do).
+    Busy,
+    /// Held for the repair; this many changes had been queued (none when it has no state).
+    Taken { seen: i64 },
+}
+
+/// Takes a resource for a repair as a job takes it, so that a job's older read of it
+/// cannot reach the server after the repair's newer one, nor the repair's after a job's.
+pub fn take_for_repair(
+    conn: &mut DbConnection,
+    target: Target,
+    id: &str,
+    holder: &str,
+    now: NaiveDateTime,
+) -> Result<Repair, ApiError> {
+    let until = now + chrono::Duration::seconds(HOLD_SECONDS);
+    Ok(match states::hold(conn, target.as_str(), id, holder, now, until)? {
+        Hold::Taken(row) => Repair::Taken { seen: row.changes },
+        Hold::Busy => Repair::Busy,
+        Hold::Missing => Repair::Taken { seen: 0 },
+    })
+}
+
+/// A repair is over: when it succeeded, the changes it had seen are on the server (the
+/// resource is `ready` unless another came since, and their jobs end without calling it).
+pub fn end_repair(
+    conn: &mut DbConnection,
+    target: Target,
+    id: &str,
+    holder: &str,
+    applied: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    if let Some(seen) = applied {
+        states::applied(conn, target.as_str(), id, seen, now)?;
+    }
+    states::release(conn, target.as_str(), id, holder)?;
+    Ok(())
+}
+
 /// `job` is done with the operation's resource, whatever came of it.
 pub fn release(conn: &mut DbConnection, operation: &Operation, job: &str) -> Result<(), ApiError> {
     if let Some((target, change)) = followed(operation) {

@@ -4,13 +4,20 @@
 //! database or user that went missing is made again with its stored password. What a
 //! server holds beyond hostadmin's rows (a database of hostadmin's naming without a row)
 //! is reported, never dropped: it may hold a customer's data.
+//!
+//! Each repair holds its resource as a job does while it applies one, so that a job
+//! running beside `reconcile` and the repair never interleave their reads and writes.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
+use hostadmin_domain::ids;
 use hostadmin_domain::provisioning::ProvisioningError;
+use hostadmin_domain::time;
 use hostadmin_persistence::{databases as database_store, domains as domain_store};
 
 use crate::app::driven;
+use crate::app::provisioning_states::{self, Repair, Target};
 use crate::drivers::{DatabaseDriver, DnsDriver, RrsetChange};
 use crate::state::AppState;
 
@@ -28,17 +35,52 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Vec<String>> {
 
 /// Every zone hostadmin serves, made exactly hostadmin's on the DNS server.
 async fn zones(state: &AppState, dns: &dyn DnsDriver) -> anyhow::Result<Vec<String>> {
-    let names = state.db.run(|conn| Ok(domain_store::managed_names(conn)?)).await.map_err(anyhow::Error::msg)?;
+    let zones = state.db.run(|conn| Ok(domain_store::managed_zones(conn)?)).await.map_err(anyhow::Error::msg)?;
     let mut report = Vec::new();
-    for name in names {
-        let Some(zone) = driven::zone_of(state, &name).await.map_err(anyhow::Error::msg)? else { continue };
-        let changes = dns.ensure_zone(&zone).await.map_err(|error| anyhow::anyhow!("dns {name}: {error}"))?;
-        if !changes.is_empty() {
-            let sets: Vec<String> = changes.iter().map(describe).collect();
-            report.push(format!("dns {name}: repaired {}", sets.join(", ")));
+    for (id, name) in zones {
+        let repaired = holding(state, Target::DnsZone, &id, || async {
+            let Some(zone) = driven::zone_of(state, &name).await.map_err(anyhow::Error::msg)? else {
+                return Ok(Vec::new());
+            };
+            dns.ensure_zone(&zone).await.map_err(|error| anyhow::anyhow!("dns {name}: {error}"))
+        })
+        .await?;
+        match repaired {
+            None => report.push(format!("dns {name}: a job applies it now; left to it")),
+            Some(changes) if changes.is_empty() => {}
+            Some(changes) => {
+                let sets: Vec<String> = changes.iter().map(describe).collect();
+                report.push(format!("dns {name}: repaired {}", sets.join(", ")));
+            }
         }
     }
     Ok(report)
+}
+
+/// Runs `repair` while holding the resource `id`; `None` when a job holds it now (that
+/// job applies hostadmin's newest state, so nothing is left to repair after it). A repair
+/// that succeeded counts as applying every change queued before it began.
+async fn holding<T, F, R>(state: &AppState, target: Target, id: &str, repair: F) -> anyhow::Result<Option<T>>
+where
+    F: FnOnce() -> R,
+    R: Future<Output = anyhow::Result<T>>,
+{
+    let holder = format!("reconcile-{}", ids::new_id());
+    let (key, taker) = (id.to_owned(), holder.clone());
+    let taken = state
+        .db
+        .write(move |conn| provisioning_states::take_for_repair(conn, target, &key, &taker, time::now()))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let Repair::Taken { seen } = taken else { return Ok(None) };
+    let outcome = repair().await;
+    let (key, applied) = (id.to_owned(), outcome.is_ok().then_some(seen));
+    state
+        .db
+        .write(move |conn| provisioning_states::end_repair(conn, target, &key, &holder, applied, time::now()))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    outcome.map(Some)
 }
 
 fn describe(change: &RrsetChange) -> String {
@@ -64,10 +106,27 @@ async fn databases_on_servers(state: &AppState, driver: &dyn DatabaseDriver) -> 
             if has_database && has_grant {
                 continue;
             }
-            let (spec, password) = driven::database_of(state, row).map_err(refused)?;
-            driver.create(&spec, &password).await.map_err(|error| anyhow::anyhow!("database {}: {error}", row.name))?;
+            let made = holding(state, Target::Database, &row.id, || async {
+                // Read again under the hold: a job may have changed its password since.
+                let id = row.id.clone();
+                let current = state.db.run(move |conn| Ok(database_store::find(conn, &id)?)).await;
+                let Some(current) = current.map_err(anyhow::Error::msg)? else { return Ok(false) };
+                let (spec, password) = driven::database_of(state, &current).map_err(refused)?;
+                driver
+                    .create(&spec, &password)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("database {}: {error}", row.name))?;
+                Ok(true)
+            })
+            .await?;
             let missing = if has_database { "its user or grant" } else { "the database" };
-            report.push(format!("database {} ({engine}): made again ({missing} was missing)", row.name));
+            match made {
+                None => report.push(format!("database {} ({engine}): a job applies it now; left to it", row.name)),
+                Some(false) => {}
+                Some(true) => {
+                    report.push(format!("database {} ({engine}): made again ({missing} was missing)", row.name))
+                }
+            }
         }
         for name in held.databases.iter().filter(|name| !known.contains(*name)) {
             report.push(format!("database {name} ({engine}): on the server but not in hostadmin; left alone"));
