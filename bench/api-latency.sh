@@ -9,6 +9,10 @@
 # figures: the machine is shared, so note the load. The server's own settings come from
 # the environment as always (e.g. HOSTADMIN_DATABASE_POOL_SIZE=8 or HOSTADMIN_HTTP_WORKERS=1
 # for a sweep). BENCH_PACE_MS (default 10) is the pause of the paced runs (bench/paced.lua).
+# BENCH_POSTGRES_URL (an administrator's URL ending in the database `postgres`) says how
+# the server and pgbench reach PostgreSQL: TCP by default, or its Unix socket with
+# `postgres://postgres@localhost/postgres?host=/var/run/postgresql`. pgbench's lines give
+# the database's own p50 and p99 beside its rate, read from its per-transaction log.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration=${1:-10}
@@ -55,12 +59,17 @@ pgbench_line() { # label, the route it stands for, then pgbench args (uses $conn
 	# Both protocols: simple (pgbench's default: each statement parsed and planned, as the
 	# issue measured it) and prepared (how the server sends a lookup: parsed once, a
 	# generic plan after five executions).
+	# Each transaction's latency is logged, so that the database's own p50 and p99 at this
+	# many clients stand beside the API's.
 	local label=$1 route=$2; shift 2
 	local out mode
 	for mode in simple prepared; do
-		out=$(pgbench -n -M "$mode" -T "$duration" -c "$connections" -j 2 "$@")
-		printf '%-32s %10s tx/s    (the statements of %s)\n' "$label -M $mode" \
-			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")" "$route"
+		rm -f "$work"/pgbench_log*
+		out=$(pgbench -n -M "$mode" -T "$duration" -c "$connections" -j 2 --log --log-prefix="$work/pgbench_log" "$@")
+		printf '%-32s %10s tx/s    p50 %8s   p99 %8s   (the statements of %s)\n' "$label -M $mode" \
+			"$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' <<<"$out")" \
+			$(cat "$work"/pgbench_log* | awk '{print $3}' | sort -n | awk '{l[NR] = $1} END {
+				printf "%.2fms %.2fms", l[int(NR * 0.50) + 1] / 1000, l[int(NR * 0.99) + 1] / 1000 }') "$route"
 	done
 }
 
@@ -113,7 +122,8 @@ for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
 	postgres)
 		psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS hostadmin_bench WITH (FORCE)" >/dev/null
 		psql -q "$pg_admin" -c "CREATE DATABASE hostadmin_bench" >/dev/null
-		run_backend postgres "${pg_admin%/*}/hostadmin_bench"
+		# The same server, credentials and way in (TCP or a Unix socket: ?host=/var/run/postgresql) as BENCH_POSTGRES_URL.
+		run_backend postgres "$(sed -E 's#/postgres(\?|$)#/hostadmin_bench\1#' <<<"$pg_admin")"
 		;;
 	*) echo "BENCH_BACKENDS: sqlite or postgres, not $backend" >&2; exit 2 ;;
 	esac
