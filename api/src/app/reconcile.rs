@@ -39,31 +39,40 @@ async fn zones(state: &AppState, dns: &dyn DnsDriver) -> anyhow::Result<Vec<Stri
     let mut report = Vec::new();
     for (id, name) in zones {
         let repaired = holding(state, Target::DnsZone, &id, || async {
-            let Some(zone) = driven::zone_of(state, &name).await.map_err(anyhow::Error::msg)? else {
-                return Ok(Vec::new());
-            };
-            dns.ensure_zone(&zone).await.map_err(|error| anyhow::anyhow!("dns {name}: {error}"))
+            let Some(zone) = driven::zone_of(state, &name).await.map_err(anyhow::Error::msg)? else { return Ok(None) };
+            dns.ensure_zone(&zone).await.map(Some).map_err(|error| anyhow::anyhow!("dns {name}: {error}"))
         })
         .await?;
         match repaired {
-            None => report.push(format!("dns {name}: a job applies it now; left to it")),
-            Some(changes) if changes.is_empty() => {}
-            Some(changes) => {
+            Repaired::LeftToAJob => report.push(format!("dns {name}: a job applies it now; left to it")),
+            Repaired::Done(changes) if !changes.is_empty() => {
                 let sets: Vec<String> = changes.iter().map(describe).collect();
                 report.push(format!("dns {name}: repaired {}", sets.join(", ")));
             }
+            Repaired::Done(_) | Repaired::Gone => {}
         }
     }
     Ok(report)
 }
 
-/// Runs `repair` while holding the resource `id`; `None` when a job holds it now (that
-/// job applies hostadmin's newest state, so nothing is left to repair after it). A repair
-/// that succeeded counts as applying every change queued before it began.
-async fn holding<T, F, R>(state: &AppState, target: Target, id: &str, repair: F) -> anyhow::Result<Option<T>>
+/// What came of a repair.
+enum Repaired<T> {
+    /// A job holds the resource now; it applies hostadmin's newest state, so nothing is
+    /// left to repair after it.
+    LeftToAJob,
+    /// The resource went meanwhile: its removal is its own job's.
+    Gone,
+    Done(T),
+}
+
+/// Runs `repair` while holding the resource `id`. `repair` answers `None` when the
+/// resource is gone by the time it reads it. A repair done counts as applying every
+/// change queued before it began (their jobs end without calling the server); a gone
+/// resource's pending removal does not.
+async fn holding<T, F, R>(state: &AppState, target: Target, id: &str, repair: F) -> anyhow::Result<Repaired<T>>
 where
     F: FnOnce() -> R,
-    R: Future<Output = anyhow::Result<T>>,
+    R: Future<Output = anyhow::Result<Option<T>>>,
 {
     let holder = format!("reconcile-{}", ids::new_id());
     let (key, taker) = (id.to_owned(), holder.clone());
@@ -72,15 +81,15 @@ where
         .write(move |conn| provisioning_states::take_for_repair(conn, target, &key, &taker, time::now()))
         .await
         .map_err(anyhow::Error::msg)?;
-    let Repair::Taken { seen } = taken else { return Ok(None) };
+    let Repair::Taken { seen } = taken else { return Ok(Repaired::LeftToAJob) };
     let outcome = repair().await;
-    let (key, applied) = (id.to_owned(), outcome.is_ok().then_some(seen));
+    let (key, applied) = (id.to_owned(), matches!(outcome, Ok(Some(_))).then_some(seen));
     state
         .db
         .write(move |conn| provisioning_states::end_repair(conn, target, &key, &holder, applied, time::now()))
         .await
         .map_err(anyhow::Error::msg)?;
-    outcome.map(Some)
+    Ok(outcome?.map_or(Repaired::Gone, Repaired::Done))
 }
 
 fn describe(change: &RrsetChange) -> String {
@@ -110,22 +119,24 @@ async fn databases_on_servers(state: &AppState, driver: &dyn DatabaseDriver) -> 
                 // Read again under the hold: a job may have changed its password since.
                 let id = row.id.clone();
                 let current = state.db.run(move |conn| Ok(database_store::find(conn, &id)?)).await;
-                let Some(current) = current.map_err(anyhow::Error::msg)? else { return Ok(false) };
+                let Some(current) = current.map_err(anyhow::Error::msg)? else { return Ok(None) };
                 let (spec, password) = driven::database_of(state, &current).map_err(refused)?;
                 driver
                     .create(&spec, &password)
                     .await
-                    .map_err(|error| anyhow::anyhow!("database {}: {error}", row.name))?;
-                Ok(true)
+                    .map(Some)
+                    .map_err(|error| anyhow::anyhow!("database {}: {error}", row.name))
             })
             .await?;
             let missing = if has_database { "its user or grant" } else { "the database" };
             match made {
-                None => report.push(format!("database {} ({engine}): a job applies it now; left to it", row.name)),
-                Some(false) => {}
-                Some(true) => {
+                Repaired::LeftToAJob => {
+                    report.push(format!("database {} ({engine}): a job applies it now; left to it", row.name))
+                }
+                Repaired::Done(()) => {
                     report.push(format!("database {} ({engine}): made again ({missing} was missing)", row.name))
                 }
+                Repaired::Gone => {}
             }
         }
         for name in held.databases.iter().filter(|name| !known.contains(*name)) {
