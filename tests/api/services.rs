@@ -646,3 +646,61 @@ both_backends!(only_the_seller_corrects_a_due_date_and_it_is_audited, |server| {
     );
     assert_eq!(by_operator.status, 200, "an operator is its own seller: {}", by_operator.body);
 });
+
+/// `GET /v1/services/{id}` authenticates in the same database hop as its lookup
+/// (`auth::Caller`): it refuses as every authenticated route does, in the same order.
+both_backends!(reading_a_service_refuses_as_every_route_does, |server| {
+    let operator = server.operator("operator");
+    let reseller = server.create(&operator, "reseller", "reseller");
+    let customer = server.create(&reseller, "customer", "customer");
+    let stranger = server.create(&operator, "stranger", "customer");
+    let plan = server.web_plan(&reseller, "Web");
+    let service = server.sell(&reseller, &customer, &plan);
+    let path = format!("/v1/services/{service}");
+
+    let read = server.get(&path, Some(&customer.token));
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.str("id"), service);
+    assert!(read.header("ratelimit").is_some(), "the rate limit's standing is on the answer");
+
+    assert_eq!(server.get(&path, None).status, 401);
+    assert_eq!(server.get(&path, Some("not-a-token")).status, 401);
+    // The token is refused before the query is looked at; a known caller's unknown
+    // parameter before the lookup.
+    assert_eq!(server.get(&format!("{path}?x=1"), Some("not-a-token")).status, 401);
+    let unknown = server.get(&format!("{path}?x=1"), Some(&stranger.token));
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert_eq!(unknown.code(), "unknown_parameter");
+
+    assert_eq!(server.get(&path, Some(&stranger.token)).status, 404, "another tenant's service");
+    assert_eq!(server.get("/v1/services/not-an-id", Some(&customer.token)).status, 404);
+
+    let key = |scopes: &[&str]| {
+        let made = server.post("/v1/me/api-keys", Some(&customer.token), json!({"name": "k", "scopes": scopes}));
+        assert_eq!(made.status, 201, "{}", made.body);
+        made.str("key")
+    };
+    let unscoped = server.get(&path, Some(&key(&["billing:read"])));
+    assert_eq!(unscoped.status, 403, "{}", unscoped.body);
+    assert_eq!(server.get(&path, Some(&key(&["services:read"]))).status, 200);
+
+    let out = server.post("/v1/auth/logout", Some(&customer.token), json!({}));
+    assert!(out.status < 300, "{}", out.body);
+    assert_eq!(server.get(&path, Some(&customer.token)).status, 401, "a logged out session reads nothing");
+});
+
+both_backends!(
+    reading_a_service_counts_against_the_rate_limit,
+    env = &[("HOSTADMIN_REQUESTS_PER_MINUTE", "5")],
+    |server| {
+        // `operator()` spent one request (GET /v1/me): four reads fit in the minute.
+        let operator = server.operator("operator");
+        let path = format!("/v1/services/{NO_SUCH_ID}");
+        for n in 2..=5 {
+            assert_eq!(server.get(&path, Some(&operator.token)).status, 404, "request {n}");
+        }
+        let limited = server.get(&path, Some(&operator.token));
+        assert_eq!(limited.status, 429, "{}", limited.body);
+        assert_eq!(limited.code(), "rate_limited");
+    }
+);

@@ -4,4 +4,4 @@ pub mod principal;
 pub mod tokens;
 pub mod tool_keys;
 
-pub use principal::Principal;
+pub use principal::{Caller, Principal};

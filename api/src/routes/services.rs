@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use hostadmin_domain::accounts::DisplayName;
 use hostadmin_domain::catalog::{BillingCycle, ServiceKind};
+use hostadmin_domain::ids::parse_id;
 use hostadmin_domain::policy::Action;
 use hostadmin_domain::services::ServiceStatus;
 use hostadmin_domain::time;
@@ -15,7 +16,7 @@ use hostadmin_persistence::services::{ServiceChanges, ServiceFilter};
 
 use crate::app::access;
 use crate::app::services::{self as use_case, NewSale};
-use crate::auth::Principal;
+use crate::auth::{Caller, Principal};
 use crate::http::body::JsonBody;
 use crate::http::etag::{IfMatch, IfMatchHeader};
 use crate::http::idempotency::{self, IdempotencyKeyHeader};
@@ -169,13 +170,15 @@ pub async fn list_services(
     responses((status = 200, description = "The service", body = ServiceView, headers(("ETag" = String)))),
 )]
 #[get("/services/{id}")]
-pub async fn get_service(
-    state: web::Data<AppState>,
-    principal: Principal,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let authorized = principal.authorize(Action::ReadService)?;
-    let service = access::service(&state, &principal.actor, authorized, &id).await?;
+pub async fn get_service(caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let service = caller
+        .read(move |conn, principal| {
+            let authorized = principal.authorize(Action::ReadService)?;
+            let id = parse_id(&id).ok_or_else(ApiError::not_found)?;
+            access::service_in(conn, &principal.reach(), authorized, &id)
+        })
+        .await?;
     Ok(service_response(HttpResponse::Ok(), &service.row))
 }
 
