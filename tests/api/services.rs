@@ -647,8 +647,8 @@ both_backends!(only_the_seller_corrects_a_due_date_and_it_is_audited, |server| {
     assert_eq!(by_operator.status, 200, "an operator is its own seller: {}", by_operator.body);
 });
 
-/// `GET /v1/services/{id}` authenticates in the same database hop as its lookup
-/// (`auth::Caller`): it refuses as every authenticated route does, in the same order.
+// `GET /v1/services/{id}` authenticates in the same database hop as its lookup
+// (`auth::Caller`): it refuses as every authenticated route does, in the same order.
 both_backends!(reading_a_service_refuses_as_every_route_does, |server| {
     let operator = server.operator("operator");
     let reseller = server.create(&operator, "reseller", "reseller");
