@@ -103,7 +103,7 @@ impl FromRequest for Principal {
         let request = request.clone();
         Box::pin(async move {
             let Caller { request, state, credentials, origin } = Caller::of(request)?;
-            let principal = state.db.run(move |conn| authenticate(conn, credentials, &origin)).await?;
+            let principal = state.db.run(move |conn| authenticate(conn, credentials, origin)).await?;
             admit(&request, &state, &principal)?;
             Ok(principal)
         })
@@ -115,8 +115,8 @@ impl FromRequest for Principal {
 /// which saves a hop to a blocking thread and back (two thread switches and a pooled
 /// connection's checkout) on a request that needs nothing else. The rules are
 /// [`Principal`]'s, in the same order: 401 for a token that does not authenticate, then
-/// 429 over the rate limit, then 400 for an unknown query parameter, then the read's own
-/// answer.
+/// 429 over the rate limit, then 422 for an unknown query parameter, then the read's
+/// own answer.
 pub struct Caller {
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -152,7 +152,7 @@ impl Caller {
         let (principal, answer) = state
             .db
             .run(move |conn| {
-                let principal = authenticate(conn, credentials, &origin)?;
+                let principal = authenticate(conn, credentials, origin)?;
                 match read(conn, &principal) {
                     // A lost connection is the hop's failure (the pool discards it).
                     Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => Err(error),
@@ -185,10 +185,10 @@ enum Credentials {
 /// The database's part of authentication: the session or key still valid, its account
 /// not blocked, and the restrictions in force, read on every request so that a logout,
 /// block or restriction applies to the next one.
-fn authenticate(conn: &mut DbConnection, credentials: Credentials, origin: &Origin) -> Result<Principal, ApiError> {
+fn authenticate(conn: &mut DbConnection, credentials: Credentials, origin: Origin) -> Result<Principal, ApiError> {
     match credentials {
-        Credentials::Session(claims) => from_session(conn, claims, origin.clone()),
-        Credentials::ApiKey { digest } => from_api_key(conn, &digest, origin.clone()),
+        Credentials::Session(claims) => from_session(conn, claims, origin),
+        Credentials::ApiKey { digest } => from_api_key(conn, &digest, origin),
     }
 }
 
