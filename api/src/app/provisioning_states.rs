@@ -85,13 +85,18 @@ pub fn take(
     now: NaiveDateTime,
 ) -> Result<Standing, ApiError> {
     let Some((target, change)) = followed(operation) else { return Ok(Standing::Unfollowed) };
-    let until = now + chrono::Duration::seconds(HOLD_SECONDS);
-    Ok(match states::hold(conn, target.as_str(), &change.id, job, now, until)? {
+    Ok(match hold(conn, target, &change.id, job, now)? {
         Hold::Taken(row) if row.is_current() => Standing::Current,
         Hold::Taken(row) => Standing::Behind(row.changes),
         Hold::Busy => Standing::Busy,
         Hold::Missing => Standing::Current,
     })
+}
+
+/// Takes the resource for `holder` for at most [`HOLD_SECONDS`].
+fn hold(conn: &mut DbConnection, target: Target, id: &str, holder: &str, now: NaiveDateTime) -> Result<Hold, ApiError> {
+    let until = now + chrono::Duration::seconds(HOLD_SECONDS);
+    Ok(states::hold(conn, target.as_str(), id, holder, now, until)?)
 }
 
 /// Whether a repair outside the jobs (`hostadmin reconcile`) could take a resource.
@@ -112,8 +117,7 @@ pub fn take_for_repair(
     holder: &str,
     now: NaiveDateTime,
 ) -> Result<Repair, ApiError> {
-    let until = now + chrono::Duration::seconds(HOLD_SECONDS);
-    Ok(match states::hold(conn, target.as_str(), id, holder, now, until)? {
+    Ok(match hold(conn, target, id, holder, now)? {
         Hold::Taken(row) => Repair::Taken { seen: row.changes },
         Hold::Busy => Repair::Busy,
         Hold::Missing => Repair::Taken { seen: 0 },

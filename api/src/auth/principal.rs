@@ -13,6 +13,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use hostadmin_domain::accounts::{AccountKind, AccountStatus};
 use hostadmin_domain::credentials::{self, SecretKind};
 use hostadmin_domain::policy::{Action, Actor, Authorized, Credential, Origin, Reach};
+use hostadmin_domain::restrictions::Restrictions;
 use hostadmin_domain::time;
 use hostadmin_persistence::accounts::{self as account_store, AccountRow};
 use hostadmin_persistence::api_keys;
@@ -227,6 +228,19 @@ fn from_session(
             return Err(invalid_token());
         }
     }
+    let credential = Credential::Session { session_id: session.id };
+    signed_in(account, restrictions, credential, session.impersonator_id, origin)
+}
+
+/// The principal of the account a session or key authenticated; a blocked account is
+/// refused, whatever authenticated it.
+fn signed_in(
+    account: AccountRow,
+    restrictions: Restrictions,
+    credential: Credential,
+    impersonator_id: Option<String>,
+    origin: Origin,
+) -> Result<Principal, ApiError> {
     if account.status == AccountStatus::Blocked {
         return Err(invalid_token());
     }
@@ -235,8 +249,8 @@ fn from_session(
             account_id: account.id.clone(),
             kind: account.kind,
             status: account.status,
-            credential: Credential::Session { session_id: session.id },
-            impersonator_id: session.impersonator_id,
+            credential,
+            impersonator_id,
             restrictions,
             origin,
         },
@@ -263,19 +277,6 @@ fn from_api_key(conn: &mut DbConnection, digest: &str, origin: Origin) -> Result
     if key.last_used_at.is_none_or(|at| at < now - chrono::Duration::minutes(1)) {
         api_keys::touch(conn, &key.id, now)?;
     }
-    if account.status == AccountStatus::Blocked {
-        return Err(invalid_token());
-    }
-    Ok(Principal {
-        actor: Actor {
-            account_id: account.id.clone(),
-            kind: account.kind,
-            status: account.status,
-            credential: Credential::ApiKey { key_id: key.id, scopes: key.scopes },
-            impersonator_id: None,
-            restrictions,
-            origin,
-        },
-        account,
-    })
+    let credential = Credential::ApiKey { key_id: key.id, scopes: key.scopes };
+    signed_in(account, restrictions, credential, None, origin)
 }
